@@ -1,0 +1,1 @@
+"""The grammar package: vdsl.lark, the single source of syntax."""

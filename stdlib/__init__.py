@@ -1,0 +1,1 @@
+"""The standard library: modules written in vdsl itself, loaded by `use`."""

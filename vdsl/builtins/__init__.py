@@ -1,0 +1,130 @@
+"""The builtin signature table: the ONE place builtins are declared; checker, docs, hints and prompt read it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..types import ANY, Type
+
+REQUIRED = object()   # marks a parameter with no default
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    default: Any = REQUIRED       # a runtime value, or REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()  # allowed strings, for enum-like parameters
+    min: float | None = None       # inclusive range checked at run time
+    max: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    params: tuple[Param, ...]
+    returns: Type | Callable[[dict[str, Type]], Type]
+    doc: str
+    category: str
+    impl: Callable[..., Any]
+    positional: int = 0            # how many leading parameters may be passed positionally
+    block: bool = False            # takes a `{ ... }` block of drawing statements
+    variadic: Type | None = None   # takes any number (>= 1) of positional arguments of this type
+    example: str = ""
+    aliases_of: str | None = None  # this name is an alias of another builtin
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def result_type(self, args: dict[str, Type]) -> Type:
+        return self.returns(args) if callable(self.returns) else self.returns
+
+    def short_signature(self) -> str:
+        """The signature without the shared style parameters of shapes (for hints)."""
+        from .shapes import STYLE_NAMES
+        from dataclasses import replace
+        own = tuple(p for p in self.params if p.name not in STYLE_NAMES)
+        s = replace(self, params=own).signature()
+        return s + (" + style (fill, stroke, ...)" if len(own) < len(self.params) else "")
+
+    def signature(self) -> str:
+        """`name(a: number, b: color = red) -> color`, as docs and the prompt show it."""
+        from ..values import show
+        if self.variadic is not None:
+            ps = f"*values: {self.variadic}"
+        else:
+            parts = []
+            for i, p in enumerate(self.params):
+                s = f"{p.name}: {p.type}"
+                if p.choices:
+                    s = f"{p.name}: " + "|".join(f'"{c}"' for c in p.choices)
+                if not p.required:
+                    s += " = " + ("none" if p.default is None else
+                                  (f'"{p.default}"' if isinstance(p.default, str) else show(p.default)))
+                parts.append(s)
+                if self.positional and i == self.positional - 1 and i < len(self.params) - 1:
+                    parts.append("*")
+            ps = ", ".join(parts)
+        ret = self.returns if not callable(self.returns) else getattr(self.returns, "doc", "any")
+        tail = " { ... }" if self.block else ""
+        return f"{self.name}({ps}){tail}" + ("" if str(ret) == "none" else f" -> {ret}")
+
+
+TABLE: dict[str, Builtin] = {}
+CONSTANTS: dict[str, tuple[Type, Any, str]] = {}   # name -> (type, value, doc)
+
+
+def builtin(name: str, params: list[Param], returns, doc: str, category: str, *,
+            positional: int = 0, block: bool = False, variadic: Type | None = None,
+            example: str = "", aliases: tuple[str, ...] = ()):
+    """Decorator registering an implementation under its signature."""
+    def register(fn):
+        b = Builtin(name, tuple(params), returns, doc, category, fn, positional, block, variadic, example)
+        TABLE[name] = b
+        for a in aliases:
+            TABLE[a] = Builtin(a, tuple(params), returns, f"Alias of `{name}`. " + doc, category, fn,
+                               positional, block, variadic, "", aliases_of=name)
+        return fn
+    return register
+
+
+def constant(name: str, typ: Type, value: Any, doc: str) -> None:
+    CONSTANTS[name] = (typ, value, doc)
+
+
+def returns_doc(doc: str):
+    """Attach a readable description to a computed return type."""
+    def wrap(fn):
+        fn.doc = doc
+        return fn
+    return wrap
+
+
+def same_as(param: str, fallback: Type = ANY):
+    @returns_doc(f"type of {param}")
+    def f(args: dict[str, Type]) -> Type:
+        return args.get(param, fallback)
+    return f
+
+
+def elem_of(param: str):
+    @returns_doc(f"item type of {param}")
+    def f(args: dict[str, Type]) -> Type:
+        t = args.get(param)
+        return t.elem if t is not None and t.name == "list" and t.elem is not None else ANY
+    return f
+
+
+CATEGORIES = ["canvas", "shapes", "groups and effects", "paint", "colors", "math", "points",
+              "lists and strings", "random"]
+
+# Importing the modules fills TABLE and CONSTANTS.
+from . import colors, math_, paint, random_, shapes, structure  # noqa: E402,F401

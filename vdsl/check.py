@@ -1,0 +1,689 @@
+"""The checker: resolves every name, checks every call against the signature table, infers types; all errors in one pass."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from . import nodes as n
+from .budgets import DEFAULT, Budgets
+from .builtins import CONSTANTS, TABLE, Builtin
+from .builtins.colors import parse_color_text, parse_hex, suggest_color
+from .diagnostics import Diagnostic, Span, sort_diagnostics
+from .hints import ARG_ALIASES, FUNCTION_ALIASES, NAME_ALIASES, did_you_mean
+from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
+from .types import (ANY, BOOL, COLOR, NAMED, NONE, NUMBER, PAINT, POINT, STRING, TYPE_ALIASES, Type,
+                    assignable, join, list_of)
+
+# Values every program can read besides the constants table: the canvas size (set by canvas()).
+CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
+
+
+@dataclass
+class DefSig:
+    name: str
+    params: list[tuple[str, Type, bool]]   # (name, type, has_default)
+    returns: Type
+    node: n.Def
+    module: str | None                     # None for the main program
+
+    def signature(self) -> str:
+        ps = ", ".join(f"{p}: {t}" + (" = …" if d else "") for p, t, d in self.params)
+        return f"{self.name}({ps})" + ("" if self.returns == NONE else f" -> {self.returns}")
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    program: n.Program
+    defs: dict[str, DefSig]
+    values: dict[str, Type]
+    deps: list["ModuleInfo"]
+
+
+@dataclass
+class Checked:
+    program: n.Program
+    diagnostics: list[Diagnostic]
+    defs: dict[str, DefSig] = field(default_factory=dict)
+    modules: list[ModuleInfo] = field(default_factory=list)   # dependencies first
+    params: dict[str, Type] = field(default_factory=dict)
+    values: dict[str, Type] = field(default_factory=dict)    # top-level `let`s and params
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass
+class _Var:
+    type: Type
+    mutable: bool
+    owner: int       # id of the function scope (0 = top level) that may assign it
+
+
+class _Scope:
+    def __init__(self, parent: "_Scope | None", owner: int):
+        self.parent, self.owner = parent, owner
+        self.vars: dict[str, _Var] = {}
+
+    def lookup(self, name: str) -> _Var | None:
+        s = self
+        while s is not None:
+            v = s.vars.get(name)
+            if v is not None:
+                return v
+            s = s.parent
+        return None
+
+    def names(self) -> set[str]:
+        out, s = set(), self
+        while s is not None:
+            out |= set(s.vars)
+            s = s.parent
+        return out
+
+
+class ModuleLoader:
+    """Loads, parses and checks modules once; detects cycles."""
+
+    def __init__(self, base_dir: str | None = None, budgets: Budgets = DEFAULT):
+        self.base_dir, self.budgets = base_dir, budgets
+        self.cache: dict[str, ModuleInfo] = {}
+        self.loading: set[str] = set()
+
+    def load(self, use: n.Use, diags: list[Diagnostic]) -> ModuleInfo | None:
+        key = ("file:" if use.is_path else "std:") + use.module
+        if key in self.cache:
+            return self.cache[key]
+        if key in self.loading:
+            diags.append(Diagnostic("E208", f"module `{use.module}` uses itself (a `use` cycle)", use.span))
+            return None
+        try:
+            src: ModuleSource | None = (file_source(use.module, self.base_dir) if use.is_path
+                                        else stdlib_source(use.module))
+        except FileAccessDenied as e:
+            diags.append(Diagnostic("E218", f"cannot use \"{use.module}\": {e}", use.span))
+            return None
+        if src is None:
+            names = stdlib_names()
+            s = did_you_mean(use.module, names)
+            diags.append(Diagnostic("E208", f"unknown module `{use.module}`", use.span,
+                                    f"did you mean `{s}`?" if s else f"stdlib modules: {', '.join(names)}"))
+            return None
+        from .syntax import parse
+        program, pdiags = parse(src.text, src.file, self.budgets)
+        if program is None:
+            diags.extend(pdiags)
+            return None
+        self.loading.add(key)
+        try:
+            checked = Checker(self, is_module=True).check(program)
+        finally:
+            self.loading.discard(key)
+        diags.extend(checked.diagnostics)
+        own_defs = {k: v for k, v in checked.defs.items() if v.module == src.file}
+        info = ModuleInfo(use.module, program, own_defs, checked.values, checked.modules)
+        self.cache[key] = info
+        return info
+
+
+class Checker:
+    def __init__(self, loader: ModuleLoader | None = None, is_module: bool = False,
+                 budgets: Budgets = DEFAULT):
+        self.loader = loader or ModuleLoader(budgets=budgets)
+        self.is_module = is_module
+        self.diags: list[Diagnostic] = []
+        self.defs: dict[str, DefSig] = {}
+        self.modules: list[ModuleInfo] = []
+        self.params: dict[str, Type] = {}
+        self._owner_counter = 0
+        self._fn_stack: list[DefSig] = []
+        self._returns: dict[int, list[Type]] = {}
+        self._canvas_seen = False
+        self._drew = False
+
+    # ------------------------------------------------------------ reporting
+    def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
+        self.diags.append(Diagnostic(code, msg, span, hint))
+
+    # ------------------------------------------------------------ entry
+    def check(self, program: n.Program) -> Checked:
+        file = program.file
+        builtins_scope = _Scope(None, 0)
+        for name, (t, _, _) in CONSTANTS.items():
+            builtins_scope.vars[name] = _Var(t, False, -1)
+        for name, t in CANVAS_NAMES.items():
+            builtins_scope.vars[name] = _Var(t, False, -1)
+        top = _Scope(builtins_scope, 0)
+        # 1. modules, 2. def signatures (hoisted), 3. def bodies, 4. top-level statements in order.
+        for st in program.stmts:
+            if isinstance(st, n.Use):
+                info = self.loader.load(st, self.diags)
+                if info is not None:
+                    self._import(info, top)
+        for st in program.stmts:
+            if isinstance(st, n.Def):
+                if st.name in self.defs and self.defs[st.name].module == file:
+                    self.err("E207", f"`{st.name}` is defined twice", st.span, "rename one of them")
+                self.defs[st.name] = self._def_signature(st, file)
+        forward = _Scope(top, 0)   # top-level values are visible inside defs (as `any` until bound)
+        for st in program.stmts:
+            if isinstance(st, (n.Let, n.ParamStmt)):
+                forward.vars.setdefault(st.name, _Var(ANY, False, 0))
+        for st in program.stmts:
+            if isinstance(st, n.Def):
+                self._check_def_body(st, forward)
+        self._drew = False
+        for st in program.stmts:
+            if not isinstance(st, (n.Def, n.Use)):
+                self.stmt(st, top, top_level=True)
+        values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
+        return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values)
+
+    def _import(self, info: ModuleInfo, top: _Scope) -> None:
+        for dep in info.deps:
+            if dep not in self.modules:
+                self.modules.append(dep)
+        if info not in self.modules:
+            self.modules.append(info)
+        for name, sig in info.defs.items():
+            self.defs.setdefault(name, sig)
+        for name, t in info.values.items():
+            top.vars.setdefault(name, _Var(t, False, -1))
+
+    # ------------------------------------------------------------ types
+    def resolve_type(self, ref: n.TypeRef | None) -> Type | None:
+        if ref is None:
+            return None
+        if ref.name == "list":
+            if ref.arg is None:
+                return list_of(ANY)
+            inner = self.resolve_type(ref.arg)
+            return list_of(inner or ANY)
+        if ref.arg is not None:
+            self.err("E212", f"`{ref.name}` takes no type argument", ref.span)
+        t = NAMED.get(ref.name)
+        if t is None:
+            alias = TYPE_ALIASES.get(ref.name) or did_you_mean(ref.name, list(NAMED) + ["list"])
+            self.err("E212", f"unknown type `{ref.name}`", ref.span,
+                     f"did you mean `{alias}`?" if alias else "types: number, bool, string, color, point, "
+                     "paint, list[T]")
+            return ANY
+        return t
+
+    def _def_signature(self, d: n.Def, module: str) -> DefSig:
+        params = []
+        seen = set()
+        for p in d.params:
+            if p.name in seen:
+                self.err("E207", f"parameter `{p.name}` appears twice", p.span)
+            seen.add(p.name)
+            t = self.resolve_type(p.type)
+            if t is None and p.default is not None:
+                t = self._literal_type(p.default)
+            params.append((p.name, t or ANY, p.default is not None))
+        ret = self.resolve_type(d.returns)
+        if ret is None:
+            ret = ANY if _has_return(d.body) else NONE
+        return DefSig(d.name, params, ret, d, module)
+
+    @staticmethod
+    def _literal_type(e: n.Expr) -> Type | None:
+        if isinstance(e, (n.Number, n.Percent)):
+            return NUMBER
+        if isinstance(e, n.String):
+            return STRING
+        if isinstance(e, n.ColorLit):
+            return COLOR
+        if isinstance(e, n.Bool):
+            return BOOL
+        if isinstance(e, n.PointLit):
+            return POINT
+        return None
+
+    def _check_def_body(self, d: n.Def, outer: _Scope) -> None:
+        sig = self.defs.get(d.name)
+        if sig is None or sig.node is not d:
+            sig = self._def_signature(d, "")
+        self._owner_counter += 1
+        scope = _Scope(outer, self._owner_counter)
+        for (pname, ptype, _), decl in zip(sig.params, d.params):
+            if decl.default is not None:
+                dt = self.expr(decl.default, outer)
+                self._expect(dt, ptype, decl.default, f"default of `{pname}`")
+            scope.vars[pname] = _Var(ptype, True, self._owner_counter)
+        self._fn_stack.append(sig)
+        self._returns[id(sig)] = []
+        self.block(d.body, scope)
+        self._fn_stack.pop()
+        rets = self._returns.pop(id(sig))
+        if d.returns is None and rets:
+            t = rets[0]
+            for r in rets[1:]:
+                t = join(t, r)
+            sig.returns = t
+
+    # ------------------------------------------------------------ statements
+    def block(self, stmts: list[n.Stmt], scope: _Scope) -> None:
+        for st in stmts:
+            self.stmt(st, scope, top_level=False)
+
+    def stmt(self, st: n.Stmt, scope: _Scope, top_level: bool) -> None:
+        if isinstance(st, n.Let):
+            t = self.expr(st.value, scope)
+            if t == NONE:
+                self.err("E205", f"`{st.name}` would hold nothing: the call draws but returns no value",
+                         st.value.span, "call drawing functions as statements, not in `let`")
+            declared = self.resolve_type(st.type)
+            if declared is not None:
+                self._expect(t, declared, st.value, f"`{st.name}`")
+                t = declared
+            self._bind(scope, st.name, t, st.span, mutable=True)
+        elif isinstance(st, n.ParamStmt):
+            if not top_level or self.is_module:
+                self.err("E214", "`param` is only allowed at the top level of a program", st.span,
+                         "use `let` inside blocks and modules")
+            t = self.expr(st.value, scope)
+            declared = self.resolve_type(st.type)
+            if declared is not None:
+                self._expect(t, declared, st.value, f"param `{st.name}`")
+                t = declared
+            self.params[st.name] = t
+            self._bind(scope, st.name, t, st.span, mutable=False)
+        elif isinstance(st, n.Assign):
+            self._assign(st, scope)
+        elif isinstance(st, n.CallStmt):
+            self._call_stmt(st, scope, top_level)
+        elif isinstance(st, n.For):
+            it = self.expr(st.iterable, scope)
+            elem = ANY
+            if it.name == "list":
+                elem = it.elem or ANY
+            elif it != ANY:
+                self.err("E205", f"`for` needs a list to loop over, got {it}", st.iterable.span,
+                         "loop over range(n) or a list")
+            inner = _Scope(scope, scope.owner)
+            if st.var2 is not None:
+                inner.vars[st.var] = _Var(NUMBER, False, scope.owner)
+                inner.vars[st.var2] = _Var(elem, False, scope.owner)
+            else:
+                inner.vars[st.var] = _Var(elem, False, scope.owner)
+            self.block(st.body, inner)
+        elif isinstance(st, n.If):
+            self._cond(st.cond, scope)
+            self.block(st.then, _Scope(scope, scope.owner))
+            if st.otherwise is not None:
+                self.block(st.otherwise, _Scope(scope, scope.owner))
+        elif isinstance(st, n.Return):
+            t = self.expr(st.value, scope)
+            if not self._fn_stack:
+                self.err("E214", "`return` outside a `def`", st.span)
+            else:
+                sig = self._fn_stack[-1]
+                if sig.node.returns is not None:
+                    self._expect(t, sig.returns, st.value, f"the result of `{sig.name}`")
+                self._returns[id(sig)].append(t)
+        elif isinstance(st, n.Def):
+            self.err("E214", "`def` is only allowed at the top level", st.span,
+                     "move the definition out of the block")
+        elif isinstance(st, n.Use):
+            self.err("E214", "`use` is only allowed at the top level", st.span)
+
+    def _bind(self, scope: _Scope, name: str, t: Type, span: Span, mutable: bool) -> None:
+        prev = scope.vars.get(name)
+        if prev is not None and prev.owner != -1:
+            self.err("E207", f"`{name}` is already defined in this scope", span,
+                     f"assign a new value with `{name} = ...`, or pick another name")
+        scope.vars[name] = _Var(t, mutable, scope.owner)
+
+    def _assign(self, st: n.Assign, scope: _Scope) -> None:
+        t = self.expr(st.value, scope)
+        var = scope.lookup(st.name)
+        if var is None:
+            self.err("E200", f"`{st.name}` is not defined", st.span, f"declare it first: `let {st.name} = ...`")
+            return
+        if not var.mutable or var.owner != scope.owner:
+            why = "a param, loop variable or constant" if not var.mutable else "defined outside this `def`"
+            self.err("E215", f"cannot assign to `{st.name}`: it is {why}", st.span,
+                     "use a new `let` name, or return a value from the def")
+            return
+        if st.op != "=":
+            t = self._binary_type(st.op[0], var.type, t, st)
+        if not assignable(t, var.type):
+            self.err("E205", f"`{st.name}` holds {var.type}, cannot assign {t}", st.value.span)
+
+    def _cond(self, e: n.Expr, scope: _Scope) -> None:
+        t = self.expr(e, scope)
+        if not assignable(t, BOOL):
+            self.err("E205", f"a condition must be a bool, got {t}", e.span,
+                     "compare explicitly, e.g. `x != 0` or `len(xs) > 0`")
+
+    def _call_stmt(self, st: n.CallStmt, scope: _Scope, top_level: bool) -> None:
+        c = st.call
+        b = TABLE.get(c.name) if c.name not in self.defs else None
+        if self.is_module and top_level:
+            self.err("E214", "a module may only define things; it cannot draw at its top level", st.span,
+                     "wrap the drawing in a `def`")
+        if c.name == "canvas" and b is not None:
+            if not top_level:
+                self.err("E214", "canvas() must be at the top level", st.span)
+            elif self._canvas_seen:
+                self.err("E214", "canvas() is called twice", st.span, "call canvas() once, first")
+            elif self._drew:
+                self.err("E214", "canvas() comes after drawing has started", st.span,
+                         "call canvas() first, before any shape")
+            self._canvas_seen = True
+        elif b is not None and b.returns == NONE:
+            self._drew = True
+        self.call(c, scope, block=st.block)
+        if st.block is not None:
+            self.block(st.block, _Scope(scope, scope.owner))
+
+    # ------------------------------------------------------------ calls
+    def call(self, c: n.Call, scope: _Scope, block: list | None = None, as_value: bool = False) -> Type:
+        sig = self.defs.get(c.name)
+        if sig is not None:
+            return self._call_def(c, sig, scope, block, as_value)
+        b = TABLE.get(c.name)
+        if b is None:
+            for a in c.args:
+                self.expr(a.value, scope)
+            if scope.lookup(c.name) is not None:
+                self.err("E201", f"`{c.name}` is a value, not a function", c.name_span)
+                return ANY
+            cands = list(TABLE) + list(self.defs)
+            s = did_you_mean(c.name, cands, FUNCTION_ALIASES)
+            hint = f"did you mean `{s}`?" if s else None
+            if s and FUNCTION_ALIASES.get(c.name) == s and s in TABLE:
+                hint = f"vdsl calls it `{s}`: {TABLE[s].signature()}"
+            self.err("E201", f"unknown function `{c.name}`", c.name_span, hint)
+            return ANY
+        return self._call_builtin(c, b, scope, block, as_value)
+
+    def _bind_args(self, c: n.Call, names: list[str], positional: int, scope: _Scope, what: str,
+                   alias_ok: bool = True) -> dict[str, tuple[Type, n.Arg]]:
+        bound: dict[str, tuple[Type, n.Arg]] = {}
+        pos_i = 0
+        for a in c.args:
+            t = self.expr(a.value, scope)
+            if a.name is None:
+                if pos_i >= positional:
+                    if positional == 0:
+                        first = [x for x in names if x not in bound][:1]
+                        hint = (f"name the arguments, e.g. `{c.name}({first[0]}=...)`" if first else None)
+                        self.err("E204", f"`{c.name}` takes keyword arguments only", a.span, hint)
+                    else:
+                        self.err("E204", f"{what} takes at most {positional} positional argument"
+                                 f"{'s' if positional != 1 else ''}", a.span,
+                                 "pass the rest by name: name=value")
+                    pos_i += 1
+                    continue
+                pname = names[pos_i]
+                pos_i += 1
+            else:
+                pname = a.name
+                if pname not in names:
+                    s = did_you_mean(pname, names, ARG_ALIASES)
+                    self.err("E202", f"unknown argument `{pname}` for `{c.name}`", a.span,
+                             f"did you mean `{s}`?" if s else f"`{c.name}` takes: {', '.join(names)}")
+                    continue
+            if pname in bound:
+                self.err("E206", f"argument `{pname}` is given twice", a.span)
+                continue
+            bound[pname] = (t, a)
+        return bound
+
+    def _call_builtin(self, c: n.Call, b: Builtin, scope: _Scope, block, as_value: bool) -> Type:
+        if b.variadic is not None:
+            if not c.args:
+                self.err("E203", f"`{c.name}` needs at least one argument", c.span)
+            for a in c.args:
+                t = self.expr(a.value, scope)
+                if a.name is not None:
+                    self.err("E202", f"`{c.name}` takes positional arguments only", a.span)
+                elif t.name == "list" and b.variadic == NUMBER:
+                    self.err("E205", f"`{c.name}` takes numbers, not a list", a.value.span,
+                             f"write {c.name}(a, b, ...) with the numbers themselves")
+                else:
+                    self._expect(t, b.variadic, a.value, f"argument of `{c.name}`")
+            return self._result(c, b.result_type({}), block, b.block, as_value)
+        names = [p.name for p in b.params]
+        bound = self._bind_args(c, names, b.positional, scope, f"`{c.name}`")
+        suggested = self._suggested_for_unknown(c, names)
+        types: dict[str, Type] = {}
+        for p in b.params:
+            if p.name in bound:
+                t, a = bound[p.name]
+                types[p.name] = t
+                self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
+                    s = did_you_mean(a.value.value, p.choices)
+                    self.err("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{a.value.value}\"",
+                             a.value.span, f"did you mean \"{s}\"?" if s else None)
+                if p.min is not None and isinstance(a.value, n.Number) and a.value.value < p.min:
+                    self.err("E301", f"`{p.name}` must be at least {p.min:g}", a.value.span)
+            elif p.required and p.name not in suggested:
+                self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span,
+                         b.short_signature())
+        return self._result(c, b.result_type(types), block, b.block, as_value)
+
+    @staticmethod
+    def _suggested_for_unknown(c: n.Call, names: list[str]) -> set[str]:
+        """Parameters that an unknown argument's did-you-mean already points at (no second error)."""
+        return {did_you_mean(a.name, names, ARG_ALIASES) for a in c.args
+                if a.name is not None and a.name not in names} - {None}
+
+    def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
+        names = [p[0] for p in sig.params]
+        bound = self._bind_args(c, names, len(names), scope, f"`{c.name}`")
+        suggested = self._suggested_for_unknown(c, names)
+        for pname, ptype, has_default in sig.params:
+            if pname in bound:
+                t, a = bound[pname]
+                self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
+            elif not has_default and pname not in suggested:
+                self.err("E203", f"`{c.name}` needs argument `{pname}` ({ptype})", c.span, sig.signature())
+        return self._result(c, sig.returns, block, False, as_value)
+
+    def _result(self, c: n.Call, t: Type, block, takes_block: bool, as_value: bool) -> Type:
+        if block is not None and not takes_block:
+            self.err("E209", f"`{c.name}` does not take a `{{ ... }}` block", c.span,
+                     "only group, clip_rect, clip_circle, clip_path, blur, shadow and glow take blocks")
+        if block is None and takes_block and not as_value:
+            self.err("E210", f"`{c.name}` needs a `{{ ... }}` block of shapes", c.span,
+                     f"write `{c.name}(...) {{ circle(...) }}`")
+        if as_value and takes_block:
+            self.err("E214", f"`{c.name}` draws a block; it cannot be used as a value", c.span)
+        return t
+
+    def _expect(self, t: Type, want: Type, e: n.Expr, what: str) -> None:
+        if assignable(t, want):
+            return
+        if t == STRING and (assignable(COLOR, want)) and isinstance(e, n.String):
+            if parse_color_text(e.value) is None:
+                s = suggest_color(e.value)
+                self.err("E216", f"unknown colour \"{e.value}\"", e.span,
+                         f"did you mean {s}?" if s else "use a CSS colour name or hex like #ff8800")
+            return  # a colour written as a string literal ("red", "#ff0000") is accepted
+        hint = None
+        if want == POINT and t.name == "list":
+            hint = "write points as (x, y), not [x, y]"
+        elif want == POINT and t == NUMBER:
+            hint = "a point is written (x, y)"
+        elif want.name == "list" and t == POINT:
+            hint = "a list is written [a, b, ...]"
+        elif want == STRING and t == NUMBER:
+            hint = "convert with str(x)"
+        elif want == NUMBER and t == STRING:
+            hint = "write numbers without quotes"
+        elif want == NUMBER and t == POINT:
+            hint = "use p.x or p.y for one coordinate"
+        elif t == NONE:
+            hint = "this call draws and returns no value"
+        self.err("E205", f"{what} must be {want}, got {t}", e.span, hint)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: n.Expr, scope: _Scope) -> Type:
+        if isinstance(e, n.Number):
+            if not math.isfinite(e.value):
+                self.err("E305", f"the number {e.raw} is too large", e.span)
+            return NUMBER
+        if isinstance(e, n.Percent):
+            return NUMBER
+        if isinstance(e, n.String):
+            return STRING
+        if isinstance(e, n.ColorLit):
+            if parse_hex(e.raw) is None:
+                self.err("E106", f"`{e.raw}` is not a valid colour", e.span,
+                         "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc")
+            return COLOR
+        if isinstance(e, n.Bool):
+            return BOOL
+        if isinstance(e, n.Name):
+            return self._name(e, scope)
+        if isinstance(e, n.PointLit):
+            for part in (e.x, e.y):
+                t = self.expr(part, scope)
+                if not assignable(t, NUMBER):
+                    self.err("E205", f"point coordinates must be numbers, got {t}", part.span)
+            return POINT
+        if isinstance(e, n.ListLit):
+            t: Type | None = None
+            for item in e.items:
+                it = self.expr(item, scope)
+                t = it if t is None else join(t, it)
+            return list_of(t or ANY)
+        if isinstance(e, n.Comprehension):
+            it = self.expr(e.iterable, scope)
+            elem = it.elem if it.name == "list" and it.elem else ANY
+            if it.name != "list" and it != ANY:
+                self.err("E205", f"a comprehension needs a list to loop over, got {it}", e.iterable.span)
+            inner = _Scope(scope, scope.owner)
+            inner.vars[e.var] = _Var(elem, False, scope.owner)
+            if e.cond is not None:
+                self._cond(e.cond, inner)
+            return list_of(self.expr(e.item, inner))
+        if isinstance(e, n.Binary):
+            if e.op in ("and", "or"):
+                for side in (e.left, e.right):
+                    self._cond(side, scope)
+                return BOOL
+            lt, rt = self.expr(e.left, scope), self.expr(e.right, scope)
+            return self._binary_type(e.op, lt, rt, e)
+        if isinstance(e, n.Unary):
+            t = self.expr(e.operand, scope)
+            if e.op == "not":
+                if not assignable(t, BOOL):
+                    self.err("E211", f"`not` needs a bool, got {t}", e.span)
+                return BOOL
+            if t in (NUMBER, POINT, ANY):
+                return t
+            self.err("E211", f"unary `{e.op}` needs a number or point, got {t}", e.span)
+            return ANY
+        if isinstance(e, n.Ternary):
+            self._cond(e.cond, scope)
+            return join(self.expr(e.then, scope), self.expr(e.otherwise, scope))
+        if isinstance(e, n.Field):
+            t = self.expr(e.obj, scope)
+            fields = {"point": ("x", "y"), "color": ("r", "g", "b", "a")}.get(t.name)
+            if t == ANY:
+                return ANY
+            if fields is None or e.name not in fields:
+                hint = (f"{t} has fields {', '.join(fields)}" if fields else
+                        "only points (.x, .y) and colours (.r, .g, .b, .a) have fields")
+                if t.name == "list" and e.name in ("length", "len", "size", "count"):
+                    hint = "use len(xs)"
+                self.err("E213", f"{t} has no field `{e.name}`", e.name_span or e.span, hint)
+                return ANY
+            return NUMBER
+        if isinstance(e, n.Index):
+            t = self.expr(e.obj, scope)
+            it = self.expr(e.index, scope)
+            if not assignable(it, NUMBER):
+                self.err("E205", f"an index must be a number, got {it}", e.index.span)
+            if t.name == "list":
+                return t.elem or ANY
+            if t == STRING:
+                return STRING
+            if t == POINT:
+                return NUMBER
+            if t != ANY:
+                self.err("E211", f"cannot index a {t}", e.span, "only lists and strings can be indexed")
+            return ANY
+        if isinstance(e, n.Call):
+            t = self.call(e, scope, as_value=True)
+            return t
+        return ANY  # pragma: no cover
+
+    def _name(self, e: n.Name, scope: _Scope) -> Type:
+        v = scope.lookup(e.name)
+        if v is not None:
+            return v.type
+        if e.name in self.defs or e.name in TABLE:
+            self.err("E200", f"`{e.name}` is a function; call it with (...)", e.span)
+            return ANY
+        names = scope.names()
+        s = did_you_mean(e.name, names, NAME_ALIASES)
+        hint = f"did you mean `{s}`?" if s else None
+        if s is None and e.name[:1].isalpha() and e.name.isalpha() and e.name.lower() not in names:
+            c = suggest_color(e.name)
+            if c:
+                hint = f"did you mean the colour `{c}`?"
+        self.err("E200", f"unknown name `{e.name}`", e.span, hint)
+        return ANY
+
+    def _binary_type(self, op: str, lt: Type, rt: Type, e: n.Node) -> Type:
+        if op in ("==", "!="):
+            return BOOL
+        if op in ("<", "<=", ">", ">="):
+            if (lt in (NUMBER, ANY) and rt in (NUMBER, ANY)) or (lt == rt == STRING):
+                return BOOL
+            self.err("E211", f"cannot compare {lt} {op} {rt}", e.span)
+            return BOOL
+        if ANY in (lt, rt) or lt.name == "any" or rt.name == "any":
+            other = rt if lt == ANY else lt
+            if op == "+" and other.name in ("string", "list"):
+                return other
+            return ANY
+        if lt == NUMBER and rt == NUMBER:
+            return NUMBER
+        if op in ("+", "-") and lt == POINT and rt == POINT:
+            return POINT
+        if op in ("*", "/") and lt == POINT and rt in (NUMBER, POINT):
+            return POINT
+        if op == "*" and lt == NUMBER and rt == POINT:
+            return POINT
+        if op == "+" and lt == STRING and rt == STRING:
+            return STRING
+        if op == "+" and lt.name == "list" and rt.name == "list":
+            return join(lt, rt)
+        hint = None
+        if op == "+" and STRING in (lt, rt):
+            hint = "convert with str(x) before joining text"
+        elif op == "+" and POINT in (lt, rt):
+            hint = "add points to points: (x, y) + (dx, dy)"
+        elif COLOR in (lt, rt):
+            hint = "use mix(), lighten(), darken() or with_alpha() to change colours"
+        self.err("E211", f"cannot apply `{op}` to {lt} and {rt}", e.span, hint)
+        return ANY
+
+
+def _has_return(stmts) -> bool:
+    stack = list(stmts)
+    while stack:
+        s = stack.pop()
+        if isinstance(s, n.Return):
+            return True
+        if isinstance(s, n.For):
+            stack.extend(s.body)
+        elif isinstance(s, n.If):
+            stack.extend(s.then)
+            stack.extend(s.otherwise or [])
+        elif isinstance(s, n.CallStmt) and s.block:
+            stack.extend(s.block)
+    return False
+
+
+def check(program: n.Program, base_dir: str | None = None, budgets: Budgets = DEFAULT) -> Checked:
+    """Check a parsed program (and the modules it uses)."""
+    return Checker(ModuleLoader(base_dir, budgets), budgets=budgets).check(program)

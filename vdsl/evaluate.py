@@ -1,0 +1,565 @@
+"""The evaluator: interprets a checked program with a seed under budgets, producing the scene IR (never Python eval)."""
+from __future__ import annotations
+
+import math
+import random
+import sys
+from dataclasses import replace
+
+from . import ir
+from . import nodes as n
+from .budgets import DEFAULT, Budgets
+from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
+from .builtins.colors import require_color
+from .builtins.math_ import NumRange
+from .check import Checked, DefSig
+from .diagnostics import Diagnostic, Span
+from .types import COLOR, PAINT, Type
+from .values import Color, Point, RuntimeFault, matches, show, type_of
+
+_MAX_STRING = 10_000
+
+
+class _Return:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _Env:
+    """A scope of values; function calls start a fresh one whose parent is their module's globals."""
+    __slots__ = ("vars", "parent")
+
+    def __init__(self, parent: "_Env | None"):
+        self.vars: dict = {}
+        self.parent = parent
+
+    def get(self, name: str):
+        e = self
+        while e is not None:
+            v = e.vars
+            if name in v:
+                return v[name]
+            e = e.parent
+        raise KeyError(name)
+
+    def set_existing(self, name: str, value) -> None:
+        e = self
+        while e is not None:
+            if name in e.vars:
+                e.vars[name] = value
+                return
+            e = e.parent
+        raise KeyError(name)
+
+
+class Context:
+    """What builtins see while a program runs: the RNG, the budgets and the scene under construction."""
+
+    def __init__(self, seed: int, budgets: Budgets):
+        self.rng = random.Random(seed)
+        self.budgets = budgets
+        self.fuel = budgets.fuel
+        self.loops = budgets.loop_iterations
+        self.primitives = 0
+        self.segments = 0
+        self.text_chars = 0
+        self.depth = 0
+        self.width, self.height = 512, 512
+        self.background: ir.RGBA | None = (1.0, 1.0, 1.0, 1.0)
+        self.canvas_set = False
+        self.stack: list[list] = [[]]
+        self.builtin_env: _Env | None = None
+
+    # -- called by builtins
+    def emit(self, node) -> None:
+        self.primitives += 1
+        if self.primitives > self.budgets.primitives:
+            raise RuntimeFault("E404", f"more than {self.budgets.primitives} shapes (the primitive budget)",
+                               "draw fewer shapes, or use patterns and gradients for texture")
+        self.stack[-1].append(node)
+
+    def emit_group(self, group: ir.Group) -> None:
+        if group.children:
+            self.stack[-1].append(group)
+
+    def use_segments(self, k: int) -> None:
+        self.segments += k
+        if self.segments > self.budgets.path_segments:
+            raise RuntimeFault("E405", f"more than {self.budgets.path_segments} path segments "
+                               "(the path budget)", "simplify paths and polygons")
+
+    def segments_left(self) -> int:
+        return max(0, self.budgets.path_segments - self.segments)
+
+    def use_text(self, k: int) -> None:
+        self.text_chars += k
+        if self.text_chars > self.budgets.text_chars:
+            raise RuntimeFault("E406", f"more than {self.budgets.text_chars} characters of text "
+                               "(the text budget)", "draw less text")
+
+    def check_collection(self, size: int) -> None:
+        if size > self.budgets.collection_size:
+            raise RuntimeFault("E410", f"a list or string of {size} items is over the collection budget "
+                               f"({self.budgets.collection_size})")
+
+    def set_canvas(self, width: float, height: float, background) -> None:
+        if self.canvas_set:
+            raise RuntimeFault("E301", "canvas() is called twice")
+        w, h = int(round(width)), int(round(height))
+        if w < 1 or h < 1 or w > 16384 or h > 16384 or w * h > self.budgets.canvas_pixels:
+            raise RuntimeFault("E407", f"a {w}x{h} canvas is over the canvas budget "
+                               f"({self.budgets.canvas_pixels} pixels, at most 16384 per side)",
+                               "draw at 512x512 and scale the output with --scale or --size")
+        self.width, self.height, self.canvas_set = w, h, True
+        self.background = None if background is None or background.a <= 0 else tuple(background)
+        if self.builtin_env is not None:
+            self.builtin_env.vars["width"] = float(w)
+            self.builtin_env.vars["height"] = float(h)
+
+
+class Evaluator:
+    def __init__(self, checked: Checked, seed: int, budgets: Budgets, params: dict | None):
+        self.checked = checked
+        self.ctx = Context(seed, budgets)
+        self.params = dict(params or {})
+        self.defs: dict[str, DefSig] = checked.defs
+        self.def_envs: dict[str, _Env] = {}
+        benv = _Env(None)
+        for name, (_, value, _) in CONSTANTS.items():
+            benv.vars[name] = value
+        benv.vars["width"], benv.vars["height"] = 512.0, 512.0
+        self.ctx.builtin_env = benv
+        self.builtin_env = benv
+
+    # ------------------------------------------------------------ entry
+    def run(self) -> ir.Scene:
+        module_envs: dict[str, _Env] = {}
+        for mod in self.checked.modules:
+            env = _Env(self.builtin_env)
+            for dep in mod.deps:   # a module sees the values of the modules it uses
+                denv = module_envs.get(dep.name)
+                if denv is not None:
+                    env.vars.update(denv.vars)
+            for st in mod.program.stmts:
+                if isinstance(st, n.Let):
+                    env.vars[st.name] = self.expr(st.value, env)
+            module_envs[mod.name] = env
+            for name, sig in mod.defs.items():
+                self.def_envs[sig.module] = env
+        main = _Env(self.builtin_env)
+        for mod in self.checked.modules:
+            for st in mod.program.stmts:
+                if isinstance(st, n.Let):
+                    main.vars.setdefault(st.name, module_envs[mod.name].vars[st.name])
+        self.def_envs[self.checked.program.file] = main
+        for st in self.checked.program.stmts:
+            if isinstance(st, (n.Def, n.Use)):
+                continue
+            self.stmt(st, main)
+        ctx = self.ctx
+        return ir.Scene(ctx.width, ctx.height, ctx.background, ir.Group(tuple(ctx.stack[0])))
+
+    # ------------------------------------------------------------ statements
+    def block(self, stmts, env: _Env):
+        for st in stmts:
+            r = self.stmt(st, env)
+            if r is not None:
+                return r
+        return None
+
+    def stmt(self, st, env: _Env):
+        ctx = self.ctx
+        ctx.fuel -= 1
+        if ctx.fuel < 0:
+            raise RuntimeFault("E401", f"the program ran out of fuel ({ctx.budgets.fuel} steps)",
+                               "draw with fewer loop iterations", st.span)
+        t = type(st)
+        if t is n.CallStmt:
+            self.call(st.call, env, st.block)
+        elif t is n.Let:
+            env.vars[st.name] = self._coerce_declared(self.expr(st.value, env), st, env)
+        elif t is n.For:
+            return self._for(st, env)
+        elif t is n.If:
+            c = self.expr(st.cond, env)
+            if not isinstance(c, bool):
+                raise RuntimeFault("E205", f"a condition must be a bool, got {show(c)}", span=st.cond.span)
+            if c:
+                return self.block(st.then, _Env(env))
+            if st.otherwise is not None:
+                return self.block(st.otherwise, _Env(env))
+        elif t is n.Assign:
+            v = self.expr(st.value, env)
+            if st.op != "=":
+                v = self.binary(st.op[0], env.get(st.name), v, st.span)
+            env.set_existing(st.name, v)
+        elif t is n.Return:
+            return _Return(self.expr(st.value, env))
+        elif t is n.ParamStmt:
+            if st.name in self.params:
+                v = self._param_override(st, self.params[st.name])
+            else:
+                v = self.expr(st.value, env)
+            env.vars[st.name] = self._coerce_declared(v, st, env)
+        return None
+
+    def _coerce_declared(self, v, st, env):
+        if st.type is not None and isinstance(v, str) and st.type.name in ("color", "paint"):
+            return require_color(v)
+        return v
+
+    def _param_override(self, st: n.ParamStmt, raw):
+        want = self.checked.params.get(st.name)
+        v = raw
+        if isinstance(raw, str) and want is not None and want.name != "string":
+            if want.name == "number":
+                try:
+                    v = float(raw)
+                except ValueError:
+                    v = raw
+            elif want.name == "bool" and raw in ("true", "false"):
+                v = raw == "true"
+            elif want.name in ("color", "paint"):
+                v = require_color(raw)
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            v = float(raw)
+        if want is not None and not matches(v, want):
+            raise RuntimeFault("E205", f"param `{st.name}` is {want}; the override {raw!r} is not",
+                               span=st.span)
+        return v
+
+    def _iterate(self, it, span: Span):
+        if isinstance(it, (list, NumRange)):
+            n_items = len(it)
+        else:
+            raise RuntimeFault("E205", f"cannot loop over {show(it)}", span=span)
+        ctx = self.ctx
+        ctx.loops -= n_items
+        if ctx.loops < 0:
+            raise RuntimeFault("E403", f"loops ran more than {ctx.budgets.loop_iterations} iterations in all "
+                               "(the loop budget)", "use fewer iterations", span)
+        return it
+
+    def _for(self, st: n.For, env: _Env):
+        items = self._iterate(self.expr(st.iterable, env), st.iterable.span)
+        body = st.body
+        for i, item in enumerate(items):
+            inner = _Env(env)
+            if st.var2 is not None:
+                inner.vars[st.var] = float(i)
+                inner.vars[st.var2] = item
+            else:
+                inner.vars[st.var] = item
+            r = self.block(body, inner)
+            if r is not None:
+                return r
+        return None
+
+    # ------------------------------------------------------------ calls
+    def call(self, c: n.Call, env: _Env, block=None):
+        sig = self.defs.get(c.name)
+        if sig is not None:
+            return self._call_def(c, sig, env)
+        b = TABLE[c.name]
+        try:
+            if b.variadic is not None:
+                args = [self.expr(a.value, env) for a in c.args]
+                for v in args:
+                    if not matches(v, b.variadic):
+                        raise RuntimeFault("E205", f"`{c.name}` takes {b.variadic}s, got {show(v)}")
+                return b.impl(self.ctx, *args)
+            kwargs = self._bind_builtin(c, b, env)
+            if b.block:
+                ctx = self.ctx
+                ctx.stack.append([])
+                try:
+                    if block:
+                        r = self.block(block, _Env(env))
+                        if r is not None:
+                            raise RuntimeFault("E214", "`return` inside a drawing block", span=c.span)
+                finally:
+                    children = ctx.stack.pop()
+                return b.impl(self.ctx, children, **kwargs)
+            return b.impl(self.ctx, **kwargs)
+        except RuntimeFault as f:
+            if f.span is None:
+                f.span = c.span
+            raise
+        except (OverflowError, ValueError, ZeroDivisionError) as e:
+            raise RuntimeFault("E301", f"`{c.name}`: {e}", span=c.span)
+
+    def _bind_builtin(self, c: n.Call, b: Builtin, env: _Env) -> dict:
+        kwargs: dict = {}
+        params = b.params
+        pi = 0
+        for a in c.args:
+            v = self.expr(a.value, env)
+            if a.name is None:
+                p = params[pi]
+                pi += 1
+            else:
+                p = b.param(a.name)
+            kwargs[p.name] = self._convert(v, p.type, p, c.name, a.value.span)
+        for p in params:
+            if p.name not in kwargs:
+                if p.default is REQUIRED:  # pragma: no cover - the checker rejects this
+                    raise RuntimeFault("E203", f"`{c.name}` needs argument `{p.name}`", span=c.span)
+                d = p.default
+                kwargs[p.name] = list(d) if isinstance(d, list) else d
+        return kwargs
+
+    def _convert(self, v, t: Type, p, fname: str, span: Span):
+        if isinstance(v, str) and t in (COLOR, PAINT):
+            try:
+                return require_color(v)
+            except RuntimeFault as f:
+                f.span = span
+                raise
+        if isinstance(v, NumRange):
+            v = list(v)
+        if not matches(v, t):
+            raise RuntimeFault("E205", f"argument `{p.name}` of `{fname}` must be {t}, got {type_of(v)}",
+                               span=span)
+        if p is not None:
+            if p.choices and v not in p.choices:
+                raise RuntimeFault("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{v}\"",
+                                   span=span)
+            if isinstance(v, float):
+                if not math.isfinite(v):
+                    raise RuntimeFault("E305", f"`{p.name}` is {v}, not a finite number", span=span)
+                if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+                    lo = "-inf" if p.min is None else f"{p.min:g}"
+                    hi = "inf" if p.max is None else f"{p.max:g}"
+                    raise RuntimeFault("E301", f"`{p.name}` of `{fname}` must be in {lo}..{hi}, got {show(v)}",
+                                       span=span)
+            elif isinstance(v, Point) and not (math.isfinite(v.x) and math.isfinite(v.y)):
+                raise RuntimeFault("E305", f"`{p.name}` is not a finite point", span=span)
+        return v
+
+    def _call_def(self, c: n.Call, sig: DefSig, env: _Env):
+        ctx = self.ctx
+        ctx.depth += 1
+        if ctx.depth > ctx.budgets.call_depth:
+            raise RuntimeFault("E402", f"calls nested deeper than {ctx.budgets.call_depth} (the call-depth "
+                               "budget)", "recursion must stop: check its base case", c.span)
+        try:
+            names = [p[0] for p in sig.params]
+            genv = self.def_envs.get(sig.module, env)
+            local = _Env(genv)
+            given = {}
+            for i, a in enumerate(c.args):
+                given[a.name if a.name is not None else names[i]] = self.expr(a.value, env)
+            for (pname, ptype, _), decl in zip(sig.params, sig.node.params):
+                if pname in given:
+                    v = given[pname]
+                elif decl.default is not None:
+                    v = self.expr(decl.default, genv)
+                else:  # pragma: no cover - the checker rejects this
+                    raise RuntimeFault("E203", f"`{c.name}` needs argument `{pname}`", span=c.span)
+                local.vars[pname] = self._convert(v, ptype, None, c.name, c.span) if ptype.name != "any" else v
+            ctx.stack.append([])
+            try:
+                r = self.block(sig.node.body, local)
+            finally:
+                drawn = ctx.stack.pop()
+            if drawn:
+                if len(drawn) == 1 and isinstance(drawn[0], ir.Shape) and drawn[0].label is None:
+                    ctx.stack[-1].append(replace(drawn[0], label=sig.name))
+                else:
+                    ctx.stack[-1].append(ir.Group(tuple(drawn), label=sig.name))
+            value = r.value if r is not None else None
+            if value is not None and sig.node.returns is not None:
+                value = self._convert(value, sig.returns, None, c.name, c.span)
+            return value
+        finally:
+            ctx.depth -= 1
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e, env: _Env):
+        ctx = self.ctx
+        ctx.fuel -= 1
+        if ctx.fuel < 0:
+            raise RuntimeFault("E401", f"the program ran out of fuel ({ctx.budgets.fuel} steps)",
+                               "draw with fewer loop iterations", e.span)
+        t = type(e)
+        if t is n.Number or t is n.Percent:
+            return e.value
+        if t is n.Name:
+            try:
+                return env.get(e.name)
+            except KeyError:
+                raise RuntimeFault("E200", f"`{e.name}` is used before it is defined", span=e.span)
+        if t is n.Binary:
+            op = e.op
+            if op == "and":
+                left = self._bool(self.expr(e.left, env), e.left)
+                return left and self._bool(self.expr(e.right, env), e.right)
+            if op == "or":
+                left = self._bool(self.expr(e.left, env), e.left)
+                return left or self._bool(self.expr(e.right, env), e.right)
+            return self.binary(op, self.expr(e.left, env), self.expr(e.right, env), e.span)
+        if t is n.Call:
+            return self.call(e, env)
+        if t is n.PointLit:
+            x, y = self.expr(e.x, env), self.expr(e.y, env)
+            if not (isinstance(x, float) and isinstance(y, float)):
+                raise RuntimeFault("E205", "point coordinates must be numbers", span=e.span)
+            return Point(x, y)
+        if t is n.String:
+            return e.value
+        if t is n.ColorLit:
+            from .builtins.colors import parse_hex
+            return parse_hex(e.raw)
+        if t is n.Bool:
+            return e.value
+        if t is n.Unary:
+            v = self.expr(e.operand, env)
+            if e.op == "not":
+                return not self._bool(v, e.operand)
+            if isinstance(v, float) and not isinstance(v, bool):
+                return -v if e.op == "-" else v
+            if isinstance(v, Point):
+                return Point(-v.x, -v.y) if e.op == "-" else v
+            raise RuntimeFault("E211", f"unary `{e.op}` needs a number or point, got {show(v)}", span=e.span)
+        if t is n.ListLit:
+            ctx.check_collection(len(e.items))
+            return [self._plain(self.expr(i, env)) for i in e.items]
+        if t is n.Comprehension:
+            items = self._iterate(self.expr(e.iterable, env), e.iterable.span)
+            out = []
+            for item in items:
+                inner = _Env(env)
+                inner.vars[e.var] = item
+                if e.cond is not None and not self._bool(self.expr(e.cond, inner), e.cond):
+                    continue
+                out.append(self._plain(self.expr(e.item, inner)))
+            ctx.check_collection(len(out))
+            return out
+        if t is n.Ternary:
+            c = self._bool(self.expr(e.cond, env), e.cond)
+            return self.expr(e.then if c else e.otherwise, env)
+        if t is n.Field:
+            v = self.expr(e.obj, env)
+            if isinstance(v, Point) and e.name in ("x", "y"):
+                return getattr(v, e.name)
+            if isinstance(v, Color) and e.name in ("r", "g", "b", "a"):
+                return getattr(v, e.name)
+            raise RuntimeFault("E213", f"{show(v)} has no field `{e.name}`", span=e.span)
+        if t is n.Index:
+            return self._index(self.expr(e.obj, env), self.expr(e.index, env), e)
+        raise RuntimeFault("E300", f"cannot evaluate {t.__name__}", span=e.span)  # pragma: no cover
+
+    @staticmethod
+    def _plain(v):
+        return list(v) if isinstance(v, NumRange) else v
+
+    @staticmethod
+    def _bool(v, e) -> bool:
+        if not isinstance(v, bool):
+            raise RuntimeFault("E205", f"expected a bool, got {show(v)}", "compare explicitly, e.g. x != 0",
+                               e.span)
+        return v
+
+    def _index(self, obj, idx, e):
+        if not isinstance(idx, float) or isinstance(idx, bool):
+            raise RuntimeFault("E205", "an index must be a number", span=e.span)
+        if isinstance(obj, NumRange):
+            obj = list(obj)
+        if isinstance(obj, (list, str, Point)):
+            i = int(idx)
+            if i != idx:
+                raise RuntimeFault("E302", f"index {show(idx)} is not a whole number", span=e.span)
+            size = len(obj)
+            if not -size <= i < size:
+                raise RuntimeFault("E302", f"index {i} is outside a list of {size} items", span=e.span,
+                                   hint="indexes start at 0; -1 is the last item")
+            return obj[i]
+        raise RuntimeFault("E211", f"cannot index {show(obj)}", span=e.span)
+
+    def binary(self, op: str, a, b, span: Span):
+        ta, tb = type(a), type(b)
+        try:
+            if ta is float and tb is float:
+                if op == "+":
+                    r = a + b
+                elif op == "-":
+                    r = a - b
+                elif op == "*":
+                    r = a * b
+                elif op == "/":
+                    if b == 0:
+                        raise RuntimeFault("E303", "division by zero", span=span)
+                    r = a / b
+                elif op == "%":
+                    if b == 0:
+                        raise RuntimeFault("E303", "modulo by zero", span=span)
+                    r = math.fmod(a, b)
+                    if r and (r < 0) != (b < 0):
+                        r += b
+                elif op == "**":
+                    r = a ** b
+                    if isinstance(r, complex):
+                        raise RuntimeFault("E301", "a negative number to a fractional power", span=span)
+                elif op == "<":
+                    return a < b
+                elif op == "<=":
+                    return a <= b
+                elif op == ">":
+                    return a > b
+                elif op == ">=":
+                    return a >= b
+                elif op == "==":
+                    return a == b
+                elif op == "!=":
+                    return a != b
+                else:
+                    raise RuntimeFault("E211", f"unknown operator {op}", span=span)
+                if not math.isfinite(r):
+                    raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} is not a finite number", span=span)
+                return float(r)
+            if op == "==":
+                return a == b
+            if op == "!=":
+                return a != b
+            if ta is Point:
+                if tb is Point and op in ("+", "-", "*", "/"):
+                    return Point(self.binary(op, a.x, b.x, span), self.binary(op, a.y, b.y, span))
+                if tb is float and op in ("*", "/"):
+                    return Point(self.binary(op, a.x, b, span), self.binary(op, a.y, b, span))
+            if ta is float and tb is Point and op == "*":
+                return Point(self.binary(op, a, b.x, span), self.binary(op, a, b.y, span))
+            if ta is str and tb is str:
+                if op == "+":
+                    self.ctx.check_collection(len(a) + len(b))
+                    return a + b
+                if op in ("<", "<=", ">", ">="):
+                    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+            if op == "+" and isinstance(a, (list, NumRange)) and isinstance(b, (list, NumRange)):
+                self.ctx.check_collection(len(a) + len(b))
+                return list(a) + list(b)
+        except OverflowError:
+            raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} overflows", span=span)
+        raise RuntimeFault("E211", f"cannot apply `{op}` to {type_of(a)} and {type_of(b)}", span=span)
+
+
+def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT,
+             params: dict | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
+    """Run a checked program. Returns (scene, warnings) or (None, diagnostics)."""
+    if not checked.ok:
+        return None, list(checked.diagnostics)
+    if sys.getrecursionlimit() < 20_000:
+        sys.setrecursionlimit(20_000)
+    ev = Evaluator(checked, seed, budgets, params)
+    file = checked.program.file
+    try:
+        return ev.run(), []
+    except RuntimeFault as f:
+        sp = f.span or Span(1, 1, 1, 2, file)
+        return None, [Diagnostic(f.code, f.message, sp, f.hint)]
+    except RecursionError:
+        return None, [Diagnostic("E402", "calls nested too deeply", Span(1, 1, 1, 2, file),
+                                 "recursion must stop: check its base case")]
+    except MemoryError:  # pragma: no cover - budgets keep memory small
+        return None, [Diagnostic("E410", "the program used too much memory", Span(1, 1, 1, 2, file))]

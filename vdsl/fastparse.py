@@ -1,0 +1,262 @@
+"""A fast LALR driver over Lark's own tables: lexes with one regex and reduces straight into AST callbacks."""
+from __future__ import annotations
+
+import re
+
+from lark import Lark
+from lark.lexer import PatternStr
+from lark.parsers.lalr_analysis import Shift
+
+from .diagnostics import Span
+
+_SKIP_TERMINALS = ("COMMENT",)
+
+
+class Tok:
+    """A lexed token: its terminal type, text and position (1-based line/col, end exclusive)."""
+    __slots__ = ("type", "value", "start_pos", "line", "column", "end_line", "end_column")
+
+    def __init__(self, type, value, start_pos, line, column, end_column):
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+        self.line = line
+        self.column = column
+        self.end_line = line
+        self.end_column = end_column
+
+    def __str__(self):
+        return self.value
+
+    def __repr__(self):
+        return f"Tok({self.type}, {self.value!r})"
+
+
+class SyntaxFailure(Exception):
+    """Raised when the input is not in the language; the caller re-parses with Lark for the details."""
+
+
+class FastParser:
+    """Parses with the tables of a Lark LALR parser built from grammar/vdsl.lark.
+
+    Lark remains the grammar's source and its error reporter; this driver only removes
+    the per-token and per-reduction overhead (parse-tree building, position propagation)
+    from the hot path. Reductions call ``builder.<rule or alias>(span, *children)``."""
+
+    def __init__(self, lark: Lark, builder, on_comment=None):
+        self.builder = builder
+        self.on_comment = on_comment
+        table = lark.parser.parser.parser.parse_table
+        self.states = table.states
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self._reducers = {}
+        self._build_lexer(lark)
+
+    # ------------------------------------------------------------ lexing
+    def _build_lexer(self, lark: Lark) -> None:
+        terms = {t.name: t for t in lark.terminals}
+        fixed = [t for t in terms.values() if t.name in ("COMMENT",) or t.name.startswith("__IGNORE")]
+        lits = [t for t in terms.values() if t.name not in ("NAME", "NUMBER", "PERCENT", "STRING", "COLOR")
+                and t not in fixed]
+        word = re.compile(r"[A-Za-z_]\w*\Z")
+        # Literal terminals: words become keywords looked up after a NAME match; the rest
+        # (operators, punctuation) are tried longest first.
+        self.keywords: dict[str, str] = {}
+        ops: list[tuple[str, str]] = []
+        for t in lits:
+            alts = [t.pattern.value] if isinstance(t.pattern, PatternStr) else \
+                re.sub(r"\\(.)", r"\1", t.pattern.value.removeprefix("(?:").removesuffix(")")).split("|")
+            for a in alts:
+                (self.keywords.__setitem__(a, t.name) if word.match(a) else ops.append((a, t.name)))
+        ops.sort(key=lambda x: -len(x[0]))
+        # Some texts belong to several terminals (`=` is EQUAL and ASSIGN_OP): like Lark's
+        # contextual lexer, the parser picks the one its current state accepts.
+        self.op_types = {}
+        self.alternatives: dict[str, tuple[str, ...]] = {}
+        for text, name in ops:
+            if text in self.op_types:
+                self.alternatives[text] = self.alternatives.get(text, (self.op_types[text],)) + (name,)
+            else:
+                self.op_types[text] = name
+        parts = [
+            r"(?P<WS>[ \t\r\f\ufeff]+)", r"(?P<NL>\n)",
+            f"(?P<COMMENT>{terms['COMMENT'].pattern.to_regexp()})",
+            f"(?P<PERCENT>{terms['PERCENT'].pattern.to_regexp()})",
+            f"(?P<NUMBER>{terms['NUMBER'].pattern.to_regexp()})",
+            f"(?P<STRING>{terms['STRING'].pattern.to_regexp()})",
+            f"(?P<COLOR>{terms['COLOR'].pattern.to_regexp()})",
+            f"(?P<NAME>{terms['NAME'].pattern.to_regexp()})",
+            "(?P<OP>" + "|".join(re.escape(o) for o, _ in ops) + ")",
+        ]
+        self.master = re.compile("|".join(parts))
+
+    def tokens(self, text: str):
+        match = self.master.match
+        keywords, op_types = self.keywords, self.op_types
+        pos, line, line_start, n = 0, 1, 0, len(text)
+        while pos < n:
+            m = match(text, pos)
+            if m is None:
+                raise SyntaxFailure(pos)
+            kind = m.lastgroup
+            end = m.end()
+            if kind == "NL":
+                line += 1
+                line_start = end
+            elif kind == "WS":
+                pass
+            elif kind == "COMMENT":
+                val = m.group()
+                if self.on_comment is not None:
+                    self.on_comment(line, pos - line_start + 1, val)
+                nl = val.count("\n")
+                if nl:
+                    line += nl
+                    line_start = pos + val.rfind("\n") + 1
+            else:
+                val = m.group()
+                if kind == "NAME":
+                    kind = keywords.get(val, "NAME")
+                elif kind == "OP":
+                    kind = op_types[val]
+                col = pos - line_start + 1
+                yield Tok(kind, val, pos, line, col, col + len(val))
+            pos = end
+        col = pos - line_start + 1
+        yield Tok("$END", "", pos, line, col, col)
+
+    # ------------------------------------------------------------ parsing
+    def _reducer(self, rule):
+        name = rule.alias or rule.origin.name
+        inline = name.startswith("_")
+        expand1 = rule.options.expand1
+        empty = rule.options.empty_indices
+        keep = [not (getattr(s, "is_term", False) and (s.filter_out or s.name.startswith("_")))
+                for s in rule.expansion]
+        if empty:  # absent optional parts `[x]` become None placeholders (maybe_placeholders)
+            it = iter(keep)
+            keep = [None if e else next(it) for e in empty]
+        method = None if inline else getattr(self.builder, name, None)
+        expand1 = expand1 and not rule.alias
+        file_ref = self.builder
+
+        def reduce(children):
+            kids = []
+            ci = 0
+            for k in keep:
+                if k is None:
+                    kids.append(None)
+                    continue
+                c = children[ci]
+                ci += 1
+                if type(c) is _Inline:
+                    kids.extend(c)
+                elif k:
+                    kids.append(c)
+            if inline:
+                return _Inline(kids)
+            if expand1 and len(kids) == 1:
+                return kids[0]
+            first, last = _start(children), _end(children)
+            span = Span(first[0], first[1], last[0], last[1], file_ref.file)
+            return method(span, *kids)
+        return reduce
+
+    def _compile_tables(self):
+        """Flatten Lark's table: per state, terminal/nonterminal -> int (>=0 shift, <0 reduce rule)."""
+        rules, index = [], {}
+        rows = {}
+        for st, row in self.states.items():
+            out = {}
+            for sym, (action, arg) in row.items():
+                if action is Shift:
+                    out[str(sym)] = arg
+                else:
+                    if arg not in index:
+                        index[arg] = len(rules)
+                        rules.append(arg)
+                    out[str(sym)] = -1 - index[arg]
+            rows[st] = out
+        self._rows = rows
+        self._sizes = [len(r.expansion) for r in rules]
+        self._origins = [str(r.origin.name) for r in rules]
+        # A unit production of a `?rule` (expr -> ternary -> ... -> atom) passes its child through.
+        self._units = [len(r.expansion) == 1 and r.options.expand1 and not r.alias
+                       and not getattr(r.expansion[0], "is_term", False) for r in rules]
+        self._funcs = [self._reducer(r) for r in rules]
+
+    def parse(self, text: str):
+        if not hasattr(self, "_rows"):
+            self._compile_tables()
+        rows, end_state = self._rows, self.end
+        sizes, origins, units, funcs = self._sizes, self._origins, self._units, self._funcs
+        state_stack = [self.start]
+        values: list = []
+        alternatives = self.alternatives
+        for tok in self.tokens(text):
+            ttype = tok.type
+            while True:
+                act = rows[state_stack[-1]].get(ttype)
+                if act is None and tok.value in alternatives:
+                    for alt in alternatives[tok.value]:
+                        act = rows[state_stack[-1]].get(alt)
+                        if act is not None:
+                            tok.type = ttype = alt
+                            break
+                if act is None:
+                    if ttype == "$END" and state_stack[-1] == end_state:
+                        return values[-1]
+                    raise SyntaxFailure(tok.start_pos)
+                if act >= 0:
+                    state_stack.append(act)
+                    values.append(tok)
+                    break
+                r = -1 - act
+                if units[r]:
+                    state_stack[-1] = rows[state_stack[-2]][origins[r]]
+                    continue
+                size = sizes[r]
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del state_stack[-size:]
+                else:
+                    children = []
+                values.append(funcs[r](children))
+                state_stack.append(rows[state_stack[-1]][origins[r]])
+        raise SyntaxFailure(len(text))  # pragma: no cover - $END always ends the loop
+
+
+class _Inline(list):
+    """Children of an inlined rule (`_stmt`, repetition helpers), spliced into the parent."""
+    __slots__ = ()
+
+
+def _start(children):
+    for c in children:
+        p = _pos(c, True)
+        if p is not None:
+            return p
+    return (0, 0)
+
+
+def _end(children):
+    for c in reversed(children):
+        p = _pos(c, False)
+        if p is not None:
+            return p
+    return (0, 0)
+
+
+def _pos(v, start: bool):
+    if v is None:
+        return None
+    if type(v) is Tok:
+        return (v.line, v.column) if start else (v.end_line, v.end_column)
+    sp = getattr(v, "span", None)
+    if sp is not None:
+        return (sp.line, sp.col) if start else (sp.end_line, sp.end_col)
+    if isinstance(v, list) and v:
+        return _pos(v[0] if start else v[-1], start)
+    return None

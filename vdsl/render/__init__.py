@@ -1,0 +1,57 @@
+"""Backends: draw a scene IR to raster arrays, PNG/JPEG/WebP, SVG or PDF, and save by file suffix."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..diagnostics import Diagnostic
+from ..ir import Scene
+from .canvas import draw_scene
+from .encode import RASTER_FORMATS, encode_image
+from .pdf import render_pdf
+from .raster import render_array
+from .svg import render_svg
+
+FORMATS = RASTER_FORMATS + ("svg", "pdf")
+
+__all__ = ["FORMATS", "draw_scene", "encode_image", "render_array", "render_bytes", "render_pdf",
+           "render_svg", "save"]
+
+
+def render_bytes(scene: Scene, fmt: str, scale: float = 1.0) -> tuple[bytes, list[Diagnostic]]:
+    """Render to encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf).  scale applies to raster only."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt == "svg":
+        text, diags = render_svg(scene)
+        return text.encode("utf-8"), diags
+    if fmt == "pdf":
+        return render_pdf(scene)
+    if fmt in RASTER_FORMATS:
+        return encode_image(render_array(scene, scale), fmt), []
+    raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0) -> list[Diagnostic]:
+    """Render to `path`, picking the format from its suffix; the file is replaced atomically."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the output format from {path.name!r}; "
+                         f"use one of: {', '.join('.' + f for f in FORMATS)}")
+    data, diags = render_bytes(scene, fmt, scale)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # mkstemp makes the file 0600; give it the replaced file's mode, or an ordinary 0644
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return diags

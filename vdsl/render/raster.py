@@ -1,0 +1,35 @@
+"""Rasterise a scene with Skia into an HxWx4 uint8 RGBA array (straight alpha)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import skia
+
+from ..ir import Scene
+from .canvas import draw_scene
+
+
+def output_size(scene: Scene, scale: float = 1.0) -> tuple[int, int]:
+    """(width, height) in pixels: the scene size times scale, rounded, at least 1."""
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    return max(1, round(scene.width * scale)), max(1, round(scene.height * scale))
+
+
+def render_array(scene: Scene, scale: float = 1.0) -> np.ndarray:
+    """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8."""
+    w, h = output_size(scene, scale)
+    surface = skia.Surface.MakeRasterN32Premul(w, h)
+    if surface is None:
+        raise MemoryError(f"could not allocate a {w}x{h} raster surface")
+    canvas = surface.getCanvas()
+    canvas.clear(skia.ColorTRANSPARENT)
+    if scale != 1.0:
+        canvas.scale(scale, scale)
+    draw_scene(canvas, scene)
+    out = np.empty((h, w, 4), dtype=np.uint8)
+    info = skia.ImageInfo.Make(w, h, skia.kRGBA_8888_ColorType, skia.kUnpremul_AlphaType)
+    if not surface.readPixels(info, out, w * 4, 0, 0):
+        raise RuntimeError("reading pixels back from the raster surface failed")
+    return out

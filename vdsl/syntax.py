@@ -1,0 +1,341 @@
+"""Parsing: source text → typed AST with spans, or syntax diagnostics (never a traceback)."""
+from __future__ import annotations
+
+import re
+import threading
+from importlib import resources
+
+from lark import Lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .budgets import DEFAULT, Budgets
+from .diagnostics import Diagnostic, Span
+from .fastparse import FastParser, SyntaxFailure, Tok
+from .syntax_hints import explain_unexpected_token
+
+GRAMMAR_TEXT = resources.files("vdsl.grammar").joinpath("vdsl.lark").read_text(encoding="utf-8")
+
+
+class _Seq(list):
+    """A list of child nodes that remembers its span (blocks, argument lists)."""
+    __slots__ = ("span",)
+
+    def __init__(self, items, span):
+        super().__init__(items)
+        self.span = span
+
+
+class _TooDeep(Exception):
+    def __init__(self, span: Span):
+        self.span = span
+
+
+def _unescape(raw: str) -> str:
+    body = raw[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+class _Builder:
+    """Builds AST nodes as the LALR driver reduces, bottom-up, without Python recursion."""
+
+    def __init__(self):
+        super().__init__()
+        self.file = "<input>"
+        self.max_depth = 64
+        self.comments: list[n.Comment] = []
+
+    # -- helpers
+    def _span(self, span) -> Span:
+        return span
+
+    def _tok_span(self, tok: Tok) -> Span:
+        return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, self.file)
+
+    def _deep(self, node, *children):
+        d = 1 + max((getattr(c, "_depth", 0) for c in children if c is not None), default=0)
+        if d > self.max_depth:
+            raise _TooDeep(node.span)
+        node._depth = d
+        return node
+
+    # -- statements
+    def start(self, meta, *stmts):
+        return n.Program(self._span(meta), list(stmts), file=self.file)
+
+    def block(self, meta, *stmts):
+        return _Seq(stmts, meta)
+
+    def let_stmt(self, meta, name, typ, value):
+        return self._deep(n.Let(self._span(meta), str(name), typ, value), value)
+
+    def param_stmt(self, meta, name, typ, value):
+        return self._deep(n.ParamStmt(self._span(meta), str(name), typ, value), value)
+
+    def assign_stmt(self, meta, name, op, value):
+        return self._deep(n.Assign(self._span(meta), str(name), str(op), value), value)
+
+    def def_stmt(self, meta, name, params, returns, body):
+        return n.Def(self._span(meta), str(name), params or [], returns, body)
+
+    def param_decls(self, meta, *decls):
+        return _Seq(decls, meta)
+
+    def param_decl(self, meta, name, typ, default):
+        return n.ParamDecl(self._span(meta), str(name), typ, default)
+
+    def for_stmt(self, meta, a, b, iterable, body):
+        if b is None:
+            return n.For(self._span(meta), str(a), None, iterable, body)
+        return n.For(self._span(meta), str(a), str(b), iterable, body)
+
+    def if_stmt(self, meta, cond, then, otherwise):
+        if isinstance(otherwise, n.If):
+            otherwise = [otherwise]
+        return n.If(self._span(meta), cond, then, otherwise)
+
+    def use_stmt(self, meta, what):
+        if isinstance(what, Tok):
+            return n.Use(self._span(meta), _unescape(str(what)), is_path=True)
+        return n.Use(self._span(meta), what[0])
+
+    def dotted_name(self, meta, *parts):
+        return _Seq([".".join(str(p) for p in parts)], meta)
+
+    def return_stmt(self, meta, value):
+        return n.Return(self._span(meta), value)
+
+    def call_stmt(self, meta, call, block):
+        return n.CallStmt(self._span(meta), call, block)
+
+    def type(self, meta, name, arg):
+        return n.TypeRef(self._span(meta), str(name), arg)
+
+    # -- expressions
+    def ternary(self, meta, c, a, b):
+        return self._deep(n.Ternary(self._span(meta), c, a, b), c, a, b)
+
+    def binary(self, meta, left, op, right):
+        o = str(op)
+        o = {"||": "or", "&&": "and"}.get(o, o)
+        return self._deep(n.Binary(self._span(meta), o, left, right), left, right)
+
+    def unary(self, meta, op, operand):
+        o = "not" if str(op) in ("!", "not") else str(op)
+        return self._deep(n.Unary(self._span(meta), o, operand), operand)
+
+    def field(self, meta, obj, name):
+        return self._deep(n.Field(self._span(meta), obj, str(name), self._tok_span(name)), obj)
+
+    def index(self, meta, obj, idx):
+        return self._deep(n.Index(self._span(meta), obj, idx), obj, idx)
+
+    def number(self, meta, tok):
+        try:
+            v = float(tok.value)
+        except OverflowError:  # pragma: no cover - float() returns inf instead
+            v = float("inf")
+        return n.Number(self._span(meta), v, str(tok))
+
+    def percent(self, meta, tok):
+        return n.Percent(self._span(meta), float(str(tok)[:-1]) / 100.0, str(tok))
+
+    def string(self, meta, tok):
+        return n.String(self._span(meta), _unescape(str(tok)), str(tok))
+
+    def color(self, meta, tok):
+        return n.ColorLit(self._span(meta), str(tok))
+
+    def true(self, meta, _):
+        return n.Bool(self._span(meta), True)
+
+    def false(self, meta, _):
+        return n.Bool(self._span(meta), False)
+
+    def name(self, meta, tok):
+        return n.Name(self._span(meta), str(tok))
+
+    def point(self, meta, x, y):
+        return self._deep(n.PointLit(self._span(meta), x, y), x, y)
+
+    def list(self, meta, *items):
+        its = [i for i in items if i is not None]
+        return self._deep(n.ListLit(self._span(meta), its), *its)
+
+    def comprehension(self, meta, item, var, iterable, cond):
+        return self._deep(n.Comprehension(self._span(meta), item, str(var), iterable, cond), item, iterable, cond)
+
+    def call(self, meta, name, args):
+        args = args or []
+        return self._deep(n.Call(self._span(meta), str(name), args, self._tok_span(name)),
+                          *[a.value for a in args])
+
+    def args(self, meta, *args):
+        return _Seq(args, meta)
+
+    def arg(self, meta, value):
+        return n.Arg(self._span(meta), None, value)
+
+    def kwarg(self, meta, name, value):
+        return n.Arg(self._span(meta), str(name), value)
+
+
+_BUILDER = _Builder()
+_LOCK = threading.Lock()
+
+
+def _collect_comment(line: int, col: int, text: str) -> None:
+    _BUILDER.comments.append(n.Comment(line, col, text))
+
+
+# Lark owns the grammar: it checks it (LALR, strict: no conflicts, no terminal collisions),
+# builds the tables, and explains syntax errors. The fast driver reuses its tables.
+_PLAIN = Lark(GRAMMAR_TEXT, parser="lalr", strict=True, maybe_placeholders=True)
+PARSER = FastParser(_PLAIN, _BUILDER, on_comment=_collect_comment)
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|[()\[\]{}]|\n|#',
+                   re.S)
+_PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
+
+
+def _offset_to_linecol(starts: list[int], off: int) -> tuple[int, int]:
+    import bisect
+    i = bisect.bisect_right(starts, off) - 1
+    return i + 1, off - starts[i] + 1
+
+
+def _prescan(source: str, file: str, budgets: Budgets) -> list[Diagnostic]:
+    """Cheap lexical checks before parsing: Python comments, bracket balance, nesting depth."""
+    diags: list[Diagnostic] = []
+    starts = [0] + [m.end() for m in re.finditer("\n", source)]
+
+    def span_at(off: int, length: int = 1) -> Span:
+        line, col = _offset_to_linecol(starts, off)
+        return Span(line, col, line, col + length, file)
+
+    for m in _PY_COMMENT.finditer(source):
+        diags.append(Diagnostic("E107", "`#` starts a comment in Python, not in vdsl",
+                                span_at(m.start(1)), "write comments as `// ...` (or `/* ... */`)"))
+    stack: list[tuple[str, int]] = []
+    for m in _SCAN.finditer(source):
+        t = m.group(0)
+        if t in _OPEN:
+            stack.append((t, m.start()))
+            if len(stack) > budgets.nesting_depth:
+                diags.append(Diagnostic("E409", f"brackets nested deeper than the nesting budget "
+                                        f"({budgets.nesting_depth})", span_at(m.start()),
+                                        "flatten the program: use `let` for intermediate values"))
+                return diags
+        elif t in _CLOSE:
+            if not stack:
+                diags.append(Diagnostic("E102", f"unmatched closing `{t}`", span_at(m.start()),
+                                        "remove it, or add the opening bracket it closes"))
+                return diags
+            opener, off = stack.pop()
+            if _OPEN[opener] != t:
+                diags.append(Diagnostic("E104", f"`{opener}` is closed by `{t}`", span_at(off),
+                                        f"close it with `{_OPEN[opener]}` before the `{t}`"))
+                return diags
+    for opener, off in stack[-1:]:
+        diags.append(Diagnostic("E104", f"unclosed `{opener}`", span_at(off),
+                                f"add the matching `{_OPEN[opener]}`"))
+    return diags
+
+
+def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
+          ) -> tuple[n.Program | None, list[Diagnostic]]:
+    """Parse source into a Program. Returns (program, []) or (None, diagnostics)."""
+    if isinstance(source, bytes):
+        if len(source) > budgets.source_bytes:
+            return None, [_too_big(len(source), file, budgets)]
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return None, [Diagnostic("E108", f"the source is not valid UTF-8 (byte {e.start})",
+                                     Span(1, 1, 1, 2, file), "save the file as UTF-8 text")]
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > budgets.source_bytes:
+        return None, [_too_big(size, file, budgets)]
+    if "\x00" in source or any(0xD800 <= ord(c) <= 0xDFFF for c in source if ord(c) > 0xD7FF):
+        return None, [Diagnostic("E108", "the source contains NUL bytes or lone surrogates",
+                                 Span(1, 1, 1, 2, file), "save the file as UTF-8 text")]
+    diags = _prescan(source, file, budgets)
+    if diags:
+        return None, diags
+    with _LOCK:
+        _BUILDER.file = file
+        _BUILDER.max_depth = budgets.nesting_depth
+        _BUILDER.comments = []
+        try:
+            program = PARSER.parse(source)
+        except _TooDeep as e:
+            return None, [Diagnostic("E409", f"expression nested deeper than the nesting budget "
+                                     f"({budgets.nesting_depth})", e.span,
+                                     "split long expressions with `let`")]
+        except SyntaxFailure:
+            return None, [_lark_diagnostic(source, file)]
+        except RecursionError:
+            return None, [Diagnostic("E409", "the source is nested too deeply", Span(1, 1, 1, 2, file))]
+        program.comments = _BUILDER.comments
+    _attach_docs(program, source)
+    return program, []
+
+
+def _too_big(size: int, file: str, budgets: Budgets) -> Diagnostic:
+    return Diagnostic("E400", f"the source is {size} bytes, more than the source-size budget "
+                      f"({budgets.source_bytes})", Span(1, 1, 1, 2, file),
+                      "draw with loops and functions instead of listing every shape")
+
+
+def _attach_docs(program: n.Program, source: str) -> None:
+    """A def's doc is the block of `//` comment lines directly above it."""
+    by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")}
+    for st in program.stmts:
+        if isinstance(st, n.Def):
+            lines, ln = [], st.span.line - 1
+            while ln in by_line:
+                lines.append(by_line[ln][2:].strip())
+                ln -= 1
+            st.doc = "\n".join(reversed(lines))
+
+
+def _lark_diagnostic(source: str, file: str) -> Diagnostic:
+    """Re-parse with Lark itself to get its precise error, then explain it."""
+    try:
+        _PLAIN.parse(source)
+    except UnexpectedInput as e:
+        return _syntax_diagnostic(e, source, file)
+    return Diagnostic("E100", "the source does not parse", Span(1, 1, 1, 2, file))
+
+
+def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic:
+    line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+    if isinstance(e, UnexpectedCharacters):
+        ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
+        sp = Span(line, col, line, col + 1, file)
+        if ch in "\"'":
+            return Diagnostic("E105", "unterminated string", sp,
+                              f"close the string with {ch} on the same line")
+        if ch == "#":
+            rest = source[e.pos_in_stream:e.pos_in_stream + 12].split()[0] if source[e.pos_in_stream:].strip() else "#"
+            return Diagnostic("E106", f"`{rest}` is not a colour or a comment", sp,
+                              "colours are #rgb, #rgba, #rrggbb or #rrggbbaa; comments are // ...")
+        shown = repr(ch)[1:-1] if ch else "end of input"
+        hint = {"@": "vdsl has no decorators", "$": "vdsl has no template strings; use + to join strings",
+                "`": "strings use double quotes", "\\": "a backslash is only allowed inside strings",
+                "&": "use `and` (or &&)", "|": "use `or` (or ||)",
+                "~": "vdsl has no bitwise operators", "^": "use ** for powers"}.get(ch)
+        return Diagnostic("E101", f"unexpected character `{shown}`", sp, hint)
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        last = source.rstrip()
+        ln = last.count("\n") + 1
+        col = len(last) - (last.rfind("\n") + 1) + 1
+        return Diagnostic("E103", "unexpected end of input", Span(ln, col, ln, col + 1, file),
+                          "the last statement is incomplete")
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    sp = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, file)
+    message, hint = explain_unexpected_token(e, source, _PLAIN)
+    return Diagnostic("E102", message, sp, hint)
