@@ -8,11 +8,16 @@ from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, TABLE, Builtin
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
-from .diagnostics import Diagnostic, Span, sort_diagnostics
-from .hints import ARG_ALIASES, FUNCTION_ALIASES, NAME_ALIASES, did_you_mean
+from .diagnostics import Diagnostic, Span, sort_diagnostics, range_hint
+from .hints import (ARG_ALIASES, ARG_HINTS, CHOICE_ALIASES, FOREIGN_NAMES, FUNCTION_ALIASES, NAME_ALIASES,
+                    STATE_CALLS, did_you_mean)
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
 from .types import (ANY, BOOL, COLOR, NAMED, NONE, NUMBER, PAINT, POINT, STRING, TYPE_ALIASES, Type,
                     assignable, join, list_of)
+
+# Number parameters measured in pixels: a percentage there (50% = 0.5) is almost surely a mistake.
+_PIXEL_PARAMS = frozenset({"x", "y", "w", "h", "r", "rx", "ry", "width", "height", "size", "stroke_width",
+                           "spacing", "dx", "dy"})
 
 # Values every program can read besides the constants table: the canvas size (set by canvas()).
 CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
@@ -108,7 +113,9 @@ class ModuleLoader:
             names = stdlib_names()
             s = did_you_mean(use.module, names)
             diags.append(Diagnostic("E208", f"unknown module `{use.module}`", use.span,
-                                    f"did you mean `{s}`?" if s else f"stdlib modules: {', '.join(names)}"))
+                                    f"did you mean `{s}`?" if s else
+                                    (f"stdlib modules: {', '.join(names)}" if names else
+                                     "the standard library has no modules yet")))
             return None
         from .syntax import parse
         program, pdiags = parse(src.text, src.file, self.budgets)
@@ -141,6 +148,7 @@ class Checker:
         self._returns: dict[int, list[Type]] = {}
         self._canvas_seen = False
         self._drew = False
+        self._item_types: dict[int, list[Type]] = {}   # id(list literal) -> its items' types
 
     # ------------------------------------------------------------ reporting
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -169,7 +177,7 @@ class Checker:
         forward = _Scope(top, 0)   # top-level values are visible inside defs (as `any` until bound)
         for st in program.stmts:
             if isinstance(st, (n.Let, n.ParamStmt)):
-                forward.vars.setdefault(st.name, _Var(ANY, False, 0))
+                forward.vars.setdefault(st.name, _Var(ANY, isinstance(st, n.Let), 0))
         for st in program.stmts:
             if isinstance(st, n.Def):
                 self._check_def_body(st, forward)
@@ -389,33 +397,39 @@ class Checker:
             for a in c.args:
                 self.expr(a.value, scope)
             if scope.lookup(c.name) is not None:
-                self.err("E201", f"`{c.name}` is a value, not a function", c.name_span)
+                self.err("E201", f"`{c.name}` is a value, not a function", c.name_span,
+                         f"only builtins and `def`s can be called; to multiply write `{c.name} * (...)`")
                 return ANY
             cands = list(TABLE) + list(self.defs)
             s = did_you_mean(c.name, cands, FUNCTION_ALIASES)
             hint = f"did you mean `{s}`?" if s else None
             if s and FUNCTION_ALIASES.get(c.name) == s and s in TABLE:
-                hint = f"vdsl calls it `{s}`: {TABLE[s].signature()}"
+                hint = f"vdsl calls it `{s}`: {_signature(TABLE[s])}"
+            if c.name in STATE_CALLS and not as_value:
+                hint = f"vdsl has no drawing state: {STATE_CALLS[c.name]}"
             self.err("E201", f"unknown function `{c.name}`", c.name_span, hint)
             return ANY
         return self._call_builtin(c, b, scope, block, as_value)
 
     def _bind_args(self, c: n.Call, names: list[str], positional: int, scope: _Scope, what: str,
-                   alias_ok: bool = True) -> dict[str, tuple[Type, n.Arg]]:
+                   signature: str = "") -> tuple[dict[str, tuple[Type, n.Arg]], bool]:
+        """Bind arguments to parameter names; also says whether extra positional ones were refused."""
         bound: dict[str, tuple[Type, n.Arg]] = {}
         pos_i = 0
+        refused = False
         for a in c.args:
             t = self.expr(a.value, scope)
             if a.name is None:
                 if pos_i >= positional:
+                    refused = True
+                    sig = f": {signature}" if signature else ""
                     if positional == 0:
-                        first = [x for x in names if x not in bound][:1]
-                        hint = (f"name the arguments, e.g. `{c.name}({first[0]}=...)`" if first else None)
-                        self.err("E204", f"`{c.name}` takes keyword arguments only", a.span, hint)
+                        self.err("E204", f"`{c.name}` takes keyword arguments only", a.span,
+                                 f"name every argument{sig}")
                     else:
                         self.err("E204", f"{what} takes at most {positional} positional argument"
                                  f"{'s' if positional != 1 else ''}", a.span,
-                                 "pass the rest by name: name=value")
+                                 f"pass the rest by name{sig}")
                     pos_i += 1
                     continue
                 pname = names[pos_i]
@@ -423,15 +437,25 @@ class Checker:
             else:
                 pname = a.name
                 if pname not in names:
-                    s = did_you_mean(pname, names, ARG_ALIASES)
                     self.err("E202", f"unknown argument `{pname}` for `{c.name}`", a.span,
-                             f"did you mean `{s}`?" if s else f"`{c.name}` takes: {', '.join(names)}")
+                             self._unknown_arg_hint(c, pname, names))
                     continue
             if pname in bound:
                 self.err("E206", f"argument `{pname}` is given twice", a.span)
                 continue
             bound[pname] = (t, a)
-        return bound
+        return bound, refused
+
+    @staticmethod
+    def _unknown_arg_hint(c: n.Call, pname: str, names: list[str]) -> str:
+        s = did_you_mean(pname, names, ARG_ALIASES)
+        if s in ("center", "at") and pname in ("x", "y", "cx", "cy", "left", "top"):
+            return f"did you mean `{s}`? It takes a point: {s}=(x, y)"
+        if s:
+            return f"did you mean `{s}`?"
+        if pname in ARG_HINTS:
+            return ARG_HINTS[pname]
+        return f"`{c.name}` takes: {', '.join(names)}"
 
     def _call_builtin(self, c: n.Call, b: Builtin, scope: _Scope, block, as_value: bool) -> Type:
         if b.variadic is not None:
@@ -448,7 +472,7 @@ class Checker:
                     self._expect(t, b.variadic, a.value, f"argument of `{c.name}`")
             return self._result(c, b.result_type({}), block, b.block, as_value)
         names = [p.name for p in b.params]
-        bound = self._bind_args(c, names, b.positional, scope, f"`{c.name}`")
+        bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", _signature(b))
         suggested = self._suggested_for_unknown(c, names)
         types: dict[str, Type] = {}
         for p in b.params:
@@ -457,15 +481,33 @@ class Checker:
                 types[p.name] = t
                 self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
                 if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
-                    s = did_you_mean(a.value.value, p.choices)
+                    s = did_you_mean(a.value.value, p.choices, CHOICE_ALIASES)
                     self.err("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{a.value.value}\"",
                              a.value.span, f"did you mean \"{s}\"?" if s else None)
-                if p.min is not None and isinstance(a.value, n.Number) and a.value.value < p.min:
-                    self.err("E301", f"`{p.name}` must be at least {p.min:g}", a.value.span)
-            elif p.required and p.name not in suggested:
+                self._check_literal_range(c, p, a.value)
+            elif p.required and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span,
-                         b.short_signature())
+                         _signature(b))
         return self._result(c, b.result_type(types), block, b.block, as_value)
+
+    def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
+        """A literal number outside a parameter's range is reported now (as it would be at run time)."""
+        neg = isinstance(e, n.Unary) and e.op == "-"
+        lit = e.operand if neg else e
+        if not isinstance(lit, (n.Number, n.Percent)) or not math.isfinite(lit.value):
+            return
+        v = -lit.value if neg else lit.value
+        if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+            lo = "-inf" if p.min is None else f"{p.min:g}"
+            hi = "inf" if p.max is None else f"{p.max:g}"
+            self.err("E301", f"`{p.name}` of `{c.name}` must be in {lo}..{hi}, got {v:g}", e.span,
+                     range_hint(p))
+        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba")
+                                                                       and p.name in "rgb")):
+            scale = "0-255" if c.name in ("rgb", "rgba") else "pixels"
+            self.err("W502", f"{lit.raw} is the number {v:g}, not a share of the canvas or of 255",
+                     e.span, f"`{p.name}` is in {scale}: write the number itself"
+                     + (", or use hsl(h, s%, l%) for percentages" if scale == "0-255" else ""))
 
     @staticmethod
     def _suggested_for_unknown(c: n.Call, names: list[str]) -> set[str]:
@@ -475,13 +517,13 @@ class Checker:
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
         names = [p[0] for p in sig.params]
-        bound = self._bind_args(c, names, len(names), scope, f"`{c.name}`")
+        bound, refused = self._bind_args(c, names, len(names), scope, f"`{c.name}`", sig.signature())
         suggested = self._suggested_for_unknown(c, names)
         for pname, ptype, has_default in sig.params:
             if pname in bound:
                 t, a = bound[pname]
                 self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
-            elif not has_default and pname not in suggested:
+            elif not has_default and pname not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{pname}` ({ptype})", c.span, sig.signature())
         return self._result(c, sig.returns, block, False, as_value)
 
@@ -499,15 +541,33 @@ class Checker:
     def _expect(self, t: Type, want: Type, e: n.Expr, what: str) -> None:
         if assignable(t, want):
             return
+        if want.name == "list" and want.elem is not None and isinstance(e, n.ListLit) and \
+                e.items and assignable(COLOR, want.elem) and id(e) in self._item_types:
+            # [red, "blue", "#ff8800"]: string literals in a list of colours are colours too
+            types = self._item_types[id(e)]
+            if all(assignable(it, want.elem) or (it == STRING and isinstance(item, n.String))
+                   for item, it in zip(e.items, types)):
+                for item, it in zip(e.items, types):
+                    self._expect(it, want.elem, item, what)
+                return
         if t == STRING and (assignable(COLOR, want)) and isinstance(e, n.String):
             if parse_color_text(e.value) is None:
                 s = suggest_color(e.value)
-                self.err("E216", f"unknown colour \"{e.value}\"", e.span,
-                         f"did you mean {s}?" if s else "use a CSS colour name or hex like #ff8800")
+                hint = f"did you mean {s}?" if s else "use a CSS colour name or hex like #ff8800"
+                if e.value.strip().startswith("#"):
+                    hint = "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc"
+                elif "(" in e.value and e.value.split("(")[0].strip().lower() in TABLE:
+                    hint = f"write the call without quotes: {e.value.strip()}"
+                self.err("E216", f"unknown colour \"{e.value}\"", e.span, hint)
             return  # a colour written as a string literal ("red", "#ff0000") is accepted
         hint = None
         if want == POINT and t.name == "list":
             hint = "write points as (x, y), not [x, y]"
+        elif want == list_of(POINT) and t.name == "list" and t.elem is not None and t.elem.name == "list":
+            hint = "write each point as (x, y), not [x, y]: [(0, 0), (10, 0), (5, 8)]"
+        elif t == STRING and assignable(COLOR, want):
+            hint = ("a colour is a value, not text: write `red` or `#ff0000` without quotes "
+                    "(or declare `let c: color = \"red\"`)")
         elif want == POINT and t == NUMBER:
             hint = "a point is written (x, y)"
         elif want.name == "list" and t == POINT:
@@ -549,9 +609,12 @@ class Checker:
             return POINT
         if isinstance(e, n.ListLit):
             t: Type | None = None
+            items = []
             for item in e.items:
                 it = self.expr(item, scope)
+                items.append(it)
                 t = it if t is None else join(t, it)
+            self._item_types[id(e)] = items
             return list_of(t or ANY)
         if isinstance(e, n.Comprehension):
             it = self.expr(e.iterable, scope)
@@ -584,6 +647,9 @@ class Checker:
             self._cond(e.cond, scope)
             return join(self.expr(e.then, scope), self.expr(e.otherwise, scope))
         if isinstance(e, n.Field):
+            if isinstance(e.obj, n.Name) and scope.lookup(e.obj.name) is None and \
+                    e.obj.name not in self.defs and e.obj.name not in TABLE:
+                return self._module_field(e, scope)
             t = self.expr(e.obj, scope)
             fields = {"point": ("x", "y"), "color": ("r", "g", "b", "a")}.get(t.name)
             if t == ANY:
@@ -615,16 +681,32 @@ class Checker:
             return t
         return ANY  # pragma: no cover
 
+    def _module_field(self, e: n.Field, scope: _Scope) -> Type:
+        """`Math.PI`, `math.pi`, `np.pi`: a module prefix from another language."""
+        names = scope.names()
+        s = did_you_mean(e.name, names, NAME_ALIASES, cutoff=0.8)
+        if s is None and e.name.lower() in names:
+            s = e.name.lower()
+        hint = (f"vdsl has no modules or objects: write `{s}`" if s else
+                "vdsl has no modules or objects; only points (.x, .y) and colours (.r, .g, .b, .a) have fields")
+        self.err("E200", f"unknown name `{e.obj.name}`", e.obj.span, hint)
+        return ANY
+
     def _name(self, e: n.Name, scope: _Scope) -> Type:
         v = scope.lookup(e.name)
         if v is not None:
             return v.type
         if e.name in self.defs or e.name in TABLE:
-            self.err("E200", f"`{e.name}` is a function; call it with (...)", e.span)
+            sig = self.defs[e.name].signature() if e.name in self.defs else _signature(TABLE[e.name])
+            self.err("E200", f"`{e.name}` is a function; call it with (...)", e.span, f"call it: {sig}")
             return ANY
-        names = scope.names()
+        names = scope.names() | {"true", "false"}
         s = did_you_mean(e.name, names, NAME_ALIASES)
+        if s is None and e.name in NAME_ALIASES:
+            s = NAME_ALIASES[e.name]            # `true`, `false`: keywords, not names in scope
         hint = f"did you mean `{s}`?" if s else None
+        if e.name in FOREIGN_NAMES:
+            hint = FOREIGN_NAMES[e.name]
         if s is None and e.name[:1].isalpha() and e.name.isalpha() and e.name.lower() not in names:
             c = suggest_color(e.name)
             if c:
@@ -666,6 +748,12 @@ class Checker:
             hint = "use mix(), lighten(), darken() or with_alpha() to change colours"
         self.err("E211", f"cannot apply `{op}` to {lt} and {rt}", e.span, hint)
         return ANY
+
+
+def _signature(b: Builtin) -> str:
+    """The signature for a hint: shapes without their shared style parameters."""
+    from .builtins.shapes import STYLE_NAMES
+    return b.short_signature() if STYLE_NAMES <= {p.name for p in b.params} else b.signature()
 
 
 def _has_return(stmts) -> bool:

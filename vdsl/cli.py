@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .budgets import DEFAULT, Budgets
-from .diagnostics import Diagnostic, format_compact, format_json, format_text, has_errors
+from .diagnostics import Diagnostic, Span, format_compact, format_json, format_text, has_errors
 
 
 class DiagnosticsFound(click.ClickException):
@@ -115,7 +115,7 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
     """
     from .api import fit
     from .diagnostics import VdslError
-    from .render import save
+    from .render import FORMATS, save
     b = _budgets(budgets)
     sz = _size(size)
     pv = _params(params)
@@ -125,6 +125,9 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
         raise click.BadParameter("must be 1..10000", param_hint="--variants")
     many = len(files) > 1 or variants > 1
     out_dir = None
+    if output and many and Path(output).suffix.lower().lstrip(".") in FORMATS + ("jpeg", "json"):
+        raise click.BadParameter("give a folder when rendering several files or seeds (e.g. -o out/)",
+                                 param_hint="-o")
     if output and (many or output.endswith(("/", "\\")) or Path(output).is_dir()):
         out_dir = Path(output)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,10 +135,13 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
     failed = False
     for f in files:
         prog = _read_program(f, b, allow_files)
+        _print_diags(prog.diagnostics, prog.source)       # errors, or warnings of a program that runs
         if not prog.ok:
-            _print_diags(prog.diagnostics, prog.source)
             failed = True
             continue
+        for name in sorted(set(pv) - set(prog.params)):
+            click.echo(f"warning: {f} has no param `{name}` (it has: {', '.join(prog.params) or 'none'})",
+                       err=True)
         stem = Path(f).stem if f != "-" else "stdin"
         for s in range(seed, seed + variants):
             scene, diags = prog.evaluate(s, pv)
@@ -153,11 +159,14 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
                     target = Path(output)
                 else:
                     target = Path(f"{name}.{'json' if json_ir else ext}")
+                target.parent.mkdir(parents=True, exist_ok=True)
                 if json_ir:
                     target.write_text(scene.to_json())
                     warnings = []
                 else:
                     warnings = save(scene, target, scale)
+            except OSError as e:
+                raise click.ClickException(f"cannot write {target}: {e.strerror or e}")
             except VdslError as e:
                 _print_diags(e.diagnostics, prog.source)
                 failed = True
@@ -225,7 +234,14 @@ def fmt(files, check_only, write):
     from .format import format_source
     failed = unformatted = False
     for f in files:
-        src = sys.stdin.read() if f == "-" else Path(f).read_text(encoding="utf-8", errors="replace")
+        data = sys.stdin.buffer.read() if f == "-" else Path(f).read_bytes()
+        try:
+            src = data.decode("utf-8")
+        except UnicodeDecodeError as e:   # never rewrite bytes we could not read
+            _print_diags([Diagnostic("E108", f"the source is not valid UTF-8 (byte {e.start})",
+                                     Span(1, 1, 1, 2, f), "save the file as UTF-8 text")], None)
+            failed = True
+            continue
         out, diags = format_source(src, f)
         if out is None:
             _print_diags(diags, src)
@@ -264,6 +280,10 @@ def doc(output):
 
 # Commands defined by other stages register here (one line each).
 # -- command registrations --
+from .dataset.commands import dataset_group; main.add_command(dataset_group, "dataset")  # noqa: E402,E702
+from .llm import register_commands; register_commands(main)  # noqa: E402,E702  (prompt, refine, recognize)
+from .concepts.commands import concepts_cmd, gallery_cmd; main.add_command(concepts_cmd, "concepts"); main.add_command(gallery_cmd, "gallery")  # noqa: E402,E702
+from .train.commands import train_cmd, eval_cmd, experiment_cmd; [main.add_command(c) for c in (train_cmd, eval_cmd, experiment_cmd)]  # noqa: E402,E702
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -73,6 +73,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E410": ("budget-list", "a list or string longer than the collection budget"),
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
+    "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),
 }
 
 
@@ -105,6 +106,17 @@ class Diagnostic:
         """One line, for the LLM repair prompt: `line:col code message (hint)`."""
         s = f"{self.span.line}:{self.span.col} {self.severity} {self.code}: {self.message}"
         return s + (f" (hint: {self.hint})" if self.hint else "")
+
+
+def range_hint(param) -> str:
+    """The hint for a number outside a parameter's range (checker and evaluator say the same)."""
+    if (param.min, param.max) == (0, 1):
+        return f"`{param.name}` goes from 0 to 1: half is 0.5 (or 50%)"
+    if param.max is None:
+        return f"`{param.name}` cannot be less than {param.min:g}"
+    if param.min is None:
+        return f"`{param.name}` cannot be more than {param.max:g}"
+    return f"use a value from {param.min:g} to {param.max:g}"
 
 
 class VdslError(Exception):

@@ -43,7 +43,8 @@ glow(radius=18, color=#fff6a0) { circle(center=(440, 70), r=35, fill=#ffe066) }
 - `def` components are called like builtins; a `def` with `return` (optionally `-> type`) is a
   function. Whatever a `def` draws is labelled with its name in the scene (masks, boxes).
 - `for x in list { }`, `for i, x in list { }` (index and item); loops are bounded by budgets.
-- Reassign a `let` with `=`, `+=`, `-=`, `*=`, `/=` (not params, loop variables or outer names).
+- Reassign a `let` or a `def` parameter with `=`, `+=`, `-=`, `*=`, `/=` (not a `param`, a loop
+  variable or a name from outside the `def`).
 - `width` and `height` hold the canvas size.
 - Randomness (`rand`, `gauss`, `choice`, ...) is seeded: the same seed gives the same picture.
 """
@@ -82,7 +83,11 @@ def stdlib_markdown() -> str:
     for name in stdlib_names():
         src = stdlib_source(name)
         out.append(f"### `use {name}`\n")
-        head = [l[2:].strip() for l in src.text.splitlines()[:8] if l.startswith("//")]
+        head = []
+        for line in src.text.splitlines():   # the module header: the leading `//` block
+            if not line.startswith("//"):
+                break
+            head.append(line[2:].strip())
         if head:
             out.append(" ".join(head) + "\n")
         info = loader.load(n.Use(None, name), [])  # type: ignore[arg-type]

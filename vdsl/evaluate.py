@@ -13,7 +13,7 @@ from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
 from .builtins.colors import require_color
 from .builtins.math_ import NumRange
 from .check import Checked, DefSig
-from .diagnostics import Diagnostic, Span
+from .diagnostics import Diagnostic, Span, range_hint
 from .types import COLOR, PAINT, Type
 from .values import Color, Point, RuntimeFault, matches, show, type_of
 
@@ -99,10 +99,10 @@ class Context:
             raise RuntimeFault("E406", f"more than {self.budgets.text_chars} characters of text "
                                "(the text budget)", "draw less text")
 
-    def check_collection(self, size: int) -> None:
+    def check_collection(self, size: int, span: Span | None = None) -> None:
         if size > self.budgets.collection_size:
             raise RuntimeFault("E410", f"a list or string of {size} items is over the collection budget "
-                               f"({self.budgets.collection_size})")
+                               f"({self.budgets.collection_size})", "build smaller lists and strings", span)
 
     def set_canvas(self, width: float, height: float, background) -> None:
         if self.canvas_set:
@@ -177,7 +177,7 @@ class Evaluator:
                                "draw with fewer loop iterations", st.span)
         t = type(st)
         if t is n.CallStmt:
-            self.call(st.call, env, st.block)
+            self.call(st.call, env, st.block, as_value=False)
         elif t is n.Let:
             env.vars[st.name] = self._coerce_declared(self.expr(st.value, env), st, env)
         elif t is n.For:
@@ -198,36 +198,54 @@ class Evaluator:
         elif t is n.Return:
             return _Return(self.expr(st.value, env))
         elif t is n.ParamStmt:
+            v = self.expr(st.value, env)   # evaluated even when overridden: later random draws stay put
             if st.name in self.params:
                 v = self._param_override(st, self.params[st.name])
-            else:
-                v = self.expr(st.value, env)
             env.vars[st.name] = self._coerce_declared(v, st, env)
         return None
 
     def _coerce_declared(self, v, st, env):
-        if st.type is not None and isinstance(v, str) and st.type.name in ("color", "paint"):
-            return require_color(v)
+        """`let c: color = "red"` and `let cs: list[color] = ["red", "blue"]` hold colours, not text."""
+        t = st.type
+        try:
+            if t is not None and isinstance(v, str) and t.name in ("color", "paint"):
+                return require_color(v)
+            if t is not None and isinstance(v, list) and t.name == "list" and t.arg is not None \
+                    and t.arg.name in ("color", "paint"):
+                return [require_color(x) if isinstance(x, str) else x for x in v]
+        except RuntimeFault as f:
+            f.span = st.value.span
+            raise
         return v
 
     def _param_override(self, st: n.ParamStmt, raw):
+        """A value given from outside (API `params=`, CLI `--param`): checked like a literal would be."""
         want = self.checked.params.get(st.name)
         v = raw
-        if isinstance(raw, str) and want is not None and want.name != "string":
-            if want.name == "number":
-                try:
-                    v = float(raw)
-                except ValueError:
-                    v = raw
-            elif want.name == "bool" and raw in ("true", "false"):
-                v = raw == "true"
-            elif want.name in ("color", "paint"):
-                v = require_color(raw)
-        elif isinstance(raw, int) and not isinstance(raw, bool):
-            v = float(raw)
+        try:
+            if isinstance(raw, str) and want is not None and want.name != "string":
+                if want.name == "number":
+                    try:
+                        v = float(raw)
+                    except ValueError:
+                        v = raw
+                elif want.name == "bool" and raw in ("true", "false"):
+                    v = raw == "true"
+                elif want.name in ("color", "paint"):
+                    v = require_color(raw)
+            elif isinstance(raw, int) and not isinstance(raw, bool):
+                v = float(raw)
+        except OverflowError:
+            v = math.inf
+        except RuntimeFault as f:
+            f.span = st.span
+            raise
         if want is not None and not matches(v, want):
-            raise RuntimeFault("E205", f"param `{st.name}` is {want}; the override {raw!r} is not",
+            raise RuntimeFault("E205", f"param `{st.name}` is {want}; the override {str(raw)[:40]!r} is not",
                                span=st.span)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise RuntimeFault("E305", f"param `{st.name}`: the override {str(raw)[:40]} is not a finite number",
+                               "pass an ordinary number", st.span)
         return v
 
     def _iterate(self, it, span: Span):
@@ -258,10 +276,10 @@ class Evaluator:
         return None
 
     # ------------------------------------------------------------ calls
-    def call(self, c: n.Call, env: _Env, block=None):
+    def call(self, c: n.Call, env: _Env, block=None, as_value: bool = True):
         sig = self.defs.get(c.name)
         if sig is not None:
-            return self._call_def(c, sig, env)
+            return self._call_def(c, sig, env, as_value)
         b = TABLE[c.name]
         try:
             if b.variadic is not None:
@@ -269,7 +287,7 @@ class Evaluator:
                 for v in args:
                     if not matches(v, b.variadic):
                         raise RuntimeFault("E205", f"`{c.name}` takes {b.variadic}s, got {show(v)}")
-                return b.impl(self.ctx, *args)
+                return _finite_result(b.impl(self.ctx, *args), c.name)
             kwargs = self._bind_builtin(c, b, env)
             if b.block:
                 ctx = self.ctx
@@ -282,7 +300,7 @@ class Evaluator:
                 finally:
                     children = ctx.stack.pop()
                 return b.impl(self.ctx, children, **kwargs)
-            return b.impl(self.ctx, **kwargs)
+            return _finite_result(b.impl(self.ctx, **kwargs), c.name)
         except RuntimeFault as f:
             if f.span is None:
                 f.span = c.span
@@ -319,6 +337,13 @@ class Evaluator:
                 raise
         if isinstance(v, NumRange):
             v = list(v)
+        if isinstance(v, list) and t.name == "list" and t.elem in (COLOR, PAINT) and \
+                any(isinstance(x, str) for x in v):
+            try:
+                v = [require_color(x) if isinstance(x, str) else x for x in v]
+            except RuntimeFault as f:
+                f.span = span
+                raise
         if not matches(v, t):
             raise RuntimeFault("E205", f"argument `{p.name}` of `{fname}` must be {t}, got {type_of(v)}",
                                span=span)
@@ -333,12 +358,12 @@ class Evaluator:
                     lo = "-inf" if p.min is None else f"{p.min:g}"
                     hi = "inf" if p.max is None else f"{p.max:g}"
                     raise RuntimeFault("E301", f"`{p.name}` of `{fname}` must be in {lo}..{hi}, got {show(v)}",
-                                       span=span)
+                                       range_hint(p), span)
             elif isinstance(v, Point) and not (math.isfinite(v.x) and math.isfinite(v.y)):
                 raise RuntimeFault("E305", f"`{p.name}` is not a finite point", span=span)
         return v
 
-    def _call_def(self, c: n.Call, sig: DefSig, env: _Env):
+    def _call_def(self, c: n.Call, sig: DefSig, env: _Env, as_value: bool = True):
         ctx = self.ctx
         ctx.depth += 1
         if ctx.depth > ctx.budgets.call_depth:
@@ -349,8 +374,13 @@ class Evaluator:
             genv = self.def_envs.get(sig.module, env)
             local = _Env(genv)
             given = {}
-            for i, a in enumerate(c.args):
-                given[a.name if a.name is not None else names[i]] = self.expr(a.value, env)
+            pos = 0   # positional arguments fill the parameters in order, as the checker binds them
+            for a in c.args:
+                if a.name is None:
+                    given[names[pos]] = self.expr(a.value, env)
+                    pos += 1
+                else:
+                    given[a.name] = self.expr(a.value, env)
             for (pname, ptype, _), decl in zip(sig.params, sig.node.params):
                 if pname in given:
                     v = given[pname]
@@ -370,6 +400,9 @@ class Evaluator:
                 else:
                     ctx.stack[-1].append(ir.Group(tuple(drawn), label=sig.name))
             value = r.value if r is not None else None
+            if value is None and as_value and sig.returns.name not in ("none", "any"):
+                raise RuntimeFault("E205", f"`{sig.name}` ended without returning a {sig.returns}",
+                                   f"every path through `{sig.name}` must end in `return`", c.span)
             if value is not None and sig.node.returns is not None:
                 value = self._convert(value, sig.returns, None, c.name, c.span)
             return value
@@ -424,7 +457,8 @@ class Evaluator:
                 return Point(-v.x, -v.y) if e.op == "-" else v
             raise RuntimeFault("E211", f"unary `{e.op}` needs a number or point, got {show(v)}", span=e.span)
         if t is n.ListLit:
-            ctx.check_collection(len(e.items))
+            if len(e.items) > ctx.budgets.collection_size:
+                ctx.check_collection(len(e.items), e.span)
             return [self._plain(self.expr(i, env)) for i in e.items]
         if t is n.Comprehension:
             items = self._iterate(self.expr(e.iterable, env), e.iterable.span)
@@ -435,7 +469,7 @@ class Evaluator:
                 if e.cond is not None and not self._bool(self.expr(e.cond, inner), e.cond):
                     continue
                 out.append(self._plain(self.expr(e.item, inner)))
-            ctx.check_collection(len(out))
+            ctx.check_collection(len(out), e.span)
             return out
         if t is n.Ternary:
             c = self._bool(self.expr(e.cond, env), e.cond)
@@ -473,7 +507,7 @@ class Evaluator:
                 raise RuntimeFault("E302", f"index {show(idx)} is not a whole number", span=e.span)
             size = len(obj)
             if not -size <= i < size:
-                raise RuntimeFault("E302", f"index {i} is outside a list of {size} items", span=e.span,
+                raise RuntimeFault("E302", f"index {show(idx)} is outside a list of {size} items", span=e.span,
                                    hint="indexes start at 0; -1 is the last item")
             return obj[i]
         raise RuntimeFault("E211", f"cannot index {show(obj)}", span=e.span)
@@ -541,7 +575,23 @@ class Evaluator:
                 return list(a) + list(b)
         except OverflowError:
             raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} overflows", span=span)
+        except RuntimeFault as f:   # budgets checked inside (collection size) carry no span
+            if f.span is None:
+                f.span = span
+            raise
         raise RuntimeFault("E211", f"cannot apply `{op}` to {type_of(a)} and {type_of(b)}", span=span)
+
+
+def _finite_result(v, name: str):
+    """No NaN or infinity enters a program: a builtin that overflows (gauss(0, 1e308)) is a fault."""
+    if type(v) is float:
+        if not math.isfinite(v):
+            raise RuntimeFault("E305", f"`{name}` gave {v!r}, not a finite number",
+                               "keep the arguments in a sensible range")
+    elif type(v) is Point and not (math.isfinite(v.x) and math.isfinite(v.y)):
+        raise RuntimeFault("E305", f"`{name}` gave a point that is not finite",
+                           "keep the arguments in a sensible range")
+    return v
 
 
 def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT,

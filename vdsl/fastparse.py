@@ -65,8 +65,13 @@ class FastParser:
         self.keywords: dict[str, str] = {}
         ops: list[tuple[str, str]] = []
         for t in lits:
-            alts = [t.pattern.value] if isinstance(t.pattern, PatternStr) else \
-                re.sub(r"\\(.)", r"\1", t.pattern.value.removeprefix("(?:").removesuffix(")")).split("|")
+            if isinstance(t.pattern, PatternStr):
+                alts = [t.pattern.value]
+            else:  # `"or" | "||"` arrives as `(?:or|\|\|)`: split on unescaped bars, then unescape
+                body = t.pattern.value.removeprefix("(?:").removesuffix(")")
+                alts = [re.sub(r"\\(.)", r"\1", a) for a in re.split(r"(?<!\\)\|", body)]
+            if not all(alts):
+                raise ValueError(f"cannot read the literal alternatives of terminal {t.name}")
             for a in alts:
                 (self.keywords.__setitem__(a, t.name) if word.match(a) else ops.append((a, t.name)))
         ops.sort(key=lambda x: -len(x[0]))
@@ -91,7 +96,7 @@ class FastParser:
         ]
         self.master = re.compile("|".join(parts))
 
-    def tokens(self, text: str):
+    def tokens(self, text: str, comments: bool = True):
         match = self.master.match
         keywords, op_types = self.keywords, self.op_types
         pos, line, line_start, n = 0, 1, 0, len(text)
@@ -108,7 +113,7 @@ class FastParser:
                 pass
             elif kind == "COMMENT":
                 val = m.group()
-                if self.on_comment is not None:
+                if comments and self.on_comment is not None:
                     self.on_comment(line, pos - line_start + 1, val)
                 nl = val.count("\n")
                 if nl:
@@ -126,6 +131,32 @@ class FastParser:
         col = pos - line_start + 1
         yield Tok("$END", "", pos, line, col, col)
 
+    def lark_tokens(self, text: str, parser_state):
+        """The same tokens as Lark `Token`s, for Lark's own parser (errors, match_examples).
+
+        Texts shared by several terminals (`=`) are resolved against the parser state exactly
+        as `parse` does, so both parsers see one token stream and accept the same language."""
+        from lark import Token
+        from lark.exceptions import UnexpectedCharacters
+        states = parser_state.parse_conf.parse_table.states
+        alternatives = self.alternatives
+        try:
+            for tok in self.tokens(text, comments=False):
+                if tok.type == "$END":
+                    return
+                ttype = tok.type
+                if tok.value in alternatives:
+                    row = states[parser_state.position]
+                    if ttype not in row:
+                        ttype = next((a for a in alternatives[tok.value] if a in row), ttype)
+                yield Token(ttype, tok.value, tok.start_pos, tok.line, tok.column, tok.end_line,
+                            tok.end_column, tok.start_pos + len(tok.value))
+        except SyntaxFailure as f:
+            pos = f.args[0]
+            line = text.count("\n", 0, pos) + 1
+            col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            raise UnexpectedCharacters(text, pos, line, col, state=parser_state.position) from None
+
     # ------------------------------------------------------------ parsing
     def _reducer(self, rule):
         name = rule.alias or rule.origin.name
@@ -140,6 +171,9 @@ class FastParser:
         method = None if inline else getattr(self.builder, name, None)
         expand1 = expand1 and not rule.alias
         file_ref = self.builder
+        # `"(" expr ")"` leaves no node of its own; the builder may still count it (nesting budget)
+        bracket = getattr(self.builder, "bracket", None) if expand1 and len(rule.expansion) > 1 and \
+            getattr(rule.expansion[0], "name", "") == "LPAR" else None
 
         def reduce(children):
             kids = []
@@ -157,7 +191,7 @@ class FastParser:
             if inline:
                 return _Inline(kids)
             if expand1 and len(kids) == 1:
-                return kids[0]
+                return kids[0] if bracket is None else bracket(kids[0])
             first, last = _start(children), _end(children)
             span = Span(first[0], first[1], last[0], last[1], file_ref.file)
             return method(span, *kids)
@@ -185,6 +219,7 @@ class FastParser:
         self._units = [len(r.expansion) == 1 and r.options.expand1 and not r.alias
                        and not getattr(r.expansion[0], "is_term", False) for r in rules]
         self._funcs = [self._reducer(r) for r in rules]
+        self._unit_memo: dict = {}
 
     def parse(self, text: str):
         if not hasattr(self, "_rows"):
@@ -194,6 +229,7 @@ class FastParser:
         state_stack = [self.start]
         values: list = []
         alternatives = self.alternatives
+        unit_memo = self._unit_memo
         for tok in self.tokens(text):
             ttype = tok.type
             while True:
@@ -214,7 +250,17 @@ class FastParser:
                     break
                 r = -1 - act
                 if units[r]:
-                    state_stack[-1] = rows[state_stack[-2]][origins[r]]
+                    # A chain of unit reductions (atom -> postfix -> ... -> expr) depends only on
+                    # (state below, top state, lookahead): resolve it once and remember the result.
+                    key = (state_stack[-2], state_stack[-1], ttype)
+                    top = unit_memo.get(key)
+                    if top is None:
+                        below, top, a = key[0], state_stack[-1], act
+                        while a is not None and a < 0 and units[-1 - a]:
+                            top = rows[below][origins[-1 - a]]
+                            a = rows[top].get(ttype)
+                        unit_memo[key] = top
+                    state_stack[-1] = top
                     continue
                 size = sizes[r]
                 if size:

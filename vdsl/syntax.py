@@ -6,24 +6,26 @@ import threading
 from importlib import resources
 
 from lark import Lark
+from lark.lexer import Lexer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .diagnostics import Diagnostic, Span
 from .fastparse import FastParser, SyntaxFailure, Tok
-from .syntax_hints import explain_unexpected_token
+from .syntax_hints import explain_end_of_input, explain_unexpected_token
 
 GRAMMAR_TEXT = resources.files("vdsl.grammar").joinpath("vdsl.lark").read_text(encoding="utf-8")
 
 
 class _Seq(list):
-    """A list of child nodes that remembers its span (blocks, argument lists)."""
-    __slots__ = ("span",)
+    """A list of child nodes that remembers its span and nesting depth (blocks, argument lists)."""
+    __slots__ = ("span", "_depth")
 
     def __init__(self, items, span):
         super().__init__(items)
         self.span = span
+        self._depth = max((getattr(i, "_depth", 0) for i in self), default=0)
 
 
 class _TooDeep(Exception):
@@ -59,6 +61,14 @@ class _Builder:
         node._depth = d
         return node
 
+    def bracket(self, node):
+        """`( expr )`: parentheses count toward the nesting budget, though they leave no node."""
+        d = getattr(node, "_depth", 0) + 1
+        if d > self.max_depth:
+            raise _TooDeep(node.span)
+        node._depth = d
+        return node
+
     # -- statements
     def start(self, meta, *stmts):
         return n.Program(self._span(meta), list(stmts), file=self.file)
@@ -76,23 +86,22 @@ class _Builder:
         return self._deep(n.Assign(self._span(meta), str(name), str(op), value), value)
 
     def def_stmt(self, meta, name, params, returns, body):
-        return n.Def(self._span(meta), str(name), params or [], returns, body)
+        return self._deep(n.Def(self._span(meta), str(name), params or [], returns, body), body, params)
 
     def param_decls(self, meta, *decls):
         return _Seq(decls, meta)
 
     def param_decl(self, meta, name, typ, default):
-        return n.ParamDecl(self._span(meta), str(name), typ, default)
+        return self._deep(n.ParamDecl(self._span(meta), str(name), typ, default), default)
 
     def for_stmt(self, meta, a, b, iterable, body):
-        if b is None:
-            return n.For(self._span(meta), str(a), None, iterable, body)
-        return n.For(self._span(meta), str(a), str(b), iterable, body)
+        node = n.For(self._span(meta), str(a), None if b is None else str(b), iterable, body)
+        return self._deep(node, iterable, body)
 
     def if_stmt(self, meta, cond, then, otherwise):
         if isinstance(otherwise, n.If):
-            otherwise = [otherwise]
-        return n.If(self._span(meta), cond, then, otherwise)
+            otherwise = _Seq([otherwise], otherwise.span)
+        return self._deep(n.If(self._span(meta), cond, then, otherwise), cond, then, otherwise)
 
     def use_stmt(self, meta, what):
         if isinstance(what, Tok):
@@ -103,10 +112,10 @@ class _Builder:
         return _Seq([".".join(str(p) for p in parts)], meta)
 
     def return_stmt(self, meta, value):
-        return n.Return(self._span(meta), value)
+        return self._deep(n.Return(self._span(meta), value), value)
 
     def call_stmt(self, meta, call, block):
-        return n.CallStmt(self._span(meta), call, block)
+        return self._deep(n.CallStmt(self._span(meta), call, block), call, block)
 
     def type(self, meta, name, arg):
         return n.TypeRef(self._span(meta), str(name), arg)
@@ -167,17 +176,17 @@ class _Builder:
 
     def call(self, meta, name, args):
         args = args or []
-        return self._deep(n.Call(self._span(meta), str(name), args, self._tok_span(name)),
-                          *[a.value for a in args])
+        return self._deep(n.Call(self._span(meta), str(name), args, self._tok_span(name)), args)
 
     def args(self, meta, *args):
         return _Seq(args, meta)
 
     def arg(self, meta, value):
-        return n.Arg(self._span(meta), None, value)
+        return self._deep(n.Arg(self._span(meta), None, value), value)
 
     def kwarg(self, meta, name, value):
-        return n.Arg(self._span(meta), str(name), value)
+        return self._deep(n.Arg(self._span(meta), str(name), value), value)
+
 
 
 _BUILDER = _Builder()
@@ -188,15 +197,30 @@ def _collect_comment(line: int, col: int, text: str) -> None:
     _BUILDER.comments.append(n.Comment(line, col, text))
 
 
-# Lark owns the grammar: it checks it (LALR, strict: no conflicts, no terminal collisions),
-# builds the tables, and explains syntax errors. The fast driver reuses its tables.
-_PLAIN = Lark(GRAMMAR_TEXT, parser="lalr", strict=True, maybe_placeholders=True)
+class _SharedLexer(Lexer):
+    """Lark's lexer is the fast driver's: one token stream, so both parsers accept the same
+    language (keywords are reserved everywhere, `orbit` is one name, `!=` one operator)."""
+    __future_interface__ = 1
+
+    def __init__(self, lexer_conf):
+        pass
+
+    def lex(self, lexer_state, parser_state):
+        text = lexer_state.text
+        return PARSER.lark_tokens(getattr(text, "text", text), parser_state)
+
+
+# Lark owns the grammar: it checks it (LALR, strict: no conflicts), builds the tables, and
+# explains syntax errors. The fast driver reuses its tables and terminals.
+_PLAIN = Lark(GRAMMAR_TEXT, parser="lalr", strict=True, maybe_placeholders=True, lexer=_SharedLexer)
 PARSER = FastParser(_PLAIN, _BUILDER, on_comment=_collect_comment)
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 _SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|[()\[\]{}]|\n|#',
                    re.S)
+_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
 
 
@@ -206,8 +230,24 @@ def _offset_to_linecol(starts: list[int], off: int) -> tuple[int, int]:
     return i + 1, off - starts[i] + 1
 
 
+def _python_comments(source: str, file: str) -> list[Diagnostic]:
+    """`# ...` lines: reported all at once, before parsing (a common LLM habit)."""
+    diags = []
+    if "#" not in source:
+        return diags
+    starts = None
+    for m in _PY_COMMENT.finditer(source):
+        if starts is None:
+            starts = [0] + [m2.end() for m2 in re.finditer("\n", source)]
+        line, col = _offset_to_linecol(starts, m.start(1))
+        diags.append(Diagnostic("E107", "`#` starts a comment in Python, not in vdsl",
+                                Span(line, col, line, col + 1, file),
+                                "write comments as `// ...` (or `/* ... */`)"))
+    return diags
+
+
 def _prescan(source: str, file: str, budgets: Budgets) -> list[Diagnostic]:
-    """Cheap lexical checks before parsing: Python comments, bracket balance, nesting depth."""
+    """Lexical checks after a failed parse: bracket balance and bracket nesting depth."""
     diags: list[Diagnostic] = []
     starts = [0] + [m.end() for m in re.finditer("\n", source)]
 
@@ -215,12 +255,11 @@ def _prescan(source: str, file: str, budgets: Budgets) -> list[Diagnostic]:
         line, col = _offset_to_linecol(starts, off)
         return Span(line, col, line, col + length, file)
 
-    for m in _PY_COMMENT.finditer(source):
-        diags.append(Diagnostic("E107", "`#` starts a comment in Python, not in vdsl",
-                                span_at(m.start(1)), "write comments as `// ...` (or `/* ... */`)"))
     stack: list[tuple[str, int]] = []
     for m in _SCAN.finditer(source):
         t = m.group(0)
+        if t[0] in "\"'" and not _CLOSED_STRING.fullmatch(t):
+            return []   # an unterminated string hides the brackets after it: Lark reports the string
         if t in _OPEN:
             stack.append((t, m.start()))
             if len(stack) > budgets.nesting_depth:
@@ -258,10 +297,10 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
     size = len(source.encode("utf-8", "surrogatepass"))
     if size > budgets.source_bytes:
         return None, [_too_big(size, file, budgets)]
-    if "\x00" in source or any(0xD800 <= ord(c) <= 0xDFFF for c in source if ord(c) > 0xD7FF):
+    if "\x00" in source or _SURROGATE.search(source):
         return None, [Diagnostic("E108", "the source contains NUL bytes or lone surrogates",
                                  Span(1, 1, 1, 2, file), "save the file as UTF-8 text")]
-    diags = _prescan(source, file, budgets)
+    diags = _python_comments(source, file)
     if diags:
         return None, diags
     with _LOCK:
@@ -271,11 +310,12 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
         try:
             program = PARSER.parse(source)
         except _TooDeep as e:
-            return None, [Diagnostic("E409", f"expression nested deeper than the nesting budget "
+            return None, [Diagnostic("E409", f"the program is nested deeper than the nesting budget "
                                      f"({budgets.nesting_depth})", e.span,
-                                     "split long expressions with `let`")]
+                                     "split long expressions with `let` and deep blocks into `def`s")]
         except SyntaxFailure:
-            return None, [_lark_diagnostic(source, file)]
+            # Bracket balance and depth first (clearer than "unexpected end of input"), then Lark's view.
+            return None, _prescan(source, file, budgets) or [_lark_diagnostic(source, file)]
         except RecursionError:
             return None, [Diagnostic("E409", "the source is nested too deeply", Span(1, 1, 1, 2, file))]
         program.comments = _BUILDER.comments
@@ -290,8 +330,12 @@ def _too_big(size: int, file: str, budgets: Budgets) -> Diagnostic:
 
 
 def _attach_docs(program: n.Program, source: str) -> None:
-    """A def's doc is the block of `//` comment lines directly above it."""
-    by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")}
+    """A def's doc is the block of `//` comment lines directly above it (whole-line comments only)."""
+    if not any(isinstance(st, n.Def) for st in program.stmts):
+        return
+    src_lines = source.split("\n")
+    by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")
+               and not src_lines[c.line - 1][:c.col - 1].strip()}
     for st in program.stmts:
         if isinstance(st, n.Def):
             lines, ln = [], st.span.line - 1
@@ -319,21 +363,29 @@ def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic
             return Diagnostic("E105", "unterminated string", sp,
                               f"close the string with {ch} on the same line")
         if ch == "#":
-            rest = source[e.pos_in_stream:e.pos_in_stream + 12].split()[0] if source[e.pos_in_stream:].strip() else "#"
+            rest = re.match(r"#\w*", source[e.pos_in_stream:e.pos_in_stream + 40]).group(0)
             return Diagnostic("E106", f"`{rest}` is not a colour or a comment", sp,
                               "colours are #rgb, #rgba, #rrggbb or #rrggbbaa; comments are // ...")
-        shown = repr(ch)[1:-1] if ch else "end of input"
+        shown = (ch if ch.isprintable() else repr(ch)[1:-1]) if ch else "end of input"
         hint = {"@": "vdsl has no decorators", "$": "vdsl has no template strings; use + to join strings",
                 "`": "strings use double quotes", "\\": "a backslash is only allowed inside strings",
                 "&": "use `and` (or &&)", "|": "use `or` (or ||)",
-                "~": "vdsl has no bitwise operators", "^": "use ** for powers"}.get(ch)
+                "~": "vdsl has no bitwise operators", "^": "use ** for powers",
+                "\u201c": "use straight double quotes: \"...\"", "\u201d": "use straight double quotes: \"...\"",
+                "\u2018": "use straight quotes: \"...\"", "\u2019": "use straight quotes: \"...\"",
+                "\u2212": "use the ASCII minus sign -", "\u00d7": "use * to multiply"}.get(ch)
+        if ch == "\\" and re.match(r"\\[A-Za-z]+", source[e.pos_in_stream:]):
+            hint = ("vdsl is not TikZ or LaTeX: write calls such as "
+                    "line(from=(0, 0), to=(100, 100)) or circle(center=(50, 50), r=20)")
+        if hint is None and ch and not ch.isascii() and ch.isalpha():
+            hint = "names use ASCII letters, digits and _ (text with any characters goes in strings)"
         return Diagnostic("E101", f"unexpected character `{shown}`", sp, hint)
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         last = source.rstrip()
         ln = last.count("\n") + 1
         col = len(last) - (last.rfind("\n") + 1) + 1
         return Diagnostic("E103", "unexpected end of input", Span(ln, col, ln, col + 1, file),
-                          "the last statement is incomplete")
+                          explain_end_of_input(e, source, _PLAIN))
     assert isinstance(e, UnexpectedToken)
     tok = e.token
     sp = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, file)

@@ -1,6 +1,7 @@
 """The builtin signature table: the ONE place builtins are declared; checker, docs, hints and prompt read it."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,7 +26,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Builtin:
+class Builtin:  # noqa: PLR0902 - a signature has many parts
     name: str
     params: tuple[Param, ...]
     returns: Type | Callable[[dict[str, Type]], Type]
@@ -39,10 +40,11 @@ class Builtin:
     aliases_of: str | None = None  # this name is an alias of another builtin
 
     def param(self, name: str) -> Param | None:
-        for p in self.params:
-            if p.name == name:
-                return p
-        return None
+        return self.param_map.get(name)
+
+    @functools.cached_property
+    def param_map(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params}
 
     def result_type(self, args: dict[str, Type]) -> Type:
         return self.returns(args) if callable(self.returns) else self.returns

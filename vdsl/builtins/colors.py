@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import colorsys
 import difflib
+import functools
 
 from ..types import COLOR, NUMBER
 from ..values import Color, RuntimeFault
@@ -53,6 +54,7 @@ CSS_COLORS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_hex(text: str) -> Color | None:
     """`#rgb`, `#rgba`, `#rrggbb` or `#rrggbbaa` (with or without `#`) → Color, else None."""
     h = text[1:] if text.startswith("#") else text

@@ -171,6 +171,13 @@ def reverse(ctx, xs):
     return list(reversed(list(xs)))
 
 
+@builtin("sort", [Param("xs", union(list_of(NUMBER), list_of(STRING)))], same_as("xs"),
+         "The numbers (or strings) in ascending order.", "lists and strings", positional=1,
+         example="sort([3, 1, 2])")
+def sort(ctx, xs):
+    return sorted(xs)
+
+
 @builtin("concat", [Param("a", list_of(ANY)), Param("b", list_of(ANY))], same_as("a"),
          "The items of a followed by those of b (also written a + b).", "lists and strings",
          positional=2, example="concat([1], [2, 3])")

@@ -31,6 +31,9 @@ STYLE_NAMES = frozenset(p.name for p in STYLE)
 OPEN_STYLE = [Param("fill", PAINT, None, "fill paint; none by default"),
               Param("stroke", PAINT, BLACK, "line paint"),
               Param("stroke_width", NUMBER, 2.0, "line width in pixels", min=0, max=10_000)] + STYLE[3:]
+# Arcs choose by `pie`: an open arc is stroked black, a pie slice filled black, unless told otherwise.
+ARC_STYLE = [Param("fill", PAINT, None, "fill paint; black for a pie slice when neither fill nor stroke is given"),
+             Param("stroke", PAINT, None, "outline paint; black for an open arc when not given")] + OPEN_STYLE[2:]
 
 
 def rotation_about(cx: float, cy: float, degrees: float) -> ir.Matrix | None:
@@ -119,9 +122,41 @@ def polygon(ctx, points, **style):
     _poly(ctx, list(points), True, style)
 
 
+@builtin("curve", [Param("points", list_of(POINT), doc="the curve passes through every point"),
+                   Param("closed", BOOL, False, "join the last point back to the first"),
+                   Param("smooth", NUMBER, 1.0, "0 gives straight segments, 1 a natural curve", min=0, max=2)]
+         + OPEN_STYLE, NONE,
+         "A smooth curve (Catmull-Rom spline) through the points: outlines of leaves, hills, hair, "
+         "animal bodies. Stroked by default; give `fill` (and closed=true) for a filled blob.", "shapes",
+         example="curve(points=[(50, 300), (150, 200), (300, 260), (450, 150)], stroke=green, stroke_width=4)")
+def curve(ctx, points, closed, smooth, **style):
+    pts = list(points)
+    if len(pts) < 2:
+        raise RuntimeFault("E301", f"a curve needs at least 2 points, got {len(pts)}")
+    n = len(pts)
+    ctx.use_segments(n + 2)
+    k = smooth / 6.0
+
+    def at(i):
+        if closed:
+            return pts[i % n]
+        return pts[min(max(i, 0), n - 1)]
+
+    segs: list = [("M", pts[0].x, pts[0].y)]
+    for i in range(n if closed else n - 1):
+        p0, p1, p2, p3 = at(i - 1), at(i), at(i + 1), at(i + 2)
+        segs.append(("C", p1.x + (p2.x - p0.x) * k, p1.y + (p2.y - p0.y) * k,
+                     p2.x - (p3.x - p1.x) * k, p2.y - (p3.y - p1.y) * k, p2.x, p2.y))
+    if closed:
+        segs.append(("Z",))
+    xs = [p.x for p in pts]
+    ys = [p.y for p in pts]
+    emit(ctx, ir.PathGeom(tuple(segs)), ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), style)
+
+
 @builtin("arc", [Param("center", POINT), Param("r", NUMBER, min=0), Param("start", NUMBER, doc="degrees"),
                  Param("end", NUMBER, doc="degrees; clockwise from start"),
-                 Param("pie", BOOL, False, "close through the centre as a pie slice (filled)")] + OPEN_STYLE,
+                 Param("pie", BOOL, False, "close through the centre as a pie slice (filled)")] + ARC_STYLE,
          NONE, "A circular arc from angle start to end (degrees, clockwise from +x, y down); "
          "with pie=true a filled slice.", "shapes",
          example="arc(center=(256, 256), r=100, start=200, end=340, stroke=black, stroke_width=6)")
@@ -139,8 +174,10 @@ def arc(ctx, center, r, start, end, pie, **style):
         segs.append(("A", r, r, 0.0, 0, 1 if sweep > 0 else 0, center.x + r * math.cos(a), center.y + r * math.sin(a)))
     if pie:
         segs.append(("Z",))
-        if style["fill"] is None:
+        if style["fill"] is None and style["stroke"] is None:
             style["fill"] = BLACK
+    elif style["stroke"] is None:
+        style["stroke"] = BLACK
     emit(ctx, ir.PathGeom(tuple(segs)), (center.x, center.y), style)
 
 

@@ -37,8 +37,6 @@ def effect_margin(g: Group) -> float:
         spread = 2.0 * e.radius  # 4 sigma with sigma = radius / 2: the tail past it rounds to 0
         if e.kind == "shadow":
             m += spread + max(abs(e.dx), abs(e.dy))
-        elif e.kind == "glow":
-            m += spread + e.radius / 2
         else:
             m += spread
     return m + 2.0

@@ -73,9 +73,9 @@ def sigma(radius: float) -> float:
     return max(0.0, float(radius)) / 2.0
 
 
-def glow_dilation(radius: float) -> float:
-    """How far a glow's tinted copy is dilated before blurring."""
-    return max(0.0, float(radius)) / 2.0
+# A glow is two tinted, blurred copies of the content under it: a wide soft halo (sigma = radius/2)
+# and a tight bright one (sigma = radius/6), each with its alpha multiplied by a gain (then clamped).
+GLOW_HALOS = ((0.5, 2.5), (1 / 6, 2.0))   # (sigma as a fraction of the radius, alpha gain)
 
 
 def clean_stops(stops: tuple[Stop, ...]) -> list[tuple[float, RGBA]]:
@@ -299,12 +299,14 @@ def effect_filter(effects: tuple[Effect, ...]) -> skia.ImageFilter | None:
         elif e.kind == "shadow":
             f = skia.ImageFilters.DropShadow(float(e.dx), float(e.dy), s, s, color_int(e.rgba), f)
         elif e.kind == "glow":
+            # Blurs only: cost does not grow with the radius the way a dilation would.
             tint = skia.ImageFilters.ColorFilter(
                 skia.ColorFilters.Blend(color_int(e.rgba), skia.BlendMode.kSrcIn), f)
-            d = glow_dilation(e.radius)
-            if d > 0:
-                tint = skia.ImageFilters.Dilate(d, d, tint)
-            if s > 0:
-                tint = skia.ImageFilters.Blur(s, s, skia.TileMode.kDecal, tint)
-            f = skia.ImageFilters.Merge([tint, tint, f])
+            halos = []
+            for frac, gain in GLOW_HALOS:
+                hs = max(0.0, float(e.radius)) * frac
+                halo = skia.ImageFilters.Blur(hs, hs, skia.TileMode.kDecal, tint) if hs > 0 else tint
+                matrix = [1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, gain, 0]
+                halos.append(skia.ImageFilters.ColorFilter(skia.ColorFilters.Matrix(matrix), halo))
+            f = skia.ImageFilters.Merge(halos + [f])
     return f

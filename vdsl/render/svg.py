@@ -234,8 +234,7 @@ class _Writer:
     def effects_filter(self, g: Group, ctm: Matrix) -> str | None:
         margin = 0.0
         for e in g.effects:
-            margin += (3 * sp.sigma(e.radius) + abs(float(e.dx)) + abs(float(e.dy))
-                       + sp.glow_dilation(e.radius))
+            margin += 4 * sp.sigma(e.radius) + abs(float(e.dx)) + abs(float(e.dy))
         kids: list[str] = []
         prev = "SourceGraphic"
         for e in g.effects:
@@ -268,19 +267,18 @@ class _Writer:
                                             ("result", rid + "f")]))
                 kids.append(tag("feComposite", [("in", rid + "f"), ("in2", prev), ("operator", "in"),
                                                 ("result", rid + "t")]))
-                cur = rid + "t"
-                d = sp.glow_dilation(e.radius)
-                if d > 0:
-                    kids.append(tag("feMorphology", [("in", cur), ("operator", "dilate"), ("radius", num(d)),
-                                                     ("result", rid + "d")]))
-                    cur = rid + "d"
-                if s > 0:
-                    kids.append(tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(s)),
-                                                       ("result", rid + "b")]))
-                    cur = rid + "b"
-                kids.append(tag("feMerge", [("result", rid)],
-                                [tag("feMergeNode", [("in", cur)]), tag("feMergeNode", [("in", cur)]),
-                                 tag("feMergeNode", [("in", prev)])]))
+                nodes = []
+                for i, (frac, gain) in enumerate(sp.GLOW_HALOS):
+                    cur = rid + "t"
+                    hs = max(0.0, float(e.radius)) * frac
+                    if hs > 0:
+                        kids.append(tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(hs)),
+                                                           ("result", f"{rid}b{i}")]))
+                        cur = f"{rid}b{i}"
+                    kids.append(tag("feComponentTransfer", [("in", cur), ("result", f"{rid}g{i}")],
+                                    [tag("feFuncA", [("type", "linear"), ("slope", num(gain))])]))
+                    nodes.append(tag("feMergeNode", [("in", f"{rid}g{i}")]))
+                kids.append(tag("feMerge", [("result", rid)], nodes + [tag("feMergeNode", [("in", prev)])]))
             else:
                 continue
             prev = rid

@@ -1,0 +1,343 @@
+"""Tests for vdsl.train: tiny CPU runs of training, resume, live rendering, DDP (gloo), eval and the experiment."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+
+from click.testing import CliRunner  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from vdsl import compile_file  # noqa: E402
+from vdsl.train import data as D  # noqa: E402
+from vdsl.train import evaluate as E  # noqa: E402
+from vdsl.train.loop import TrainConfig, read_metrics, train  # noqa: E402
+
+CIRCLE = """// concept: circle
+// tier: shapes
+canvas(width=64, height=64, background=rgb(rand(0, 90), rand(0, 90), rand(0, 90)))
+circle(center=(rand(24, 40), rand(24, 40)), r=rand(12, 20), fill=rgb(rand(180, 255), rand(180, 255), rand(180, 255)))
+"""
+SQUARE = """// concept: square
+// tier: shapes
+canvas(width=64, height=64, background=rgb(rand(160, 255), rand(160, 255), rand(160, 255)))
+rect(center=(rand(24, 40), rand(24, 40)), w=rand(20, 34), h=rand(20, 34), fill=rgb(rand(0, 80), rand(0, 80), rand(0, 80)))
+"""
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("programs")
+    (d / "circle.vd").write_text(CIRCLE)
+    (d / "square.vd").write_text(SQUARE)
+    return d
+
+
+@pytest.fixture(scope="module")
+def folder(programs, tmp_path_factory) -> Path:
+    """A tiny dataset folder in the `vdsl dataset build` layout: 32 renders of 2 concepts at 32 px."""
+    return D.render_folder(programs, tmp_path_factory.mktemp("ds") / "tiny", 32, SIZE, seed=0)
+
+
+def cfg(out, folder, **kw) -> TrainConfig:
+    base = dict(out=str(out), data=str(folder), method="supervised", arch="resnet18", image_size=SIZE,
+                epochs=1, batch_size=8, workers=0, seed=0, progress=False, device="cpu",
+                moco_queue=32, bn_splits=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def losses(run_dir) -> list[float]:
+    return [r["loss"] for r in read_metrics(run_dir)]
+
+
+# ------------------------------------------------------------------------------------- data
+
+def test_render_folder_layout(folder):
+    files = sorted((folder / "images").rglob("*.png"))
+    assert len(files) == 32 and {f.parent.name for f in files} == {"circle", "square"}
+    rows = [json.loads(x) for x in (folder / "metadata.jsonl").read_text().splitlines()]
+    assert len(rows) == 32 and all((folder / r["file_name"]).is_file() for r in rows)
+    ds = D.FolderImages(folder)
+    assert ds.classes == ["circle", "square"] and len(ds) == 32
+    img, label = ds[0]
+    assert img.dtype == torch.uint8 and tuple(img.shape) == (3, SIZE, SIZE) and label in (0, 1)
+    sub = D.FolderImages(folder, limit=10)      # the same image budget for every source
+    assert len(sub) == 10 and sub.targets.count(0) == 5
+
+
+def test_metadata_decides_which_images(folder, tmp_path):
+    import shutil
+    copy = tmp_path / "ds"
+    shutil.copytree(folder, copy)
+    rows = (copy / "metadata.jsonl").read_text().splitlines()
+    (copy / "metadata.jsonl").write_text("\n".join(rows[:5]) + "\n")
+    assert len(D.FolderImages(copy)) == 5
+
+
+def test_live_loader_new_images_every_epoch(programs):
+    live = D.LiveRenders(programs, SIZE, length=4, seed=7)
+    assert live.classes == ["circle", "square"]
+    first = [live[i][0] for i in range(4)]
+    assert all(torch.equal(a, live[i][0]) for i, a in enumerate(first))      # deterministic
+    live.set_epoch(1)
+    second = [live[i][0] for i in range(4)]
+    assert not any(torch.equal(a, b) for a, b in zip(first, second))          # fresh seeds
+    assert [live[i][1] for i in range(4)] == [0, 1, 0, 1]
+
+    def through_loader(workers: int, epoch: int):
+        live.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(live, batch_size=2, num_workers=workers)
+        return torch.cat([x for x, _ in loader])
+    # worker processes render the same pictures as the main process; a pickled copy (spawned
+    # workers) compiles the programs itself
+    import pickle
+    copy = pickle.loads(pickle.dumps(live))
+    assert copy._programs is None and torch.equal(copy[1][0], live[1][0])
+    a, b = through_loader(0, 3), through_loader(2, 3)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, through_loader(0, 4))
+
+
+def test_views_do_not_depend_on_order(folder):
+    from vdsl.train.augment import train_transform
+    v = D.Views(D.FolderImages(folder), train_transform("moco", SIZE), 2, seed=0)
+    x5 = v[5][0]
+    v[3], v[9]
+    assert all(torch.equal(a, b) for a, b in zip(x5, v[5][0]))
+    assert not torch.equal(x5[0], x5[1])
+    v.set_epoch(1)
+    assert not torch.equal(x5[0], v[5][0][0])
+
+
+def test_dead_leaves_program():
+    from vdsl.train.experiment import DEAD_LEAVES
+    prog = compile_file(DEAD_LEAVES)
+    assert prog.ok, prog.diagnostics
+    a, b = prog.render(0, size=(SIZE, SIZE)), prog.render(1, size=(SIZE, SIZE))
+    assert a.shape == (SIZE, SIZE, 4) and not np.array_equal(a, b)
+    assert len(np.unique(a[..., :3].reshape(-1, 3), axis=0)) > 20   # many coloured leaves
+
+
+# ------------------------------------------------------------------------------------- models
+
+@pytest.mark.parametrize("arch,size,stem,spatial", [("resnet18", 32, "small", 4), ("resnet18", 64, "imagenet", 2),
+                                                      ("resnet50", 32, "small", 4)])
+def test_backbones(arch, size, stem, spatial):
+    from vdsl.train.models import build_backbone, resolve_stem
+    assert resolve_stem("auto", size) == stem
+    net, dim = build_backbone(arch, size)
+    assert dim == (512 if arch == "resnet18" else 2048)
+    assert isinstance(net.maxpool, torch.nn.Identity) == (stem == "small")
+    with torch.no_grad():
+        assert net.eval()(torch.zeros(2, 3, size, size)).shape == (2, dim)
+
+
+# ------------------------------------------------------------------------------------- training
+
+def test_supervised_loss_decreases(folder, tmp_path):
+    run = train(cfg(tmp_path / "sup", folder, epochs=6, lr=0.05))
+    ls = losses(run)
+    assert len(ls) == 24 and all(math.isfinite(x) for x in ls)
+    assert np.mean(ls[-4:]) < 0.6 * np.mean(ls[:4])
+    for name in ("checkpoint.pt", "config.json", "metrics.csv", "loss.png"):
+        assert (run / name).is_file()
+    conf = json.loads((run / "config.json").read_text())
+    assert conf["method"] == "supervised" and conf["resolved"]["steps_per_epoch"] == 4
+    with Image.open(run / "loss.png") as im:
+        assert im.size[0] > 100
+
+
+@pytest.mark.parametrize("method", ["moco", "simclr"])
+def test_self_supervised_runs(folder, tmp_path, method):
+    run = train(cfg(tmp_path / method, folder, method=method, max_steps=3))
+    ls = losses(run)
+    assert len(ls) == 3 and all(math.isfinite(x) and x > 0 for x in ls)
+    ck = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert ck["global_step"] == 3 and ck["epoch"] == 0 and ck["step_in_epoch"] == 3
+    if method == "moco":
+        assert int(ck["model"]["queue_ptr"]) == (3 * 8) % 32
+
+
+@pytest.mark.parametrize("method", ["supervised", "moco"])
+def test_resume_continues_exactly(folder, tmp_path, method):
+    """Stop mid-epoch (as Ctrl-C does, through a checkpoint), resume: the same losses, step for step."""
+    whole = losses(train(cfg(tmp_path / "whole", folder, method=method, epochs=2, lr=0.05)))
+    assert len(whole) == 8
+    part = cfg(tmp_path / "part", folder, method=method, epochs=2, lr=0.05, max_steps=5)
+    assert losses(train(part)) == whole[:5]
+    ck = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
+    assert (ck["epoch"], ck["step_in_epoch"], ck["global_step"]) == (1, 1, 5)
+    resumed = train(cfg(tmp_path / "part", folder, max_steps=None), resume=True)
+    assert losses(resumed) == whole          # bit-identical on CPU, including the next step
+    # and the weights end the same
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["backbone"]
+    b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["backbone"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_can_extend_epochs(folder, tmp_path):
+    train(cfg(tmp_path / "r", folder, epochs=1))
+    train(cfg(tmp_path / "r", folder, epochs=2), resume=True)
+    assert [r["epoch"] for r in read_metrics(tmp_path / "r")] == [0] * 4 + [1] * 4
+
+
+def test_live_training(programs, tmp_path):
+    run = train(TrainConfig(out=str(tmp_path / "live"), live=str(programs), images_per_epoch=16, method="simclr",
+                            image_size=SIZE, epochs=2, batch_size=8, workers=0, progress=False, device="cpu"))
+    assert len(losses(run)) == 4
+
+
+def test_ddp_two_processes_gloo(folder, tmp_path):
+    from vdsl.train import dist
+    c = cfg(tmp_path / "ddp", folder, method="moco", max_steps=2, batch_size=8)
+    dist.spawn(train, 2, c, threads=1)
+    ck = torch.load(tmp_path / "ddp" / "checkpoint.pt", weights_only=False)
+    assert ck["global_step"] == 2 and ck["resolved"]["world_size"] == 2
+    assert ck["resolved"]["per_process_batch"] == 4
+    # keys from both processes went into the queue: 2 steps x 8
+    assert int(ck["model"]["queue_ptr"]) == 16
+    assert len(losses(tmp_path / "ddp")) == 2
+
+
+# ------------------------------------------------------------------------------------- evaluation
+
+@pytest.fixture(scope="module")
+def separable(tmp_path_factory) -> Path:
+    """A synthetic 'real photo' set: 3 classes of noisy red / green / blue images, train and test."""
+    root = tmp_path_factory.mktemp("real") / "rgb"
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 20), ("test", 10)):
+        for c, name in enumerate(("red", "green", "blue")):
+            d = root / split / name
+            d.mkdir(parents=True)
+            for i in range(n):
+                arr = rng.integers(0, 90, (SIZE, SIZE, 3))
+                arr[..., c] += 150
+                Image.fromarray(arr.astype(np.uint8)).save(d / f"{i}.jpg")
+    return root
+
+
+def test_probe_on_separable_set_beats_chance(separable):
+    net, info = E.load_encoder("random", "resnet18", SIZE, seed=0)
+    r = E.probe(net, separable, SIZE)
+    assert r["chance"] == pytest.approx(1 / 3) and r["n_train"] == 60 and r["n_test"] == 30
+    assert r["linear_probe"]["accuracy"] >= 0.9
+    assert r["knn"]["accuracy"] >= 0.9
+
+
+def test_knn_and_linear_probe_on_features():
+    g = torch.Generator().manual_seed(0)
+    centers = torch.randn(4, 16, generator=g) * 4
+    ytr, yte = torch.arange(80) % 4, torch.arange(40) % 4
+    xtr = centers[ytr] + torch.randn(80, 16, generator=g)
+    xte = centers[yte] + torch.randn(40, 16, generator=g)
+    assert E.linear_probe(xtr, ytr, xte, yte)["accuracy"] > 0.9
+    assert E.knn(xtr, ytr, xte, yte)["accuracy"] > 0.9
+    assert E.knn(xtr, ytr[torch.randperm(80, generator=g)], xte, yte)["accuracy"] < 0.6
+
+
+def test_eval_command_random_and_checkpoint(folder, separable, tmp_path):
+    from vdsl.cli import main
+    out = tmp_path / "eval.json"
+    res = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--image-size", str(SIZE), "--data",
+                                    str(separable), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "linear probe" in res.output
+    saved = json.loads(out.read_text())["results"][0]
+    assert saved["method"] == "random-init" and saved["linear_probe"]["accuracy"] >= 0.9
+    run = train(cfg(tmp_path / "sup", folder, max_steps=1))
+    res = CliRunner().invoke(main, ["eval", "--checkpoint", str(run / "checkpoint.pt"), "--data", str(separable)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((run / "eval.json").read_text())["results"][0]["image_size"] == SIZE
+
+
+def test_class_map_names_and_synonyms():
+    concepts = ["objects/car", "airplane", "a_ship", "dog", "chainsaw", "gas_pump", "english springer spaniel"]
+    m = E.class_map(["automobile", "airplane", "ship", "cat"], concepts)
+    assert m == {"automobile": [0], "airplane": [1], "ship": [2], "cat": []}
+    m = E.class_map(["chain_saw", "gas_pump", "english_springer"], concepts)
+    assert m == {"chain_saw": [4], "gas_pump": [5], "english_springer": [6]}
+    assert E.class_map(["cat"], ["kitty"], {"cat": ["kitty"]}) == {"cat": [0]}
+
+
+def test_zero_real_photo_classification(folder, programs, tmp_path):
+    """A supervised model of the concepts 'circle'/'square', applied to a held-out set of those classes."""
+    real = D.render_folder(programs, tmp_path / "heldout" / "train", 8, SIZE, seed=99)
+    for sub in ("circle", "square"):     # the ImageFolder layout eval expects: train/<class>, test/<class>
+        (tmp_path / "real" / "test").mkdir(parents=True, exist_ok=True)
+        (real / "images" / sub).rename(tmp_path / "real" / "test" / sub)
+    run = train(cfg(tmp_path / "sup", folder, epochs=6, lr=0.05))
+    r = E.zero_shot(str(run / "checkpoint.pt"), tmp_path / "real")
+    assert r["map"] == {"circle": ["circle"], "square": ["square"]} and r["unmapped"] == []
+    assert r["chance"] == 0.5 and r["accuracy"] > 0.5
+    with pytest.raises(ValueError, match="supervised"):
+        E.zero_shot(str(train(cfg(tmp_path / "moco", folder, method="moco", max_steps=1)) / "checkpoint.pt"),
+                    tmp_path / "real")
+
+
+@pytest.mark.skipif(D.find_shared() is None, reason="../shared (real photos) not present")
+def test_real_photo_sets_load():
+    x, y, classes = E.load_split("cifar10", "test", 32)
+    assert x.shape == (1000, 3, 32, 32) and len(classes) == 10 and int(y.bincount().min()) == 100
+    x, y, classes = E.load_split("imagenette", "train", 32)     # greyscale JPEGs become RGB
+    assert x.shape == (1000, 3, 32, 32) and "church" in classes
+
+
+# ------------------------------------------------------------------------------------- commands
+
+def test_train_command_and_resume(folder, tmp_path):
+    from vdsl.cli import main
+    out = tmp_path / "cli"
+    args = ["train", str(folder), "--method", "simclr", "--image-size", str(SIZE), "--batch-size", "8",
+            "--epochs", "1", "--workers", "0", "--device", "cpu", "--quiet", "-o", str(out), "--max-steps", "2"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["train", "-o", str(out), "--resume", "--quiet", "--epochs", "1",
+                                    "--workers", "0", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert len(losses(out)) == 4
+    assert CliRunner().invoke(main, ["train"]).exit_code == 2
+
+
+def test_commands_without_torch():
+    code = ("import sys; sys.modules['torch'] = None; from click.testing import CliRunner; "
+            "from vdsl.cli import main; r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+            "assert 'train' in r.output; r = CliRunner().invoke(main, ['train', '.']); "
+            "print(r.exit_code); print(r.output)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("2") and "pip install 'vdsl[train]'" in p.stdout
+
+
+def test_experiment_end_to_end_tiny(programs, separable, tmp_path):
+    from vdsl.train.experiment import ExperimentConfig, run
+    c = ExperimentConfig(out=str(tmp_path / "exp"), programs=str(programs), images=16, image_size=SIZE,
+                         method="moco", epochs=1, batch_size=8, seeds=[0, 1, 2], real=[str(separable)],
+                         workers=0, render_workers=1, device="cpu", progress=False)
+    result = run(c)
+    s = result["summary"]
+    assert set(s) == {"corpus", "dead_leaves", "random"}
+    for name in s:
+        lin, sd = s[name]["rgb"]["linear_probe"]
+        assert 0 <= lin <= 1 and sd >= 0
+        assert len(result["per_seed"][name]["rgb"]) == 3
+    for name in ("results.md", "results.json", "results.png"):
+        assert (tmp_path / "exp" / name).is_file()
+    md = (tmp_path / "exp" / "results.md").read_text()
+    assert "dead leaves" in md and "random init" in md and "hardware" in md
+    # both sources trained on exactly the same number of images
+    for name in ("corpus", "dead_leaves"):
+        conf = json.loads((tmp_path / "exp" / "runs" / f"{name}-s0" / "config.json").read_text())
+        assert conf["resolved"]["images"] == 16
+    again = run(c)          # a rerun skips finished work and reports the same numbers
+    assert again["per_seed"] == result["per_seed"]

@@ -1,0 +1,359 @@
+"""`vdsl dataset build`: plan programs x seeds, render them in worker processes, journal every result, then filter, de-duplicate and write the dataset."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..budgets import DEFAULT, Budgets
+from . import manifest as mf
+from .card import render_card
+from .filters import DEFAULT_MIN_STD, dedupe, order_key
+from .sources import ProgramSpec, SourceError, scan_folder, shard_of, unique_names
+from .stats import compute
+from .worker import CRASH, IO_ERROR, OK, SKIPPED, TIMEOUT, RenderSettings, Unit
+
+FORMAT = "vdsl-dataset/1"
+RETRYABLE = (TIMEOUT, CRASH, SKIPPED)
+
+
+class DatasetUsageError(Exception):
+    """A build that cannot start as asked (folder in use, settings differ from the folder's): exit 2."""
+
+
+class BuildIncomplete(Exception):
+    """The build stopped before every image was tried (interrupted, endpoint failed): exit 1; rerun to finish."""
+
+
+@dataclass
+class BuildOptions:
+    out: Path
+    programs: tuple[Path, ...] = ()
+    concepts: str | None = None            # a tier name or a concept list file
+    programs_per_concept: int = 1
+    refine_rounds: int = 0
+    max_repairs: int = 3
+    keep_drafts: bool = False
+    llm: dict = field(default_factory=dict)
+    variants: int = 4
+    seed_start: int = 0
+    size: tuple[int, int] = (128, 128)
+    workers: int = 0                       # 0: one per core
+    timeout: float = 60.0                  # seconds per render before its worker is killed
+    min_std: float = DEFAULT_MIN_STD
+    budgets: Budgets = DEFAULT
+    shard: tuple[int, int] = (0, 1)
+    retry_failed: bool = False
+    progress: bool = True
+    chunk: int = 16                        # most seeds in one unit of work
+    command: str = "vdsl dataset build"
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+        return __version__
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def render_config(o: BuildOptions) -> dict:
+    """What decides the bytes of every image: a folder built with other values cannot be resumed."""
+    return {"size": list(o.size), "budgets": asdict(o.budgets), "min_std": o.min_std, "vdsl": _version(),
+            "shard": list(o.shard)}
+
+
+def image_file(key: str, seed: int) -> str:
+    return f"{mf.IMAGES}/{key}_{seed}.png"
+
+
+# ----------------------------------------------------------------------------- the build
+def build(o: BuildOptions, echo: Callable[[str], None] | None = None) -> dict:
+    """Build (or finish) the dataset in o.out; returns its stats.json content."""
+    echo = echo or (lambda s: print(s, file=sys.stderr))
+    out = Path(o.out)
+    state = out / mf.STATE_DIR
+    _check_folder(out, state)
+    state.mkdir(parents=True, exist_ok=True)
+    lock = mf.BuildLock(state / mf.LOCK)
+    if not lock.acquire():
+        raise DatasetUsageError(f"{out} is being built by another process")
+    journal = mf.Journal(state / mf.JOURNAL)
+    try:
+        cfg = render_config(o)
+        old = mf.read_json(state / mf.CONFIG)
+        if old is not None and old != cfg:
+            diff = ", ".join(f"{k} {old.get(k)} -> {cfg[k]}" for k in cfg if old.get(k) != cfg[k])
+            raise DatasetUsageError(f"{out} was built with other settings ({diff}); build into a new folder")
+        if old is None:
+            mf.atomic_write(state / mf.CONFIG, mf.dumps(cfg) + "\n")
+
+        specs, failures = _collect_sources(o, out, state, echo)
+        _save_programs(out, specs)
+        records = journal.load()
+        done, compile_err = _index(records, o.retry_failed)
+        seeds = list(range(o.seed_start, o.seed_start + o.variants))
+        units, todo = _plan(out, specs, seeds, done, compile_err, o)
+        journal.open()
+        if units:
+            _render(o, out, units, todo, journal, done, compile_err, echo, inherited=(lock.fd, journal.fd))
+        stats = finalize(out, o, specs, seeds, done, compile_err, failures)
+        return stats
+    finally:
+        journal.close()
+        lock.release()
+
+
+def _check_folder(out: Path, state: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise DatasetUsageError(f"{out} is not a folder")
+    if out.is_dir() and not state.is_dir() and any(out.iterdir()):
+        raise DatasetUsageError(f"{out} is not empty and holds no dataset build; choose a new or empty folder")
+
+
+def _collect_sources(o: BuildOptions, out: Path, state: Path, echo) -> tuple[list[ProgramSpec], list[dict]]:
+    specs: list[ProgramSpec] = []
+    failures: list[dict] = []
+    if not o.programs and not o.concepts:
+        raise SourceError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    i, n = o.shard
+    for d in o.programs:
+        s, skipped = scan_folder(d, exclude=[out])
+        specs += s
+        failures += skipped
+    specs = [s for s in unique_names(specs) if shard_of(s.key, n) == i]   # unique per folder over all dirs
+    failures = [f for f in failures if shard_of(f"{f.get('concept_id')}/{f['program']}", n) == i]
+    if o.concepts:                             # generate() shards by (concept, j) itself
+        from .generate import generate, load_concept_entries
+        entries = load_concept_entries(o.concepts)
+        s, f = generate(entries, o.programs_per_concept, o.refine_rounds, o.max_repairs, state, o.shard,
+                        o.llm, o.keep_drafts, echo)
+        keys = {x.key: x for x in specs}
+        for x in s:
+            if x.key in keys:
+                raise SourceError(f"program {x.key} of the LLM clashes with {keys[x.key].origin}; "
+                                  f"rename that file")
+        specs += s
+        failures += f
+    return sorted(specs, key=lambda s: (s.concept_id, s.name)), failures
+
+
+def _save_programs(out: Path, specs: list[ProgramSpec]) -> None:
+    """programs/<concept>/<name>.vd for every program, so the dataset carries its sources."""
+    made: set[Path] = set()
+    for s in specs:
+        p = out / s.program_file
+        if p.parent not in made:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            made.add(p.parent)
+        try:
+            if p.read_bytes() == s.data:
+                continue
+        except OSError:
+            pass
+        mf.atomic_write(p, s.data)
+
+
+def _index(records: list[dict], retry_failed: bool):
+    """The journal as lookups: (key, hash, seed) -> (status, sha256, detail); (key, hash) -> compile error."""
+    done: dict[tuple, tuple] = {}
+    compile_err: dict[tuple, str] = {}
+    for r in records:
+        t = r.get("t")
+        if t == "img":
+            if retry_failed and r.get("st") in RETRYABLE:
+                continue
+            done[(r["k"], r["h"], r["s"])] = (r["st"], r.get("sha"), r.get("d"))
+        elif t == "prog":
+            if retry_failed and r.get("retry"):
+                continue
+            compile_err[(r["k"], r["h"])] = r["err"]
+    return done, compile_err
+
+
+def _plan(out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, compile_err: dict,
+          o: BuildOptions) -> tuple[list[Unit], int]:
+    """Units of (program, seeds) still to render. A recorded image whose file has gone is rendered
+    again, unless an earlier recorded image of its concept has the same hash (a dropped duplicate)."""
+    first: dict[tuple[str, str], tuple] = {}
+    for s in specs:
+        for seed in seeds:
+            r = done.get((s.key, s.hash, seed))
+            if r and r[0] == OK:
+                k = (s.concept_id, r[1])
+                ok = (s.concept_id, s.name, seed)
+                if k not in first or ok < first[k]:
+                    first[k] = ok
+    per_program: list[tuple[ProgramSpec, list[int]]] = []
+    total = 0
+    for s in specs:
+        if (s.key, s.hash) in compile_err:
+            continue
+        need = []
+        for seed in seeds:
+            r = done.get((s.key, s.hash, seed))
+            if r is None:
+                need.append(seed)
+            elif r[0] == OK and not os.path.exists(out / image_file(s.key, seed)):
+                if first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed):
+                    del done[(s.key, s.hash, seed)]
+                    need.append(seed)
+        if need:
+            per_program.append((s, need))
+            total += len(need)
+    workers = o.workers or default_workers()
+    # chunks small enough to spread over the workers, big enough to keep messages rare
+    chunk = max(1, min(o.chunk, math.ceil(total / max(1, 4 * workers))))
+    units = []
+    for s, need in per_program:
+        (out / mf.IMAGES / s.folder).mkdir(parents=True, exist_ok=True)
+        for a in range(0, len(need), chunk):
+            units.append(Unit(len(units), s.key, s.hash, s.data, s.origin, str((out / mf.IMAGES / s.folder).resolve()),
+                              s.name, tuple(need[a:a + chunk])))
+    return units, total
+
+
+def _render(o: BuildOptions, out: Path, units: list[Unit], total: int, journal: mf.Journal,
+            done: dict, compile_err: dict, echo, inherited: tuple = ()) -> None:
+    from .pool import WorkerPool
+    from .progress import BuildProgress
+    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std)
+    workers = min(o.workers or default_workers(), len(units))
+    # workers close the lock and journal they inherit: the lock dies with this process alone
+    pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))
+    bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)})")
+    counts = {"ok": 0}
+
+    def on_result(unit: Unit, err: str | None, results: list) -> None:
+        if err is not None:
+            rec = {"t": "prog", "k": unit.key, "h": unit.hash, "err": err}
+            if err.startswith(("compiling took longer", "worker died")):
+                rec["retry"] = True
+            journal.append([rec])
+            compile_err[(unit.key, unit.hash)] = err
+            bar.advance(len(unit.seeds))
+            return
+        bad = next((r for r in results if r[1] == IO_ERROR), None)
+        if bad is not None:
+            raise BuildIncomplete(f"{bad[4]}; fix that and rerun the same command to continue")
+        recs = []
+        for seed, st, sha, nbytes, detail in results:
+            r = {"t": "img", "k": unit.key, "h": unit.hash, "s": seed, "st": st}
+            if sha is not None:
+                r["sha"] = sha
+                r["n"] = nbytes
+            if detail:
+                r["d"] = detail
+            recs.append(r)
+            done[(unit.key, unit.hash, seed)] = (st, sha, detail)
+            counts["ok"] += st == OK
+        journal.append(recs)                   # one write per unit: the files are in place already
+        bar.advance(len(results))
+
+    t0 = time.perf_counter()
+    try:
+        with bar:
+            pool.run(units, on_result)
+    except KeyboardInterrupt:
+        pool.terminate()
+        raise BuildIncomplete("interrupted; finished work is recorded, rerun the same command to continue")
+    dt = time.perf_counter() - t0
+    echo(f"rendered {total} images in {dt:.1f}s ({total / dt if dt > 0 else 0:.0f} images/s, "
+         f"{workers} worker{'s' * (workers != 1)})")
+
+
+# ----------------------------------------------------------------------------- finishing
+def finalize(out: Path, o: BuildOptions, specs: list[ProgramSpec], seeds: list[int], done: dict,
+             compile_err: dict, failures: list[dict]) -> dict:
+    """Turn the journal into the dataset: filter, de-duplicate, write metadata, failures, programs,
+    stats and the card (each atomically), and delete files that are not part of the result."""
+    w, h = o.size
+    programs, candidates, fails = [], [], list(failures)
+    for s in specs:
+        info = s.info()
+        err = compile_err.get((s.key, s.hash))
+        if err is not None:
+            info["status"], info["error"] = "compile_error", err
+            fails.append({"concept_id": s.concept_id, "concept": s.concept, "tier": s.tier, "program": s.name,
+                          "seed": None, "file_name": s.program_file, "reason": "compile_error", "detail": err})
+            programs.append(info)
+            continue
+        programs.append(info)
+        for seed in seeds:
+            r = done.get((s.key, s.hash, seed))
+            if r is None:
+                raise BuildIncomplete(f"{s.key} seed {seed} was not rendered; rerun the same command to finish")
+            if r[0] == OK:
+                candidates.append(metadata_row(s, seed, w, h, r[1]))
+            else:
+                fails.append({"concept_id": s.concept_id, "concept": s.concept, "tier": s.tier,
+                              "program": s.name, "seed": seed, "file_name": image_file(s.key, seed),
+                              "reason": r[0], "detail": r[2]})
+    stats_extra = {"kind": "build", "shard": list(o.shard), "command": o.command, "config": build_config(o)}
+    return write_dataset(out, programs, candidates, fails, [], stats_extra)
+
+
+def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str) -> dict:
+    """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder)."""
+    return {"file_name": image_file(s.key, seed), "concept": s.concept, "concept_id": s.concept_id,
+            "tier": s.tier, "program": s.name, "program_hash": s.hash, "program_file": s.program_file,
+            "seed": seed, "model": s.model, "refine_round": s.refine_round, "width": w, "height": h,
+            "image_sha256": sha}
+
+
+def build_config(o: BuildOptions) -> dict:
+    return {"size": list(o.size), "variants": o.variants, "seed_start": o.seed_start,
+            "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
+            "min_std": o.min_std, "timeout": o.timeout, "programs": [Path(p).as_posix() for p in o.programs],
+            "concepts": o.concepts, "programs_per_concept": o.programs_per_concept if o.concepts else None,
+            "refine_rounds": o.refine_rounds if o.concepts else None, "vdsl": _version()}
+
+
+def failure_key(f: dict) -> tuple:
+    return (f.get("concept_id") or "", f.get("program") or "", -1 if f.get("seed") is None else int(f["seed"]),
+            f.get("reason") or "")
+
+
+def program_key(p: dict) -> tuple:
+    return (p["concept_id"], p["program"])
+
+
+def write_dataset(out: Path, programs: list[dict], candidates: list[dict], failures: list[dict],
+                  old_dups: list[dict], stats_extra: dict) -> dict:
+    """The shared last step of build and merge: de-duplicate, count, write every output file."""
+    kept, dups = dedupe(candidates, old_dups)
+    failures = sorted(failures + dups, key=failure_key)
+    per_prog: dict[tuple, int] = {}
+    for m in kept:
+        per_prog[(m["concept_id"], m["program"])] = per_prog.get((m["concept_id"], m["program"]), 0) + 1
+    rows = []
+    for p in sorted(programs, key=program_key):
+        p = dict(p)
+        n = per_prog.get(program_key(p), 0)
+        if p.get("status") != "compile_error":
+            p["status"] = "ok" if n else "no_images"
+            p["error"] = None
+        p["images"] = n
+        rows.append(p)
+    kept.sort(key=order_key)
+    keep_files = {m["file_name"] for m in kept}
+    mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
+    mf.remove_stray_files(out / mf.PROGRAM_DIR, {p["program_file"] for p in rows}, out)
+    mf.atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
+    mf.atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))
+    mf.atomic_write(out / mf.PROGRAMS, mf.jsonl_text(rows))
+    stats = {"format": FORMAT, "complete": True, **stats_extra, "counts": compute(kept, failures, rows, out)}
+    mf.atomic_write(out / mf.CARD, render_card(stats))
+    mf.atomic_write(out / mf.STATS, mf.dumps_pretty(stats))
+    return stats

@@ -1,0 +1,286 @@
+"""The `vdsl dataset` commands: build, merge, stats, preview (click)."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+class _Exit(click.ClickException):
+    """A plain message and an exit code (2: usage, 1: the build did not finish)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _echo(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@click.group("dataset", context_settings={"help_option_names": ["-h", "--help"]})
+def dataset_group():
+    """Build image datasets from vdsl programs, and inspect them.
+
+    \b
+    vdsl dataset build --programs examples/ --variants 8 --size 128 -o data/drawings
+    vdsl dataset build --concepts objects --programs-per-concept 4 --variants 16 -o data/objects
+    vdsl dataset stats data/drawings
+    vdsl dataset preview data/drawings -o grid.png
+    """
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    t = text.lower().strip()
+    try:
+        w, h = (t.split("x", 1) if "x" in t else (t, t))
+        w, h = int(w), int(h)
+    except ValueError:
+        raise click.BadParameter(f"expected S or WxH like 128 or 256x192, got {text!r}", param_hint="--size")
+    if not (8 <= w <= 4096 and 8 <= h <= 4096):
+        raise click.BadParameter("each side must be 8..4096 pixels", param_hint="--size")
+    return w, h
+
+
+def _command(params: dict) -> str:
+    """The canonical command line of a build (machine-local options left out), for the dataset card."""
+    parts = ["vdsl", "dataset", "build"]
+    for d in params["programs"]:
+        parts += ["--programs", d]
+    if params["concepts"]:
+        parts += ["--concepts", params["concepts"], "--programs-per-concept", str(params["programs_per_concept"])]
+        if params["refine_rounds"]:
+            parts += ["--refine-rounds", str(params["refine_rounds"])]
+        if params["keep_drafts"]:
+            parts += ["--keep-drafts"]
+        if params["model"]:
+            parts += ["--model", params["model"]]
+    parts += ["--variants", str(params["variants"])]
+    if params["seed_start"]:
+        parts += ["--seed-start", str(params["seed_start"])]
+    parts += ["--size", params["size"]]
+    if params["min_std"] is not None:
+        parts += ["--min-std", f"{params['min_std']:g}"]
+    for b in params["budgets"]:
+        parts += ["--budget", b]
+    if params["shard"]:
+        parts += ["--shard", params["shard"]]
+    parts += ["-o", params["out"]]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+@dataset_group.command("build")
+@click.option("--programs", "programs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder of .vd files with a `// concept:` header (repeatable). Works offline.")
+@click.option("--concepts", metavar="TIER_OR_FILE",
+              help="Generate programs with the LLM for a concept tier (shapes, objects, scenes, compositions, "
+                   "all) or a file with one concept per line.")
+@click.option("--programs-per-concept", "programs_per_concept", type=click.IntRange(1, 10_000), default=4,
+              show_default=True, help="With --concepts: programs K asked for each concept.")
+@click.option("--refine-rounds", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="With --concepts: improvement rounds after the first working program (like `vdsl refine`).")
+@click.option("--max-repairs", type=click.IntRange(0, 100), default=3, show_default=True,
+              help="With --concepts: repair requests per round when a program has errors.")
+@click.option("--keep-drafts", is_flag=True,
+              help="With --refine-rounds: keep every working round as a program, not only the last.")
+@click.option("--model", envvar="VDSL_MODEL", show_envvar=True,
+              help="With --concepts: the model (endpoint from OPENAI_BASE_URL / OPENAI_API_KEY).")
+@click.option("--llm-concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="With --concepts: requests in flight at once.")
+@click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="VDSL_CACHE_DIR", show_envvar=True,
+              help="With --concepts: response cache folder [default: ~/.cache/vdsl].")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created; rerun with the same command to resume).")
+@click.option("--variants", type=click.IntRange(1, 100_000), default=8, show_default=True,
+              help="Images per program, one per seed.")
+@click.option("--seed-start", type=click.IntRange(0), default=0, show_default=True,
+              help="First seed; program P renders seeds S..S+V-1.")
+@click.option("--size", default="128", show_default=True, help="Image size S or WxH (the drawing is scaled to fit).")
+@click.option("--workers", type=click.IntRange(0, 1024), default=0,
+              help="Render processes [default: all cores].")
+@click.option("--timeout", type=click.FloatRange(0.05, 86_400), default=60.0, show_default=True,
+              help="Seconds one render may take before its worker is killed and the render recorded as a timeout.")
+@click.option("--min-std", type=click.FloatRange(0, 255), default=None,
+              help="Drop renders whose every RGBA channel has a standard deviation below this "
+                   "(blank or nearly uniform).  [default: 2]")
+@click.option("--shard", metavar="i/N", help="Build only part i of N (0-based); join the parts with `merge`.")
+@click.option("--retry-failed", is_flag=True, help="Render again images recorded as timeouts or crashes.")
+@click.option("--budget", "budgets", multiple=True, metavar="NAME=VALUE",
+              help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
+def build_cmd(**kw):
+    """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
+
+    Killed at any moment, the same command finishes the job without redoing finished work.
+
+    \b
+    vdsl dataset build --programs examples/ --variants 8 --size 128 -o data/drawings
+    vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
+    vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
+    """
+    from ..cli import _budgets
+    from .build import BuildIncomplete, BuildOptions, DatasetUsageError, build
+    from .filters import DEFAULT_MIN_STD
+    from .generate import GenerationAborted
+    from .pool import PoolFailure
+    from .shard import parse_shard
+    from .sources import SourceError
+    from .stats import summary_lines
+    size = _parse_size(kw["size"])
+    try:
+        shard = parse_shard(kw["shard"])
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--shard")
+    if not kw["programs"] and not kw["concepts"]:
+        raise click.UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    budgets = _budgets(kw["budgets"])
+    llm = {"model": kw["model"], "concurrency": kw["llm_concurrency"], "no_cache": kw["no_cache"],
+           "cache_dir": kw["cache_dir"]}
+    opts = BuildOptions(
+        out=Path(kw["out"]), programs=tuple(Path(p) for p in kw["programs"]), concepts=kw["concepts"],
+        programs_per_concept=kw["programs_per_concept"], refine_rounds=kw["refine_rounds"],
+        max_repairs=kw["max_repairs"], keep_drafts=kw["keep_drafts"], llm=llm, variants=kw["variants"],
+        seed_start=kw["seed_start"], size=size, workers=kw["workers"], timeout=kw["timeout"],
+        min_std=DEFAULT_MIN_STD if kw["min_std"] is None else kw["min_std"], budgets=budgets, shard=shard,
+        retry_failed=kw["retry_failed"], progress=kw["progress"], command=_command(kw))
+    try:
+        stats = build(opts, echo=_echo)
+    except (SourceError, DatasetUsageError) as e:
+        raise _Exit(str(e), 2)
+    except (BuildIncomplete, GenerationAborted, PoolFailure) as e:
+        raise _Exit(str(e), 1)
+    for line in summary_lines(stats["counts"]):
+        _echo(line)
+    _echo(f"dataset: {opts.out}")
+
+
+@dataset_group.command("merge")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="The merged dataset folder.")
+@click.option("--link", is_flag=True, help="Hard-link images instead of copying them (same file system).")
+def merge_cmd(shards, out, link):
+    """Join shard folders (built with --shard i/N) into one dataset, equal to an unsharded build.
+
+    \b
+    vdsl dataset merge data/part0 data/part1 -o data/drawings
+    """
+    from .build import DatasetUsageError
+    from .shard import merge
+    from .stats import summary_lines
+    command = " ".join(shlex.quote(p) for p in ["vdsl", "dataset", "merge", *shards, "-o", out]
+                       + (["--link"] if link else []))
+    try:
+        stats = merge(list(shards), out, link=link, command=command, echo=_echo)
+    except DatasetUsageError as e:
+        raise _Exit(str(e), 2)
+    for line in summary_lines(stats["counts"]):
+        _echo(line)
+    _echo(f"dataset: {out}")
+
+
+@dataset_group.command("stats")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+@click.option("--top", type=click.IntRange(0), default=50, show_default=True,
+              help="Concepts listed in the table (0: all).")
+def stats_cmd(directory, fmt, top):
+    """Counts per concept and tier, what was dropped and why, sizes.
+
+    \b
+    vdsl dataset stats data/drawings
+    vdsl dataset stats data/drawings --format json
+    """
+    from . import manifest as mf
+    from .stats import compute, load, markdown_tables
+    root = Path(directory)
+    try:
+        st = load(root)
+    except FileNotFoundError as e:
+        raise _Exit(str(e), 2)
+    # recount from the files themselves: they are the truth, stats.json a summary of them
+    counts = compute(mf.read_jsonl(root / mf.METADATA), mf.read_jsonl(root / mf.FAILURES),
+                     mf.read_jsonl(root / mf.PROGRAMS), root)
+    if fmt == "json":
+        click.echo(json.dumps({"counts": counts, "config": st.get("config"), "command": st.get("command"),
+                               "complete": st.get("complete")}, indent=2))
+        return
+    if fmt == "markdown":
+        click.echo(markdown_tables(counts, top or None), nl=False)
+        return
+    _print_tables(root, st, counts, top)
+
+
+def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from .stats import IMAGE_REASONS, PROGRAM_REASONS, REASON_TEXT, UNTIERED, human_bytes
+    con = Console(width=max(100, Console().width))
+    c = counts
+    con.print(f"[bold]{root}[/]  {c['images']} images, {c['concepts']} concepts, {c['programs']} programs "
+              f"({c['programs_ok']} kept images), {human_bytes(c.get('bytes', 0))} of PNG; sizes "
+              f"{', '.join(f'{k} ({v})' for k, v in c['image_sizes'].items()) or '-'}")
+    if st.get("command"):
+        con.print(f"built by: {st['command']}")
+    if st.get("complete") is False:
+        con.print("[yellow]the build is not complete[/]")
+    t = Table(title="dropped, by reason")
+    t.add_column("reason")
+    t.add_column("count", justify="right")
+    for r in PROGRAM_REASONS:
+        t.add_row(REASON_TEXT[r], str(c["programs_failed"].get(r, 0)))
+    for r in IMAGE_REASONS:
+        t.add_row(REASON_TEXT[r], str(c["images_dropped"].get(r, 0)))
+    con.print(t)
+    t = Table(title="per tier")
+    for col in ("tier", "concepts", "programs", "failed to compile", "images", "dropped"):
+        t.add_column(col, justify="left" if col == "tier" else "right")
+    for name, e in c["tiers"].items():
+        t.add_row(name, str(e["concepts"]), str(e["programs"]), str(e["programs_failed"]), str(e["images"]),
+                  str(e["dropped"]))
+    con.print(t)
+    items = list(c["per_concept"].items())
+    t = Table(title=f"per concept ({len(items)})")
+    for col in ("concept", "tier", "programs", "failed", "images", "dropped"):
+        t.add_column(col, justify="left" if col in ("concept", "tier", "dropped") else "right")
+    for cid, e in items[:top] if top else items:
+        t.add_row(cid, e["tier"] or UNTIERED, str(e["programs"]), str(e["programs_failed"]), str(e["images"]),
+                  ", ".join(f"{r} {n}" for r, n in e["dropped"].items()) or "-")
+    con.print(t)
+    if top and len(items) > top:
+        con.print(f"… {len(items) - top} more concepts (--top 0 lists all)")
+
+
+@dataset_group.command("preview")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Grid image (.png .jpg .webp).")
+@click.option("-n", "count", type=click.IntRange(1, 10_000), default=16, show_default=True, help="Samples shown.")
+@click.option("--cols", type=click.IntRange(1, 1000), help="Columns [default: about square].")
+@click.option("--cell", type=click.IntRange(32, 1024), default=128, show_default=True, help="Tile size in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which random samples.")
+@click.option("--concept", help="Only images of this concept (name or id).")
+def preview_cmd(directory, output, count, cols, cell, seed, concept):
+    """A labelled grid of random samples of a dataset.
+
+    \b
+    vdsl dataset preview data/drawings -o grid.png
+    vdsl dataset preview data/drawings -o cars.png --concept car -n 25
+    """
+    from .preview import preview
+    try:
+        n = preview(directory, output, count, cols, cell, seed, concept)
+    except (FileNotFoundError, ValueError) as e:
+        raise _Exit(str(e), 2)
+    _echo(f"{output}: {n} samples")
+
+
+def main():  # pragma: no cover - `python -m vdsl.dataset.commands`
+    dataset_group(prog_name="vdsl dataset")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`vdsl dataset preview`: a labelled grid of random samples (Pillow, labels in the bundled Roboto font, never a system font)."""
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+from pathlib import Path
+
+from . import manifest as mf
+from .filters import order_key
+
+PAD = 6
+
+
+def _font(size: int):
+    from PIL import ImageFont
+    from ..fonts import font_path
+    return ImageFont.truetype(str(font_path("regular")), size)
+
+
+def _fit_text(draw, text: str, font, width: int) -> str:
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, cols: int | None = None,
+            cell: int = 128, seed: int = 0, concept: str | None = None) -> int:
+    """Write a grid of n random images of the dataset at root, each labelled with its concept and
+    program_seed, to output (.png, .jpg or .webp). Returns the number of images shown."""
+    from PIL import Image, ImageDraw
+    root = Path(root)
+    rows = mf.read_jsonl(root / mf.METADATA)
+    if concept:
+        q = concept.lower()
+        rows = [r for r in rows if q in (str(r.get("concept", "")).lower(), str(r.get("concept_id", "")).lower())]
+    if not rows:
+        raise FileNotFoundError(f"{root}: no images" + (f" of concept {concept!r}" if concept else "")
+                                + f" listed in {mf.METADATA}")
+    picks = sorted(random.Random(seed).sample(rows, min(max(1, n), len(rows))), key=order_key)
+    k = len(picks)
+    cols = max(1, min(cols or math.ceil(math.sqrt(k)), k))
+    nrows = math.ceil(k / cols)
+    big = max(10, cell // 9)
+    small = max(9, cell // 12)
+    label_h = big + small + 6
+    W = cols * (cell + PAD) + PAD
+    H = nrows * (cell + label_h + PAD) + PAD
+    sheet = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    f_big, f_small = _font(big), _font(small)
+    for i, r in enumerate(picks):
+        x = PAD + (i % cols) * (cell + PAD)
+        y = PAD + (i // cols) * (cell + label_h + PAD)
+        try:
+            with Image.open(root / r["file_name"]) as im:
+                im = im.convert("RGBA")
+                im.thumbnail((cell, cell), Image.LANCZOS)
+                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                bg.alpha_composite(im)
+                sheet.paste(bg.convert("RGB"), (x + (cell - im.width) // 2, y + (cell - im.height) // 2))
+        except OSError:
+            draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(200, 0, 0))
+        draw.rectangle([x - 1, y - 1, x + cell, y + cell], outline=(210, 210, 210))
+        draw.text((x, y + cell + 2), _fit_text(draw, str(r.get("concept", "")), f_big, cell),
+                  fill=(20, 20, 20), font=f_big)
+        draw.text((x, y + cell + 3 + big), _fit_text(draw, f"{r.get('program')} · seed {r.get('seed')}", f_small,
+                                                   cell), fill=(110, 110, 110), font=f_small)
+    out = Path(output)
+    fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(out.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise ValueError(f"cannot tell the image format from {out.name!r}; use .png, .jpg or .webp")
+    buf = io.BytesIO()
+    sheet.save(buf, format=fmt)
+    if str(out.parent):
+        out.parent.mkdir(parents=True, exist_ok=True)
+    mf.atomic_write(out, buf.getvalue())
+    return k

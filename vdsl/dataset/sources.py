@@ -1,0 +1,142 @@
+"""Program sources: folders of .vd files with a `// concept:` header, and LLM-generated programs per concept."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..api import read_meta
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SourceError(Exception):
+    """A source that cannot be used at all (missing folder, no LLM endpoint): the command exits 2."""
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """One program of the dataset and where its images go: images/<folder>/<name>_<seed>.png."""
+    concept_id: str           # "objects/car" (tier/slug), or the slug when the program names no tier
+    concept: str              # "car"
+    tier: str | None
+    folder: str               # class folder under images/ and programs/: the concept's slug
+    name: str                 # unique within the folder
+    data: bytes               # the source
+    hash: str                 # sha256 of the source, 16 hex digits
+    origin: str               # the file it came from, or "llm:<model>"
+    model: str | None = None
+    refine_round: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique within a dataset; the unit of sharding and of the journal."""
+        return f"{self.folder}/{self.name}"
+
+    @property
+    def program_file(self) -> str:
+        return f"programs/{self.folder}/{self.name}.vd"
+
+    def info(self) -> dict:
+        """The program's row in programs.jsonl (status and counts are added when the build ends)."""
+        return {"concept_id": self.concept_id, "concept": self.concept, "tier": self.tier,
+                "program": self.name, "program_hash": self.hash, "program_file": self.program_file,
+                "origin": self.origin, "model": self.model, "refine_round": self.refine_round}
+
+
+def program_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def slugify(name: str) -> str:
+    try:
+        from ..concepts import slugify as concept_slug   # the concept corpus' ids, when it is there
+    except ImportError:  # pragma: no cover - the corpus ships with vdsl
+        s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        return s or "c-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    return concept_slug(name)
+
+
+def concept_ids(concept: str, tier: str | None) -> tuple[str, str]:
+    """(concept_id, folder) for a concept name and tier, matching vdsl.concepts ids ("objects/car")."""
+    slug = slugify(concept)
+    return (f"{slugify(tier)}/{slug}" if tier else slug), slug
+
+
+def safe_name(stem: str) -> str:
+    return _NAME_BAD.sub("_", stem).strip("._") or "program"
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def scan_folder(root: str | Path, exclude: list[Path] = ()) -> tuple[list[ProgramSpec], list[dict]]:
+    """Every .vd file under root (sorted, hidden folders skipped) that declares `// concept: NAME`
+    (and optionally `// tier:`, `// model:`, `// refine_round:`). Files without a concept are returned
+    as failure rows (reason "no_concept"), never dropped silently."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SourceError(f"--programs {root}: not a folder")
+    excl = [e.resolve() for e in exclude]
+    files = []
+    for p in sorted(root.rglob("*.vd")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+            continue
+        rp = p.resolve()
+        if any(rp == e or e in rp.parents for e in excl):
+            continue
+        files.append(p)
+    specs, skipped = [], []
+    for p in files:
+        data = p.read_bytes()
+        meta = read_meta(data.decode("utf-8", "replace"))
+        concept = " ".join(meta.get("concept", "").split())
+        origin = p.as_posix()
+        if not concept:
+            skipped.append({"concept_id": None, "concept": None, "tier": None, "program": origin,
+                            "seed": None, "file_name": None, "reason": "no_concept",
+                            "detail": "no `// concept: NAME` header line at the top of the file"})
+            continue
+        tier = " ".join(meta.get("tier", "").split()).lower() or None
+        cid, folder = concept_ids(concept, tier)
+        specs.append(ProgramSpec(cid, concept, tier, folder, safe_name(p.stem), data, program_hash(data),
+                                 origin, meta.get("model") or None,
+                                 _int(meta.get("refine_round", meta.get("round")))))
+    return unique_names(specs), skipped
+
+
+def unique_names(specs: list[ProgramSpec]) -> list[ProgramSpec]:
+    """Make names unique within each folder: clashing names get -<hash8> (then -2, -3 ... by origin)."""
+    from collections import defaultdict
+    from dataclasses import replace
+    by_key: dict[str, list[ProgramSpec]] = defaultdict(list)
+    for s in specs:
+        by_key[s.key].append(s)
+    out = []
+    taken = {k for k, v in by_key.items() if len(v) == 1}
+    for k, group in by_key.items():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        for s in sorted(group, key=lambda s: s.origin):
+            name = f"{s.name}-{s.hash[:8]}"
+            n = 2
+            while f"{s.folder}/{name}" in taken:
+                name = f"{s.name}-{s.hash[:8]}-{n}"
+                n += 1
+            taken.add(f"{s.folder}/{name}")
+            out.append(replace(s, name=name))
+    return sorted(out, key=lambda s: (s.concept_id, s.name))
+
+
+def shard_of(key: str, n: int) -> int:
+    """Which of n shards owns a program: a stable hash of its key, so every machine agrees."""
+    if n <= 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % n

@@ -1,0 +1,289 @@
+"""The system prompt, generated from the signature table, the grammar overview, the stdlib and small examples; and the chat messages built on it."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+DEFAULT_FEEDBACK = "Can you make it better?"
+TOKEN_TARGET = 6000          # the prompt is shrunk (fewer details) until its estimate fits
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free, slightly pessimistic estimate: 3.5 characters a token (English runs near 4,
+    dense code near 3)."""
+    return int(len(text) / 3.5) + 1
+
+
+def _first_sentence(doc: str) -> str:
+    doc = " ".join(doc.split())
+    i = doc.find(". ")
+    return doc if i < 0 else doc[:i + 1]
+
+
+def _builtins_section(docs: bool) -> str:
+    from ..builtins import CATEGORIES, TABLE
+    from ..builtins.shapes import STYLE
+    out = ["## Builtins",
+           "Signatures read `name(param: type = default)`; parameters without a default are required. "
+           "Arguments before a `*` may also be positional; `{ ... }` means the call takes a block of "
+           "drawing statements."]
+    for cat in CATEGORIES:
+        items = [b for b in TABLE.values() if b.category == cat and b.aliases_of is None]
+        if not items:
+            continue
+        out.append(f"\n### {cat}")
+        for b in items:
+            sig = b.short_signature() if cat == "shapes" else b.signature()
+            out.append(f"- {sig}" + (f" — {_first_sentence(b.doc)}" if docs and b.doc else ""))
+        if cat == "shapes":
+            from ..values import show
+            style = ", ".join(f"{p.name}" + (f"={show(p.default)}" if p.default not in (None, "", [])
+                                             and not isinstance(p.default, str) else
+                                             (f'="{p.default}"' if isinstance(p.default, str) and p.default
+                                              else ""))
+                              for p in STYLE)
+            out.append(f"- style (every shape and `group`): {style}")
+            choices = "; ".join(f"{p.name}: " + "|".join(p.choices) for p in STYLE if p.choices)
+            if choices:
+                out.append(f"- style choices: {choices}")
+    aliases = sorted(f"{b.name}={b.aliases_of}" for b in TABLE.values() if b.aliases_of)
+    if aliases:
+        out.append("\nAliases: " + ", ".join(aliases))
+    return "\n".join(out)
+
+
+def _constants_section(all_colors: bool = True) -> str:
+    from ..builtins import CONSTANTS
+    colors = sorted(k for k, (t, _, _) in CONSTANTS.items() if str(t) == "color")
+    others = sorted(k for k, (t, _, _) in CONSTANTS.items() if str(t) != "color")
+    shown = colors if all_colors else colors[::max(1, len(colors) // 16)]
+    return ("## Constants\nNumbers: " + ", ".join(others) + ", width, height (the canvas size).\n"
+            f"Colour names ({len(colors)}, CSS): " + " ".join(shown) + ("" if all_colors else " ..."))
+
+
+def _def_signature(sig, defaults: bool | None = True) -> str:
+    """`name(p: type = default)`; defaults=False writes `p?: type` for optional ones, None names only."""
+    from ..format import expr
+    parts = []
+    for p in sig.node.params:
+        if defaults is None:
+            parts.append(p.name + ("?" if p.default is not None else ""))
+            continue
+        opt = "?" if p.default is not None and not defaults else ""
+        s = p.name + opt + (f": {_typeref(p.type)}" if p.type is not None else "")
+        if p.default is not None and defaults:
+            try:
+                s += f" = {expr(p.default)}"
+            except Exception:   # an expression form the formatter does not know: show the checker's view
+                s += " = …"
+        parts.append(s)
+    ret = "" if str(sig.returns) == "none" else f" -> {sig.returns}"
+    return f"{sig.name}({', '.join(parts)}){ret}"
+
+
+def _typeref(t) -> str:
+    for attr in ("text", "raw", "name"):
+        v = getattr(t, attr, None)
+        if isinstance(v, str):
+            args = getattr(t, "args", None) or getattr(t, "params", None)
+            if attr == "name" and args:
+                return f"{v}[{', '.join(_typeref(a) for a in args)}]"
+            return v
+    return str(t)
+
+
+def _stdlib_modules() -> list[tuple[str, str, list]]:
+    """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly."""
+    from .. import nodes as n
+    from ..check import ModuleLoader
+    from ..modules import stdlib_names, stdlib_source
+    loader = ModuleLoader()
+    out = []
+    for name in stdlib_names():
+        src = stdlib_source(name)
+        if src is None:
+            continue
+        head = [l[2:].strip() for l in src.text.splitlines()[:3] if l.startswith("//")]
+        info = loader.load(n.Use(None, name), [])  # type: ignore[arg-type]
+        if info is not None:   # a module with errors is not offered
+            out.append((name, head[0] if head else "", list(info.defs.values())))
+    return out
+
+
+def _stdlib_section(modules: list, docs: bool, defaults: bool | None = True) -> str:
+    if not modules:
+        return ""
+    out = ["## Standard library", "`use NAME` at the top of the program, then call its components "
+           "like builtins (keyword arguments)." + (" `p?` marks an optional parameter." if defaults is not True else "")]
+    for name, head, defs in modules:
+        out.append(f"\n### use {name}" + (f" — {head}" if head and docs else ""))
+        for sig in defs:
+            doc = _first_sentence(sig.node.doc) if docs and sig.node.doc else ""
+            out.append(f"- {_def_signature(sig, defaults)}" + (f" — {doc}" if doc else ""))
+    return "\n".join(out)
+
+
+def _budgets_section() -> str:
+    from dataclasses import fields
+    from ..budgets import DEFAULT
+    return ("## Budgets\nEvery program runs within limits; going over one is an error: "
+            + ", ".join(f"{f.name}={_num(getattr(DEFAULT, f.name))}" for f in fields(DEFAULT)) + ".")
+
+
+def _num(v) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def examples_dir() -> Path | None:
+    """examples/ of a source checkout (the wheel carries none)."""
+    d = Path(__file__).resolve().parents[2] / "examples"
+    return d if d.is_dir() else None
+
+
+def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]]:
+    """The `count` shortest example programs under max_chars that compile and run: [(name, source)]."""
+    d = examples_dir()
+    if d is None or count <= 0:
+        return []
+    from ..api import compile
+    cands = []
+    for p in sorted(d.glob("*.vd")):
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if len(text) <= max_chars:
+            cands.append((len(text), p.name, text))
+    out = []
+    for _, name, text in sorted(cands):
+        prog = compile(text, name)
+        if prog.ok and prog.evaluate(0)[0] is not None:
+            out.append((name, text.strip()))
+            if len(out) == count:
+                break
+    return out
+
+
+INTRO = """You write programs in vdsl, a small, safe drawing language (SVG conventions, Python-like expressions, braces for blocks). Programs are type-checked against the signatures below; anything else is an error.
+
+How to answer: reply with ONE complete vdsl program in a single ```vdsl code block. When asked to fix errors or to improve a drawing, reply with the whole new program, not a diff. Draw recognisable shapes with care for composition, colour and detail; use `def` for repeated parts and comments to name the parts."""
+
+
+# Detail levels, richest first: (builtin docs and every colour name, stdlib docs, stdlib
+# defaults: True values / False `p?: type` / None parameter names only, examples).
+LEVELS = ((True, True, True, 2), (True, True, False, 2), (True, True, False, 1), (True, False, False, 1),
+          (False, False, False, 1), (False, False, None, 1), (False, False, None, 0))
+
+
+def _assemble(builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | None, n_examples: int,
+              memo: dict | None = None) -> str:
+    from ..docs import LANGUAGE_OVERVIEW
+    memo = {} if memo is None else memo
+
+    def part(key, fn, *args):
+        if (key, args) not in memo:
+            memo[(key, args)] = fn(*args)
+        return memo[(key, args)]
+
+    modules = part("modules", _stdlib_modules)
+    parts = [INTRO, "## The language\n" + LANGUAGE_OVERVIEW.strip(), part("builtins", _builtins_section, builtin_docs),
+             part("constants", _constants_section, builtin_docs),
+             part("stdlib", lambda d, f: _stdlib_section(modules, d, f), stdlib_docs, stdlib_defaults),
+             part("budgets", _budgets_section)]
+    exs = part("examples", pick_examples, max(n for *_, n in LEVELS))[:n_examples]
+    if exs:
+        parts.append("## Examples\n" + "\n\n".join(f"```vdsl\n{src}\n```" for _, src in exs))
+    return "\n\n".join(p for p in parts if p).strip() + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def system_prompt(token_target: int = TOKEN_TARGET) -> str:
+    """The system prompt, generated now from the table, overview, stdlib and examples.
+
+    Details are dropped in LEVELS order (stdlib default values, an example, stdlib docs, builtin
+    docs and most colour names, stdlib parameter types, the last example) until the estimate fits
+    token_target; every builtin signature and every stdlib component is always listed."""
+    memo: dict = {}
+    text = ""
+    for level in LEVELS:
+        text = _assemble(*level, memo=memo)
+        if estimate_tokens(text) <= token_target:
+            break
+    return text
+
+
+# ------------------------------------------------------------------ messages
+def _fence(program: str) -> str:
+    return f"```vdsl\n{program.rstrip()}\n```"
+
+
+def draw_request(concept: str) -> str:
+    return f"Write a vdsl program that draws: {concept}"
+
+
+def draw_messages(concept: str, system: str | None = None) -> list[dict]:
+    """Round 0: ask for a program that draws the concept."""
+    return [{"role": "system", "content": system or system_prompt()},
+            {"role": "user", "content": draw_request(concept)}]
+
+
+def improve_messages(concept: str, program: str, feedback: str = DEFAULT_FEEDBACK,
+                     image_url: str | None = None, system: str | None = None) -> list[dict]:
+    """A later round: the model's last good program as its own answer, then the feedback (and the picture)."""
+    msgs = draw_messages(concept, system) + [{"role": "assistant", "content": _fence(program)}]
+    if image_url:
+        msgs.append({"role": "user", "content": [
+            {"type": "text", "text": "This is how your program renders.\n" + feedback},
+            {"type": "image_url", "image_url": {"url": image_url}}]})
+    else:
+        msgs.append({"role": "user", "content": feedback})
+    return msgs
+
+
+def repair_message(diagnostics: str | None) -> str:
+    """The follow-up for a reply that did not compile (diagnostics in compact form) or held no program."""
+    if not diagnostics:
+        return ("Your reply did not contain a vdsl program. Reply with the complete program in one "
+                "```vdsl code block.")
+    return ("The program has errors (line:col severity code: message):\n" + diagnostics +
+            "\nFix them and reply with the whole corrected program in one ```vdsl code block.")
+
+
+def repair_messages(base: list[dict], reply: str, diagnostics: str | None) -> list[dict]:
+    return base + [{"role": "assistant", "content": reply},
+                   {"role": "user", "content": repair_message(diagnostics)}]
+
+
+RECOGNIZE_SYSTEM = ("You read programs in vdsl, a small drawing language: shapes such as rect, circle, "
+                    "ellipse, polygon and SVG path data, drawn in order on a pixel canvas (origin top-left, "
+                    "y down, angles in degrees), with groups, gradients and `def` components. You answer "
+                    "multiple-choice questions about what a program draws.")
+
+
+def letter(i: int) -> str:
+    return chr(ord("A") + i) if i < 26 else str(i + 1)
+
+
+def recognize_messages(program: str, choices: list[str]) -> list[dict]:
+    """Show the program only (never its picture) and ask which concept it draws."""
+    opts = "\n".join(f"{letter(i)}) {c}" for i, c in enumerate(choices))
+    return [{"role": "system", "content": RECOGNIZE_SYSTEM},
+            {"role": "user", "content": "Which of these concepts does this program draw?\n\n"
+             + _fence(program) + f"\n\nChoices:\n{opts}\n\n"
+             "Answer with the letter of one choice, then its name, e.g. `A) " + choices[0] + "`."}]
+
+
+# ------------------------------------------------------------------ command
+@click.command("prompt")
+@click.option("--tokens", "token_target", type=int, default=TOKEN_TARGET, show_default=True,
+              help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.")
+@click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
+def prompt_cmd(token_target, stats):
+    """Print the system prompt given to the model (generated from the signature table, grammar
+    overview, stdlib and example programs, so it always matches the language)."""
+    text = system_prompt(token_target)
+    click.echo(text, nl=False)
+    if stats:
+        click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)

@@ -1,0 +1,488 @@
+"""`vdsl refine`: a model draws a concept, repairs its program from the compiler's diagnostics, then improves it round after round (text or vision feedback)."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from .diagnostics import Diagnostic, format_compact, has_errors
+from .llm.extract import extract_program
+from .llm.files import Transcript, atomic_write, read_jsonl
+from .llm.options import config_from_options, llm_options, make_client, pop_llm_options
+from .llm.prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
+from .report import TRANSCRIPT, rounds_of, summarize, write_report
+
+MAX_SIDE = 1024      # round_K.png is the program's canvas, scaled down to fit this if larger
+VISION_SIDE = 512    # the picture sent back with --feedback vision
+
+
+class RefineAborted(Exception):
+    """The endpoint failed for good. The folder is consistent; --resume continues it."""
+
+
+class Interrupted(Exception):
+    """Stopped on request (Ctrl-C, or a batch stopping). The folder is consistent; --resume continues it."""
+
+
+class RunExists(Exception):
+    """The output folder already holds a run and --resume was not given."""
+
+
+@dataclass
+class RefineSettings:
+    concept: str
+    rounds: int = 5                    # in all, round 0 included
+    max_repairs: int = 3               # repair requests per round after the first reply
+    feedback: str = "text"             # "text" or "vision"
+    feedback_text: str = DEFAULT_FEEDBACK
+    sample: int = 0                    # a different sample asks afresh (it is part of the cache key)
+    seed: int = 0                      # the seed programs are evaluated and rendered at
+
+
+@dataclass
+class Checked:
+    """What compiling, evaluating and rendering one reply gave."""
+    program: str | None
+    how: str
+    diagnostics: list[Diagnostic]
+    png: bytes | None
+
+    @property
+    def ok(self) -> bool:
+        return self.png is not None and not has_errors(self.diagnostics)
+
+
+def check_reply(reply: str, file: str, seed: int = 0) -> Checked:
+    """Extract the program, compile it, run it at `seed` and render it; every failure is a diagnostic."""
+    ex = extract_program(reply)
+    if ex.program is None:
+        return Checked(None, ex.how, [], None)
+    from .api import compile, fit
+    from .diagnostics import VdslError
+    try:
+        prog = compile(ex.program, file)
+        diags = list(prog.diagnostics)
+        if not prog.ok:
+            return Checked(ex.program, ex.how, diags, None)
+        scene, rdiags = prog.evaluate(seed)
+        diags += rdiags
+        if scene is None or has_errors(diags):
+            return Checked(ex.program, ex.how, diags, None)
+        if max(scene.width, scene.height) > MAX_SIDE:
+            s = MAX_SIDE / max(scene.width, scene.height)
+            scene = fit(scene, (max(1, round(scene.width * s)), max(1, round(scene.height * s))))
+        from .render import render_bytes
+        png, warnings = render_bytes(scene, "png")
+        return Checked(ex.program, ex.how, diags + list(warnings), png)
+    except VdslError as e:
+        return Checked(ex.program, ex.how, list(e.diagnostics), None)
+    except Exception as e:   # noqa: BLE001 - a compiler bug must not end the loop; it is recorded
+        return Checked(ex.program, ex.how, [Diagnostic("E300", f"internal error: {type(e).__name__}: {e}")], None)
+
+
+def vision_url(png: bytes, side: int = VISION_SIDE) -> str:
+    """The picture as a PNG data URL, scaled down to fit side x side."""
+    from PIL import Image
+    img = Image.open(io.BytesIO(png))
+    if max(img.size) > side:
+        img.thumbnail((side, side), Image.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        png = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _loggable(messages: list[dict], image_name: str | None) -> list[dict]:
+    """Messages for the transcript: the system prompt (stored once, in the start event) and images by file name."""
+    out = []
+    for m in messages:
+        if m.get("role") == "system":
+            out.append({"role": "system", "content": "<system prompt: see the start event>"})
+        elif isinstance(m.get("content"), list):
+            parts = [{"type": "image_url", "image_url": {"url": image_name or "<image>"}}
+                     if p.get("type") == "image_url" else p for p in m["content"]]
+            out.append({"role": m["role"], "content": parts})
+        else:
+            out.append(m)
+    return out
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: bool = False,
+           stop: threading.Event | None = None, on_progress: Callable[[int], None] | None = None,
+           overrides: dict | None = None) -> dict:
+    """Run (or, with resume, continue) a refine loop into out_dir; returns the run's summary.
+
+    Raises RunExists, RefineAborted (endpoint down for good) or Interrupted / KeyboardInterrupt; in every
+    case the folder is left consistent: files replaced atomically, the transcript appended line by line,
+    the report rewritten after every round."""
+    from .llm.client import LLMError
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tpath = out / TRANSCRIPT
+    events = read_jsonl(tpath)
+    start = next((e for e in events if e.get("event") == "start"), None)
+    if start is not None and not resume:
+        raise RunExists(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
+    tr = Transcript(tpath)
+    if start is None:
+        system = system_prompt()
+        start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": client.config.describe(),
+                 "system_prompt": system, "system_prompt_tokens_estimate": estimate_tokens(system),
+                 "vdsl_version": _version()}
+        tr.append(start)
+        events = [start]
+    else:
+        if settings.concept and settings.concept != start.get("concept"):
+            raise click.UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
+        kept = {k: start[k] for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text",
+                                      "sample", "seed") if k in start}
+        kept.update(overrides or {})
+        settings = RefineSettings(**kept)
+        system = start.get("system_prompt") or system_prompt()   # the same prompt: same requests, cache hits
+        ev = {"event": "resume", "time": _now(), **asdict(settings), "endpoint": client.config.describe()}
+        tr.append(ev)
+        events.append(ev)
+    done = rounds_of(events)
+    good = [(k, r) for k, r in done.items() if r.get("status") == "ok"]
+    last_k, last_program = (good[-1][0], good[-1][1]["program"]) if good else (None, None)
+    if on_progress and done:
+        on_progress(min(len(done), settings.rounds))
+    next_k = max(done) + 1 if done else 0
+
+    def emit(e: dict) -> None:
+        tr.append(e)
+        events.append(e)
+
+    try:
+        for k in range(next_k, settings.rounds):
+            if last_program is None:
+                kind, base = "draw", draw_messages(settings.concept, system)
+            else:
+                kind = "improve"
+                img = None
+                if settings.feedback == "vision":
+                    f = out / f"round_{last_k}.png"
+                    img = vision_url(f.read_bytes()) if f.is_file() else None
+                base = improve_messages(settings.concept, last_program, settings.feedback_text, img, system)
+            image_name = f"round_{last_k}.png" if kind == "improve" else None
+            messages, result, repairs, first_ok = base, None, 0, False
+            for step in range(settings.max_repairs + 1):
+                if stop is not None and stop.is_set():
+                    raise Interrupted()
+                try:
+                    comp = client.complete(messages, sample=[settings.sample, k])
+                except LLMError as e:
+                    emit({"event": "error", "time": _now(), "round": k, "step": step,
+                          "kind": kind if step == 0 else "repair", "error": str(e), "attempts": e.attempts,
+                          "status": e.status})
+                    raise RefineAborted(str(e)) from e
+                result = check_reply(comp.text, f"round_{k}.vd", settings.seed)
+                compact = format_compact(result.diagnostics)
+                emit({"event": "call", "time": _now(), "round": k, "step": step,
+                      "kind": kind if step == 0 else "repair", "messages": _loggable(messages, image_name),
+                      "reply": comp.text, "model": comp.model, "finish_reason": comp.finish_reason,
+                      "usage": comp.usage, "latency_s": comp.latency_s, "attempts": comp.attempts,
+                      "cached": comp.cached, "extracted": result.how, "program": result.program,
+                      "ok": result.ok, "diagnostics": [d.to_dict() for d in result.diagnostics]})
+                if result.ok:
+                    first_ok = step == 0
+                    break
+                if step == settings.max_repairs:
+                    break
+                repairs += 1
+                messages = repair_messages(base, comp.text, compact if result.program is not None else None)
+            assert result is not None
+            rec = {"event": "round", "time": _now(), "round": k, "kind": kind, "from_round": last_k,
+                   "repairs": repairs, "first_try": first_ok, "seed": settings.seed, "program": result.program,
+                   "diagnostics": [d.to_dict() for d in result.diagnostics]}
+            if result.ok:
+                atomic_write(out / f"round_{k}.vd", result.program)
+                atomic_write(out / f"round_{k}.png", result.png)
+                rec.update(status="ok", file=f"round_{k}.vd", image=f"round_{k}.png")
+                last_k, last_program = k, result.program
+            else:
+                if result.program is not None:
+                    atomic_write(out / f"round_{k}.failed.vd", result.program)
+                rec.update(status="failed", file=f"round_{k}.failed.vd" if result.program is not None else None,
+                           image=None)
+            emit(rec)
+            write_report(out, events)
+            if on_progress:
+                on_progress(1)
+        emit({"event": "end", "time": _now(), "summary": summarize(events)})
+    except (Interrupted, KeyboardInterrupt):
+        emit({"event": "interrupted", "time": _now()})
+        _safe_report(out, events)
+        raise
+    except RefineAborted:
+        _safe_report(out, events)
+        raise
+    write_report(out, events)
+    return summarize(events)
+
+
+def _safe_report(out: Path, events: list[dict]) -> None:
+    try:
+        write_report(out, events)
+    except Exception as e:   # noqa: BLE001 - never mask the real error
+        print(f"warning: could not write the report: {e}", file=sys.stderr)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("vdsl")
+    except Exception:
+        return "unknown"
+
+
+# ------------------------------------------------------------------ batch
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:60].strip("-") or "concept"
+
+
+def load_concept_list(spec: str, limit: int | None = None) -> list[tuple[str, str]]:
+    """(folder name, concept) pairs from a file (one concept a line, # comments) or a concept tier."""
+    p = Path(spec)
+    if p.is_file():
+        names = [l.strip() for l in p.read_text(encoding="utf-8").splitlines()]
+        items = [(slug(n), n) for n in names if n and not n.startswith("#")]
+    else:
+        try:
+            from .concepts import load_concepts  # written separately; imported only when a tier is named
+        except ImportError:
+            raise click.UsageError(f"{spec!r} is not a file, and concept tiers need vdsl.concepts, which "
+                                   "is not available here; pass a file with one concept per line") from None
+        try:
+            entries = list(load_concepts(spec))
+        except (KeyError, ValueError, FileNotFoundError) as e:
+            raise click.UsageError(f"unknown concept tier {spec!r}: {e}") from None
+        items = [(slug(str(getattr(e, "id", "") or e.name)), str(e.name)) for e in entries]
+    if limit is not None:
+        items = items[:limit]
+    seen: dict[str, int] = {}
+    out = []
+    for name, concept in items:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append((name if n == 0 else f"{name}-{n + 1}", concept))
+    return out
+
+
+SUMMARY_COLUMNS = [("concept", "concept"), ("folder", "folder"), ("status", "status"),
+                   ("compiled_first_try", "compiled first try"), ("repairs", "repairs needed"),
+                   ("rounds", "rounds completed"), ("rounds_failed", "rounds failed"),
+                   ("final_round", "final round"), ("requests", "requests"), ("tokens", "tokens")]
+
+
+def _summary_row(folder: str, concept: str, s: dict | None, status: str) -> dict:
+    s = s or {}
+    return {"concept": concept, "folder": folder, "status": status,
+            "compiled_first_try": "yes" if s.get("compiled_first_try") else "no",
+            "repairs": s.get("repairs", 0), "rounds": f"{s.get('rounds_ok', 0)}/{s.get('rounds_planned', 0)}",
+            "rounds_failed": s.get("rounds_failed", 0),
+            "final_round": "" if s.get("final_round") is None else s["final_round"],
+            "requests": s.get("requests", 0),
+            "tokens": s.get("prompt_tokens", 0) + s.get("completion_tokens", 0)}
+
+
+def write_summary(out_root: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([k for k, _ in SUMMARY_COLUMNS])
+    for r in rows:
+        w.writerow([r[k] for k, _ in SUMMARY_COLUMNS])
+    atomic_write(out_root / "summary.csv", buf.getvalue())
+    first = sum(r["compiled_first_try"] == "yes" for r in rows)
+    md = ["| " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |",
+          "|" + "---|" * len(SUMMARY_COLUMNS)]
+    md += ["| " + " | ".join(str(r[k]).replace("|", "\\|") for k, _ in SUMMARY_COLUMNS) + " |" for r in rows]
+    md += ["", f"{len(rows)} concepts; compiled first try: {first}/{len(rows)}; "
+           f"repairs needed: {sum(int(r['repairs']) for r in rows)}; "
+           f"complete: {sum(r['status'] == 'complete' for r in rows)}/{len(rows)}"]
+    atomic_write(out_root / "summary.md", "\n".join(md) + "\n")
+
+
+def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: RefineSettings, *,
+                resume: bool, jobs: int, overrides: dict | None = None, progress: bool = True) -> tuple[list[dict], str]:
+    """Refine many concepts, `jobs` at a time, one folder each; returns summary rows and the overall outcome
+    ("ok", "aborted" when the endpoint failed for good, "interrupted")."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    stop = threading.Event()
+    outcome = {"aborted": None}
+    rows: dict[str, dict] = {}
+    lock = threading.Lock()
+
+    def one(folder: str, concept: str, advance: Callable[[int], None]) -> None:
+        d = out_root / folder
+        if stop.is_set():
+            rows[folder] = _summary_row(folder, concept, summarize(read_jsonl(d / TRANSCRIPT)), "not started")
+            return
+        st = RefineSettings(**{**asdict(settings), "concept": concept})
+        try:
+            s = refine(client, d, st, resume=resume, stop=stop, on_progress=advance, overrides=overrides)
+            status = "complete" if s["final_round"] is not None else "no program"
+        except RefineAborted as e:
+            with lock:
+                outcome["aborted"] = outcome["aborted"] or str(e)
+            stop.set()   # the endpoint is down: the others stop after their current request
+            s, status = None, "endpoint error"
+        except Interrupted:
+            s, status = None, "interrupted"
+        except Exception as e:   # noqa: BLE001 - one concept's bug must not sink the batch
+            s, status = None, f"error: {type(e).__name__}: {e}"
+        rows[folder] = _summary_row(folder, concept, s or summarize(read_jsonl(d / TRANSCRIPT)), status)
+
+    console = Console(stderr=True)
+    interrupted = False
+    with Progress(TextColumn("[bold]refine"), BarColumn(), MofNCompleteColumn(), TextColumn("rounds"),
+                  TimeElapsedColumn(), console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task("refine", total=len(items) * settings.rounds)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        futures = [pool.submit(one, folder, concept, advance) for folder, concept in items]
+        try:
+            for f in futures:
+                f.result()
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+            for f in futures:
+                f.cancel()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    ordered = [rows.get(folder) or _summary_row(folder, concept, summarize(read_jsonl(out_root / folder / TRANSCRIPT)),
+                                                 "not started") for folder, concept in items]
+    return ordered, "interrupted" if interrupted else "aborted" if outcome["aborted"] else "ok"
+
+
+def print_summary(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="refine summary")
+    for _, title in SUMMARY_COLUMNS:
+        t.add_column(title)
+    for r in rows:
+        t.add_row(*[str(r[k]) for k, _ in SUMMARY_COLUMNS])
+    Console(width=160).print(t)
+
+
+# ------------------------------------------------------------------ command
+@click.command("refine")
+@click.option("--concept", help='What to draw, e.g. "a parrot in the jungle".')
+@click.option("--concepts", "concepts_spec", metavar="FILE_OR_TIER",
+              help="Batch form: a file with one concept per line, or a concept tier name.")
+@click.option("--limit", type=click.IntRange(1), help="Batch form: only the first N concepts.")
+@click.option("--rounds", type=click.IntRange(1, 1000), help="Rounds in all, round 0 included.  [default: 5]")
+@click.option("--max-repairs", type=click.IntRange(0, 100),
+              help="Repair requests per round when the program has errors.  [default: 3]")
+@click.option("--feedback", type=click.Choice(["text", "vision"]),
+              help="text: the feedback sentence only (the paper's setting); vision: also the rendered "
+                   "picture, for multimodal models.  [default: text]")
+@click.option("--feedback-text", help=f'The improvement request.  [default: "{DEFAULT_FEEDBACK}"]')
+@click.option("--sample", type=int, default=0, show_default=True,
+              help="Sample index: another number asks afresh instead of reusing cached replies.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed programs are run and rendered at.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder (batch: one subfolder per concept).  [default: refine/CONCEPT, or refine/]")
+@click.option("--resume", is_flag=True, help="Continue the run(s) in --out after an interrupt or endpoint failure.")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Batch form: concepts at once.  [default: --concurrency]")
+@click.option("--progress/--no-progress", default=True, help="Batch form: show a progress bar.")
+@llm_options
+def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, feedback_text, sample, seed,
+               out_dir, resume, jobs, progress, **kw):
+    """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
+
+    \b
+    export OPENAI_BASE_URL=http://localhost:8000/v1 VDSL_MODEL=Qwen/Qwen2.5-Coder-7B-Instruct
+    vdsl refine --concept "a parrot in the jungle" --rounds 5 --out runs/parrot
+    vdsl refine --concept "a lighthouse" --feedback vision
+    vdsl refine --out runs/parrot --resume
+    vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
+
+    Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
+    transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
+    1 when none did or the endpoint failed for good (rerun with --resume), 2 for usage errors or no
+    endpoint configured, 130 when interrupted.
+    """
+    llm = pop_llm_options(kw)
+    if concept and concepts_spec:
+        raise click.UsageError("give --concept or --concepts, not both")
+    if limit is not None and not concepts_spec:
+        raise click.UsageError("--limit goes with --concepts")
+    overrides = {k: v for k, v in (("rounds", rounds), ("max_repairs", max_repairs), ("feedback", feedback),
+                                   ("feedback_text", feedback_text)) if v is not None}
+    settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
+    if concepts_spec:
+        items = load_concept_list(concepts_spec, limit)
+        if not items:
+            raise click.UsageError(f"no concepts in {concepts_spec!r}")
+        out_root = Path(out_dir or "refine")
+        if not resume:
+            taken = [f for f, _ in items if (out_root / f / TRANSCRIPT).exists()]
+            if taken:
+                raise click.UsageError(f"{len(taken)} concept folder(s) under {out_root} already hold runs "
+                                       f"(e.g. {taken[0]}); pass --resume to continue them or choose another --out")
+        cfg = config_from_options(**llm)
+        client = make_client(cfg)
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            rows, outcome = refine_many(client, items, out_root, settings, resume=resume,
+                                        jobs=jobs or cfg.concurrency, overrides=overrides, progress=progress)
+        finally:
+            client.close()
+        write_summary(out_root, rows)
+        print_summary(rows)
+        click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        if outcome == "interrupted":
+            click.echo("interrupted: every folder is consistent; rerun with --resume to continue", err=True)
+            sys.exit(130)
+        if outcome == "aborted":
+            raise click.ClickException("the endpoint failed for good; the folders are consistent: rerun with "
+                                       "--resume to continue")
+        if any(r["status"] != "complete" for r in rows):
+            sys.exit(1)
+        return
+    if not concept:
+        if not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
+            raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
+    out = Path(out_dir or Path("refine") / slug(concept))
+    if (out / TRANSCRIPT).exists() and not resume:
+        raise click.UsageError(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
+    client = make_client(config_from_options(**llm))
+    try:
+        s = refine(client, out, settings, resume=resume, overrides=overrides)
+    except RefineAborted as e:
+        raise click.ClickException(f"{e}\n{out} is consistent up to the last finished round: rerun with "
+                                   f"--resume to continue") from None
+    except (KeyboardInterrupt, Interrupted):
+        click.echo(f"\ninterrupted: {out} is consistent; rerun with --resume to continue", err=True)
+        sys.exit(130)
+    finally:
+        client.close()
+    st = client.stats
+    click.echo(f"{s['concept']}: {s['rounds_ok']}/{s['rounds_planned']} rounds ok"
+               f" ({'compiled first try' if s['compiled_first_try'] else 'round 0 needed repairs or failed'};"
+               f" {s['repairs']} repairs); {st.requests} requests now, {st.cache_hits} from the cache"
+               f" -> {out / 'index.html'}", err=True)
+    if s["final_round"] is None:
+        sys.exit(1)
