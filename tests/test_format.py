@@ -108,7 +108,8 @@ def test_long_calls_wrap_and_still_parse():
                                               ("fill", "linear((0, 0), (0, 512), [skyblue, white])"),
                                               ("stroke", "black"), ("stroke_width", 3)])
     out = assert_roundtrip(f"rect({args})")
-    assert out.startswith("rect(\n  x=100,\n") and out.endswith("\n)\n")
+    assert out.startswith("rect(\n  x=100, y=200,") and out.endswith("\n)\n")
+    assert all(len(line) <= 100 for line in out.splitlines())
     assert max(len(line) for line in out.splitlines()) <= 100
 
 

@@ -135,8 +135,6 @@ def test_extreme_numbers(v, template):
         prog.render(0, size=(16, 16))
 
 
-@pytest.mark.xfail(strict=True, reason="vdsl/render/skia_paint.py: Skia returns no dash effect for huge "
-                                        "intervals and setPathEffect(None) raises (not a core file)")
 def test_huge_dash_renders():
     prog = vdsl.compile("rect(w=10, h=10, stroke=red, dash=[3, 1e308])")
     assert prog.ok

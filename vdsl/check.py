@@ -36,13 +36,20 @@ class DefSig:
         return f"{self.name}({ps})" + ("" if self.returns == NONE else f" -> {self.returns}")
 
 
-@dataclass
+@dataclass(eq=False)
 class ModuleInfo:
     name: str
     program: n.Program
-    defs: dict[str, DefSig]
-    values: dict[str, Type]
-    deps: list["ModuleInfo"]
+    defs: dict[str, DefSig]          # what `use` exports: its own defs not starting with `_`
+    values: dict[str, Type]          # ... and its own top-level `let`s not starting with `_`
+    deps: list["ModuleInfo"]         # every module it needs, dependencies first
+    uses: list["ModuleInfo"]         # the modules it names in `use` itself
+    scope_defs: dict[str, DefSig]    # every def its own code can call (own, private and imported)
+    diagnostics: list[Diagnostic]
+
+    @property
+    def file(self) -> str:
+        return self.program.file
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Checked:
     modules: list[ModuleInfo] = field(default_factory=list)   # dependencies first
     params: dict[str, Type] = field(default_factory=dict)
     values: dict[str, Type] = field(default_factory=dict)    # top-level `let`s and params
+    uses: list[ModuleInfo] = field(default_factory=list)     # the modules named in `use`
 
     @property
     def ok(self) -> bool:
@@ -88,8 +96,12 @@ class _Scope:
         return out
 
 
+# Checked stdlib modules are immutable and shared by every compile in the process.
+_STDLIB_CACHE: dict[tuple[str, Budgets], ModuleInfo] = {}
+
+
 class ModuleLoader:
-    """Loads, parses and checks modules once; detects cycles."""
+    """Loads, parses and checks modules once (stdlib modules once per process); detects cycles."""
 
     def __init__(self, base_dir: str | None = None, budgets: Budgets = DEFAULT):
         self.base_dir, self.budgets = base_dir, budgets
@@ -100,6 +112,11 @@ class ModuleLoader:
         key = ("file:" if use.is_path else "std:") + use.module
         if key in self.cache:
             return self.cache[key]
+        shared = None if use.is_path else _STDLIB_CACHE.get((use.module, self.budgets))
+        if shared is not None:
+            diags.extend(shared.diagnostics)
+            self.cache[key] = shared
+            return shared
         if key in self.loading:
             diags.append(Diagnostic("E208", f"module `{use.module}` uses itself (a `use` cycle)", use.span))
             return None
@@ -128,9 +145,13 @@ class ModuleLoader:
         finally:
             self.loading.discard(key)
         diags.extend(checked.diagnostics)
-        own_defs = {k: v for k, v in checked.defs.items() if v.module == src.file}
-        info = ModuleInfo(use.module, program, own_defs, checked.values, checked.modules)
+        exported = {k: v for k, v in checked.defs.items() if v.module == src.file and not k.startswith("_")}
+        values = {k: v for k, v in checked.values.items() if not k.startswith("_")}
+        info = ModuleInfo(use.module, program, exported, values, checked.modules, checked.uses,
+                          checked.defs, checked.diagnostics)
         self.cache[key] = info
+        if not use.is_path:
+            _STDLIB_CACHE[(use.module, self.budgets)] = info
         return info
 
 
@@ -142,6 +163,7 @@ class Checker:
         self.diags: list[Diagnostic] = []
         self.defs: dict[str, DefSig] = {}
         self.modules: list[ModuleInfo] = []
+        self.uses: list[ModuleInfo] = []
         self.params: dict[str, Type] = {}
         self._owner_counter = 0
         self._fn_stack: list[DefSig] = []
@@ -186,7 +208,8 @@ class Checker:
             if not isinstance(st, (n.Def, n.Use)):
                 self.stmt(st, top, top_level=True)
         values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
-        return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values)
+        return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values,
+                       self.uses)
 
     def _import(self, info: ModuleInfo, top: _Scope) -> None:
         for dep in info.deps:
@@ -194,6 +217,8 @@ class Checker:
                 self.modules.append(dep)
         if info not in self.modules:
             self.modules.append(info)
+        if info not in self.uses:
+            self.uses.append(info)
         for name, sig in info.defs.items():
             self.defs.setdefault(name, sig)
         for name, t in info.values.items():
@@ -256,8 +281,8 @@ class Checker:
         self._owner_counter += 1
         scope = _Scope(outer, self._owner_counter)
         for (pname, ptype, _), decl in zip(sig.params, d.params):
-            if decl.default is not None:
-                dt = self.expr(decl.default, outer)
+            if decl.default is not None:   # a default may use the parameters before it
+                dt = self.expr(decl.default, scope)
                 self._expect(dt, ptype, decl.default, f"default of `{pname}`")
             scope.vars[pname] = _Var(ptype, True, self._owner_counter)
         self._fn_stack.append(sig)
@@ -404,7 +429,7 @@ class Checker:
             s = did_you_mean(c.name, cands, FUNCTION_ALIASES)
             hint = f"did you mean `{s}`?" if s else None
             if s and FUNCTION_ALIASES.get(c.name) == s and s in TABLE:
-                hint = f"vdsl calls it `{s}`: {_signature(TABLE[s])}"
+                hint = f"vdsl calls it `{s}`: {TABLE[s].short_signature()}"
             if c.name in STATE_CALLS and not as_value:
                 hint = f"vdsl has no drawing state: {STATE_CALLS[c.name]}"
             self.err("E201", f"unknown function `{c.name}`", c.name_span, hint)
@@ -472,7 +497,7 @@ class Checker:
                     self._expect(t, b.variadic, a.value, f"argument of `{c.name}`")
             return self._result(c, b.result_type({}), block, b.block, as_value)
         names = [p.name for p in b.params]
-        bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", _signature(b))
+        bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", b.short_signature())
         suggested = self._suggested_for_unknown(c, names)
         types: dict[str, Type] = {}
         for p in b.params:
@@ -487,7 +512,7 @@ class Checker:
                 self._check_literal_range(c, p, a.value)
             elif p.required and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span,
-                         _signature(b))
+                         b.short_signature())
         return self._result(c, b.result_type(types), block, b.block, as_value)
 
     def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
@@ -517,7 +542,13 @@ class Checker:
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
         names = [p[0] for p in sig.params]
-        bound, refused = self._bind_args(c, names, len(names), scope, f"`{c.name}`", sig.signature())
+        # Every def call may carry `label=` (its drawing is labelled with the def's name otherwise).
+        extra_label = "label" not in names
+        bound, refused = self._bind_args(c, names + ["label"] * extra_label, len(names), scope,
+                                         f"`{c.name}`", sig.signature())
+        if extra_label and "label" in bound:
+            t, a = bound.pop("label")
+            self._expect(t, STRING, a.value, f"`label` of `{c.name}`")
         suggested = self._suggested_for_unknown(c, names)
         for pname, ptype, has_default in sig.params:
             if pname in bound:
@@ -697,7 +728,7 @@ class Checker:
         if v is not None:
             return v.type
         if e.name in self.defs or e.name in TABLE:
-            sig = self.defs[e.name].signature() if e.name in self.defs else _signature(TABLE[e.name])
+            sig = self.defs[e.name].signature() if e.name in self.defs else TABLE[e.name].short_signature()
             self.err("E200", f"`{e.name}` is a function; call it with (...)", e.span, f"call it: {sig}")
             return ANY
         names = scope.names() | {"true", "false"}
@@ -748,12 +779,6 @@ class Checker:
             hint = "use mix(), lighten(), darken() or with_alpha() to change colours"
         self.err("E211", f"cannot apply `{op}` to {lt} and {rt}", e.span, hint)
         return ANY
-
-
-def _signature(b: Builtin) -> str:
-    """The signature for a hint: shapes without their shared style parameters."""
-    from .builtins.shapes import STYLE_NAMES
-    return b.short_signature() if STYLE_NAMES <= {p.name for p in b.params} else b.signature()
 
 
 def _has_return(stmts) -> bool:

@@ -124,8 +124,10 @@ class Evaluator:
         self.checked = checked
         self.ctx = Context(seed, budgets)
         self.params = dict(params or {})
-        self.defs: dict[str, DefSig] = checked.defs
-        self.def_envs: dict[str, _Env] = {}
+        # Per module file: the defs its code can call and its global values. Calls resolve in the
+        # module the calling code was written in, never in the main program's table.
+        self.scopes: dict[str, tuple[dict[str, DefSig], _Env]] = {}
+        self.current = checked.program.file
         benv = _Env(None)
         for name, (_, value, _) in CONSTANTS.items():
             benv.vars[name] = value
@@ -135,25 +137,26 @@ class Evaluator:
 
     # ------------------------------------------------------------ entry
     def run(self) -> ir.Scene:
-        module_envs: dict[str, _Env] = {}
-        for mod in self.checked.modules:
+        envs: dict[str, _Env] = {}
+
+        def global_env(uses) -> _Env:
             env = _Env(self.builtin_env)
-            for dep in mod.deps:   # a module sees the values of the modules it uses
-                denv = module_envs.get(dep.name)
-                if denv is not None:
-                    env.vars.update(denv.vars)
+            for mod in uses:   # the exported values of the modules named in `use`
+                src = envs[mod.file].vars
+                env.vars.update({k: src[k] for k in mod.values})
+            return env
+
+        for mod in self.checked.modules:   # dependencies first
+            env = global_env(mod.uses)
+            envs[mod.file] = env
+            self.scopes[mod.file] = (mod.scope_defs, env)
+            self.current = mod.file
             for st in mod.program.stmts:
                 if isinstance(st, n.Let):
                     env.vars[st.name] = self.expr(st.value, env)
-            module_envs[mod.name] = env
-            for name, sig in mod.defs.items():
-                self.def_envs[sig.module] = env
-        main = _Env(self.builtin_env)
-        for mod in self.checked.modules:
-            for st in mod.program.stmts:
-                if isinstance(st, n.Let):
-                    main.vars.setdefault(st.name, module_envs[mod.name].vars[st.name])
-        self.def_envs[self.checked.program.file] = main
+        main = global_env(self.checked.uses)
+        self.current = self.checked.program.file
+        self.scopes[self.current] = (self.checked.defs, main)
         for st in self.checked.program.stmts:
             if isinstance(st, (n.Def, n.Use)):
                 continue
@@ -277,7 +280,7 @@ class Evaluator:
 
     # ------------------------------------------------------------ calls
     def call(self, c: n.Call, env: _Env, block=None, as_value: bool = True):
-        sig = self.defs.get(c.name)
+        sig = self.scopes[self.current][0].get(c.name)
         if sig is not None:
             return self._call_def(c, sig, env, as_value)
         b = TABLE[c.name]
@@ -369,9 +372,10 @@ class Evaluator:
         if ctx.depth > ctx.budgets.call_depth:
             raise RuntimeFault("E402", f"calls nested deeper than {ctx.budgets.call_depth} (the call-depth "
                                "budget)", "recursion must stop: check its base case", c.span)
+        caller = self.current
         try:
             names = [p[0] for p in sig.params]
-            genv = self.def_envs.get(sig.module, env)
+            genv = self.scopes[sig.module][1]
             local = _Env(genv)
             given = {}
             pos = 0   # positional arguments fill the parameters in order, as the checker binds them
@@ -381,11 +385,13 @@ class Evaluator:
                     pos += 1
                 else:
                     given[a.name] = self.expr(a.value, env)
+            label = given.pop("label", sig.name) if "label" not in names else sig.name
+            self.current = sig.module   # the body (and defaults) run in the def's own module
             for (pname, ptype, _), decl in zip(sig.params, sig.node.params):
                 if pname in given:
                     v = given[pname]
-                elif decl.default is not None:
-                    v = self.expr(decl.default, genv)
+                elif decl.default is not None:   # defaults may use the parameters before them
+                    v = self.expr(decl.default, local)
                 else:  # pragma: no cover - the checker rejects this
                     raise RuntimeFault("E203", f"`{c.name}` needs argument `{pname}`", span=c.span)
                 local.vars[pname] = self._convert(v, ptype, None, c.name, c.span) if ptype.name != "any" else v
@@ -396,9 +402,9 @@ class Evaluator:
                 drawn = ctx.stack.pop()
             if drawn:
                 if len(drawn) == 1 and isinstance(drawn[0], ir.Shape) and drawn[0].label is None:
-                    ctx.stack[-1].append(replace(drawn[0], label=sig.name))
+                    ctx.stack[-1].append(replace(drawn[0], label=label))
                 else:
-                    ctx.stack[-1].append(ir.Group(tuple(drawn), label=sig.name))
+                    ctx.stack[-1].append(ir.Group(tuple(drawn), label=label))
             value = r.value if r is not None else None
             if value is None and as_value and sig.returns.name not in ("none", "any"):
                 raise RuntimeFault("E205", f"`{sig.name}` ended without returning a {sig.returns}",
@@ -406,7 +412,14 @@ class Evaluator:
             if value is not None and sig.node.returns is not None:
                 value = self._convert(value, sig.returns, None, c.name, c.span)
             return value
+        except RuntimeFault as f:
+            # A fault inside another module's def is reported at the call in the caller's file.
+            if f.span is not None and f.span.file != c.span.file:
+                f.message += f" (inside `{sig.name}`, {f.span.file}:{f.span.line}:{f.span.col})"
+                f.span = c.span
+            raise
         finally:
+            self.current = caller
             ctx.depth -= 1
 
     # ------------------------------------------------------------ expressions

@@ -64,8 +64,18 @@ def call(c: n.Call, indent: str = "") -> str:
     one = f"{c.name}(" + ", ".join(_arg(a) for a in c.args) + ")"
     if len(indent) + len(one) <= WIDTH or len(c.args) < 2:
         return one
+    # Too long for one line: the arguments packed into lines of at most WIDTH, one indent deeper.
     inner = indent + INDENT
-    return f"{c.name}(\n" + "".join(f"{inner}{_arg(a)},\n" for a in c.args) + f"{indent})"
+    lines, cur = [], ""
+    for a in c.args:
+        piece = _arg(a) + ","
+        if cur and len(inner) + len(cur) + 1 + len(piece) > WIDTH:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}" if cur else piece
+    lines.append(cur)
+    return f"{c.name}(\n" + "".join(f"{inner}{line}\n" for line in lines) + f"{indent})"
 
 
 def _type(t: n.TypeRef | None) -> str:

@@ -53,6 +53,8 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
         """The signature without the shared style parameters of shapes (for hints)."""
         from .shapes import STYLE_NAMES
         from dataclasses import replace
+        if not STYLE_NAMES <= {p.name for p in self.params}:   # not a shape: nothing shared to drop
+            return self.signature()
         own = tuple(p for p in self.params if p.name not in STYLE_NAMES)
         s = replace(self, params=own).signature()
         return s + (" + style (fill, stroke, ...)" if len(own) < len(self.params) else "")

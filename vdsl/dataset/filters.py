@@ -7,16 +7,20 @@ DEFAULT_MIN_STD = 2.0     # on the 0..255 scale; below it in every RGBA channel 
 
 
 def detail_std(rgba: np.ndarray) -> float:
-    """The largest per-channel standard deviation of an RGBA render, on a grid of at most ~64x64 pixels.
+    """The largest per-channel standard deviation of an RGBA render, on a grid of at most 64x64 pixels.
 
     Near 0 means blank or nearly uniform. Subsampling keeps the check ~20x cheaper than a render."""
     h, w = rgba.shape[:2]
-    step = max(1, min(h, w) // 64)
+    step = max(1, -(-max(h, w) // 64))      # at most 64 x 64 samples: int32 sums cannot overflow
     sub = rgba[::step, ::step].reshape(-1, rgba.shape[2])
     first = sub[0]
     if not (sub != first).any():           # exactly uniform: the common blank case, no float math
         return 0.0
-    return float(sub.astype(np.float32).std(axis=0).max())
+    x = sub.astype(np.int32)               # exact integer sums: var = E[x^2] - E[x]^2
+    n = x.shape[0]
+    mean = x.sum(axis=0) / n
+    var = np.einsum("ij,ij->j", x, x) / n - mean * mean
+    return float(np.sqrt(max(0.0, float(var.max()))))
 
 
 def is_blank(rgba: np.ndarray, min_std: float = DEFAULT_MIN_STD) -> tuple[bool, float]:

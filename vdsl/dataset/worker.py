@@ -131,10 +131,16 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
 
 
 def warm_up(settings: RenderSettings) -> None:
-    """Load the parser tables, Skia and the PNG encoder once in the parent, so that every forked
-    worker starts with them (instead of each building the parser again)."""
+    """Load the parser tables, the checked stdlib modules, Skia and the PNG encoder once in the parent,
+    so that every forked worker starts with them (instead of each loading them again)."""
     from ..api import compile
     from .filters import is_blank
+    try:
+        from ..modules import stdlib_names
+        for name in stdlib_names():           # checked modules are cached per process (and budgets)
+            compile(f"use {name}\ncanvas(width=8, height=8)\n", "<warm-up>", settings.budgets)
+    except Exception:  # noqa: BLE001 - only a warm-up
+        pass
     prog = compile("canvas(width=8, height=8, background=white)\ncircle(center=(4, 4), r=2, fill=red)\n",
                    "<warm-up>", settings.budgets)
     if prog.ok:

@@ -282,7 +282,9 @@ def stroke_paint(stroke: Stroke, opacity: float, blend: str) -> skia.Paint | Non
     sk.setStrokeMiter(4.0)
     iv = dash_intervals(stroke.dash)
     if iv:
-        sk.setPathEffect(skia.DashPathEffect.Make(iv, 0.0))
+        effect = skia.DashPathEffect.Make(iv, 0.0)
+        if effect is not None:   # Skia declines absurd intervals (e.g. 1e308): draw solid
+            sk.setPathEffect(effect)
     sk.setBlendMode(blend_mode(blend))
     return sk
 

@@ -371,5 +371,5 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
     finally:
         if metrics_file:
             metrics_file.close()
-        dist.barrier()
+    dist.barrier()      # the checkpoint is on disk before any process returns
     return out
