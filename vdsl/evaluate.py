@@ -312,7 +312,7 @@ class Evaluator:
             raise RuntimeFault("E301", f"`{c.name}`: {e}", span=c.span)
 
     def _bind_builtin(self, c: n.Call, b: Builtin, env: _Env) -> dict:
-        kwargs: dict = {}
+        kwargs = dict(b.defaults)   # builtins never mutate their arguments, so defaults can be shared
         params = b.params
         pi = 0
         for a in c.args:
@@ -321,14 +321,11 @@ class Evaluator:
                 p = params[pi]
                 pi += 1
             else:
-                p = b.param(a.name)
+                p = b.param_map[a.name]
             kwargs[p.name] = self._convert(v, p.type, p, c.name, a.value.span)
-        for p in params:
-            if p.name not in kwargs:
-                if p.default is REQUIRED:  # pragma: no cover - the checker rejects this
-                    raise RuntimeFault("E203", f"`{c.name}` needs argument `{p.name}`", span=c.span)
-                d = p.default
-                kwargs[p.name] = list(d) if isinstance(d, list) else d
+        if len(kwargs) < len(params):  # pragma: no cover - the checker rejects missing arguments
+            missing = next(p.name for p in params if p.name not in kwargs)
+            raise RuntimeFault("E203", f"`{c.name}` needs argument `{missing}`", span=c.span)
         return kwargs
 
     def _convert(self, v, t: Type, p, fname: str, span: Span):

@@ -46,6 +46,11 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
     def param_map(self) -> dict[str, Param]:
         return {p.name: p for p in self.params}
 
+    @functools.cached_property
+    def defaults(self) -> dict[str, Any]:
+        """The parameters that have defaults, with them (what a call starts from)."""
+        return {p.name: p.default for p in self.params if not p.required}
+
     def result_type(self, args: dict[str, Type]) -> Type:
         return self.returns(args) if callable(self.returns) else self.returns
 
