@@ -10,11 +10,11 @@ from . import ir
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
-from .builtins.colors import require_color
+from .builtins.colors import parse_hex, require_color
 from .builtins.math_ import NumRange
 from .check import Checked, DefSig
 from .diagnostics import Diagnostic, Span, range_hint
-from .types import COLOR, PAINT, Type
+from .types import COLOR, NUMBER, PAINT, Type
 from .values import Color, Point, RuntimeFault, matches, show, type_of
 
 _MAX_STRING = 10_000
@@ -329,6 +329,9 @@ class Evaluator:
         return kwargs
 
     def _convert(self, v, t: Type, p, fname: str, span: Span):
+        if type(v) is float and t is NUMBER and v - v == 0.0:   # a finite number: the common case
+            if p is None or ((p.min is None or v >= p.min) and (p.max is None or v <= p.max)):
+                return v
         if isinstance(v, str) and t in (COLOR, PAINT):
             try:
                 return require_color(v)
@@ -453,7 +456,6 @@ class Evaluator:
         if t is n.String:
             return e.value
         if t is n.ColorLit:
-            from .builtins.colors import parse_hex
             return parse_hex(e.raw)
         if t is n.Bool:
             return e.value

@@ -85,7 +85,7 @@ class FastParser:
             else:
                 self.op_types[text] = name
         parts = [
-            r"(?P<WS>[ \t\r\f\ufeff]+)", r"(?P<NL>\n)",
+            r"(?P<NL>\n)",
             f"(?P<COMMENT>{terms['COMMENT'].pattern.to_regexp()})",
             f"(?P<PERCENT>{terms['PERCENT'].pattern.to_regexp()})",
             f"(?P<NUMBER>{terms['NUMBER'].pattern.to_regexp()})",
@@ -93,8 +93,10 @@ class FastParser:
             f"(?P<COLOR>{terms['COLOR'].pattern.to_regexp()})",
             f"(?P<NAME>{terms['NAME'].pattern.to_regexp()})",
             "(?P<OP>" + "|".join(re.escape(o) for o, _ in ops) + ")",
+            r"(?P<EOF>\Z)",
         ]
-        self.master = re.compile("|".join(parts))
+        # Blanks before a token are consumed by the same match: one regex call per token.
+        self.master = re.compile(r"[ \t\r\f\ufeff]*(?:" + "|".join(parts) + ")")
 
     def tokens(self, text: str, comments: bool = True):
         match = self.master.match
@@ -102,17 +104,20 @@ class FastParser:
         pos, line, line_start, n = 0, 1, 0, len(text)
         while pos < n:
             m = match(text, pos)
-            if m is None:
+            if m is None:   # point past the blanks at the character no token can start with
+                while pos < n and text[pos] in " \t\r\f\ufeff":
+                    pos += 1
                 raise SyntaxFailure(pos)
             kind = m.lastgroup
             end = m.end()
+            pos = m.start(kind)
             if kind == "NL":
                 line += 1
                 line_start = end
-            elif kind == "WS":
-                pass
+            elif kind == "EOF":
+                break
             elif kind == "COMMENT":
-                val = m.group()
+                val = m.group(kind)
                 if comments and self.on_comment is not None:
                     self.on_comment(line, pos - line_start + 1, val)
                 nl = val.count("\n")
@@ -120,7 +125,7 @@ class FastParser:
                     line += nl
                     line_start = pos + val.rfind("\n") + 1
             else:
-                val = m.group()
+                val = m.group(kind)
                 if kind == "NAME":
                     kind = keywords.get(val, "NAME")
                 elif kind == "OP":
@@ -192,9 +197,16 @@ class FastParser:
                 return _Inline(kids)
             if expand1 and len(kids) == 1:
                 return kids[0] if bracket is None else bracket(kids[0])
-            first, last = _start(children), _end(children)
-            span = Span(first[0], first[1], last[0], last[1], file_ref.file)
-            return method(span, *kids)
+            c0, c1 = children[0], children[-1]   # the usual cases inline, the rest in _start/_end
+            if type(c0) is Tok:
+                sl, sc = c0.line, c0.column
+            else:
+                sl, sc = _start(children)
+            if type(c1) is Tok:
+                el, ec = c1.end_line, c1.end_column
+            else:
+                el, ec = _end(children)
+            return method(Span(sl, sc, el, ec, file_ref.file), *kids)
         return reduce
 
     def _compile_tables(self):

@@ -56,6 +56,10 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
 
     def short_signature(self) -> str:
         """The signature without the shared style parameters of shapes (for hints)."""
+        return self._short_signature
+
+    @functools.cached_property
+    def _short_signature(self) -> str:
         from .shapes import STYLE_NAMES
         from dataclasses import replace
         if not STYLE_NAMES <= {p.name for p in self.params}:   # not a shape: nothing shared to drop

@@ -251,7 +251,30 @@ def set_paint(sk: skia.Paint, paint: Paint, opacity: float = 1.0) -> bool:
     return op > 0
 
 
+# Scenes repeat the same few paints; building a skia.Paint costs more than finding it again.
+# The cached Paints are never modified after creation.
+_PAINTS: dict = {}
+
+
+def _memo(kind: str, key, build):
+    k = (kind, key)
+    try:
+        return _PAINTS[k]
+    except KeyError:
+        pass
+    except TypeError:   # an unhashable paint (never produced by the evaluator): build it each time
+        return build()
+    if len(_PAINTS) > 4096:
+        _PAINTS.clear()
+    value = _PAINTS[k] = build()
+    return value
+
+
 def fill_paint(paint: Paint, opacity: float, blend: str) -> skia.Paint | None:
+    return _memo("fill", (paint, opacity, blend), lambda: _fill_paint(paint, opacity, blend))
+
+
+def _fill_paint(paint: Paint, opacity: float, blend: str) -> skia.Paint | None:
     sk = skia.Paint(AntiAlias=True)
     if not set_paint(sk, paint, opacity):
         return None
@@ -270,6 +293,10 @@ def dash_intervals(dash: tuple[float, ...]) -> list[float] | None:
 
 
 def stroke_paint(stroke: Stroke, opacity: float, blend: str) -> skia.Paint | None:
+    return _memo("stroke", (stroke, opacity, blend), lambda: _stroke_paint(stroke, opacity, blend))
+
+
+def _stroke_paint(stroke: Stroke, opacity: float, blend: str) -> skia.Paint | None:
     if not (stroke.width > 0 and math.isfinite(stroke.width)):
         return None
     sk = skia.Paint(AntiAlias=True)
