@@ -6,7 +6,7 @@ by linear probe and k-NN on real photos (../shared/data: cifar10, imagenette). T
 under 30 minutes on 2 cores; bench/results/experiment.md holds the recorded run.
 
     python bench/experiment.py --report bench/results/experiment.md
-    python bench/experiment.py --images 50000 --epochs 100 --method moco --image-size 96   # on a GPU
+    python bench/experiment.py --images 50000 --epochs 100 --method moco --image-size 64 --stem small   # on a GPU
 """
 from __future__ import annotations
 

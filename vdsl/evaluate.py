@@ -72,6 +72,10 @@ class Context:
         self.stack: list[list] = [[]]
         self.builtin_env: _Env | None = None
 
+    def out_of_fuel(self, span) -> RuntimeFault:
+        return RuntimeFault("E401", f"the program ran out of fuel ({self.budgets.fuel} steps)",
+                            "draw with fewer loop iterations", span)
+
     # -- called by builtins
     def emit(self, node) -> None:
         self.primitives += 1
@@ -174,10 +178,9 @@ class Evaluator:
 
     def stmt(self, st, env: _Env):
         ctx = self.ctx
-        ctx.fuel -= 1
+        ctx.fuel -= 1   # inline: this runs for every statement and expression
         if ctx.fuel < 0:
-            raise RuntimeFault("E401", f"the program ran out of fuel ({ctx.budgets.fuel} steps)",
-                               "draw with fewer loop iterations", st.span)
+            raise ctx.out_of_fuel(st.span)
         t = type(st)
         if t is n.CallStmt:
             self.call(st.call, env, st.block, as_value=False)
@@ -425,10 +428,9 @@ class Evaluator:
     # ------------------------------------------------------------ expressions
     def expr(self, e, env: _Env):
         ctx = self.ctx
-        ctx.fuel -= 1
+        ctx.fuel -= 1   # inline: this runs for every statement and expression
         if ctx.fuel < 0:
-            raise RuntimeFault("E401", f"the program ran out of fuel ({ctx.budgets.fuel} steps)",
-                               "draw with fewer loop iterations", e.span)
+            raise ctx.out_of_fuel(e.span)
         t = type(e)
         if t is n.Number or t is n.Percent:
             return e.value

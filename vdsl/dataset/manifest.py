@@ -4,8 +4,9 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from ..atomic import atomic_write as _atomic_write
 from typing import Iterable, Iterator
 
 STATE_DIR = ".vdsl-build"          # inside the output folder: journal, config, lock
@@ -23,22 +24,8 @@ PROGRAM_DIR = "programs"
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:
-    """Write to a temp file in the same folder, then os.replace: readers see the old or the new file, never half."""
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write through a temp file and os.replace (see vdsl.atomic)."""
+    _atomic_write(path, data, mode)
 
 
 def dumps(record: dict) -> str:

@@ -3,29 +3,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 
+from ..atomic import atomic_write as _atomic_write
+
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it: readers see old or new, never half."""
-    path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write through a temp file, fsync, then rename over `path` (see vdsl.atomic)."""
+    _atomic_write(path, data, 0o644, fsync=True)
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..diagnostics import Diagnostic
 from ..ir import Scene
 from .canvas import draw_scene
@@ -40,18 +40,5 @@ def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0) -> list[Diag
         raise ValueError(f"cannot tell the output format from {path.name!r}; "
                          f"use one of: {', '.join('.' + f for f in FORMATS)}")
     data, diags = render_bytes(scene, fmt, scale)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp makes the file 0600; give it the replaced file's mode, or an ordinary 0644
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, data)
     return diags

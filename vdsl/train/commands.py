@@ -48,7 +48,7 @@ _STEMS = ["auto", "imagenet", "small"]
 @click.option("--image-size", type=int, default=64, show_default=True, help="Input side in pixels (>= 32).")
 @click.option("--stem", type=click.Choice(_STEMS), default="auto", show_default=True,
               help="auto: the CIFAR stem (3x3 conv, no max-pool) under 64 px, torchvision's otherwise.")
-@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--epochs", type=int, help="[default: 10; with --resume: as saved]")
 @click.option("--batch-size", type=int, default=256, show_default=True, help="Global, over all processes.")
 @click.option("--lr", type=float, help="Default: 0.06 (moco, simclr) or 0.1 (supervised) x batch/256.")
 @click.option("--weight-decay", type=float, default=5e-4, show_default=True)
@@ -63,21 +63,23 @@ _STEMS = ["auto", "imagenet", "small"]
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision (CUDA only).")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True, help="CUDA only.")
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run folder (default runs/METHOD-ARCH-sSEED).")
+@click.option("--deterministic", is_flag=True, help="CUDA: deterministic kernels (slower); CPU runs are "
+              "reproducible under --seed anyway.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run folder (default out/runs/METHOD-ARCH-sSEED).")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[CKPT]",
               help="Continue exactly where the run in --out (or CKPT) stopped; --epochs may be raised.")
 @click.option("--max-steps", type=int, help="Stop (with a checkpoint) after this many steps in all.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size, stem, epochs, batch_size,
               lr, weight_decay, warmup_epochs, temperature, proj_dim, moco_queue, moco_momentum, bn_splits,
-              workers, seed, device, amp, channels_last, out, resume, max_steps, quiet):
+              workers, seed, device, amp, channels_last, deterministic, out, resume, max_steps, quiet):
     """Train a ResNet on vdsl renders: MoCo-v2, SimCLR, or supervised on concept labels.
 
     \b
-    vdsl train data/drawings --method moco --image-size 64 --epochs 100 -o runs/moco
-    vdsl train --live examples/ --images-per-epoch 20000 --method simclr -o runs/live
-    vdsl train -o runs/moco --resume                  # after Ctrl-C or a crash
-    torchrun --nproc_per_node 4 -m vdsl.cli train data/drawings -o runs/ddp
+    vdsl train data/drawings --method moco --image-size 64 --epochs 100 -o out/runs/moco
+    vdsl train --live examples/ --images-per-epoch 20000 --method simclr -o out/runs/live
+    vdsl train -o out/runs/moco --resume                  # after Ctrl-C or a crash
+    torchrun --nproc_per_node 4 -m vdsl.cli train data/drawings -o out/runs/ddp
 
     Writes checkpoint.pt (every epoch and on Ctrl-C), config.json, metrics.csv and loss.png.
     """
@@ -85,13 +87,16 @@ def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size
     from .loop import TrainConfig, train
     if resume is None and (data is None) == (live is None):
         raise _Exit("give a dataset folder (from `vdsl dataset build`) or --live PROGRAMS_DIR (not both)", 2)
-    out = out or f"runs/{method}-{arch}-s{seed}"
+    out = out or f"out/runs/{method}-{arch}-s{seed}"
+    if epochs is None and resume is None:
+        epochs = 10
     cfg = TrainConfig(out=out, data=data, live=live, images_per_epoch=images_per_epoch, max_images=max_images,
                       method=method, arch=arch, image_size=image_size, stem=stem, epochs=epochs,
                       batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
                       proj_dim=proj_dim, temperature=temperature, moco_queue=moco_queue,
                       moco_momentum=moco_momentum, bn_splits=bn_splits, workers=workers, seed=seed,
-                      device=device, amp=amp, channels_last=channels_last, max_steps=max_steps,
+                      device=device, amp=amp, channels_last=channels_last, deterministic=deterministic,
+                      max_steps=max_steps,
                       progress=not quiet)
     from . import dist
     try:
@@ -123,9 +128,9 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     """Evaluate frozen features on real photos: linear probe and k-NN accuracy.
 
     \b
-    vdsl eval --checkpoint runs/moco/checkpoint.pt --data cifar10 --data imagenette
+    vdsl eval --checkpoint out/runs/moco/checkpoint.pt --data cifar10 --data imagenette
     vdsl eval --checkpoint random --arch resnet18 --image-size 64
-    vdsl eval --checkpoint runs/sup/checkpoint.pt --zero-shot
+    vdsl eval --checkpoint out/runs/sup/checkpoint.pt --zero-shot
     """
     _need_torch()
     import torch
@@ -175,15 +180,17 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
 
 
 @click.command("experiment", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-o", "--out", default="runs/experiment", show_default=True, type=click.Path(file_okay=False))
+@click.option("-o", "--out", default="out/experiment", show_default=True, type=click.Path(file_okay=False),
+              help="Work folder: data, runs, checkpoints, results.")
 @click.option("--programs", default="examples", show_default=True, type=click.Path(exists=True),
               help="The corpus of .vd programs.")
 @click.option("--images", type=int, default=2000, show_default=True, help="Image budget per source.")
-@click.option("--image-size", type=int, default=64, show_default=True)
+@click.option("--image-size", type=int, default=32, show_default=True)
 @click.option("--arch", type=click.Choice(_ARCHS), default="resnet18", show_default=True)
-@click.option("--stem", type=click.Choice(_STEMS), default="auto", show_default=True)
+@click.option("--stem", type=click.Choice(_STEMS), default="imagenet", show_default=True,
+              help="imagenet: torchvision's stem (cheap at 32 px); small: the CIFAR stem; auto: by size.")
 @click.option("--method", type=click.Choice(["moco", "simclr"]), default="simclr", show_default=True)
-@click.option("--epochs", type=int, default=6, show_default=True)
+@click.option("--epochs", type=int, default=15, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--lr", type=float)
 @click.option("--seeds", default="0,1,2", show_default=True, help="Training seeds (comma-separated).")
@@ -193,12 +200,14 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
 @click.option("--workers", type=int)
 @click.option("--render-workers", type=int, default=0, show_default=True, help="0: one per core.")
 @click.option("--device", default="auto", show_default=True)
-@click.option("--zero-shot", is_flag=True, help="Also train supervised on the corpus concepts and "
-              "classify real photos with it.")
-@click.option("--report", type=click.Path(dir_okay=False), help="Also copy results.md here.")
+@click.option("--supervised/--no-supervised", default=True, show_default=True,
+              help="Also train supervised on the corpus concepts (reported apart): probe, and classify "
+              "real photos with the concept classifier (zero real photos in training).")
+@click.option("--report", type=click.Path(dir_okay=False), help="Also copy results.md here (and results.png "
+              "and results.json beside it, as NAME.png and NAME.json).")
 @click.option("--quiet", is_flag=True)
 def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs, batch_size, lr, seeds, reals,
-                   data_seed, workers, render_workers, device, zero_shot, report, quiet):
+                   data_seed, workers, render_workers, device, supervised, report, quiet):
     """Pre-train on the vdsl corpus vs the dead-leaves program vs nothing; probe on real photos.
 
     Same architecture, schedule and image budget for every source; 3 seeds; linear probe and k-NN on
@@ -207,20 +216,24 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
 
     \b
     vdsl experiment                                             # CPU default
-    vdsl experiment --images 50000 --epochs 100 --image-size 96 --method moco --batch-size 256
+    vdsl experiment --images 50000 --epochs 100 --image-size 64 --stem small --method moco --batch-size 256
     """
     _need_torch()
     from .experiment import ExperimentConfig, run
     cfg = ExperimentConfig(out=out, programs=programs, images=images, image_size=image_size, arch=arch, stem=stem,
                            method=method, epochs=epochs, batch_size=batch_size, lr=lr, seeds=_ints(seeds),
                            real=list(reals), data_seed=data_seed, workers=workers, render_workers=render_workers,
-                           device=device, zero_shot=zero_shot, progress=not quiet)
+                           device=device, supervised=supervised, progress=not quiet)
     try:
         result = run(cfg, command=shlex.join(["vdsl", *sys.argv[1:]]))
     except (ValueError, FileNotFoundError) as e:
         raise _Exit(str(e), 2)
     if report:
-        Path(report).parent.mkdir(parents=True, exist_ok=True)
-        Path(report).write_text((Path(out) / "results.md").read_text())
+        import shutil
+        report = Path(report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(out) / "results.md", report)
+        for ext in (".png", ".json"):
+            shutil.copyfile(Path(out) / f"results{ext}", report.with_suffix(ext))
     click.echo((Path(out) / "results.md").read_text())
     return result

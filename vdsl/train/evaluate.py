@@ -34,8 +34,8 @@ _SPLITS: dict = {}
 
 
 def normalise(name: str) -> str:
-    """`An_English-Springer` → `english springer` (lower case, words, no leading article)."""
-    s = re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+    """`objects/An_English-Springer` → `english springer` (no tier, lower case, words, no article)."""
+    s = re.sub(r"[^a-z0-9]+", " ", name.rsplit("/", 1)[-1].lower()).strip()
     return re.sub(r"^(a|an|the) ", "", s)
 
 

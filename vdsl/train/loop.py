@@ -19,7 +19,7 @@ import torch
 
 from . import dist
 from .augment import train_transform
-from .data import FolderImages, LiveRenders, Views, collate, epoch_batches
+from .data import FolderImages, LiveRenders, Views, collate, derive, epoch_batches
 from .methods import METHODS, build_method
 
 BASE_LR = {"moco": 0.06, "simclr": 0.06, "supervised": 0.1}   # per 256 images in a batch
@@ -33,7 +33,7 @@ RESUMABLE = {"epochs", "workers", "progress", "max_steps", "device"}
 @dataclass
 class TrainConfig:
     """Everything a run depends on; saved as config.json and in every checkpoint."""
-    out: str = "runs/train"
+    out: str = "out/runs/train"
     data: str | None = None             # a `vdsl dataset build` folder (or any ImageFolder)
     live: str | None = None             # or: a folder of .vd programs rendered on the fly
     images_per_epoch: int = 10_000      # live rendering: images per epoch
@@ -58,6 +58,7 @@ class TrainConfig:
     device: str = "auto"                # auto | cpu | cuda | cuda:N
     amp: bool = True                    # CUDA only
     channels_last: bool = True          # CUDA only
+    deterministic: bool = False         # CUDA: deterministic kernels (CPU runs are reproducible anyway)
     max_steps: int | None = None        # stop (with a checkpoint) after this many steps in all
     progress: bool = True
 
@@ -71,7 +72,7 @@ class TrainConfig:
             raise ValueError(f"unknown method {self.method!r}; one of {', '.join(METHODS)}")
         if (self.data is None) == (self.live is None):
             raise ValueError("give exactly one of a dataset folder (data) or --live PROGRAMS_DIR")
-        if self.batch_size < 2 or self.epochs < 1 or self.image_size < 32:
+        if self.batch_size < 2 or not self.epochs or self.epochs < 1 or self.image_size < 32:
             raise ValueError("need batch_size >= 2, epochs >= 1 and image_size >= 32")
 
 
@@ -222,7 +223,8 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
         saved = TrainConfig.from_dict(ckpt["config"])
         for k in RESUMABLE:
-            setattr(saved, k, getattr(cfg, k))
+            if k != "epochs" or cfg.epochs is not None:    # epochs=None: as saved
+                setattr(saved, k, getattr(cfg, k))
         saved.out = str(path.parent)
         cfg, out = saved, path.parent
     cfg.validate()
@@ -235,7 +237,11 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
         device = torch.device("cuda", local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = not cfg.deterministic
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.deterministic = True
+            torch.use_deterministic_algorithms(True, warn_only=True)
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} does not split over {world} processes")
     per_batch = cfg.batch_size // world
@@ -323,7 +329,9 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
                 batches = epoch_batches(len(views), per_batch, cfg.seed, epoch, rank, world)
                 loader = torch.utils.data.DataLoader(
                     views, batch_sampler=batches[step_in_epoch:], num_workers=cfg.workers, collate_fn=collate,
-                    pin_memory=use_cuda, persistent_workers=False)
+                    pin_memory=use_cuda, persistent_workers=False,
+                    # its own generator: making an iterator must not draw from the global RNG
+                    generator=torch.Generator().manual_seed(derive(cfg.seed, 3, epoch)))
                 bar.epoch(epoch, cfg.epochs, steps_per_epoch, step_in_epoch)
                 t_last = time.perf_counter()
                 try:
