@@ -29,7 +29,7 @@ class DefSig:
     params: list[tuple[str, Type, bool]]   # (name, type, has_default)
     returns: Type
     node: n.Def
-    module: str | None                     # None for the main program
+    module: str                            # the file it is written in (program or module)
 
     def signature(self) -> str:
         ps = ", ".join(f"{p}: {t}" + (" = …" if d else "") for p, t, d in self.params)

@@ -1,8 +1,10 @@
 """Bundled fonts: find the Roboto TTFs shipped by `font_roboto` and load them as cached skia Typefaces."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import os
 from pathlib import Path
 
 import skia
@@ -38,11 +40,30 @@ def font_path(weight: str = "regular", italic: bool = False) -> Path:
     return font_dir() / name
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence C-level stderr: Skia's font manager starts fontconfig, which prints warnings about the
+    system's font configuration although vdsl never looks up a system font (it loads files by path)."""
+    try:
+        saved = os.dup(2)
+    except OSError:   # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 @functools.lru_cache(maxsize=None)
 def typeface(weight: str = "regular", italic: bool = False) -> skia.Typeface:
     """The skia Typeface for (weight, italic), loaded from the bundled file and cached."""
     path = font_path(weight, italic)
-    tf = skia.Typeface.MakeFromFile(str(path))
+    with _quiet_stderr():
+        tf = skia.Typeface.MakeFromFile(str(path))
     if tf is None:
         raise RuntimeError(f"could not load bundled font {path}")
     return tf
