@@ -197,7 +197,8 @@ class FastParser:
                 return _Inline(kids)
             if expand1 and len(kids) == 1:
                 return kids[0] if bracket is None else bracket(kids[0])
-            c0, c1 = children[0], children[-1]   # the usual cases inline, the rest in _start/_end
+            c0 = children[0] if children else None   # the usual cases inline, the rest in _start/_end
+            c1 = children[-1] if children else None
             if type(c0) is Tok:
                 sl, sc = c0.line, c0.column
             else:
