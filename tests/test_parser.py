@@ -215,3 +215,9 @@ def test_parse_is_thread_safe():
     for t in threads:
         t.join()
     assert len(results) == 8
+
+
+def test_empty_and_comment_only_programs_parse_to_no_statements():
+    for src in ("", "   \n\n", "// just a comment\n", "/* block */"):
+        program, diags = parse(src)
+        assert diags == [] and program is not None and program.stmts == []
