@@ -180,7 +180,20 @@ class FastParser:
         bracket = getattr(self.builder, "bracket", None) if expand1 and len(rule.expansion) > 1 and \
             getattr(rule.expansion[0], "name", "") == "LPAR" else None
 
+        # Most rules have no placeholders and no inlined children: their kept children are fixed
+        # positions, picked without the general loop below.
+        inlined = any(not getattr(sym, "is_term", False) and sym.name.startswith("_") for sym in rule.expansion)
+        picks = None if (empty or inlined or inline or not rule.expansion) else [i for i, k in enumerate(keep) if k]
+
         def reduce(children):
+            if picks is not None:
+                kids = [children[i] for i in picks]
+                if expand1 and len(kids) == 1:
+                    return kids[0] if bracket is None else bracket(kids[0])
+                c0, c1 = children[0], children[-1]
+                sl, sc = (c0.line, c0.column) if type(c0) is Tok else _start(children)
+                el, ec = (c1.end_line, c1.end_column) if type(c1) is Tok else _end(children)
+                return method(Span(sl, sc, el, ec, file_ref.file), *kids)
             kids = []
             ci = 0
             for k in keep:

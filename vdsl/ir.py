@@ -1,4 +1,8 @@
-"""Scene IR: the evaluated, JSON-serialisable scene graph that every backend draws."""
+"""Scene IR: the evaluated, JSON-serialisable scene graph that every backend draws.
+
+Nodes are immutable by convention (never modified after creation; derive with dataclasses.replace)
+and hashable by value. They are not `frozen` dataclasses only because frozen ones take ~5x longer
+to create, and the evaluator creates several per shape."""
 from __future__ import annotations
 
 import json
@@ -20,19 +24,19 @@ Segment = tuple
 
 
 # ---------------------------------------------------------------- paints
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Solid:
     rgba: RGBA
     type: str = "solid"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Stop:
     offset: float  # 0..1
     rgba: RGBA
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class LinearGradient:
     start: tuple[float, float]
     end: tuple[float, float]
@@ -40,7 +44,7 @@ class LinearGradient:
     type: str = "linear"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class RadialGradient:
     center: tuple[float, float]
     radius: float
@@ -48,7 +52,7 @@ class RadialGradient:
     type: str = "radial"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class SweepGradient:
     center: tuple[float, float]
     start_angle: float  # degrees, clockwise from +x (y down)
@@ -56,7 +60,7 @@ class SweepGradient:
     type: str = "sweep"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Pattern:
     """A repeating tile pattern. kind is one of:
     stripes  (colors=[a, b], size=stripe width, angle)
@@ -73,7 +77,7 @@ class Pattern:
     type: str = "pattern"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Noise:
     """Perlin noise mapped between two colours (SVG feTurbulence semantics).
     kind: "fractal" or "turbulence"; freq: base frequency per pixel (x, y)."""
@@ -88,7 +92,7 @@ class Noise:
 Paint = Union[Solid, LinearGradient, RadialGradient, SweepGradient, Pattern, Noise]
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Stroke:
     paint: Paint
     width: float = 1.0
@@ -98,7 +102,7 @@ class Stroke:
 
 
 # ---------------------------------------------------------------- geometry
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class RectGeom:
     x: float
     y: float
@@ -109,7 +113,7 @@ class RectGeom:
     kind: str = "rect"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class EllipseGeom:
     cx: float
     cy: float
@@ -118,14 +122,14 @@ class EllipseGeom:
     kind: str = "ellipse"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class PathGeom:
     segments: tuple[Segment, ...]
     fill_rule: str = "nonzero"  # nonzero | evenodd
     kind: str = "path"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class TextGeom:
     text: str
     x: float
@@ -141,7 +145,7 @@ Geometry = Union[RectGeom, EllipseGeom, PathGeom, TextGeom]
 
 
 # ---------------------------------------------------------------- nodes
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Shape:
     geom: Geometry
     fill: Paint | None = None
@@ -153,7 +157,7 @@ class Shape:
     node: str = "shape"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Effect:
     """A group effect. kind:
     blur   (radius)
@@ -167,7 +171,7 @@ class Effect:
     rgba: RGBA = (0.0, 0.0, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Group:
     children: tuple["Node", ...] = ()
     transform: Matrix | None = None
@@ -188,7 +192,7 @@ BLEND_MODES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Scene:
     width: int
     height: int

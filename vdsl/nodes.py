@@ -1,4 +1,4 @@
-"""The typed AST: one frozen dataclass per construct, every node carrying its source span."""
+"""The typed AST: one dataclass per construct, every node carrying its source span."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

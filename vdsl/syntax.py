@@ -55,7 +55,12 @@ class _Builder:
         return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, self.file)
 
     def _deep(self, node, *children):
-        d = 1 + max((getattr(c, "_depth", 0) for c in children if c is not None), default=0)
+        d = 0
+        for c in children:
+            cd = getattr(c, "_depth", 0)   # None and tokens have no depth
+            if cd > d:
+                d = cd
+        d += 1
         if d > self.max_depth:
             raise _TooDeep(node.span)
         node._depth = d

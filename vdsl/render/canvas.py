@@ -157,8 +157,9 @@ def draw_group(canvas: skia.Canvas, g: Group) -> None:
     canvas.restoreToCount(count)
 
 
-def draw_scene(canvas: skia.Canvas, scene: Scene) -> None:
-    """Paint the background (if any) and the root group onto `canvas` in scene units."""
-    if scene.background is not None:
+def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True) -> None:
+    """Paint the background (if any, unless the caller cleared to it) and the root group onto
+    `canvas` in scene units."""
+    if background and scene.background is not None:
         canvas.drawColor(sp.color4f(scene.background))
     draw_group(canvas, scene.root)

@@ -7,6 +7,7 @@ import numpy as np
 import skia
 
 from ..ir import Scene
+from . import skia_paint as sp
 from .canvas import draw_scene
 
 
@@ -24,10 +25,12 @@ def render_array(scene: Scene, scale: float = 1.0) -> np.ndarray:
     if surface is None:
         raise MemoryError(f"could not allocate a {w}x{h} raster surface")
     canvas = surface.getCanvas()
-    canvas.clear(skia.ColorTRANSPARENT)
+    # One pass over the pixels: clear straight to the background (what draw_scene would paint).
+    bg = scene.background
+    canvas.clear(sp.color4f(bg) if bg is not None else skia.Color4f(0, 0, 0, 0))
     if scale != 1.0:
         canvas.scale(scale, scale)
-    draw_scene(canvas, scene)
+    draw_scene(canvas, scene, background=False)
     out = np.empty((h, w, 4), dtype=np.uint8)
     info = skia.ImageInfo.Make(w, h, skia.kRGBA_8888_ColorType, skia.kUnpremul_AlphaType)
     if not surface.readPixels(info, out, w * 4, 0, 0):

@@ -101,11 +101,13 @@ def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size
     from . import dist
     try:
         run_dir = train(cfg, resume=(resume or True) if resume is not None else False)
+        main_process = dist.rank() == 0
     except (ValueError, FileNotFoundError) as e:
         raise _Exit(str(e), 2)
     finally:
         dist.teardown()
-    click.echo(str(Path(run_dir) / "checkpoint.pt"))
+    if main_process:
+        click.echo(str(Path(run_dir) / "checkpoint.pt"))
 
 
 @click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})

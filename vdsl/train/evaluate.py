@@ -48,7 +48,8 @@ def load_split(data: str | Path, split: str, size: int) -> tuple[torch.Tensor, t
     if key not in _SPLITS:
         folder = FolderImages(root, preload=False)
         tf = T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size)])
-        x = torch.stack([tf(load_image(p)) for p, _ in folder.samples]) if folder.samples else torch.empty(0, 3, size, size, dtype=torch.uint8)
+        x = (torch.stack([tf(load_image(p)) for p, _ in folder.samples]) if folder.samples
+             else torch.empty(0, 3, size, size, dtype=torch.uint8))
         _SPLITS[key] = (x, torch.tensor(folder.targets, dtype=torch.long), folder.classes)
     return _SPLITS[key]
 
@@ -165,7 +166,8 @@ def probe(net: torch.nn.Module, data: str | Path, image_size: int, device: str =
             "linear_probe": linear_probe(ftr, ytr, fte, yte), "knn": knn(ftr, ytr, fte, yte, k)}
 
 
-def class_map(real_classes: list[str], concepts: list[str], extra: dict[str, list[str]] | None = None) -> dict[str, list[int]]:
+def class_map(real_classes: list[str], concepts: list[str],
+              extra: dict[str, list[str]] | None = None) -> dict[str, list[int]]:
     """Real class → indices of the model's concepts that depict it (by name and SYNONYMS)."""
     by_name: dict[str, list[int]] = {}
     for i, c in enumerate(concepts):

@@ -207,7 +207,8 @@ def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
                              for metric in ("linear_probe", "knn")}
                       for real, seeds in reals.items()} for name, reals in per_seed.items()}
     result = {"command": command, "config": asdict(cfg), "hardware": hardware(), "timings": timings,
-              "images_available": available, "per_seed": per_seed, "summary": summary, "chance": chance, "zero_shot": zs,
+              "images_available": available, "per_seed": per_seed, "summary": summary, "chance": chance,
+              "zero_shot": zs,
               "shared": str(find_shared())}
     save_json(result, out / "results.json")
     (out / "results.md").write_text(report_markdown(result))
@@ -223,7 +224,8 @@ def chart(result: dict, path: Path) -> Path:
     bars = {SOURCES[name]: [tuple(result["summary"][name][r][m]) for r in reals for m in ("linear_probe", "knn")]
             for name in ("corpus", "dead_leaves", "random", "corpus_supervised") if name in result["summary"]}
     c = result["config"]
-    return bar_chart(path, groups, bars, chance=max(result["chance"].values()), ylabel="top-1 accuracy on real test photos",
+    return bar_chart(path, groups, bars, chance=max(result["chance"].values()),
+                     ylabel="top-1 accuracy on real test photos",
                      title=f"{c['method']} {c['arch']} {c['image_size']}px, {c['images']} images x {c['epochs']} "
                            f"epochs; mean ± sd over seeds {c['seeds']}")
 

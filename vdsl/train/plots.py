@@ -81,7 +81,7 @@ def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[fl
               size: tuple[int, int] = (900, 500)) -> Path:
     """Grouped bars: for each name in `bars`, one (mean, spread) per group; spread drawn as an error bar."""
     W, H = size
-    L, R, T, B = 70, 20, 60, 60
+    L, R, T, B = 70, 20, 84, 60
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
     f, fs = _font(14), _font(12)
@@ -111,14 +111,18 @@ def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[fl
         y = sy(chance)
         for x in range(L, W - R, 12):
             d.line([(x, y), (x + 6, y)], fill=(120, 120, 120), width=1)
-        d.text((W - R - 4, y - 3), "chance", fill=(120, 120, 120), font=fs, anchor="rb")
     d.rectangle([L, T, W - R, H - B], outline="black")
+    x = L
     for bi, name in enumerate(bars):
-        x = L + 10 + bi * 230
         d.rectangle([x, 34, x + 14, 48], fill=PALETTE[bi % len(PALETTE)])
         d.text((x + 20, 41), name, fill="black", font=fs, anchor="lm")
+        x += 20 + d.textlength(name, font=fs) + 28
+    if chance is not None:
+        for xx in range(int(x), int(x) + 24, 8):
+            d.line([(xx, 41), (xx + 4, 41)], fill=(120, 120, 120), width=2)
+        d.text((x + 30, 41), "chance", fill="black", font=fs, anchor="lm")
     d.text((W / 2, 10), title, fill="black", font=f, anchor="mt")
-    d.text((8, T - 22), ylabel, fill="black", font=fs)
+    d.text((8, T - 20), ylabel, fill="black", font=fs)
     path = Path(path)
     img.save(path)
     return path
