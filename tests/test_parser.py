@@ -5,13 +5,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from lark.exceptions import UnexpectedInput
 
 from vdsl import nodes as n
 from vdsl import syntax
 from vdsl.budgets import DEFAULT
-from vdsl.fastparse import SyntaxFailure
 from vdsl.syntax import parse
+
+from parser_pair import fast_accepts, lark_accepts
 
 from conformance.harness import load_dir
 
@@ -176,23 +176,7 @@ def test_the_corpus_never_needs_the_generic_error():
         assert all(d.code != "E100" for d in diags), (case.id, diags)
 
 
-def _fast(src: str) -> bool:
-    with syntax._LOCK:
-        syntax._BUILDER.max_depth = 10_000
-        syntax._BUILDER.comments = []
-        try:
-            syntax.PARSER.parse(src)
-            return True
-        except SyntaxFailure:
-            return False
-
-
-def _lark(src: str) -> bool:
-    try:
-        syntax._PLAIN.parse(src)
-        return True
-    except UnexpectedInput:
-        return False
+_fast, _lark = fast_accepts, lark_accepts
 
 
 def test_fast_driver_and_lark_agree_on_the_corpus():

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import vdsl
 from vdsl import syntax
-from vdsl.fastparse import SyntaxFailure
+
+from parser_pair import fast_accepts, lark_accepts
 
 from conformance.programs import program
 
@@ -70,24 +71,7 @@ _TOKENS = sorted(set(syntax.PARSER.keywords) | set(syntax.PARSER.op_types)) + [
 _soup = st.lists(st.sampled_from(_TOKENS), max_size=40).map(" ".join)
 
 
-def _fast_accepts(src: str) -> bool:
-    with syntax._LOCK:
-        syntax._BUILDER.max_depth = 10_000
-        syntax._BUILDER.comments = []
-        try:
-            syntax.PARSER.parse(src)
-            return True
-        except SyntaxFailure:
-            return False
-
-
-def _lark_accepts(src: str) -> bool:
-    from lark.exceptions import UnexpectedInput
-    try:
-        syntax._PLAIN.parse(src)
-        return True
-    except UnexpectedInput:
-        return False
+_fast_accepts, _lark_accepts = fast_accepts, lark_accepts
 
 
 @settings(max_examples=200, deadline=None)
