@@ -244,7 +244,7 @@ def report_markdown(result: dict) -> str:
         for r in reals:
             for m in ("linear_probe", "knn"):
                 mu, sd = s[name][r][m]
-                cell = f"{100 * mu:.1f} ± {100 * sd:.1f}"
+                cell = f"{100 * mu:.1f} ± {100 * sd:.1f}" if len(c["seeds"]) > 1 else f"{100 * mu:.1f}"
                 cells.append(f"**{cell}**" if mu == best[(r, m)] else cell)
         lines.append(f"| {SOURCES[name]} | " + " | ".join(cells) + " |")
     seeds_rows = ["| pre-training data | seed | " + " | ".join(f"{r} linear | {r} k-NN" for r in reals) + " |",
@@ -263,8 +263,9 @@ def report_markdown(result: dict) -> str:
             win = a[0] > b[0] and a[0] > rnd[0]
             verdict.append(f"- {r}, {label}: corpus {100 * a[0]:.1f}% vs dead leaves {100 * b[0]:.1f}% vs random "
                            f"{100 * rnd[0]:.1f}% — corpus {'best' if win else 'NOT best'}"
-                           f" (margin over the next: {100 * (a[0] - max(b[0], rnd[0])):+.1f} points; "
-                           f"seed sd ≈ {100 * max(a[1], b[1], rnd[1]):.1f})")
+                           + f" (margin over the next: {100 * (a[0] - max(b[0], rnd[0])):+.1f} points; "
+                           + (f"seed sd ≈ {100 * max(a[1], b[1], rnd[1]):.1f})" if len(c["seeds"]) > 1
+                              else "one seed: no spread)"))
     t = result["timings"]
     zs_lines = []
     if result.get("zero_shot"):
