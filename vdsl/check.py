@@ -8,7 +8,7 @@ from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, TABLE, Builtin
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
-from .diagnostics import Diagnostic, Span, sort_diagnostics, range_hint
+from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
 from .hints import (ARG_ALIASES, ARG_HINTS, CHOICE_ALIASES, FOREIGN_NAMES, FUNCTION_ALIASES, NAME_ALIASES,
                     STATE_CALLS, did_you_mean)
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
@@ -522,11 +522,8 @@ class Checker:
         if not isinstance(lit, (n.Number, n.Percent)) or not math.isfinite(lit.value):
             return
         v = -lit.value if neg else lit.value
-        if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
-            lo = "-inf" if p.min is None else f"{p.min:g}"
-            hi = "inf" if p.max is None else f"{p.max:g}"
-            self.err("E301", f"`{p.name}` of `{c.name}` must be in {lo}..{hi}, got {v:g}", e.span,
-                     range_hint(p))
+        if not p.in_range(v):
+            self.err("E301", range_message(p, c.name, f"{v:g}"), e.span, range_hint(p))
         if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba")
                                                                        and p.name in "rgb")):
             scale = "0-255" if c.name in ("rgb", "rgba") else "pixels"

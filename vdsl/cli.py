@@ -49,13 +49,12 @@ def _params(items: tuple[str, ...]) -> dict:
 def _size(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
+    t = text.lower().strip()
     try:
-        if "x" in text.lower():
-            w, h = text.lower().split("x", 1)
-            return int(w), int(h)
-        return int(text), int(text)
+        w, h = t.split("x", 1) if "x" in t else (t, t)
+        return int(w), int(h)
     except ValueError:
-        raise click.BadParameter(f"expected WxH like 256x256, got {text!r}", param_hint="--size")
+        raise click.BadParameter(f"expected S or WxH like 128 or 256x192, got {text!r}", param_hint="--size")
 
 
 def _print_diags(diags: list[Diagnostic], source: str | None, fmt: str = "text") -> None:

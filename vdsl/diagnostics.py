@@ -108,6 +108,13 @@ class Diagnostic:
         return s + (f" (hint: {self.hint})" if self.hint else "")
 
 
+def range_message(param, fname: str, shown: str) -> str:
+    """The message for a number outside a parameter's range (checker and evaluator say the same)."""
+    lo = "-inf" if param.min is None else f"{param.min:g}"
+    hi = "inf" if param.max is None else f"{param.max:g}"
+    return f"`{param.name}` of `{fname}` must be in {lo}..{hi}, got {shown}"
+
+
 def range_hint(param) -> str:
     """The hint for a number outside a parameter's range (checker and evaluator say the same)."""
     if (param.min, param.max) == (0, 1):

@@ -76,18 +76,14 @@ def builtin_markdown(b: Builtin) -> str:
 def stdlib_markdown() -> str:
     from .check import ModuleLoader
     from .diagnostics import Diagnostic  # noqa: F401
-    from .modules import stdlib_names, stdlib_source
+    from .modules import module_header, stdlib_names, stdlib_source
     from . import nodes as n
     out = []
     loader = ModuleLoader()
     for name in stdlib_names():
         src = stdlib_source(name)
         out.append(f"### `use {name}`\n")
-        head = []
-        for line in src.text.splitlines():   # the module header: the leading `//` block
-            if not line.startswith("//"):
-                break
-            head.append(line[2:].strip())
+        head = module_header(src.text)
         if head:
             out.append(" ".join(head) + "\n")
         info = loader.load(n.Use(None, name), [])  # type: ignore[arg-type]

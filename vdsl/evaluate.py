@@ -9,16 +9,13 @@ from dataclasses import replace
 from . import ir
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
+from .builtins import CONSTANTS, TABLE, Builtin
 from .builtins.colors import parse_hex, require_color
 from .builtins.math_ import NumRange
 from .check import Checked, DefSig
-from .diagnostics import Diagnostic, Span, range_hint
+from .diagnostics import Diagnostic, Span, range_hint, range_message
 from .types import COLOR, NUMBER, PAINT, Type
 from .values import Color, Point, RuntimeFault, matches, show, type_of
-
-_MAX_STRING = 10_000
-
 
 class _Return:
     __slots__ = ("value",)
@@ -185,7 +182,7 @@ class Evaluator:
         if t is n.CallStmt:
             self.call(st.call, env, st.block, as_value=False)
         elif t is n.Let:
-            env.vars[st.name] = self._coerce_declared(self.expr(st.value, env), st, env)
+            env.vars[st.name] = self._coerce_declared(self.expr(st.value, env), st)
         elif t is n.For:
             return self._for(st, env)
         elif t is n.If:
@@ -207,21 +204,17 @@ class Evaluator:
             v = self.expr(st.value, env)   # evaluated even when overridden: later random draws stay put
             if st.name in self.params:
                 v = self._param_override(st, self.params[st.name])
-            env.vars[st.name] = self._coerce_declared(v, st, env)
+            env.vars[st.name] = self._coerce_declared(v, st)
         return None
 
-    def _coerce_declared(self, v, st, env):
+    def _coerce_declared(self, v, st):
         """`let c: color = "red"` and `let cs: list[color] = ["red", "blue"]` hold colours, not text."""
         t = st.type
-        try:
-            if t is not None and isinstance(v, str) and t.name in ("color", "paint"):
-                return require_color(v)
-            if t is not None and isinstance(v, list) and t.name == "list" and t.arg is not None \
-                    and t.arg.name in ("color", "paint"):
-                return [require_color(x) if isinstance(x, str) else x for x in v]
-        except RuntimeFault as f:
-            f.span = st.value.span
-            raise
+        if t is None:
+            return v
+        if (isinstance(v, str) and t.name in ("color", "paint")) or \
+                (isinstance(v, list) and t.name == "list" and t.arg is not None and t.arg.name in ("color", "paint")):
+            return _colors_from_text(v, st.value.span)
         return v
 
     def _param_override(self, st: n.ParamStmt, raw):
@@ -333,23 +326,15 @@ class Evaluator:
 
     def _convert(self, v, t: Type, p, fname: str, span: Span):
         if type(v) is float and t is NUMBER and v - v == 0.0:   # a finite number: the common case
-            if p is None or ((p.min is None or v >= p.min) and (p.max is None or v <= p.max)):
+            if p is None or p.in_range(v):
                 return v
         if isinstance(v, str) and t in (COLOR, PAINT):
-            try:
-                return require_color(v)
-            except RuntimeFault as f:
-                f.span = span
-                raise
+            return _colors_from_text(v, span)
         if isinstance(v, NumRange):
             v = list(v)
         if isinstance(v, list) and t.name == "list" and t.elem in (COLOR, PAINT) and \
                 any(isinstance(x, str) for x in v):
-            try:
-                v = [require_color(x) if isinstance(x, str) else x for x in v]
-            except RuntimeFault as f:
-                f.span = span
-                raise
+            v = _colors_from_text(v, span)
         if not matches(v, t):
             raise RuntimeFault("E205", f"argument `{p.name}` of `{fname}` must be {t}, got {type_of(v)}",
                                span=span)
@@ -360,11 +345,8 @@ class Evaluator:
             if isinstance(v, float):
                 if not math.isfinite(v):
                     raise RuntimeFault("E305", f"`{p.name}` is {v}, not a finite number", span=span)
-                if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
-                    lo = "-inf" if p.min is None else f"{p.min:g}"
-                    hi = "inf" if p.max is None else f"{p.max:g}"
-                    raise RuntimeFault("E301", f"`{p.name}` of `{fname}` must be in {lo}..{hi}, got {show(v)}",
-                                       range_hint(p), span)
+                if not p.in_range(v):
+                    raise RuntimeFault("E301", range_message(p, fname, show(v)), range_hint(p), span)
             elif isinstance(v, Point) and not (math.isfinite(v.x) and math.isfinite(v.y)):
                 raise RuntimeFault("E305", f"`{p.name}` is not a finite point", span=span)
         return v
@@ -594,6 +576,17 @@ class Evaluator:
                 f.span = span
             raise
         raise RuntimeFault("E211", f"cannot apply `{op}` to {type_of(a)} and {type_of(b)}", span=span)
+
+
+def _colors_from_text(v, span: Span):
+    """A colour written as text ("red", "#f00") — or a list holding some — as colours."""
+    try:
+        if isinstance(v, str):
+            return require_color(v)
+        return [require_color(x) if isinstance(x, str) else x for x in v]
+    except RuntimeFault as f:
+        f.span = span
+        raise
 
 
 def _finite_result(v, name: str):

@@ -27,6 +27,16 @@ def stdlib_source(name: str) -> ModuleSource | None:
     return ModuleSource(name, f"stdlib/{name}.vd", f.read_text(encoding="utf-8"))
 
 
+def module_header(text: str) -> list[str]:
+    """A module's description: the leading block of `//` lines, comment markers removed."""
+    head = []
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        head.append(line[2:].strip())
+    return head
+
+
 class FileAccessDenied(Exception):
     pass
 

@@ -24,6 +24,9 @@ class Param:
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def in_range(self, v: float) -> bool:
+        return (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
+
 
 @dataclass(frozen=True)
 class Builtin:  # noqa: PLR0902 - a signature has many parts

@@ -34,12 +34,8 @@ def dataset_group():
 
 
 def _parse_size(text: str) -> tuple[int, int]:
-    t = text.lower().strip()
-    try:
-        w, h = (t.split("x", 1) if "x" in t else (t, t))
-        w, h = int(w), int(h)
-    except ValueError:
-        raise click.BadParameter(f"expected S or WxH like 128 or 256x192, got {text!r}", param_hint="--size")
+    from ..cli import _size
+    w, h = _size(text)
     if not (8 <= w <= 4096 and 8 <= h <= 4096):
         raise click.BadParameter("each side must be 8..4096 pixels", param_hint="--size")
     return w, h

@@ -98,14 +98,14 @@ def _stdlib_modules() -> list[tuple[str, str, list]]:
     """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly."""
     from .. import nodes as n
     from ..check import ModuleLoader
-    from ..modules import stdlib_names, stdlib_source
+    from ..modules import module_header, stdlib_names, stdlib_source
     loader = ModuleLoader()
     out = []
     for name in stdlib_names():
         src = stdlib_source(name)
         if src is None:
             continue
-        head = [l[2:].strip() for l in src.text.splitlines()[:3] if l.startswith("//")]
+        head = module_header(src.text)
         info = loader.load(n.Use(None, name), [])  # type: ignore[arg-type]
         if info is not None:   # a module with errors is not offered
             out.append((name, head[0] if head else "", list(info.defs.values())))
