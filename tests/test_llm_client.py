@@ -159,6 +159,11 @@ def test_cache_hits_cost_no_requests_and_the_key_is_the_full_request(tmp_path):
         other_model = LLMClient(LLMConfig(model="other", base_url=srv.base_url, cache_dir=tmp_path / "cache"))
         assert not other_model.complete(MSGS).cached
         assert srv.count == 7
+    # the same model name behind another endpoint is not served from this cache
+    with FakeOpenAI(default=reply("from elsewhere")) as elsewhere:
+        moved, _ = make(elsewhere, tmp_path)
+        c = moved.complete(MSGS)
+        assert not c.cached and c.text == "from elsewhere" and elsewhere.count == 1
 
 
 def test_failures_are_not_cached(tmp_path):

@@ -141,7 +141,8 @@ class LLMClient:
         """One chat completion. `sample` tells apart requests that are otherwise identical (the
         k-th program for a concept, a refine round); it goes into the cache key, not to the server."""
         req = self.request(messages, sample=sample, temperature=temperature, max_tokens=max_tokens)
-        key = request_key(req)
+        # The same model name on another endpoint is another model: the endpoint is part of the key.
+        key = request_key({**req, "endpoint": self.config.describe()["base_url"]})
         with self._lock:
             self.stats.calls += 1
         if use_cache and self.cache is not None:
