@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, TABLE, Builtin
+from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
 from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
 from .hints import (ARG_ALIASES, ARG_HINTS, CHOICE_ALIASES, FOREIGN_NAMES, FUNCTION_ALIASES, NAME_ALIASES,
@@ -18,6 +18,9 @@ from .types import (ANY, BOOL, COLOR, NAMED, NONE, NUMBER, PAINT, POINT, STRING,
 # Number parameters measured in pixels: a percentage there (50% = 0.5) is almost surely a mistake.
 _PIXEL_PARAMS = frozenset({"x", "y", "w", "h", "r", "rx", "ry", "width", "height", "size", "stroke_width",
                            "spacing", "dx", "dy"})
+
+# Only these argument expressions can be a literal number, the case _check_literal_range looks at.
+_RANGE_CHECKED = (n.Number, n.Percent, n.Unary)
 
 # Values every program can read besides the constants table: the canvas size (set by canvas()).
 CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
@@ -496,7 +499,7 @@ class Checker:
                 else:
                     self._expect(t, b.variadic, a.value, f"argument of `{c.name}`")
             return self._result(c, b.result_type({}), block, b.block, as_value)
-        names = [p.name for p in b.params]
+        names = b.param_names
         bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", b.short_signature())
         suggested = self._suggested_for_unknown(c, names)
         types: dict[str, Type] = {}
@@ -504,13 +507,15 @@ class Checker:
             if p.name in bound:
                 t, a = bound[p.name]
                 types[p.name] = t
-                self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                if not assignable(t, p.type):   # (the message is only built for a mismatch)
+                    self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
                 if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
                     s = did_you_mean(a.value.value, p.choices, CHOICE_ALIASES)
                     self.err("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{a.value.value}\"",
                              a.value.span, f"did you mean \"{s}\"?" if s else None)
-                self._check_literal_range(c, p, a.value)
-            elif p.required and p.name not in suggested and not refused:
+                if isinstance(a.value, _RANGE_CHECKED):
+                    self._check_literal_range(c, p, a.value)
+            elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span,
                          b.short_signature())
         return self._result(c, b.result_type(types), block, b.block, as_value)
@@ -550,7 +555,8 @@ class Checker:
         for pname, ptype, has_default in sig.params:
             if pname in bound:
                 t, a = bound[pname]
-                self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
+                if not assignable(t, ptype):
+                    self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
             elif not has_default and pname not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{pname}` ({ptype})", c.span, sig.signature())
         return self._result(c, sig.returns, block, False, as_value)
@@ -612,21 +618,11 @@ class Checker:
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: n.Expr, scope: _Scope) -> Type:
+        # (the node classes are disjoint: the commonest are tested first)
         if isinstance(e, n.Number):
             if not math.isfinite(e.value):
                 self.err("E305", f"the number {e.raw} is too large", e.span)
             return NUMBER
-        if isinstance(e, n.Percent):
-            return NUMBER
-        if isinstance(e, n.String):
-            return STRING
-        if isinstance(e, n.ColorLit):
-            if parse_hex(e.raw) is None:
-                self.err("E106", f"`{e.raw}` is not a valid colour", e.span,
-                         "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc")
-            return COLOR
-        if isinstance(e, n.Bool):
-            return BOOL
         if isinstance(e, n.Name):
             return self._name(e, scope)
         if isinstance(e, n.PointLit):
@@ -635,6 +631,27 @@ class Checker:
                 if not assignable(t, NUMBER):
                     self.err("E205", f"point coordinates must be numbers, got {t}", part.span)
             return POINT
+        if isinstance(e, n.Call):
+            t = self.call(e, scope, as_value=True)
+            return t
+        if isinstance(e, n.Binary):
+            if e.op in ("and", "or"):
+                for side in (e.left, e.right):
+                    self._cond(side, scope)
+                return BOOL
+            lt, rt = self.expr(e.left, scope), self.expr(e.right, scope)
+            return self._binary_type(e.op, lt, rt, e)
+        if isinstance(e, n.ColorLit):
+            if not _valid_hex(e.raw):
+                self.err("E106", f"`{e.raw}` is not a valid colour", e.span,
+                         "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc")
+            return COLOR
+        if isinstance(e, n.String):
+            return STRING
+        if isinstance(e, n.Percent):
+            return NUMBER
+        if isinstance(e, n.Bool):
+            return BOOL
         if isinstance(e, n.ListLit):
             t: Type | None = None
             items = []
@@ -644,23 +661,6 @@ class Checker:
                 t = it if t is None else join(t, it)
             self._item_types[id(e)] = items
             return list_of(t or ANY)
-        if isinstance(e, n.Comprehension):
-            it = self.expr(e.iterable, scope)
-            elem = it.elem if it.name == "list" and it.elem else ANY
-            if it.name != "list" and it != ANY:
-                self.err("E205", f"a comprehension needs a list to loop over, got {it}", e.iterable.span)
-            inner = _Scope(scope, scope.owner)
-            inner.vars[e.var] = _Var(elem, False, scope.owner)
-            if e.cond is not None:
-                self._cond(e.cond, inner)
-            return list_of(self.expr(e.item, inner))
-        if isinstance(e, n.Binary):
-            if e.op in ("and", "or"):
-                for side in (e.left, e.right):
-                    self._cond(side, scope)
-                return BOOL
-            lt, rt = self.expr(e.left, scope), self.expr(e.right, scope)
-            return self._binary_type(e.op, lt, rt, e)
         if isinstance(e, n.Unary):
             t = self.expr(e.operand, scope)
             if e.op == "not":
@@ -671,9 +671,6 @@ class Checker:
                 return t
             self.err("E211", f"unary `{e.op}` needs a number or point, got {t}", e.span)
             return ANY
-        if isinstance(e, n.Ternary):
-            self._cond(e.cond, scope)
-            return join(self.expr(e.then, scope), self.expr(e.otherwise, scope))
         if isinstance(e, n.Field):
             if isinstance(e.obj, n.Name) and scope.lookup(e.obj.name) is None and \
                     e.obj.name not in self.defs and e.obj.name not in TABLE:
@@ -704,9 +701,19 @@ class Checker:
             if t != ANY:
                 self.err("E211", f"cannot index a {t}", e.span, "only lists and strings can be indexed")
             return ANY
-        if isinstance(e, n.Call):
-            t = self.call(e, scope, as_value=True)
-            return t
+        if isinstance(e, n.Ternary):
+            self._cond(e.cond, scope)
+            return join(self.expr(e.then, scope), self.expr(e.otherwise, scope))
+        if isinstance(e, n.Comprehension):
+            it = self.expr(e.iterable, scope)
+            elem = it.elem if it.name == "list" and it.elem else ANY
+            if it.name != "list" and it != ANY:
+                self.err("E205", f"a comprehension needs a list to loop over, got {it}", e.iterable.span)
+            inner = _Scope(scope, scope.owner)
+            inner.vars[e.var] = _Var(elem, False, scope.owner)
+            if e.cond is not None:
+                self._cond(e.cond, inner)
+            return list_of(self.expr(e.item, inner))
         return ANY  # pragma: no cover
 
     def _module_field(self, e: n.Field, scope: _Scope) -> Type:
@@ -776,6 +783,17 @@ class Checker:
             hint = "use mix(), lighten(), darken() or with_alpha() to change colours"
         self.err("E211", f"cannot apply `{op}` to {lt} and {rt}", e.span, hint)
         return ANY
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _valid_hex(raw: str) -> bool:
+    """parse_hex(raw) is not None, without building the colour for the usual `#rrggbb`."""
+    h = raw[1:] if raw.startswith("#") else raw
+    if len(h) in (3, 4, 6, 8) and _HEX_DIGITS.issuperset(h):
+        return True
+    return parse_hex(raw) is not None
 
 
 def _has_return(stmts) -> bool:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from operator import itemgetter
+from typing import NamedTuple
 
 from lark import Lark
 from lark.lexer import PatternStr
@@ -12,18 +14,17 @@ from .diagnostics import Span
 _SKIP_TERMINALS = ("COMMENT",)
 
 
-class Tok:
-    """A lexed token: its terminal type, text and position (1-based line/col, end exclusive)."""
-    __slots__ = ("type", "value", "start_pos", "line", "column", "end_line", "end_column")
+class Tok(NamedTuple):
+    """A lexed token: its terminal type, text and position (1-based line/col, end exclusive).
 
-    def __init__(self, type, value, start_pos, line, column, end_column):
-        self.type = type
-        self.value = value
-        self.start_pos = start_pos
-        self.line = line
-        self.column = column
-        self.end_line = line
-        self.end_column = end_column
+    A tuple, because the lexer makes one per token: building it is a single C call."""
+    type: str
+    value: str
+    start_pos: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
 
     def __str__(self):
         return self.value
@@ -84,57 +85,67 @@ class FastParser:
                 self.alternatives[text] = self.alternatives.get(text, (self.op_types[text],)) + (name,)
             else:
                 self.op_types[text] = name
+        # Operators and names, the commonest tokens, are tried first; a `.` followed by a digit is
+        # left to NUMBER/PERCENT (`.5`), and `//`, `/*` to COMMENT, which comes before them.
+        op_alts = [re.escape(o) + (r"(?!\d)" if o == "." else "") for o, _ in ops]
         parts = [
             r"(?P<NL>\n)",
             f"(?P<COMMENT>{terms['COMMENT'].pattern.to_regexp()})",
+            "(?P<OP>" + "|".join(op_alts) + ")",
+            f"(?P<NAME>{terms['NAME'].pattern.to_regexp()})",
             f"(?P<PERCENT>{terms['PERCENT'].pattern.to_regexp()})",
             f"(?P<NUMBER>{terms['NUMBER'].pattern.to_regexp()})",
             f"(?P<STRING>{terms['STRING'].pattern.to_regexp()})",
             f"(?P<COLOR>{terms['COLOR'].pattern.to_regexp()})",
-            f"(?P<NAME>{terms['NAME'].pattern.to_regexp()})",
-            "(?P<OP>" + "|".join(re.escape(o) for o, _ in ops) + ")",
             r"(?P<EOF>\Z)",
+            r"(?P<BAD>[\s\S])",   # any other character: a lexing error, where no token can start
         ]
-        # Blanks before a token are consumed by the same match: one regex call per token.
+        # Blanks before a token are consumed by the same match, and every character is in some
+        # match: one finditer over the text yields the tokens back to back.
         self.master = re.compile(r"[ \t\r\f\ufeff]*(?:" + "|".join(parts) + ")")
 
-    def tokens(self, text: str, comments: bool = True):
-        match = self.master.match
+    def tokens(self, text: str, comments: bool = True) -> list[Tok]:
+        """All tokens, ending with `$END`; at a character no token can start with, the list ends
+        with an `$ERROR` token instead, which no parser state accepts (it fails there, not sooner)."""
         keywords, op_types = self.keywords, self.op_types
-        pos, line, line_start, n = 0, 1, 0, len(text)
-        while pos < n:
-            m = match(text, pos)
-            if m is None:   # point past the blanks at the character no token can start with
-                while pos < n and text[pos] in " \t\r\f\ufeff":
-                    pos += 1
-                raise SyntaxFailure(pos)
+        on_comment = self.on_comment if comments else None
+        new = tuple.__new__   # Tok(...) without the Python-level __new__ (one call per token)
+        out: list[Tok] = []
+        append = out.append
+        line, line_start = 1, 0
+        pos = 0
+        for m in self.master.finditer(text):
             kind = m.lastgroup
-            end = m.end()
-            pos = m.start(kind)
-            if kind == "NL":
+            pos, end = m.span(kind)   # the token's own span, after the blanks before it
+            if kind == "OP":
+                val = m.group(kind)
+                append(new(Tok, (op_types[val], val, pos, line, pos - line_start + 1, line, end - line_start + 1)))
+            elif kind == "NAME":
+                val = m.group(kind)
+                append(new(Tok, (keywords.get(val, "NAME"), val, pos, line, pos - line_start + 1, line,
+                                 end - line_start + 1)))
+            elif kind == "NL":
                 line += 1
                 line_start = end
-            elif kind == "EOF":
-                break
             elif kind == "COMMENT":
                 val = m.group(kind)
-                if comments and self.on_comment is not None:
-                    self.on_comment(line, pos - line_start + 1, val)
+                if on_comment is not None:
+                    on_comment(line, pos - line_start + 1, val)
                 nl = val.count("\n")
                 if nl:
                     line += nl
                     line_start = pos + val.rfind("\n") + 1
-            else:
-                val = m.group(kind)
-                if kind == "NAME":
-                    kind = keywords.get(val, "NAME")
-                elif kind == "OP":
-                    kind = op_types[val]
+            elif kind == "EOF":
+                break
+            elif kind == "BAD":
                 col = pos - line_start + 1
-                yield Tok(kind, val, pos, line, col, col + len(val))
-            pos = end
+                append(new(Tok, ("$ERROR", "", pos, line, col, line, col)))
+                return out
+            else:
+                append(new(Tok, (kind, m.group(kind), pos, line, pos - line_start + 1, line, end - line_start + 1)))
         col = pos - line_start + 1
-        yield Tok("$END", "", pos, line, col, col)
+        append(new(Tok, ("$END", "", pos, line, col, line, col)))
+        return out
 
     def lark_tokens(self, text: str, parser_state):
         """The same tokens as Lark `Token`s, for Lark's own parser (errors, match_examples).
@@ -145,82 +156,159 @@ class FastParser:
         from lark.exceptions import UnexpectedCharacters
         states = parser_state.parse_conf.parse_table.states
         alternatives = self.alternatives
-        try:
-            for tok in self.tokens(text, comments=False):
-                if tok.type == "$END":
-                    return
-                ttype = tok.type
-                if tok.value in alternatives:
-                    row = states[parser_state.position]
-                    if ttype not in row:
-                        ttype = next((a for a in alternatives[tok.value] if a in row), ttype)
-                yield Token(ttype, tok.value, tok.start_pos, tok.line, tok.column, tok.end_line,
-                            tok.end_column, tok.start_pos + len(tok.value))
-        except SyntaxFailure as f:
-            pos = f.args[0]
-            line = text.count("\n", 0, pos) + 1
-            col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-            raise UnexpectedCharacters(text, pos, line, col, state=parser_state.position) from None
+        for tok in self.tokens(text, comments=False):
+            if tok.type == "$END":
+                return
+            if tok.type == "$ERROR":
+                pos = tok.start_pos
+                line = text.count("\n", 0, pos) + 1
+                col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+                raise UnexpectedCharacters(text, pos, line, col, state=parser_state.position)
+            ttype = tok.type
+            if tok.value in alternatives:
+                row = states[parser_state.position]
+                if ttype not in row:
+                    ttype = next((a for a in alternatives[tok.value] if a in row), ttype)
+            yield Token(ttype, tok.value, tok.start_pos, tok.line, tok.column, tok.end_line,
+                        tok.end_column, tok.start_pos + len(tok.value))
 
     # ------------------------------------------------------------ parsing
     def _reducer(self, rule):
         name = rule.alias or rule.origin.name
         inline = name.startswith("_")
-        expand1 = rule.options.expand1
-        empty = rule.options.empty_indices
+        expansion = rule.expansion
         keep = [not (getattr(s, "is_term", False) and (s.filter_out or s.name.startswith("_")))
-                for s in rule.expansion]
+                for s in expansion]
+        empty = rule.options.empty_indices
         if empty:  # absent optional parts `[x]` become None placeholders (maybe_placeholders)
             it = iter(keep)
             keep = [None if e else next(it) for e in empty]
-        method = None if inline else getattr(self.builder, name, None)
-        expand1 = expand1 and not rule.alias
-        file_ref = self.builder
+        # The plan: per kept child (or placeholder), its position among the children (None for a
+        # placeholder) and whether it is spliced (the list an inlined rule like `_stmt` reduces to).
+        plan: list[tuple[int | None, bool]] = []
+        ci = 0
+        for k in keep:
+            if k is None:
+                plan.append((None, False))
+                continue
+            if k:
+                sym = expansion[ci]
+                plan.append((ci, not getattr(sym, "is_term", False) and sym.name.startswith("_")))
+            ci += 1
+
+        if inline:
+            return self._inline_reducer(plan, len(expansion))
+
+        method = getattr(self.builder, name, None)
+        expand1 = rule.options.expand1 and not rule.alias
+        builder = self.builder
         # `"(" expr ")"` leaves no node of its own; the builder may still count it (nesting budget)
-        bracket = getattr(self.builder, "bracket", None) if expand1 and len(rule.expansion) > 1 and \
-            getattr(rule.expansion[0], "name", "") == "LPAR" else None
+        bracket = getattr(self.builder, "bracket", None) if expand1 and len(expansion) > 1 and \
+            getattr(expansion[0], "name", "") == "LPAR" else None
+        # Where the span starts and ends: a token's position, a node's (or _Seq's) span, or else
+        # (inlined lists, empty rules) the first/last child that has a position.
+        first = _edge(expansion[0]) if expansion else None
+        last = _edge(expansion[-1]) if expansion else None
+        new = tuple.__new__   # Span(...) without the Python-level __new__ (one call per reduction)
 
-        # Most rules have no placeholders and no inlined children: their kept children are fixed
-        # positions, picked without the general loop below.
-        inlined = any(not getattr(sym, "is_term", False) and sym.name.startswith("_") for sym in rule.expansion)
-        picks = None if (empty or inlined or inline or not rule.expansion) else [i for i, k in enumerate(keep) if k]
-
-        def reduce(children):
-            if picks is not None:
-                kids = [children[i] for i in picks]
+        if any(spliced for _, spliced in plan):
+            def reduce(children):
+                kids = []
+                for i, spliced in plan:
+                    if i is None:
+                        kids.append(None)
+                    elif spliced:
+                        kids.extend(children[i])
+                    else:
+                        kids.append(children[i])
                 if expand1 and len(kids) == 1:
                     return kids[0] if bracket is None else bracket(kids[0])
-                c0, c1 = children[0], children[-1]
-                sl, sc = (c0.line, c0.column) if type(c0) is Tok else _start(children)
-                el, ec = (c1.end_line, c1.end_column) if type(c1) is Tok else _end(children)
-                return method(Span(sl, sc, el, ec, file_ref.file), *kids)
-            kids = []
-            ci = 0
-            for k in keep:
-                if k is None:
-                    kids.append(None)
-                    continue
-                c = children[ci]
-                ci += 1
-                if type(c) is _Inline:
-                    kids.extend(c)
-                elif k:
-                    kids.append(c)
-            if inline:
-                return _Inline(kids)
-            if expand1 and len(kids) == 1:
-                return kids[0] if bracket is None else bracket(kids[0])
-            c0 = children[0] if children else None   # the usual cases inline, the rest in _start/_end
-            c1 = children[-1] if children else None
-            if type(c0) is Tok:
-                sl, sc = c0.line, c0.column
+                return method(new(Span, _span_of(children, first, last) + (builder.file,)), *kids)
+            return reduce
+
+        # No spliced children: the kept ones are fixed positions, picked by one itemgetter;
+        # a placeholder picks the None appended after the children.
+        pad = any(i is None for i, _ in plan)
+        size = len(expansion)
+        picks = [size if i is None else i for i, _ in plan]
+        if expand1 and len(picks) == 1:
+            pick = picks[0]
+            if bracket is None:
+                return lambda children: children[pick]
+            return lambda children: bracket(children[pick])
+        if size == 1 and first == "tok" and picks == [0]:   # `atom: NUMBER -> number`: the token's span
+            def reduce_token(children):
+                c = children[0]
+                return method(new(Span, (c.line, c.column, c.end_line, c.end_column, builder.file)), c)
+            return reduce_token
+        get = itemgetter(*picks) if picks else None
+        one = len(picks) == 1
+        tok_first, tok_last = first == "tok", last == "tok"
+        node_first, node_last = first == "node", last == "node"
+
+        def reduce(children):
+            if tok_first:
+                c = children[0]
+                sl, sc = c.line, c.column
+            elif node_first:
+                sp = children[0].span
+                sl, sc = sp[0], sp[1]
             else:
                 sl, sc = _start(children)
-            if type(c1) is Tok:
-                el, ec = c1.end_line, c1.end_column
+            if tok_last:
+                c = children[-1]
+                el, ec = c.end_line, c.end_column
+            elif node_last:
+                sp = children[-1].span
+                el, ec = sp[2], sp[3]
             else:
                 el, ec = _end(children)
-            return method(Span(sl, sc, el, ec, file_ref.file), *kids)
+            span = new(Span, (sl, sc, el, ec, builder.file))
+            if pad:
+                children.append(None)
+            if get is None:
+                return method(span)
+            if one:
+                return method(span, get(children))
+            return method(span, *get(children))
+        return reduce
+
+    @staticmethod
+    def _inline_reducer(plan, size: int):
+        """An inlined rule (`_stmt`, repetition helpers) reduces to a plain list of its kept
+        children, spliced into its parent. Each value is consumed by one reduction only, so the
+        children list and a left-recursive rule's own list (`xs: xs "," x`) are reused in place."""
+        if plan == [(0, False)] and size == 1:   # `_stmt: call_stmt`
+            return lambda children: children
+        if plan and plan[0][1]:
+            head, rest = plan[0][0], plan[1:]
+        else:
+            head, rest = None, plan
+        if head is not None and len(rest) == 1 and rest[0][0] is not None:   # `xs: xs "," x`
+            i, spliced = rest[0]
+            if spliced:
+                def extend(children):
+                    out = children[head]
+                    out.extend(children[i])
+                    return out
+                return extend
+
+            def append(children):
+                out = children[head]
+                out.append(children[i])
+                return out
+            return append
+
+        def reduce(children):
+            out = [] if head is None else children[head]
+            for i, spliced in rest:
+                if i is None:
+                    out.append(None)
+                elif spliced:
+                    out.extend(children[i])
+                else:
+                    out.append(children[i])
+            return out
         return reduce
 
     def _compile_tables(self):
@@ -238,6 +326,8 @@ class FastParser:
                         rules.append(arg)
                     out[str(sym)] = -1 - index[arg]
             rows[st] = out
+        if sorted(rows) == list(range(len(rows))):   # states are 0..n-1: index a list, not a dict
+            rows = [rows[i] for i in range(len(rows))]
         self._rows = rows
         self._sizes = [len(r.expansion) for r in rules]
         self._origins = [str(r.origin.name) for r in rules]
@@ -252,57 +342,77 @@ class FastParser:
             self._compile_tables()
         rows, end_state = self._rows, self.end
         sizes, origins, units, funcs = self._sizes, self._origins, self._units, self._funcs
-        state_stack = [self.start]
+        state = self.start
+        state_stack: list = []   # the states under `state`
         values: list = []
+        push_state, push_value = state_stack.append, values.append
         alternatives = self.alternatives
         unit_memo = self._unit_memo
         for tok in self.tokens(text):
             ttype = tok.type
             while True:
-                act = rows[state_stack[-1]].get(ttype)
-                if act is None and tok.value in alternatives:
-                    for alt in alternatives[tok.value]:
-                        act = rows[state_stack[-1]].get(alt)
-                        if act is not None:
-                            tok.type = ttype = alt
-                            break
+                act = rows[state].get(ttype)
                 if act is None:
-                    if ttype == "$END" and state_stack[-1] == end_state:
-                        return values[-1]
-                    raise SyntaxFailure(tok.start_pos)
+                    if tok.value in alternatives:
+                        for alt in alternatives[tok.value]:
+                            act = rows[state].get(alt)
+                            if act is not None:
+                                ttype = alt   # the token keeps its lexed type: the builder reads only text and position
+                                break
+                    if act is None:
+                        if ttype == "$END" and state == end_state:
+                            return values[-1]
+                        raise SyntaxFailure(tok.start_pos)
                 if act >= 0:
-                    state_stack.append(act)
-                    values.append(tok)
+                    push_state(state)
+                    state = act
+                    push_value(tok)
                     break
                 r = -1 - act
                 if units[r]:
                     # A chain of unit reductions (atom -> postfix -> ... -> expr) depends only on
                     # (state below, top state, lookahead): resolve it once and remember the result.
-                    key = (state_stack[-2], state_stack[-1], ttype)
+                    key = (state_stack[-1], state, ttype)
                     top = unit_memo.get(key)
                     if top is None:
-                        below, top, a = key[0], state_stack[-1], act
+                        below, top, a = key[0], state, act
                         while a is not None and a < 0 and units[-1 - a]:
                             top = rows[below][origins[-1 - a]]
                             a = rows[top].get(ttype)
                         unit_memo[key] = top
-                    state_stack[-1] = top
+                    state = top
                     continue
                 size = sizes[r]
-                if size:
+                if size:   # pop `size` states: the one left on top is `below`
                     children = values[-size:]
                     del values[-size:]
-                    del state_stack[-size:]
+                    below = state_stack[-size]
+                    if size > 1:
+                        del state_stack[1 - size:]
                 else:
                     children = []
-                values.append(funcs[r](children))
-                state_stack.append(rows[state_stack[-1]][origins[r]])
+                    below = state
+                    push_state(state)
+                push_value(funcs[r](children))
+                state = rows[below][origins[r]]
         raise SyntaxFailure(len(text))  # pragma: no cover - $END always ends the loop
 
 
-class _Inline(list):
-    """Children of an inlined rule (`_stmt`, repetition helpers), spliced into the parent."""
-    __slots__ = ()
+def _edge(sym) -> str | None:
+    """What a rule's first or last child is: "tok" (a terminal), "node" (a value with a span) or
+    None (an inlined rule's list, maybe empty: looked for among the children)."""
+    if getattr(sym, "is_term", False):
+        return "tok"
+    return None if sym.name.startswith("_") else "node"
+
+
+def _span_of(children, first, last) -> tuple:
+    c0, c1 = children[0] if children else None, children[-1] if children else None
+    sl, sc = (c0.line, c0.column) if first == "tok" else (c0.span[0], c0.span[1]) if first == "node" \
+        else _start(children)
+    el, ec = (c1.end_line, c1.end_column) if last == "tok" else (c1.span[2], c1.span[3]) if last == "node" \
+        else _end(children)
+    return sl, sc, el, ec
 
 
 def _start(children):

@@ -25,7 +25,12 @@ class _Seq(list):
     def __init__(self, items, span):
         super().__init__(items)
         self.span = span
-        self._depth = max((getattr(i, "_depth", 0) for i in self), default=0)
+        d = 0
+        for i in items:
+            cd = getattr(i, "_depth", 0)
+            if cd > d:
+                d = cd
+        self._depth = d
 
 
 class _TooDeep(Exception):
@@ -48,9 +53,6 @@ class _Builder:
         self.comments: list[n.Comment] = []
 
     # -- helpers
-    def _span(self, span) -> Span:
-        return span
-
     def _tok_span(self, tok: Tok) -> Span:
         return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, self.file)
 
@@ -66,6 +68,14 @@ class _Builder:
         node._depth = d
         return node
 
+    def _deep1(self, node, child):
+        """_deep for the common one-child case."""
+        d = getattr(child, "_depth", 0) + 1
+        if d > self.max_depth:
+            raise _TooDeep(node.span)
+        node._depth = d
+        return node
+
     def bracket(self, node):
         """`( expr )`: parentheses count toward the nesting budget, though they leave no node."""
         d = getattr(node, "_depth", 0) + 1
@@ -74,126 +84,136 @@ class _Builder:
         node._depth = d
         return node
 
-    # -- statements
+    # -- statements (`meta` is the node's span; tokens are read by .value, their text)
     def start(self, meta, *stmts):
-        return n.Program(self._span(meta), list(stmts), file=self.file)
+        return n.Program(meta, list(stmts), file=self.file)
 
     def block(self, meta, *stmts):
         return _Seq(stmts, meta)
 
     def let_stmt(self, meta, name, typ, value):
-        return self._deep(n.Let(self._span(meta), str(name), typ, value), value)
+        return self._deep1(n.Let(meta, name.value, typ, value), value)
 
     def param_stmt(self, meta, name, typ, value):
-        return self._deep(n.ParamStmt(self._span(meta), str(name), typ, value), value)
+        return self._deep1(n.ParamStmt(meta, name.value, typ, value), value)
 
     def assign_stmt(self, meta, name, op, value):
-        return self._deep(n.Assign(self._span(meta), str(name), str(op), value), value)
+        return self._deep1(n.Assign(meta, name.value, op.value, value), value)
 
     def def_stmt(self, meta, name, params, returns, body):
-        return self._deep(n.Def(self._span(meta), str(name), params or [], returns, body), body, params)
+        return self._deep(n.Def(meta, name.value, params or [], returns, body), body, params)
 
     def param_decls(self, meta, *decls):
         return _Seq(decls, meta)
 
     def param_decl(self, meta, name, typ, default):
-        return self._deep(n.ParamDecl(self._span(meta), str(name), typ, default), default)
+        return self._deep1(n.ParamDecl(meta, name.value, typ, default), default)
 
     def for_stmt(self, meta, a, b, iterable, body):
-        node = n.For(self._span(meta), str(a), None if b is None else str(b), iterable, body)
+        node = n.For(meta, a.value, None if b is None else b.value, iterable, body)
         return self._deep(node, iterable, body)
 
     def if_stmt(self, meta, cond, then, otherwise):
         if isinstance(otherwise, n.If):
             otherwise = _Seq([otherwise], otherwise.span)
-        return self._deep(n.If(self._span(meta), cond, then, otherwise), cond, then, otherwise)
+        return self._deep(n.If(meta, cond, then, otherwise), cond, then, otherwise)
 
     def use_stmt(self, meta, what):
         if isinstance(what, Tok):
-            return n.Use(self._span(meta), _unescape(str(what)), is_path=True)
-        return n.Use(self._span(meta), what[0])
+            return n.Use(meta, _unescape(what.value), is_path=True)
+        return n.Use(meta, what[0])
 
     def dotted_name(self, meta, *parts):
-        return _Seq([".".join(str(p) for p in parts)], meta)
+        return _Seq([".".join(p.value for p in parts)], meta)
 
     def return_stmt(self, meta, value):
-        return self._deep(n.Return(self._span(meta), value), value)
+        return self._deep1(n.Return(meta, value), value)
 
     def call_stmt(self, meta, call, block):
-        return self._deep(n.CallStmt(self._span(meta), call, block), call, block)
+        return self._deep(n.CallStmt(meta, call, block), call, block)
 
     def type(self, meta, name, arg):
-        return n.TypeRef(self._span(meta), str(name), arg)
+        return n.TypeRef(meta, name.value, arg)
 
     # -- expressions
     def ternary(self, meta, c, a, b):
-        return self._deep(n.Ternary(self._span(meta), c, a, b), c, a, b)
+        return self._deep(n.Ternary(meta, c, a, b), c, a, b)
 
     def binary(self, meta, left, op, right):
-        o = str(op)
-        o = {"||": "or", "&&": "and"}.get(o, o)
-        return self._deep(n.Binary(self._span(meta), o, left, right), left, right)
+        o = op.value
+        o = _OPERATOR_WORDS.get(o, o)
+        return self._deep(n.Binary(meta, o, left, right), left, right)
 
     def unary(self, meta, op, operand):
-        o = "not" if str(op) in ("!", "not") else str(op)
-        return self._deep(n.Unary(self._span(meta), o, operand), operand)
+        o = "not" if op.value in ("!", "not") else op.value
+        return self._deep1(n.Unary(meta, o, operand), operand)
 
     def field(self, meta, obj, name):
-        return self._deep(n.Field(self._span(meta), obj, str(name), self._tok_span(name)), obj)
+        return self._deep1(n.Field(meta, obj, name.value, self._tok_span(name)), obj)
 
     def index(self, meta, obj, idx):
-        return self._deep(n.Index(self._span(meta), obj, idx), obj, idx)
+        return self._deep(n.Index(meta, obj, idx), obj, idx)
 
     def number(self, meta, tok):
         try:
             v = float(tok.value)
         except OverflowError:  # pragma: no cover - float() returns inf instead
             v = float("inf")
-        return n.Number(self._span(meta), v, str(tok))
+        return n.Number(meta, v, tok.value)
 
     def percent(self, meta, tok):
-        return n.Percent(self._span(meta), float(str(tok)[:-1]) / 100.0, str(tok))
+        return n.Percent(meta, float(tok.value[:-1]) / 100.0, tok.value)
 
     def string(self, meta, tok):
-        return n.String(self._span(meta), _unescape(str(tok)), str(tok))
+        return n.String(meta, _unescape(tok.value), tok.value)
 
     def color(self, meta, tok):
-        return n.ColorLit(self._span(meta), str(tok))
+        return n.ColorLit(meta, tok.value)
 
     def true(self, meta, _):
-        return n.Bool(self._span(meta), True)
+        return n.Bool(meta, True)
 
     def false(self, meta, _):
-        return n.Bool(self._span(meta), False)
+        return n.Bool(meta, False)
 
     def name(self, meta, tok):
-        return n.Name(self._span(meta), str(tok))
+        return n.Name(meta, tok.value)
 
     def point(self, meta, x, y):
-        return self._deep(n.PointLit(self._span(meta), x, y), x, y)
+        node = n.PointLit(meta, x, y)
+        d = max(getattr(x, "_depth", 0), getattr(y, "_depth", 0)) + 1   # _deep, inlined: points are common
+        if d > self.max_depth:
+            raise _TooDeep(meta)
+        node._depth = d
+        return node
 
     def list(self, meta, *items):
         its = [i for i in items if i is not None]
-        return self._deep(n.ListLit(self._span(meta), its), *its)
+        return self._deep(n.ListLit(meta, its), *its)
 
     def comprehension(self, meta, item, var, iterable, cond):
-        return self._deep(n.Comprehension(self._span(meta), item, str(var), iterable, cond), item, iterable, cond)
+        return self._deep(n.Comprehension(meta, item, var.value, iterable, cond), item, iterable, cond)
 
     def call(self, meta, name, args):
         args = args or []
-        return self._deep(n.Call(self._span(meta), str(name), args, self._tok_span(name)), args)
+        return self._deep1(n.Call(meta, name.value, args, self._tok_span(name)), args)
 
     def args(self, meta, *args):
         return _Seq(args, meta)
 
     def arg(self, meta, value):
-        return self._deep(n.Arg(self._span(meta), None, value), value)
+        return self._deep1(n.Arg(meta, None, value), value)
 
     def kwarg(self, meta, name, value):
-        return self._deep(n.Arg(self._span(meta), str(name), value), value)
+        node = n.Arg(meta, name.value, value)
+        d = getattr(value, "_depth", 0) + 1   # _deep1, inlined: the commonest node
+        if d > self.max_depth:
+            raise _TooDeep(meta)
+        node._depth = d
+        return node
 
 
-
+_OPERATOR_WORDS = {"||": "or", "&&": "and"}
 _BUILDER = _Builder()
 _LOCK = threading.Lock()
 

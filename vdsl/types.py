@@ -46,7 +46,7 @@ TYPE_ALIASES = {"int": "number", "float": "number", "double": "number", "str": "
 
 def assignable(src: Type, dst: Type) -> bool:
     """Can a value of type src be passed where dst is expected?"""
-    if src == dst or src is ANY or dst is ANY or src.name == "any" or dst.name == "any":
+    if src is dst or src == dst or src is ANY or dst is ANY or src.name == "any" or dst.name == "any":
         return True
     if dst.name == "union":
         return any(assignable(src, o) for o in dst.options)

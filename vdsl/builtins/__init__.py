@@ -46,6 +46,10 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
         return self.param_map.get(name)
 
     @functools.cached_property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @functools.cached_property
     def param_map(self) -> dict[str, Param]:
         return {p.name: p for p in self.params}
 
