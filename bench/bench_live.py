@@ -4,9 +4,10 @@ Run:  python bench/bench_live.py [--programs examples] [--sizes 64,224] [--worke
 Prints a markdown table and writes bench/results/live.md.  Target (DESIGN.md): live rendering keeps a
 GPU fed, i.e. the cores a GPU needs to be fed live stay within what a GPU machine has (8-16 per GPU).
 
-Each cell runs the training data path of vdsl/train/loop.py: `Views(base, train_transform(method, S),
-views, seed)` (or the bare dataset with augmentation off), a DataLoader with a batch sampler,
-`collate`, persistent_workers=False.  Sources, interleaved in every round so load from other
+Each cell runs the training data path of vdsl/train/loop.py: `Squares(base, S)`, a DataLoader with a
+batch sampler, `collate`, persistent_workers=False, then (augmentation on) `augment.views(batch, method,
+S, views, seed)` on the batch in the main process, as training does on a CPU (on a GPU the same code
+runs on the device).  Sources, interleaved in every round so load from other
 processes hits them alike:
 
 - live:        `LiveRenders(programs, S, ...)`: compile once, render a fresh seed per item;
@@ -42,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from vdsl.train.augment import train_transform  # noqa: E402
-from vdsl.train.data import (FolderImages, LiveRenders, Views, collate, derive, program_files)  # noqa: E402
+from vdsl.train.augment import views as augmented_views  # noqa: E402
+from vdsl.train.data import (FolderImages, LiveRenders, Squares, collate, derive, program_files)  # noqa: E402
 
 SOURCES = ("live", "png", "ram")
 SOURCE_NAMES = {"live": "live render", "png": "folder, PNG decode", "ram": "folder, in RAM"}
@@ -95,7 +96,7 @@ def batches_for(n_items: int, batch: int, start: int, count: int, seed: int) -> 
 
 
 def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: float, max_passes: int,
-            epoch: int, seed: int) -> dict:
+            epoch: int, seed: int, augment=None) -> dict:
     """Steady-state rate of one DataLoader over ds: warm-up batches untimed, then whole passes of
     per_pass batches until min_time has passed (at most max_passes)."""
     if hasattr(ds, "set_epoch"):
@@ -119,6 +120,8 @@ def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: 
     for p in range(max_passes):
         for _ in range(per_pass):
             imgs, labels = next(it)
+            if augment is not None:
+                augment(imgs, images)
             images += len(labels)
         if time.perf_counter() - t0 >= min_time:
             break
@@ -205,9 +208,11 @@ def run(argv: list[str] | None = None) -> str:
             for s, aug, w in cells:
                 for src in SOURCES:
                     base = data[(s, src)]
-                    ds = Views(base, train_transform(a.method, s), views, seed=0) if aug else base
+                    aug_fn = ((lambda b, i, s=s: augmented_views(b, a.method, s, views, derive(0, r, i)))
+                              if aug else None)
                     res.setdefault((s, aug, w, src), []).append(
-                        measure(ds, a.batch, w, a.warmup, per_pass, a.min_time, a.max_passes, epoch=r, seed=0))
+                        measure(Squares(base, s), a.batch, w, a.warmup, per_pass, a.min_time, a.max_passes,
+                                epoch=r, seed=0, augment=aug_fn))
     finally:
         torch.set_num_threads(threads_before)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -242,8 +247,8 @@ def run(argv: list[str] | None = None) -> str:
         f"`collate`, persistent_workers=False, as in `vdsl train`; main process at {a.threads} torch "
         f"thread{'s' if a.threads > 1 else ''} (workers always run 1); {a.warmup} warm-up batches untimed, "
         f"then passes of {per_pass * a.batch} images for at least {a.min_time:g} s; median of {a.repeat} "
-        f"interleaved round{'s' if a.repeat > 1 else ''}. Augmentation on: `train_transform(\"{a.method}\", S)` "
-        f"x {views} views through `Views`; off: the bare uint8 images. Images/s counts source images "
+        f"interleaved round{'s' if a.repeat > 1 else ''}. Augmentation on: `augment.views(batch, \"{a.method}\", S, {views})` "
+        f"on each batch in the main process; off: the bare uint8 images. Images/s counts source images "
         f"(each with {views} views when augmented).",
         "",
         "**Per-core images/s** = images per CPU-second of all the loader's processes (main + workers, from "

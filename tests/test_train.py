@@ -108,15 +108,71 @@ def test_live_loader_new_images_every_epoch(programs):
     assert not torch.equal(a, through_loader(0, 4))
 
 
-def test_views_do_not_depend_on_order(folder):
-    from vdsl.train.augment import train_transform
-    v = D.Views(D.FolderImages(folder), train_transform("moco", SIZE), 2, seed=0)
-    x5 = v[5][0]
-    v[3], v[9]
-    assert all(torch.equal(a, b) for a, b in zip(x5, v[5][0]))
-    assert not torch.equal(x5[0], x5[1])
-    v.set_epoch(1)
-    assert not torch.equal(x5[0], v[5][0][0])
+def test_views_are_seeded_and_independent_of_what_ran_before(folder):
+    from vdsl.train.augment import views
+    batch = D.collate([D.FolderImages(folder)[i] for i in range(8)])[0]
+    a = views(batch, "moco", SIZE, 2, seed=5)
+    torch.rand(3)                                      # the global RNG plays no part
+    b = views(batch, "moco", SIZE, 2, seed=5)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[0], a[1])                 # two views differ
+    assert not torch.equal(a[0], views(batch, "moco", SIZE, 2, seed=6)[0])
+    assert a[0].shape == (8, 3, SIZE, SIZE) and a[0].dtype == torch.float32
+
+
+def test_squares_stack_images_of_any_shape():
+    base = [(torch.zeros(3, 40, 60, dtype=torch.uint8), 0), (torch.zeros(3, 50, 30, dtype=torch.uint8), 1)]
+    sq = D.Squares(base, 32)
+    assert sq.side == 40 and [sq[i][0].shape for i in range(2)] == [(3, 40, 40)] * 2
+    assert D.Squares(base, 64)[1][0].shape == (3, 64, 64)
+
+
+def test_crop_boxes_follow_random_resized_crop():
+    from vdsl.train.augment import _crop_boxes
+    g = torch.Generator().manual_seed(0)
+    b = _crop_boxes(4000, 32, 48, (0.2, 1.0), g, "cpu")
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    assert (b[:, 0] >= 0).all() and (b[:, 1] >= 0).all() and (b[:, 2] <= 48).all() and (b[:, 3] <= 32).all()
+    area = w * h / (32 * 48)
+    assert area.min() >= 0.19 and area.max() <= 1.0 and area.std() > 0.1
+    r = w / h
+    assert r.min() >= 0.7 and r.max() <= 1.4 and (r < 0.9).any() and (r > 1.1).any()
+    tall = _crop_boxes(10, 100, 10, (1.0, 1.0), g, "cpu")        # never fits: a centre crop at ratio 3:4 (13 px tall)
+    assert torch.equal(tall[0], torch.tensor([0.0, 43.0, 10.0, 56.0]))
+
+
+def test_colour_operations_match_torchvision():
+    from torchvision.transforms.v2 import functional as TF
+    from vdsl.train.augment import _gray, _hsv_to_rgb, _jitter, _rgb_to_hsv
+    x = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(_hsv_to_rgb(_rgb_to_hsv(x)), x, atol=1e-5)
+    assert torch.allclose(_gray(x), TF.rgb_to_grayscale(x), atol=1e-6)
+    hsv = _rgb_to_hsv(x)
+    shifted = _hsv_to_rgb(torch.cat([(hsv[:, :1] + 0.25) % 1.0, hsv[:, 1:]], 1))
+    assert torch.allclose(shifted, TF.adjust_hue(x, 0.25), atol=1e-4)
+    off = torch.zeros(6, dtype=torch.bool)
+    g = torch.Generator().manual_seed(0)
+    assert torch.allclose(_jitter(x, (0.4, 0.4, 0.4, 0.1), off, g), x)   # switched off: unchanged
+    on = _jitter(x, (0.4, 0.4, 0.4, 0.1), ~off, g)
+    assert not torch.allclose(on, x) and on.min() >= 0 and on.max() <= 1
+
+
+def test_recipes_crop_flip_and_colour_as_their_papers_say():
+    from vdsl.train.augment import MEAN, STD, views
+    img = torch.empty(200, 3, 16, 16, dtype=torch.uint8)
+    img[:, 0], img[:, 1], img[:, 2] = 200, 90, 30            # orange ...
+    img[..., :8] = 0                                         # ... with a black left half: flips show
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    sup = views(img, "supervised", 16, 1, seed=0)[0] * std + mean
+    right = sup[..., -1]                                    # a column that is orange or black
+    assert torch.allclose(right.amax((0, 2)), torch.tensor([200, 90, 30]) / 255, atol=1e-4)   # no jitter
+    left_dark = sup[..., :4].mean((1, 2, 3)) < sup[..., -4:].mean((1, 2, 3))
+    assert 60 < int(left_dark.sum()) < 140                  # about half of them flipped
+    sim = views(img, "simclr", 16, 1, seed=0)[0] * std + mean
+    grey = (sim[:, 0] - sim[:, 1]).abs().amax((1, 2)) < 1e-4
+    assert 20 < int(grey.sum()) < 90                        # grayscale p=0.2 (and some fully desaturated)
+    hue = sim[~grey].amax((2, 3)).argmax(1)                 # the brightest channel after the hue shift
+    assert (hue == 0).sum() > 0 and (hue != 0).sum() > 0
 
 
 def test_dead_leaves_program():

@@ -1,4 +1,4 @@
-"""Training data: rendered ImageFolder datasets, live rendering of vdsl programs, views and samplers."""
+"""Training data: rendered ImageFolder datasets, live rendering of vdsl programs, square batches and samplers."""
 from __future__ import annotations
 
 import hashlib
@@ -232,34 +232,30 @@ class LiveRenders(torch.utils.data.Dataset):
         return to_chw(arr), self.targets_of_program[k]
 
 
-class Views(torch.utils.data.Dataset):
-    """Augmented views of a base dataset. The augmentation RNG of item i in epoch e is seeded from
-    (seed, epoch, i), so results do not depend on worker count, order, or where a run resumed."""
+class Squares(torch.utils.data.Dataset):
+    """A base dataset's images as uint8 squares of one side, so a batch stacks and the views are
+    cut on the training device (augment.views). The side is the first image's shorter side, at
+    least `min_side`; images of another shape are resized (shorter side) and centre-cropped to it.
+    Rendered datasets are square already, so for them this is a pass-through."""
 
-    def __init__(self, base, transform, views: int, seed: int):
-        self.base, self.transform, self.views, self.seed, self.epoch = base, transform, views, seed, 0
+    def __init__(self, base, min_side: int):
+        self.base = base
+        first = base[0][0] if len(base) else None
+        self.side = max(min_side, min(first.shape[-2:])) if first is not None else min_side
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
         if hasattr(self.base, "set_epoch"):
             self.base.set_epoch(epoch)
 
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         img, label = self.base[i]
-        threads = torch.get_num_threads()
-        if threads > 1:     # small-image ops are far faster single-threaded (DataLoader workers are)
-            torch.set_num_threads(1)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(derive(self.seed, 1, self.epoch, i))
-                out = [self.transform(img) for _ in range(self.views)]
-        finally:
-            if threads > 1:
-                torch.set_num_threads(threads)
-        return (out if self.views > 1 else out[0]), label
+        if img.shape[-2:] != (self.side, self.side):
+            from torchvision.transforms.v2 import functional as TF
+            img = TF.center_crop(TF.resize(img, self.side, antialias=True), self.side)
+        return img, label
 
 
 def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[list[int]]:
@@ -273,10 +269,7 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, worl
 
 def collate(items):
     imgs, labels = zip(*items)
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    if isinstance(imgs[0], list):
-        return [torch.stack([v[j] for v in imgs]) for j in range(len(imgs[0]))], labels
-    return torch.stack(imgs), labels
+    return torch.stack(imgs), torch.as_tensor(labels, dtype=torch.long)
 
 
 # ----------------------------------------------------------------- rendering a dataset folder

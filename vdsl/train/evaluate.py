@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .augment import MEAN, STD
+from .augment import normalise as normalise_pixels
 from .data import FolderImages, load_image, resolve_real
 from .models import backbone_from_checkpoint, random_backbone, resolve_stem
 
@@ -54,12 +54,6 @@ def load_split(data: str | Path, split: str, size: int) -> tuple[torch.Tensor, t
     return _SPLITS[key]
 
 
-def normalise_batch(x: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
-    return (x.float() / 255.0 - mean) / std
-
-
 @torch.inference_mode()
 def features(net: torch.nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
              batch: int = 256) -> torch.Tensor:
@@ -71,7 +65,7 @@ def features(net: torch.nn.Module, images: torch.Tensor, device: torch.device | 
         net = net.to(memory_format=torch.channels_last)
     out = []
     for i in range(0, images.shape[0], batch):
-        x = normalise_batch(images[i:i + batch].to(device, non_blocking=True))
+        x = normalise_pixels(images[i:i + batch].to(device, non_blocking=True).float() / 255)
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from . import dist
-from .augment import train_transform
-from .data import FolderImages, LiveRenders, Views, collate, derive, epoch_batches
+from .augment import views as augmented_views
+from .data import FolderImages, LiveRenders, Squares, collate, derive, epoch_batches
 from .methods import METHODS, build_method
 
 BASE_LR = {"moco": 0.06, "simclr": 0.06, "supervised": 0.1}   # per 256 images in a batch
@@ -53,7 +53,7 @@ class TrainConfig:
     moco_queue: int = 4096
     moco_momentum: float = 0.99
     bn_splits: int = 4                  # MoCo shuffle-BN sub-batches per device
-    workers: int | None = None          # DataLoader workers; None: cores - 1, at most 8
+    workers: int | None = None          # DataLoader workers; None: 0 for a folder held in memory, else cores - 1 (at most 8)
     seed: int = 0
     device: str = "auto"                # auto | cpu | cuda | cuda:N
     amp: bool = True                    # CUDA only
@@ -228,8 +228,6 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
         saved.out = str(path.parent)
         cfg, out = saved, path.parent
     cfg.validate()
-    if cfg.workers is None:
-        cfg.workers = default_workers()
 
     device = pick_device(cfg.device)
     rank, world, local_rank = dist.setup(device.type)
@@ -251,11 +249,13 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
 
     seed_everything(cfg.seed)
     base = build_data(cfg)
+    if cfg.workers is None:    # images already in memory need no worker processes
+        cfg.workers = 0 if getattr(base, "cache", None) is not None else default_workers()
     method_module = build_method(asdict(cfg), len(base.classes))
-    views = Views(base, train_transform(cfg.method, cfg.image_size), method_module.views, cfg.seed)
-    steps_per_epoch = len(views) // world // per_batch
+    images = Squares(base, cfg.image_size)
+    steps_per_epoch = len(images) // world // per_batch
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(views)} images are fewer than one batch of {cfg.batch_size}")
+        raise ValueError(f"{len(images)} images are fewer than one batch of {cfg.batch_size}")
     total_steps = cfg.epochs * steps_per_epoch
 
     use_cuda = device.type == "cuda"
@@ -284,7 +284,7 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
 
     resolved = {"lr": lr, "world_size": world, "per_process_batch": per_batch, "device": str(device),
                 "amp": str(amp_dtype).replace("torch.", "") if amp else None,
-                "channels_last": memory_format == torch.channels_last, "images": len(views),
+                "channels_last": memory_format == torch.channels_last, "images": len(images),
                 "classes": len(base.classes), "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
                 "torch": torch.__version__, "python": platform.python_version(),
                 "cpu_threads": torch.get_num_threads()}
@@ -313,10 +313,13 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
             state["classifier"] = model.classifier.state_dict()
         save_atomic(state, out / CHECKPOINT)
 
-    def to_device(x):
-        if isinstance(x, list):
-            return [to_device(v) for v in x]
-        return x.to(device, non_blocking=True, memory_format=memory_format)
+    def inputs(batch: torch.Tensor, step: int):
+        """The method's views of a uint8 batch, cut on the device from a seed fixed by (run seed,
+        epoch, step, rank): a resumed run draws exactly what an uninterrupted one would."""
+        vs = augmented_views(batch.to(device, non_blocking=True), cfg.method, cfg.image_size,
+                             method_module.views, derive(cfg.seed, 1, epoch, step, rank))
+        vs = [v.contiguous(memory_format=memory_format) for v in vs]
+        return vs if len(vs) > 1 else vs[0]
 
     stopped = False
     metrics_file = open(out / METRICS, "a", newline="") if main else None
@@ -325,20 +328,20 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
         with _Stop() as stop, _Progress(cfg.progress and main) as bar:
             model.train()
             while epoch < cfg.epochs and not stopped:
-                views.set_epoch(epoch)
-                batches = epoch_batches(len(views), per_batch, cfg.seed, epoch, rank, world)
+                images.set_epoch(epoch)
+                batches = epoch_batches(len(images), per_batch, cfg.seed, epoch, rank, world)
                 loader = torch.utils.data.DataLoader(
-                    views, batch_sampler=batches[step_in_epoch:], num_workers=cfg.workers, collate_fn=collate,
+                    images, batch_sampler=batches[step_in_epoch:], num_workers=cfg.workers, collate_fn=collate,
                     pin_memory=use_cuda, persistent_workers=False,
                     # its own generator: making an iterator must not draw from the global RNG
                     generator=torch.Generator().manual_seed(derive(cfg.seed, 3, epoch)))
                 bar.epoch(epoch, cfg.epochs, steps_per_epoch, step_in_epoch)
                 t_last = time.perf_counter()
                 try:
-                    for images, labels in loader:
-                        images, labels = to_device(images), labels.to(device, non_blocking=True)
+                    for batch, labels in loader:
+                        x, labels = inputs(batch, step_in_epoch), labels.to(device, non_blocking=True)
                         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
-                            loss = net(images, labels)
+                            loss = net(x, labels)
                         opt.zero_grad(set_to_none=True)
                         scaler.scale(loss).backward()
                         scaler.step(opt)
