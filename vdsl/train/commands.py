@@ -61,8 +61,8 @@ _STEMS = ["auto", "imagenet", "small"]
 @click.option("--workers", type=int, help="DataLoader workers (default: cores - 1, at most 8).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision (CUDA only).")
-@click.option("--channels-last/--no-channels-last", default=True, show_default=True, help="CUDA only.")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision: CUDA, and CPUs with native bfloat16.")
+@click.option("--channels-last/--no-channels-last", default=True, show_default=True, help="NHWC tensors, with mixed precision.")
 @click.option("--deterministic", is_flag=True, help="CUDA: deterministic kernels (slower); CPU runs are "
               "reproducible under --seed anyway.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Run folder (default out/runs/METHOD-ARCH-sSEED).")

@@ -56,8 +56,8 @@ class TrainConfig:
     workers: int | None = None          # DataLoader workers; None: 0 for a folder held in memory, else cores - 1 (at most 8)
     seed: int = 0
     device: str = "auto"                # auto | cpu | cuda | cuda:N
-    amp: bool = True                    # CUDA only
-    channels_last: bool = True          # CUDA only
+    amp: bool = True                    # mixed precision: CUDA, and CPUs with native bfloat16 (AVX512-BF16/AMX)
+    channels_last: bool = True          # with mixed precision: NHWC tensors
     deterministic: bool = False         # CUDA: deterministic kernels (CPU runs are reproducible anyway)
     max_steps: int | None = None        # stop (with a checkpoint) after this many steps in all
     progress: bool = True
@@ -202,6 +202,14 @@ def build_data(cfg: TrainConfig):
     return FolderImages(cfg.data, limit=cfg.max_images)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (elsewhere it is emulated, and slower than float32)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def default_workers() -> int:
     try:
         cores = len(os.sched_getaffinity(0))
@@ -259,9 +267,9 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
     total_steps = cfg.epochs * steps_per_epoch
 
     use_cuda = device.type == "cuda"
-    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_cuda else None
-    amp = bool(cfg.amp and use_cuda)
-    memory_format = torch.channels_last if (cfg.channels_last and use_cuda) else torch.contiguous_format
+    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_cuda else torch.bfloat16
+    amp = bool(cfg.amp and (use_cuda or cpu_has_bf16()))
+    memory_format = torch.channels_last if (cfg.channels_last and amp) else torch.contiguous_format
     model = method_module.to(device, memory_format=memory_format)
     params = [p for p in model.parameters() if p.requires_grad]
     lr = cfg.lr if cfg.lr is not None else BASE_LR[cfg.method] * cfg.batch_size / 256
