@@ -320,6 +320,27 @@ def test_probe_on_separable_set_beats_chance(separable):
     assert r["knn"]["accuracy"] >= 0.9
 
 
+def test_cross_validation_reads_only_the_train_photos(separable, tmp_path):
+    import shutil
+    train_only = tmp_path / "rgb"
+    shutil.copytree(separable / "train", train_only / "train")      # no test/ at all
+    net, _ = E.load_encoder("random", "resnet18", SIZE, seed=0)
+    r = E.probe(net, train_only, SIZE, cv=3)
+    assert r["n_test"] == 0 and r["protocol"].startswith("3-fold")
+    assert len(r["knn"]["folds"]) == 3 and r["linear_probe"]["accuracy"] >= 0.9 and r["knn"]["accuracy"] >= 0.9
+    y = torch.arange(60) % 3
+    fold = E.stratified_folds(y, 5)
+    for i in range(5):       # every fold holds every class equally
+        assert torch.bincount(y[fold == i], minlength=3).tolist() == [4, 4, 4]
+    from vdsl.cli import main
+    res = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--image-size", str(SIZE), "--data",
+                                    str(train_only), "--cv", "3", "-o", str(tmp_path / "cv.json")])
+    assert res.exit_code == 0, res.output
+    assert "3-fold CV on train" in res.output
+    bad = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--cv", "1"])
+    assert bad.exit_code == 2 and "at least 2 folds" in bad.output
+
+
 def test_knn_and_linear_probe_on_features():
     g = torch.Generator().manual_seed(0)
     centers = torch.randn(4, 16, generator=g) * 4
@@ -401,6 +422,28 @@ def test_commands_without_torch():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("2") and "pip install 'vdsl[train]'" in p.stdout
+
+
+def test_experiment_command_defaults_are_the_config_defaults():
+    """`vdsl experiment` with no flags runs ExperimentConfig() as documented (click cannot import it:
+    the command must load without torch)."""
+    from dataclasses import fields
+    from vdsl.train.commands import experiment_cmd
+    from vdsl.train.experiment import ExperimentConfig
+    cli = {p.name: p.default for p in experiment_cmd.params}
+    renamed = {"reals": "real"}
+    checked = 0
+    for name, default in cli.items():
+        field = renamed.get(name, name)
+        if field in {f.name for f in fields(ExperimentConfig)}:
+            want = getattr(ExperimentConfig(), field)
+            got = [int(x) for x in default.split(",")] if field == "seeds" else (
+                list(default) if isinstance(default, tuple) else default)
+            if not isinstance(got, (int, float, str, list)):      # click's "no default"
+                got = None
+            assert got == want, (field, got, want)
+            checked += 1
+    assert checked >= 12
 
 
 def test_experiment_end_to_end_tiny(programs, separable, tmp_path):

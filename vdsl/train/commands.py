@@ -58,7 +58,7 @@ _STEMS = ["auto", "imagenet", "small"]
 @click.option("--moco-queue", type=int, default=4096, show_default=True)
 @click.option("--moco-momentum", type=float, default=0.99, show_default=True)
 @click.option("--bn-splits", type=int, default=4, show_default=True, help="MoCo shuffle-BN sub-batches.")
-@click.option("--workers", type=int, help="DataLoader workers (default: cores - 1, at most 8).")
+@click.option("--workers", type=int, help="DataLoader workers (default: 0 for a folder held in memory, else cores - 1, at most 8).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision: CUDA, and CPUs with native bfloat16.")
@@ -123,15 +123,19 @@ def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size
 @click.option("--stem", type=click.Choice(_STEMS), default="auto", show_default=True, help="For random.")
 @click.option("--seed", type=int, default=0, show_default=True, help="For random.")
 @click.option("--k", type=int, default=20, show_default=True, help="Neighbours for k-NN.")
+@click.option("--cv", type=click.IntRange(0), default=0, show_default=True,
+              help="N > 1: score by N-fold cross-validation within the train photos, never reading the "
+              "test photos (for choosing settings); 0: fit on train, score on test.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="JSON file for the results "
               "(default: eval.json beside the checkpoint, or eval-random.json here).")
-def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, seed, k, device, out):
+def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, seed, k, cv, device, out):
     """Evaluate frozen features on real photos: linear probe and k-NN accuracy.
 
     \b
     vdsl eval --checkpoint out/runs/moco/checkpoint.pt --data cifar10 --data imagenette
     vdsl eval --checkpoint random --arch resnet18 --image-size 64
+    vdsl eval --checkpoint out/runs/moco/checkpoint.pt --cv 5      # validation: train photos only
     vdsl eval --checkpoint out/runs/sup/checkpoint.pt --zero-shot
     """
     _need_torch()
@@ -141,6 +145,8 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
 
     from .evaluate import load_encoder, probe, save_json
     from .evaluate import zero_shot as zero_shot_eval
+    if cv == 1:
+        raise _Exit("--cv needs at least 2 folds (or 0 for train -> test)", 2)
     if checkpoint != "random" and not Path(checkpoint).is_file():
         raise _Exit(f"no checkpoint {checkpoint} (a checkpoint.pt of `vdsl train`, or `random`)", 2)
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -155,7 +161,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
         else:
             net, info = load_encoder(checkpoint, arch, image_size or 64, stem, seed)
             for d in datas:
-                results.append({**info, **probe(net, d, info["image_size"], dev, k)})
+                results.append({**info, **probe(net, d, info["image_size"], dev, k, cv)})
     except (ValueError, FileNotFoundError) as e:
         raise _Exit(str(e), 2)
     table = Table(title=f"{checkpoint}" + (" — zero real photos" if zero_shot else " — frozen features"))
@@ -167,12 +173,12 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
             table.add_row(Path(r["data"]).name, f"{100 * r['accuracy']:.1f}%", f"{100 * r['chance']:.1f}%",
                           ", ".join(r["unmapped"]) or "—")
     else:
-        for c in ("linear probe", "k-NN", "chance", "train/test"):
+        for c in ("linear probe", "k-NN", "chance", f"{cv}-fold CV on train" if cv else "train/test"):
             table.add_column(c, justify="right")
         for r in results:
             table.add_row(Path(r["data"]).name, f"{100 * r['linear_probe']['accuracy']:.1f}%",
                           f"{100 * r['knn']['accuracy']:.1f}%", f"{100 * r['chance']:.1f}%",
-                          f"{r['n_train']}/{r['n_test']}")
+                          f"{r['n_train']}" if cv else f"{r['n_train']}/{r['n_test']}")
     Console().print(table)
     if out is None:
         name = "zero-shot.json" if zero_shot else "eval.json"
@@ -192,7 +198,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
 @click.option("--stem", type=click.Choice(_STEMS), default="imagenet", show_default=True,
               help="imagenet: torchvision's stem (cheap at 32 px); small: the CIFAR stem; auto: by size.")
 @click.option("--method", type=click.Choice(["moco", "simclr"]), default="simclr", show_default=True)
-@click.option("--epochs", type=int, default=15, show_default=True)
+@click.option("--epochs", type=int, default=60, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--lr", type=float)
 @click.option("--seeds", default="0,1,2", show_default=True, help="Training seeds (comma-separated).")

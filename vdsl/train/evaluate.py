@@ -147,16 +147,45 @@ def load_encoder(checkpoint: str, arch: str = "resnet18", image_size: int = 64, 
     return backbone_from_checkpoint(ckpt), info
 
 
+def stratified_folds(y: torch.Tensor, folds: int, seed: int = 0) -> torch.Tensor:
+    """A fold index per sample, each class dealt round-robin over the folds after a seeded shuffle."""
+    g = torch.Generator().manual_seed(seed)
+    fold = torch.empty(len(y), dtype=torch.long)
+    for c in y.unique():
+        idx = (y == c).nonzero().flatten()
+        fold[idx[torch.randperm(len(idx), generator=g)]] = torch.arange(len(idx)) % folds
+    return fold
+
+
+def cross_validate(f: torch.Tensor, y: torch.Tensor, folds: int = 5, k: int = 20) -> dict:
+    """Linear probe and k-NN scored by stratified k-fold cross-validation within one split: for
+    choosing settings without looking at the test photos. Accuracies are means over the folds."""
+    fold = stratified_folds(y, folds)
+    lin, nn_ = [], []
+    for i in range(folds):
+        tr, te = fold != i, fold == i
+        lin.append(linear_probe(f[tr], y[tr], f[te], y[te])["accuracy"])
+        nn_.append(knn(f[tr], y[tr], f[te], y[te], k)["accuracy"])
+    return {"linear_probe": {"accuracy": sum(lin) / folds, "folds": lin},
+            "knn": {"accuracy": sum(nn_) / folds, "folds": nn_, "k": k}}
+
+
 def probe(net: torch.nn.Module, data: str | Path, image_size: int, device: str = "cpu",
-          k: int = 20) -> dict:
-    """Linear-probe and k-NN accuracy of frozen features: fit on data/train, score on data/test."""
+          k: int = 20, cv: int = 0) -> dict:
+    """Linear-probe and k-NN accuracy of frozen features: fit on data/train, score on data/test;
+    with `cv` folds, cross-validated within data/train instead (the test photos are not read)."""
     xtr, ytr, classes = load_split(data, "train", image_size)
+    ftr = features(net, xtr, device)
+    head = {"data": str(data), "image_size": image_size, "classes": len(classes), "n_train": len(ytr),
+            "chance": 1.0 / len(classes), "feature_dim": ftr.shape[1]}
+    if cv:
+        return {**head, "protocol": f"{cv}-fold cross-validation on train", "n_test": 0,
+                **cross_validate(ftr, ytr, cv, k)}
     xte, yte, classes_te = load_split(data, "test", image_size)
     if classes != classes_te:
         raise ValueError(f"{data}: train and test have different classes")
-    ftr, fte = features(net, xtr, device), features(net, xte, device)
-    return {"data": str(data), "image_size": image_size, "classes": len(classes), "n_train": len(ytr),
-            "n_test": len(yte), "chance": 1.0 / len(classes), "feature_dim": ftr.shape[1],
+    fte = features(net, xte, device)
+    return {**head, "protocol": "train -> test", "n_test": len(yte),
             "linear_probe": linear_probe(ftr, ytr, fte, yte), "knn": knn(ftr, ytr, fte, yte, k)}
 
 

@@ -33,7 +33,7 @@ class ExperimentConfig:
     arch: str = "resnet18"
     stem: str = "imagenet"               # torchvision's own stem: 8x cheaper than the CIFAR stem at 32 px
     method: str = "simclr"
-    epochs: int = 15
+    epochs: int = 60
     batch_size: int = 128
     lr: float | None = None
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
