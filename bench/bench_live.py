@@ -275,16 +275,15 @@ def run(argv: list[str] | None = None) -> str:
         f"Assumed GPU demand: **{a.gpu_rate:,.0f} images/s at 224 px** (resnet18, AMP, one H100 — an assumed "
         f"figure, not measured by this script); other sizes scaled by pixel count (also an assumption, an "
         f"upper bound: small images use a GPU less efficiently). Cores needed = demand / per-core images/s "
-        f"of the {w_feed}-worker rows, rounded up; a DataLoader needs about that many workers."
-        + (f" With a {views}-view method the GPU does about {views}x the work per source image, so its demand "
-           f"in source images/s, and the cores needed on the augmented rows, would be lower by up to that "
-           f"factor." if views > 1 else ""),
+        f"of the {w_feed}-worker rows without augmentation, rounded up; a DataLoader needs about that many "
+        f"workers. On a GPU `vdsl train` cuts the views on the GPU, so the loader's cost is the "
+        f"no-augmentation row; the augmented rows above are what a CPU-only run spends.",
         "",
         "| px | augmentation | assumed GPU img/s | cores (workers) needed: live | PNG | RAM |",
         "|---:|---|---:|---:|---:|---:|",
     ]
     for s, aug, w, ips, core, first in rows:
-        if w != w_feed:
+        if w != w_feed or aug:
             continue
         demand = a.gpu_rate * (224 / s) ** 2
         need = {src: (math.ceil(demand / core[src]) if core[src] > 0 and math.isfinite(core[src]) else "n/a")
