@@ -446,6 +446,16 @@ def test_experiment_command_defaults_are_the_config_defaults():
     assert checked >= 12
 
 
+def test_paired_gain_over_seeds():
+    from vdsl.train.experiment import paired_gain, t_critical
+    mean, t, sig = paired_gain({0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.40, 1: 0.50, 2: 0.46})
+    assert mean == pytest.approx(0.0967, abs=1e-3) and t > 20 and sig
+    mean, t, sig = paired_gain({0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.45, 1: 0.62, 2: 0.50})
+    assert mean > 0 and not sig                         # better on average, not reliably
+    assert paired_gain({"0": 0.5}, {"0": 0.4})[1:] == (None, False)     # one seed: no test
+    assert t_critical(2) == 2.920 and t_critical(100) == t_critical(30)
+
+
 def test_experiment_end_to_end_tiny(programs, separable, tmp_path):
     from vdsl.train.experiment import ExperimentConfig, run
     c = ExperimentConfig(out=str(tmp_path / "exp"), programs=str(programs), images=8, image_size=SIZE,

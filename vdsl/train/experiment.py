@@ -129,6 +129,30 @@ def _mean_sd(xs: list[float]) -> tuple[float, float]:
     return (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
+# One-sided 5% critical values of Student's t, by degrees of freedom (beyond 30: the value at 30,
+# slightly conservative).
+T_CRITICAL_5 = (6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771,
+                1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706,
+                1.703, 1.701, 1.699, 1.697)
+
+
+def t_critical(df: int) -> float:
+    return T_CRITICAL_5[min(df, len(T_CRITICAL_5)) - 1]
+
+
+def paired_gain(a: dict, b: dict) -> tuple[float, float | None, bool]:
+    """Mean of a - b over the seeds both have (the same seed: the same initialisation and order),
+    its paired t statistic (None under 2 seeds or with no spread), and whether a > b is significant
+    by a one-sided paired t-test at 5%."""
+    seeds = sorted(set(a) & set(b), key=str)
+    d = [a[k] - b[k] for k in seeds]
+    mean = statistics.fmean(d) if d else 0.0
+    if len(d) < 2 or statistics.stdev(d) == 0:
+        return mean, None, False
+    t = mean / (statistics.stdev(d) / math.sqrt(len(d)))
+    return mean, t, t > t_critical(len(d) - 1)
+
+
 def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     """Build data, train (a) on the corpus and (b) on dead leaves for every seed, evaluate those
     and (c) random init on every real set; write results.json, results.md and results.png."""
@@ -261,11 +285,16 @@ def report_markdown(result: dict) -> str:
         for m, label in (("linear_probe", "linear probe"), ("knn", "k-NN")):
             a, b, rnd = (s[n][r][m] for n in ("corpus", "dead_leaves", "random"))
             win = a[0] > b[0] and a[0] > rnd[0]
+            gains = []
+            for other in ("dead_leaves", "random"):
+                per = result["per_seed"]
+                mean, t, sig = paired_gain({k: v[m] for k, v in per["corpus"][r].items()},
+                                           {k: v[m] for k, v in per[other][r].items()})
+                gains.append(f"{100 * mean:+.1f} vs {SOURCES[other]}"
+                             + (f" (t = {t:.1f}{', significant' if sig else ''})" if t is not None else ""))
             verdict.append(f"- {r}, {label}: corpus {100 * a[0]:.1f}% vs dead leaves {100 * b[0]:.1f}% vs random "
-                           f"{100 * rnd[0]:.1f}% — corpus {'best' if win else 'NOT best'}"
-                           + f" (margin over the next: {100 * (a[0] - max(b[0], rnd[0])):+.1f} points; "
-                           + (f"seed sd ≈ {100 * max(a[1], b[1], rnd[1]):.1f})" if len(c["seeds"]) > 1
-                              else "one seed: no spread)"))
+                           f"{100 * rnd[0]:.1f}% — corpus {'best' if win else 'NOT best'}; paired over seeds: "
+                           + "; ".join(gains))
     t = result["timings"]
     zs_lines = []
     if result.get("zero_shot"):
@@ -295,6 +324,10 @@ def report_markdown(result: dict) -> str:
            "trained with the corpus' concept labels (dead leaves has none), cross-entropy instead of "
            f"{c['method']}.", ""] if "corpus_supervised" in s else []),
         *verdict,
+        *(["", "Paired over seeds: the same seed gives every source the same initialisation and data order; "
+           "t is the paired t statistic of the per-seed differences, *significant* a one-sided paired t-test "
+           f"at 5% (t > {t_critical(len(c['seeds']) - 1):.2f} with {len(c['seeds'])} seeds)."]
+          if len(c["seeds"]) > 1 else []),
         "",
         "Per seed:",
         "",
