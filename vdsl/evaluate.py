@@ -1,9 +1,11 @@
 """The evaluator: interprets a checked program with a seed under budgets, producing the scene IR (never Python eval)."""
 from __future__ import annotations
 
+import functools
 import math
 import random
 import sys
+import weakref
 from dataclasses import replace
 
 from . import ir
@@ -14,8 +16,105 @@ from .builtins.colors import parse_hex, require_color
 from .builtins.math_ import NumRange
 from .check import Checked, DefSig
 from .diagnostics import Diagnostic, Span, range_hint, range_message
-from .types import COLOR, NUMBER, PAINT, Type
-from .values import Color, Point, RuntimeFault, matches, show, type_of
+from .types import COLOR, NUMBER, PAINT, POINT, STRING, Type
+from .values import PAINT_CLASSES, Color, Point, RuntimeFault, matches, show, type_of
+
+_hex = functools.lru_cache(maxsize=4096)(parse_hex)   # colour literals repeat; Colors are immutable
+_isfinite = math.isfinite
+# How a prepared argument's value is checked before falling back to Evaluator._convert.
+_ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4, 5
+_PAINT_TYPES = frozenset((Color,) + PAINT_CLASSES)
+
+
+class _Site:
+    """A builtin call site prepared once: the parameter each argument binds, and literal arguments
+    already converted with the fuel their evaluation costs, so a call skips binding by name."""
+    __slots__ = ("b", "args")
+
+    def __init__(self, c: n.Call, b: Builtin):
+        self.b = b
+        self.args: list[tuple] | None = None   # None: bind with Evaluator._bind_builtin
+        params, bound, pi = b.params, [], 0
+        for a in c.args:
+            if a.name is None:
+                if pi >= len(params):
+                    return
+                p = params[pi]
+                pi += 1
+            elif a.name in b.param_map:
+                p = b.param_map[a.name]
+            else:
+                return
+            bound.append(p)
+        if len(set(b.defaults) | {p.name for p in bound}) < len(params):
+            return   # a missing argument: let _bind_builtin report it after evaluating the others
+        args = []
+        for a, p in zip(c.args, bound):
+            kind = _arg_kind(p.type)
+            lo = -math.inf if p.min is None else p.min
+            hi = math.inf if p.max is None else p.max
+            cost, value = _literal(a.value)
+            if cost and not _passes(kind, value, p.choices, lo, hi):
+                cost = 0   # a literal that needs converting (or is an error) goes the long way
+            args.append((p.name, a.value, cost, value, kind, lo, hi, p))
+        self.args = args
+
+
+def _literal(e) -> tuple[int, object]:
+    """(fuel steps, value) of a literal that always evaluates to the same immutable value, else (0, None)."""
+    t = type(e)
+    if t is n.Number or t is n.Percent or t is n.String or t is n.Bool:
+        return 1, e.value
+    if t is n.ColorLit:
+        v = _hex(e.raw)
+        return (1, v) if v is not None else (0, None)
+    if t is n.PointLit:
+        (cx, x), (cy, y) = _literal(e.x), _literal(e.y)
+        if cx and cy and type(x) is float and type(y) is float:
+            return 1 + cx + cy, Point(x, y)
+    elif t is n.Unary and e.op in ("-", "+"):
+        c, v = _literal(e.operand)
+        if c and type(v) is float:
+            return 1 + c, -v if e.op == "-" else v
+    elif t is n.ListLit:   # as a tuple: expr() returns a fresh list each time
+        items = [_literal(i) for i in e.items]
+        if all(c and type(v) in (float, str, Point, Color) for c, v in items):
+            return 1 + sum(c for c, _ in items), tuple(v for _, v in items)
+    return 0, None
+
+
+def _arg_kind(t: Type) -> int:
+    return (_NUM_ARG if t is NUMBER else _PAINT_ARG if t is PAINT else _COLOR_ARG if t in (COLOR, PAINT) else
+            _POINT_ARG if t is POINT else _STR_ARG if t is STRING else _ANY_ARG)
+
+
+def _passes(kind: int, v, choices, lo=-math.inf, hi=math.inf) -> bool:
+    """Whether Evaluator._convert would return v unchanged (for a parameter with these choices and
+    range, or for a def's parameter with none): its common cases, without the general checks."""
+    if kind == _NUM_ARG:
+        return type(v) is float and lo <= v <= hi and v - v == 0.0
+    if kind == _COLOR_ARG:
+        return type(v) is Color and not choices
+    if kind == _POINT_ARG:
+        return type(v) is Point and not choices and _isfinite(v.x) and _isfinite(v.y)
+    if kind == _STR_ARG:
+        return type(v) is str and (not choices or v in choices)
+    if kind == _PAINT_ARG:
+        return type(v) in _PAINT_TYPES and not choices
+    return False
+
+
+_PREPARED: "weakref.WeakKeyDictionary[n.Program, tuple[dict, dict]]" = weakref.WeakKeyDictionary()
+
+
+def _prepared(program: n.Program) -> tuple[dict, dict]:
+    """({Call node: _Site}, {node: _literal(node)}), kept while the program lives: both depend only on
+    the node (and the builtin table), so every evaluation of the program shares them."""
+    d = _PREPARED.get(program)
+    if d is None:
+        d = _PREPARED[program] = ({}, {})
+    return d
+
 
 class _Return:
     __slots__ = ("value",)
@@ -129,12 +228,15 @@ class Evaluator:
         # module the calling code was written in, never in the main program's table.
         self.scopes: dict[str, tuple[dict[str, DefSig], _Env]] = {}
         self.current = checked.program.file
+        self.defs: dict[str, DefSig] = checked.defs
         benv = _Env(None)
         for name, (_, value, _) in CONSTANTS.items():
             benv.vars[name] = value
         benv.vars["width"], benv.vars["height"] = 512.0, 512.0
         self.ctx.builtin_env = benv
         self.builtin_env = benv
+        self.sites, self.literals = _prepared(checked.program)
+        self.def_params: dict = {}
 
     # ------------------------------------------------------------ entry
     def run(self) -> ir.Scene:
@@ -151,12 +253,12 @@ class Evaluator:
             env = global_env(mod.uses)
             envs[mod.file] = env
             self.scopes[mod.file] = (mod.scope_defs, env)
-            self.current = mod.file
+            self.current, self.defs = mod.file, mod.scope_defs
             for st in mod.program.stmts:
                 if isinstance(st, n.Let):
                     env.vars[st.name] = self.expr(st.value, env)
         main = global_env(self.checked.uses)
-        self.current = self.checked.program.file
+        self.current, self.defs = self.checked.program.file, self.checked.defs
         self.scopes[self.current] = (self.checked.defs, main)
         for st in self.checked.program.stmts:
             if isinstance(st, (n.Def, n.Use)):
@@ -182,7 +284,8 @@ class Evaluator:
         if t is n.CallStmt:
             self.call(st.call, env, st.block, as_value=False)
         elif t is n.Let:
-            env.vars[st.name] = self._coerce_declared(self.expr(st.value, env), st)
+            v = self.expr(st.value, env)
+            env.vars[st.name] = v if st.type is None else self._coerce_declared(v, st)
         elif t is n.For:
             return self._for(st, env)
         elif t is n.If:
@@ -276,10 +379,13 @@ class Evaluator:
 
     # ------------------------------------------------------------ calls
     def call(self, c: n.Call, env: _Env, block=None, as_value: bool = True):
-        sig = self.scopes[self.current][0].get(c.name)
+        sig = self.defs.get(c.name)   # the defs of self.current's module
         if sig is not None:
             return self._call_def(c, sig, env, as_value)
-        b = TABLE[c.name]
+        site = self.sites.get(c)
+        if site is None:
+            site = self.sites[c] = _Site(c, TABLE[c.name])
+        b = site.b
         try:
             if b.variadic is not None:
                 args = [self.expr(a.value, env) for a in c.args]
@@ -287,7 +393,25 @@ class Evaluator:
                     if not matches(v, b.variadic):
                         raise RuntimeFault("E205", f"`{c.name}` takes {b.variadic}s, got {show(v)}")
                 return _finite_result(b.impl(self.ctx, *args), c.name)
-            kwargs = self._bind_builtin(c, b, env)
+            if site.args is None:
+                kwargs = self._bind_builtin(c, b, env)
+            else:   # _bind_builtin for a prepared site (inline: every builtin call runs it): same order and checks
+                ctx = self.ctx
+                kwargs = dict(b.defaults)
+                for name, node, cost, value, kind, lo, hi, p in site.args:
+                    if cost and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
+                        ctx.fuel -= cost
+                        kwargs[name] = value
+                        continue
+                    v = self.expr(node, env)
+                    if kind == _NUM_ARG:
+                        if type(v) is float and lo <= v <= hi and v - v == 0.0:
+                            kwargs[name] = v
+                            continue
+                    elif kind != _ANY_ARG and _passes(kind, v, p.choices, lo, hi):
+                        kwargs[name] = v
+                        continue
+                    kwargs[name] = self._convert(v, p.type, p, c.name, node.span)
             if b.block:
                 ctx = self.ctx
                 ctx.stack.append([])
@@ -299,7 +423,8 @@ class Evaluator:
                 finally:
                     children = ctx.stack.pop()
                 return b.impl(self.ctx, children, **kwargs)
-            return _finite_result(b.impl(self.ctx, **kwargs), c.name)
+            r = b.impl(self.ctx, **kwargs)
+            return r if r is None else _finite_result(r, c.name)
         except RuntimeFault as f:
             if f.span is None:
                 f.span = c.span
@@ -357,9 +482,9 @@ class Evaluator:
         if ctx.depth > ctx.budgets.call_depth:
             raise RuntimeFault("E402", f"calls nested deeper than {ctx.budgets.call_depth} (the call-depth "
                                "budget)", "recursion must stop: check its base case", c.span)
-        caller = self.current
+        caller, caller_defs = self.current, self.defs
         try:
-            names = [p[0] for p in sig.params]
+            names, params = self._def_params(sig)
             genv = self.scopes[sig.module][1]
             local = _Env(genv)
             given = {}
@@ -372,14 +497,17 @@ class Evaluator:
                     given[a.name] = self.expr(a.value, env)
             label = given.pop("label", sig.name) if "label" not in names else sig.name
             self.current = sig.module   # the body (and defaults) run in the def's own module
-            for (pname, ptype, _), decl in zip(sig.params, sig.node.params):
+            self.defs = self.scopes[sig.module][0]
+            for pname, ptype, kind, default in params:
                 if pname in given:
                     v = given[pname]
-                elif decl.default is not None:   # defaults may use the parameters before them
-                    v = self.expr(decl.default, local)
+                elif default is not None:   # defaults may use the parameters before them
+                    v = self.expr(default, local)
                 else:  # pragma: no cover - the checker rejects this
                     raise RuntimeFault("E203", f"`{c.name}` needs argument `{pname}`", span=c.span)
-                local.vars[pname] = self._convert(v, ptype, None, c.name, c.span) if ptype.name != "any" else v
+                if kind is not None and not _passes(kind, v, ()):
+                    v = self._convert(v, ptype, None, c.name, c.span)
+                local.vars[pname] = v
             ctx.stack.append([])
             try:
                 r = self.block(sig.node.body, local)
@@ -404,8 +532,19 @@ class Evaluator:
                 f.span = c.span
             raise
         finally:
-            self.current = caller
+            self.current, self.defs = caller, caller_defs
             ctx.depth -= 1
+
+    def _def_params(self, sig: DefSig) -> tuple[list[str], list[tuple]]:
+        """A def's parameter names, and (name, type, _arg_kind or None for `any`, default) per parameter,
+        prepared once per evaluation."""
+        plan = self.def_params.get(sig.node)
+        if plan is None:
+            plan = self.def_params[sig.node] = (
+                [p[0] for p in sig.params],
+                [(pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, decl.default)
+                 for (pname, ptype, _), decl in zip(sig.params, sig.node.params)])
+        return plan
 
     # ------------------------------------------------------------ expressions
     def expr(self, e, env: _Env):
@@ -417,10 +556,12 @@ class Evaluator:
         if t is n.Number or t is n.Percent:
             return e.value
         if t is n.Name:
-            try:
-                return env.get(e.name)
-            except KeyError:
-                raise RuntimeFault("E200", f"`{e.name}` is used before it is defined", span=e.span)
+            name, scope = e.name, env
+            while scope is not None:   # _Env.get inlined: this runs for every name
+                if name in scope.vars:
+                    return scope.vars[name]
+                scope = scope.parent
+            raise RuntimeFault("E200", f"`{name}` is used before it is defined", span=e.span)
         if t is n.Binary:
             op = e.op
             if op == "and":
@@ -429,9 +570,41 @@ class Evaluator:
             if op == "or":
                 left = self._bool(self.expr(e.left, env), e.left)
                 return left or self._bool(self.expr(e.right, env), e.right)
-            return self.binary(op, self.expr(e.left, env), self.expr(e.right, env), e.span)
+            # Operands that are numbers or innermost-scope names are read here, not via expr(): the same
+            # fuel step each, and when fuel is out expr() raises as before.
+            x, y = e.left, e.right
+            tx, ty = type(x), type(y)
+            if tx is n.Number and ctx.fuel > 0:
+                ctx.fuel -= 1
+                a = x.value
+            elif tx is n.Name and ctx.fuel > 0 and x.name in env.vars:
+                ctx.fuel -= 1
+                a = env.vars[x.name]
+            else:
+                a = self.expr(x, env)
+            if ty is n.Number and ctx.fuel > 0:
+                ctx.fuel -= 1
+                b = y.value
+            elif ty is n.Name and ctx.fuel > 0 and y.name in env.vars:
+                ctx.fuel -= 1
+                b = env.vars[y.name]
+            else:
+                b = self.expr(y, env)
+            return self.binary(op, a, b, e.span)
         if t is n.Call:
             return self.call(e, env)
+        if t is n.PointLit or t is n.Unary or t is n.ListLit:
+            lit = self.literals.get(e)
+            if lit is None:
+                lit = self.literals[e] = _literal(e)
+            cost, value = lit
+            if cost and ctx.fuel >= cost - 1:   # a constant: charge the steps its evaluation would take
+                ctx.fuel -= cost - 1
+                if t is n.ListLit:
+                    if len(value) > ctx.budgets.collection_size:
+                        ctx.check_collection(len(value), e.span)
+                    return list(value)
+                return value
         if t is n.PointLit:
             x, y = self.expr(e.x, env), self.expr(e.y, env)
             if not (isinstance(x, float) and isinstance(y, float)):
@@ -440,7 +613,7 @@ class Evaluator:
         if t is n.String:
             return e.value
         if t is n.ColorLit:
-            return parse_hex(e.raw)
+            return _hex(e.raw)
         if t is n.Bool:
             return e.value
         if t is n.Unary:
