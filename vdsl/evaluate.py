@@ -570,27 +570,7 @@ class Evaluator:
             if op == "or":
                 left = self._bool(self.expr(e.left, env), e.left)
                 return left or self._bool(self.expr(e.right, env), e.right)
-            # Operands that are numbers or innermost-scope names are read here, not via expr(): the same
-            # fuel step each, and when fuel is out expr() raises as before.
-            x, y = e.left, e.right
-            tx, ty = type(x), type(y)
-            if tx is n.Number and ctx.fuel > 0:
-                ctx.fuel -= 1
-                a = x.value
-            elif tx is n.Name and ctx.fuel > 0 and x.name in env.vars:
-                ctx.fuel -= 1
-                a = env.vars[x.name]
-            else:
-                a = self.expr(x, env)
-            if ty is n.Number and ctx.fuel > 0:
-                ctx.fuel -= 1
-                b = y.value
-            elif ty is n.Name and ctx.fuel > 0 and y.name in env.vars:
-                ctx.fuel -= 1
-                b = env.vars[y.name]
-            else:
-                b = self.expr(y, env)
-            return self.binary(op, a, b, e.span)
+            return self.binary(op, self.expr(e.left, env), self.expr(e.right, env), e.span)
         if t is n.Call:
             return self.call(e, env)
         if t is n.PointLit or t is n.Unary or t is n.ListLit:
