@@ -642,7 +642,7 @@ class Checker:
             lt, rt = self.expr(e.left, scope), self.expr(e.right, scope)
             return self._binary_type(e.op, lt, rt, e)
         if isinstance(e, n.ColorLit):
-            if not _valid_hex(e.raw):
+            if parse_hex(e.raw) is None:
                 self.err("E106", f"`{e.raw}` is not a valid colour", e.span,
                          "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc")
             return COLOR
@@ -783,17 +783,6 @@ class Checker:
             hint = "use mix(), lighten(), darken() or with_alpha() to change colours"
         self.err("E211", f"cannot apply `{op}` to {lt} and {rt}", e.span, hint)
         return ANY
-
-
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-
-
-def _valid_hex(raw: str) -> bool:
-    """parse_hex(raw) is not None, without building the colour for the usual `#rrggbb`."""
-    h = raw[1:] if raw.startswith("#") else raw
-    if len(h) in (3, 4, 6, 8) and _HEX_DIGITS.issuperset(h):
-        return True
-    return parse_hex(raw) is not None
 
 
 def _has_return(stmts) -> bool:

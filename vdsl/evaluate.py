@@ -1,7 +1,6 @@
 """The evaluator: interprets a checked program with a seed under budgets, producing the scene IR (never Python eval)."""
 from __future__ import annotations
 
-import functools
 import math
 import random
 import sys
@@ -19,7 +18,6 @@ from .diagnostics import Diagnostic, Span, range_hint, range_message
 from .types import COLOR, NUMBER, PAINT, POINT, STRING, Type
 from .values import PAINT_CLASSES, Color, Point, RuntimeFault, matches, show, type_of
 
-_hex = functools.lru_cache(maxsize=4096)(parse_hex)   # colour literals repeat; Colors are immutable
 _isfinite = math.isfinite
 # How a prepared argument's value is checked before falling back to Evaluator._convert.
 _ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4, 5
@@ -66,7 +64,7 @@ def _literal(e) -> tuple[int, object]:
     if t is n.Number or t is n.Percent or t is n.String or t is n.Bool:
         return 1, e.value
     if t is n.ColorLit:
-        v = _hex(e.raw)
+        v = parse_hex(e.raw)
         return (1, v) if v is not None else (0, None)
     if t is n.PointLit:
         (cx, x), (cy, y) = _literal(e.x), _literal(e.y)
@@ -593,7 +591,7 @@ class Evaluator:
         if t is n.String:
             return e.value
         if t is n.ColorLit:
-            return _hex(e.raw)
+            return parse_hex(e.raw)
         if t is n.Bool:
             return e.value
         if t is n.Unary:
