@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import vdsl  # noqa: E402
 from vdsl.api import read_meta  # noqa: E402
 from vdsl.dataset import BuildOptions, build  # noqa: E402
-from vdsl.render import encode_image  # noqa: E402
+from vdsl.backends import encode_image  # noqa: E402
 
 
 def cpu_seconds() -> float:

@@ -19,7 +19,7 @@ import numpy as np
 import skia
 
 import vdsl
-from vdsl.render import encode_image
+from vdsl.backends import encode_image
 
 W = H = 512
 N = 200

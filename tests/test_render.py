@@ -14,7 +14,7 @@ from vdsl import fonts
 from vdsl.ir import (Effect, EllipseGeom, Group, LinearGradient, Noise, PathGeom, Pattern,
                      RadialGradient, RectGeom, Scene, Shape, Solid, Stop, Stroke, SweepGradient,
                      TextGeom)
-from vdsl.render import encode_image, render_array, render_bytes, render_pdf, render_svg, save
+from vdsl.backends import encode_image, render_array, render_bytes, render_pdf, render_svg, save
 
 WHITE = (1.0, 1.0, 1.0, 1.0)
 BLACK = (0.0, 0.0, 0.0, 1.0)

@@ -46,7 +46,7 @@ def test_wheel_contents(wheel):
     for name in stdlib:
         assert f"vdsl/stdlib/{name}" in names, f"stdlib/{name} is missing from the wheel"
     for module in ("vdsl/__init__.py", "vdsl/cli.py", "vdsl/syntax.py", "vdsl/fastparse.py", "vdsl/builtins/__init__.py",
-                   "vdsl/render/__init__.py"):
+                   "vdsl/backends/__init__.py"):
         assert module in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))

@@ -50,12 +50,12 @@ class Program:
     def render(self, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
                params: dict | None = None) -> np.ndarray:
         """An HxWx4 uint8 RGBA array."""
-        from .render import render_array
+        from .backends import render_array
         return render_array(self.scene(seed, params, size), scale)
 
     def render_bytes(self, fmt: str = "png", seed: int = 0, size: tuple[int, int] | None = None,
                      scale: float = 1.0, params: dict | None = None) -> tuple[bytes, list[Diagnostic]]:
-        from .render import render_bytes
+        from .backends import render_bytes
         return render_bytes(self.scene(seed, params, size), fmt, scale)
 
 

@@ -114,7 +114,7 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
     """
     from .api import fit
     from .diagnostics import VdslError
-    from .render import FORMATS, save
+    from .backends import FORMATS, save
     b = _budgets(budgets)
     sz = _size(size)
     pv = _params(params)

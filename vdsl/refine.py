@@ -81,7 +81,7 @@ def check_reply(reply: str, file: str, seed: int = 0) -> Checked:
         if max(scene.width, scene.height) > MAX_SIDE:
             s = MAX_SIDE / max(scene.width, scene.height)
             scene = fit(scene, (max(1, round(scene.width * s)), max(1, round(scene.height * s))))
-        from .render import render_bytes
+        from .backends import render_bytes
         png, warnings = render_bytes(scene, "png")
         return Checked(ex.program, ex.how, diags + list(warnings), png)
     except VdslError as e:

@@ -75,7 +75,7 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
         scene, _ = prog.evaluate(r.get("seed", 0))
         if scene is None:
             return None
-        from .render import render_bytes
+        from .backends import render_bytes
         return render_bytes(scene, "png")[0]
     except Exception:   # a report must not fail on one picture
         return None

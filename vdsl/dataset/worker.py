@@ -83,7 +83,7 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
     """Render one seed to images/<folder>/<name>_<seed>.png; errors are results, never exceptions."""
     from ..api import fit
     from ..diagnostics import VdslError
-    from ..render import encode_image, render_array
+    from ..backends import encode_image, render_array
     from .filters import is_blank
     try:
         scene, diags = prog.evaluate(seed)
@@ -146,7 +146,7 @@ def warm_up(settings: RenderSettings) -> None:
     if prog.ok:
         try:
             from ..api import fit
-            from ..render import encode_image, render_array
+            from ..backends import encode_image, render_array
             rgba = render_array(fit(prog.scene(0), (8, 8), settings.budgets))
             is_blank(rgba)
             encode_image(rgba, "png")
