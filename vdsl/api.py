@@ -103,7 +103,7 @@ def compile_file(path: str | os.PathLike, budgets: Budgets = DEFAULT, allow_file
 def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> ir.Scene:
     """The scene scaled uniformly to fit size=(W, H), centred (letterboxed) on its background."""
     w, h = int(size[0]), int(size[1])
-    if w < 1 or h < 1 or w * h > budgets.canvas_pixels or w > 16384 or h > 16384:
+    if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
         raise VdslError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
                                     f"({budgets.canvas_pixels} pixels)")])
     if (w, h) == (scene.width, scene.height):

@@ -17,9 +17,12 @@ class Budgets:
     primitives: int = 20_000            # E404: shapes drawn
     path_segments: int = 200_000        # E405: path segments over all paths, polylines and polygons
     text_chars: int = 10_000            # E406: characters of text drawn, all text() calls together
-    canvas_pixels: int = 4096 * 4096    # E407: canvas width x height (and output size)
+    canvas_pixels: int = 4096 * 4096    # E407: canvas width x height (and output size, after scaling)
+    canvas_side: int = 16384            # E407: pixels per side of the canvas or output
     blur_radius: float = 200.0          # E408: radius of blur / shadow / glow
     collection_size: int = 100_000      # E410: length of any list or string built at run time
+    render_work: int = 2_000_000_000    # E411: estimated raster work (pixel operations) of one image
+    time_limit: float = 10.0            # E412: wall-clock seconds for one compile + evaluate + render
 
     def clamp(self) -> "Budgets":
         """Return a copy with every value limited to its hard cap (and at least 1)."""
@@ -43,8 +46,11 @@ CAPS = {
     "path_segments": 5_000_000,
     "text_chars": 1_000_000,
     "canvas_pixels": 8192 * 8192,
+    "canvas_side": 16384,
     "blur_radius": 1000.0,
     "collection_size": 5_000_000,
+    "render_work": 200_000_000_000,
+    "time_limit": 3600.0,
 }
 
 DEFAULT = Budgets()

@@ -71,6 +71,8 @@ CODES: dict[str, tuple[str, str]] = {
     "E408": ("budget-blur", "a blur, shadow or glow radius above the blur budget"),
     "E409": ("budget-nesting", "source nested deeper than the nesting budget"),
     "E410": ("budget-list", "a list or string longer than the collection budget"),
+    "E411": ("budget-render-work", "the image would take more raster work than the render-work budget"),
+    "E412": ("deadline", "compiling, evaluating or rendering ran past the time limit"),
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
     "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),

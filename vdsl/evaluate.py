@@ -206,9 +206,9 @@ class Context:
         if self.canvas_set:
             raise RuntimeFault("E301", "canvas() is called twice")
         w, h = int(round(width)), int(round(height))
-        if w < 1 or h < 1 or w > 16384 or h > 16384 or w * h > self.budgets.canvas_pixels:
+        if w < 1 or h < 1 or max(w, h) > self.budgets.canvas_side or w * h > self.budgets.canvas_pixels:
             raise RuntimeFault("E407", f"a {w}x{h} canvas is over the canvas budget "
-                               f"({self.budgets.canvas_pixels} pixels, at most 16384 per side)",
+                               f"({self.budgets.canvas_pixels} pixels, at most {self.budgets.canvas_side} per side)",
                                "draw at 512x512 and scale the output with --scale or --size")
         self.width, self.height, self.canvas_set = w, h, True
         self.background = None if background is None or background.a <= 0 else tuple(background)
