@@ -10,7 +10,8 @@ import numpy as np
 from . import ir
 from .budgets import DEFAULT, Budgets
 from .check import Checked, check
-from .diagnostics import Diagnostic, Span, VdslError, has_errors, sort_diagnostics
+from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
+from .errors import DiagnosticsError
 from .evaluate import evaluate
 from .syntax import parse
 
@@ -41,10 +42,10 @@ class Program:
         return evaluate(self.checked, seed, budgets or self.budgets, params)
 
     def scene(self, seed: int = 0, params: dict | None = None, size: tuple[int, int] | None = None) -> ir.Scene:
-        """The scene IR for a seed; raises VdslError with the diagnostics on failure."""
+        """The scene IR for a seed; raises DiagnosticsError with the diagnostics on failure."""
         scene, diags = self.evaluate(seed, params)
         if scene is None:
-            raise VdslError(diags, self.source)
+            raise DiagnosticsError(diags, self.source)
         return fit(scene, size, self.budgets) if size else scene
 
     def render(self, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
@@ -104,7 +105,7 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
     """The scene scaled uniformly to fit size=(W, H), centred (letterboxed) on its background."""
     w, h = int(size[0]), int(size[1])
     if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
-        raise VdslError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
+        raise DiagnosticsError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
                                     f"({budgets.canvas_pixels} pixels)")])
     if (w, h) == (scene.width, scene.height):
         return scene
@@ -116,8 +117,8 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
 
 def render(source: str, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
            params: dict | None = None) -> np.ndarray:
-    """Compile and render in one call; raises VdslError when the program has errors."""
+    """Compile and render in one call; raises DiagnosticsError when the program has errors."""
     prog = compile(source)
     if not prog.ok:
-        raise VdslError(prog.diagnostics, prog.source)
+        raise DiagnosticsError(prog.diagnostics, prog.source)
     return prog.render(seed, size, scale, params)

@@ -34,7 +34,7 @@ def dataset_group():
 
 
 def _parse_size(text: str) -> tuple[int, int]:
-    from ..cli import _size
+    from ..commands import size_from as _size
     w, h = _size(text)
     if not (8 <= w <= 4096 and 8 <= h <= 4096):
         raise click.BadParameter("each side must be 8..4096 pixels", param_hint="--size")
@@ -118,7 +118,7 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
     """
-    from ..cli import _budgets
+    from ..commands import budgets_from as _budgets
     from .build import BuildIncomplete, BuildOptions, DatasetUsageError, build
     from .filters import DEFAULT_MIN_STD
     from .generate import GenerationAborted
