@@ -3,8 +3,8 @@ from .api import Program, compile, compile_file, fit, render
 from .budgets import Budgets
 from .diagnostics import Diagnostic, Span
 from .errors import DiagnosticsError, IncompleteRun, Interrupted, UsageError, VdslError
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Budgets", "Diagnostic", "DiagnosticsError", "IncompleteRun", "Interrupted", "Program", "Span",
            "UsageError", "VdslError", "compile", "compile_file", "fit",
            "render", "__version__"]

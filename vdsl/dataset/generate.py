@@ -5,10 +5,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..errors import IncompleteRun
 from .sources import ProgramSpec, SourceError, program_hash, shard_of
 
 
-class GenerationAborted(Exception):
+class GenerationAborted(IncompleteRun):
     """The endpoint failed for good. What was generated is kept; a rerun continues."""
 
 
@@ -71,7 +72,7 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
         except ImportError as e:
             raise SourceError(f"generating programs needs the LLM client (vdsl.llm), which is not available "
                               f"here ({e}); use --programs DIR to build from existing programs") from None
-        config = config_from_options(**llm)         # no endpoint: EndpointMissing, exit 2, nothing sent
+        config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model
         stop = threading.Event()

@@ -15,6 +15,7 @@ from typing import Callable
 
 from ..diagnostics import Diagnostic, format_compact, has_errors
 from ..errors import IncompleteRun, Interrupted, UsageError
+from ..version import __version__
 from .extract import extract_program
 from .files import Transcript, atomic_write, read_jsonl
 from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
@@ -136,7 +137,7 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
         system = system_prompt()
         start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": client.config.describe(),
                  "system_prompt": system, "system_prompt_tokens_estimate": estimate_tokens(system),
-                 "vdsl_version": _version()}
+                 "vdsl_version": __version__}
         tr.append(start)
         events = [start]
     else:
@@ -234,14 +235,6 @@ def _safe_report(out: Path, events: list[dict]) -> None:
         write_report(out, events)
     except Exception as e:   # noqa: BLE001 - never mask the real error
         print(f"warning: could not write the report: {e}", file=sys.stderr)
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("vdsl")
-    except Exception:
-        return "unknown"
 
 
 # ------------------------------------------------------------------ batch
