@@ -572,33 +572,34 @@ def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tm
         before = artifacts()
         result = X.run(tiny_experiment(out, programs, separable, **{"method": "simclr", "seeds": [0],
                                                                       "supervised": False, **kw}))
-        kept = [p for p, t in before.items() if p.is_file() and p.stat().st_mtime_ns == t]
-        return dict(calls), result, len(kept) == len(before)
+        changed = [p for p, t in before.items() if not p.is_file() or p.stat().st_mtime_ns != t]
+        assert changed == []        # an artifact, once made, is never rewritten: new settings, new paths
+        return dict(calls), result
 
-    counts, first, untouched = go()     # other training settings than tiny_run's, the same data settings
-    assert counts == {"build": 0, "train": 2, "probe": 3} and untouched
-    counts, same, untouched = go()          # identical settings: nothing recomputed, nothing rewritten
-    assert counts == {"build": 0, "train": 0, "probe": 0} and untouched and same["per_seed"] == first["per_seed"]
+    counts, first = go()  # other training settings than tiny_run's, the same data settings
+    assert counts == {"build": 0, "train": 2, "probe": 3}
+    counts, same = go()  # identical settings: nothing recomputed, nothing rewritten
+    assert counts == {"build": 0, "train": 0, "probe": 0} and same["per_seed"] == first["per_seed"]
 
-    counts, r, untouched = go(method="moco")             # new checkpoints and their probes; data, random reused
-    assert counts == {"build": 0, "train": 2, "probe": 2} and untouched
+    counts, r = go(method="moco")  # new checkpoints and their probes; data, random reused
+    assert counts == {"build": 0, "train": 2, "probe": 2}
     probed = {json.loads(f.read_text())["result"]["method"] for f in (out / "evals").glob("corpus-*")}
     assert probed == {"simclr", "moco"}                  # the old evaluation is kept, not relabelled
-    counts, r, _ = go(image_size=40)                     # everything depends on the image size
+    counts, r = go(image_size=40)  # everything depends on the image size
     assert counts == {"build": 2, "train": 2, "probe": 3}
     assert {json.loads(f.read_text())["result"]["image_size"] for f in (out / "evals").glob("*.json")} == {SIZE, 40}
-    counts, r, _ = go(epochs=2)                          # a new schedule trains from scratch
+    counts, r = go(epochs=2)  # a new schedule trains from scratch
     assert counts == {"build": 0, "train": 2, "probe": 2}
     two = [p for p in (out / "runs").glob("corpus-s0-*") if json.loads((p / "step.json").read_text())[
         "settings"]["epochs"] == 2]
     assert len(two) == 1 and [row["epoch"] for row in read_metrics(two[0])] == [0, 1]
-    counts, r, _ = go(seeds=[0, 1])                      # only the new seed is trained and probed
+    counts, r = go(seeds=[0, 1])  # only the new seed is trained and probed
     assert counts == {"build": 0, "train": 2, "probe": 3} and set(r["per_seed"]["corpus"]["rgb"]) == {0, 1}
     assert r["per_seed"]["corpus"]["rgb"][0] == first["per_seed"]["corpus"]["rgb"][0]
-    counts, r, _ = go(knn_k=5)                           # a probe setting: probes only
+    counts, r = go(knn_k=5)  # a probe setting: probes only
     assert counts == {"build": 0, "train": 0, "probe": 3}
-    counts, r, untouched = go()                          # and the first settings are all still there
-    assert counts == {"build": 0, "train": 0, "probe": 0} and untouched and r["per_seed"] == first["per_seed"]
+    counts, r = go()  # and the first settings are all still there
+    assert counts == {"build": 0, "train": 0, "probe": 0} and r["per_seed"] == first["per_seed"]
 
 
 @pytest.mark.parametrize("signum,code", [("SIGINT", 130), ("SIGTERM", 143)])

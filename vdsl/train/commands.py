@@ -232,7 +232,7 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
     vdsl experiment --images 50000 --epochs 100 --image-size 64 --stem small --method moco --batch-size 256
     """
     _need_torch("scipy")
-    from ..dataset import DatasetUsageError
+    from ..dataset import BuildIncomplete, DatasetUsageError
     from .experiment import ExperimentConfig, Interrupted, run
     cfg = ExperimentConfig(out=out, programs=programs, images=images, image_size=image_size, arch=arch, stem=stem,
                            method=method, epochs=epochs, batch_size=batch_size, lr=lr, seeds=_ints(seeds),
@@ -243,6 +243,8 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
         result = run(cfg, command=command)
     except (ValueError, FileNotFoundError, DatasetUsageError) as e:
         raise _Exit(str(e), 2)
+    except BuildIncomplete as e:
+        raise _Exit(f"rendering the data stopped: {e}", 1)
     except Interrupted as e:
         click.echo(f"vdsl experiment: stopped by {e}; finished steps and the current run's checkpoint are "
                    f"saved in {out} — resume with the same command: {command}", err=True)

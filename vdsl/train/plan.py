@@ -1,4 +1,4 @@
-"""What `vdsl experiment` runs: its config as a list of steps, each artifact named by the hash of exactly the settings it depends on."""
+"""What `vdsl experiment` runs: the config as steps, each artifact named by the hash of the settings it depends on."""
 from __future__ import annotations
 
 import hashlib

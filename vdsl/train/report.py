@@ -1,4 +1,4 @@
-"""The experiment's report: Markdown tables (results, paired comparisons, per seed, zero-shot, setup) and the bar chart."""
+"""The experiment report: Markdown tables (results, paired comparisons, per seed, zero-shot, setup) and the bar chart."""
 from __future__ import annotations
 
 import statistics
