@@ -96,6 +96,30 @@ def test_many_full_canvas_blended_shapes_are_refused():
     refused(lambda: render_array(sc))
 
 
+def zigzag(n: int, side: int = 1024) -> PathGeom:
+    """n full-height edges that cross each other: the worst case of Skia's scan converter."""
+    return PathGeom((("M", 0.0, 0.0),) + tuple(("L", float(i % (side // 2)), 0.0 if i % 2 else float(side))
+                                               for i in range(n)))
+
+
+def test_paths_of_many_crossing_edges_are_refused():
+    sc = Scene(1024, 1024, None, Group((Shape(zigzag(4000), RED),)))
+    err = refused(lambda: render_array(sc))
+    assert "path" in err.diagnostics[0].hint
+
+
+def test_clip_paths_of_many_crossing_edges_are_refused():
+    sc = Scene(1024, 1024, None, Group(tuple(
+        Group((Shape(RectGeom(0, 0, 1024, 1024), RED),), clip=zigzag(20000)) for _ in range(5))))
+    refused(lambda: render_array(sc))
+
+
+def test_edge_cost_grows_with_crossing_edges():
+    few = estimate(Scene(1024, 1024, None, Group((Shape(zigzag(100), RED),)))).parts["paths"]
+    many = estimate(Scene(1024, 1024, None, Group((Shape(zigzag(1000), RED),)))).parts["paths"]
+    assert many > 50 * few   # 10x the edges, each sorted against 10x as many
+
+
 def test_scale_16_on_4096_is_a_canvas_error_not_memory_error():
     sc = Scene(4096, 4096, (1.0, 1.0, 1.0, 1.0), Group((Shape(RectGeom(0, 0, 10, 10), RED),)))
     err = refused(lambda: render_array(sc, 16.0), "E407")

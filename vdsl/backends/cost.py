@@ -45,11 +45,17 @@ BLEND_FACTOR = {"hue": 3.0, "saturation": 3.0, "color": 3.0, "luminosity": 3.0, 
                 "color-dodge": 2.0, "color-burn": 2.0}
 BLEND_FACTOR_OTHER = 1.2
 STROKE_BAND = 25.0     # a stroke costs (width + this) pixels per unit of length (edge walking)
+EDGE_ROW = 25.0        # per pixel row a path edge crosses (scan conversion)
+EDGE_SORT = 0.45       # per row, times (edges active on it)^2: sorting crossing edges ...
+EDGE_SORT_CAP = 800.0  # ... at most this times the edges (measured on crossing zigzags)
+STROKE_EDGES = 2.5     # a stroked path's outline has about this many edges per segment
+QUICK_SEGMENTS = 8     # the quick bound measures paths longer than this, bounds shorter ones
 LAYER_PX = 4.0         # per pixel of a save-layer (allocate, clear, composite)
 BLEND_LAYER_PX = 10.0  # ... composited with a non-normal blend mode
 CLIP_PX = 2.0          # per pixel of an anti-aliased clip path's box
 BLUR_PX = 80.0         # per pixel an effect filter reads or writes, per Gaussian blur pass
 EFFECT_PX = 10.0       # ... per colour filter / merge step
+ROTATED_EFFECT = 2.0   # effect layers under a rotation or skew (filtered in a local space) cost more
 DRAW = 13000.0         # per draw call (Python and Skia overhead)
 GROUP = 1500.0         # per group
 SEGMENT = 200.0        # per path segment (building the path)
@@ -65,6 +71,7 @@ PDF_DPI_SCALE = PDF_RASTER_DPI / 72   # device pixels per scene unit (a point) t
 SVG_DRAW = 30000.0     # per element written to the SVG
 SVG_SEGMENT = 2500.0   # per path segment formatted
 SVG_GLYPH = 100000.0   # per glyph outline converted to path data
+RASTERISED = ("noise", "pattern")   # paints the PDF backend draws as images over the shape
 MAX_DASHES = 1_000_000  # Skia's own cap on dash segments per path (past it, it draws undashed)
 
 # What to suggest when one class of work dominates the estimate.
@@ -125,10 +132,11 @@ def matrix_scale(m: Matrix) -> float:
     return s if math.isfinite(s) else 0.0
 
 
-def path_length(segments) -> float:
-    """An upper bound on the length of IR path segments (control polygons for curves, the
-    circle through an arc's radius for arcs)."""
-    total = 0.0
+def path_measure(segments) -> tuple[float, float]:
+    """(length, rise): upper bounds on the length of IR path segments and on their vertical travel
+    (the sum of |dy|, what Skia's scan converter walks), from control polygons for curves and
+    the circle through an arc's radius for arcs."""
+    total = rise = 0.0
     cx = cy = sx = sy = 0.0
     hyp = math.hypot
     for seg in segments:
@@ -137,23 +145,45 @@ def path_length(segments) -> float:
             cx, cy = sx, sy = seg[1], seg[2]
         elif k == "L":
             total += hyp(seg[1] - cx, seg[2] - cy)
+            rise += abs(seg[2] - cy)
             cx, cy = seg[1], seg[2]
         elif k == "C":
             total += (hyp(seg[1] - cx, seg[2] - cy) + hyp(seg[3] - seg[1], seg[4] - seg[2])
                       + hyp(seg[5] - seg[3], seg[6] - seg[4]))
+            rise += abs(seg[2] - cy) + abs(seg[4] - seg[2]) + abs(seg[6] - seg[4])
             cx, cy = seg[5], seg[6]
         elif k == "Q":
             total += hyp(seg[1] - cx, seg[2] - cy) + hyp(seg[3] - seg[1], seg[4] - seg[2])
+            rise += abs(seg[2] - cy) + abs(seg[4] - seg[2])
             cx, cy = seg[3], seg[4]
         elif k == "A":
             chord = hyp(seg[6] - cx, seg[7] - cy)
             r = max(abs(seg[1]), abs(seg[2]), chord / 2)
-            total += max(chord, (2 * math.pi if seg[4] else math.pi) * r)
+            arc = max(chord, (2 * math.pi if seg[4] else math.pi) * r)
+            total += arc
+            rise += arc
             cx, cy = seg[6], seg[7]
         elif k == "Z":
             total += hyp(sx - cx, sy - cy)
+            rise += abs(sy - cy)
             cx, cy = sx, sy
-    return total
+    return total, rise
+
+
+def path_length(segments) -> float:
+    """An upper bound on the length of IR path segments."""
+    return path_measure(segments)[0]
+
+
+def edge_cost(rows: float, height: float, most: float | None = None) -> float:
+    """Scan-converting edges that cross `rows` pixel rows in all, over `height` rows: linear in the
+    rows, plus sorting the edges active on each row (quadratic when they cross, as in a zigzag).
+    With `most` (edges per row at most) instead of the height: an upper bound for any height."""
+    if not rows > 0:
+        return 0.0
+    n = rows / max(1.0, height) if most is None else most
+    # height * min(EDGE_SORT n^2, EDGE_SORT_CAP n) = rows * min(EDGE_SORT n, EDGE_SORT_CAP)
+    return rows * (EDGE_ROW + min(EDGE_SORT * n, EDGE_SORT_CAP))
 
 
 def geom_length(g) -> float:
@@ -217,7 +247,7 @@ def _identity(m) -> bool:
 class _Walk:
     def __init__(self, target: str, quick: bool = False):
         self.target = target
-        self.quick = quick   # every shape and effect layer as large as its clip: an upper bound
+        self.quick = quick   # paths, text and effect layers as large as their clip: an upper bound
         self.est = Estimate(target)
         self.parts: defaultdict[str, float] = defaultdict(float)   # the shapes' share, added at the end
         self.boxes: dict[int, Box | None] = {}
@@ -259,6 +289,10 @@ class _Walk:
                 return
             if raster:
                 add("layers", area(clip) * CLIP_PX)
+                length, rise = path_measure(g.clip.segments)
+                height = math.ceil(clip[3]) - math.floor(clip[1])
+                rows = abs(ctm[3]) * rise if ctm[1] == 0 and ctm[2] == 0 else matrix_scale(ctm) * length
+                add("paths", edge_cost(min(rows, len(g.clip.segments) * height), height))
         if self.target != "svg" and _has_effect(g):
             box = None if self.quick else self.content(g)
             if box is None and not self.quick:
@@ -274,20 +308,23 @@ class _Walk:
             border = 1.5 * k * sum(max(0.0, e.radius) for e in g.effects)
             fx = area(clip_box(grow(layer, border), grow(clip, border)))
             a = area(layer)
-            add("effects", a * LAYER_PX + fx * effect_weight(g))
+            turned = 1.0 if ctm[1] == 0 and ctm[2] == 0 else ROTATED_EFFECT
+            add("effects", (a * LAYER_PX + fx * effect_weight(g)) * turned)
             if not raster:   # the PDF backend rasterises the layer into an image
                 add("effects", a * PDF_IMAGE_PX)
             clip, raster = layer, True
         elif g.opacity < 1 or g.blend != "normal":
             if raster:
                 add("layers", area(clip) * (LAYER_PX if g.blend == "normal" else BLEND_LAYER_PX))
+        clip_px, clip_h = area(clip), math.ceil(clip[3]) - math.floor(clip[1])
+        shape = self.shape
         for child in g.children:
-            if isinstance(child, Group):
-                self.group(child, ctm, clip, raster)   # recursion bounded like the renderer's
+            if type(child) is Shape:
+                shape(child, ctm, clip, raster, clip_px, clip_h)
             else:
-                self.shape(child, ctm, clip, raster)
+                self.group(child, ctm, clip, raster)   # recursion bounded like the renderer's
 
-    def shape(self, s: Shape, ctm: Matrix, clip: Box, raster: bool) -> None:
+    def shape(self, s: Shape, ctm: Matrix, clip: Box, raster: bool, clip_px: float, clip_h: float) -> None:
         # The hot path (one call per shape): kept lean so the estimate stays a few % of a render.
         geom = s.geom
         if not s.opacity > 0 or not drawable(geom):
@@ -309,44 +346,68 @@ class _Walk:
             parts["draws"] += draws
             return
         parts["draws"] += (DRAW if raster else PDF_DRAW) * calls
-        if type(geom) is PathGeom:
-            parts["paths"] += len(geom.segments) * SEGMENT
+        quick = self.quick
+        is_path = type(geom) is PathGeom
+        nseg = 0
+        length = rise = -1.0   # -1: not measured
+        if is_path:
+            nseg = len(geom.segments)
+            parts["paths"] += nseg * SEGMENT
+            if stroke is not None or (raster and (not quick or nseg > QUICK_SEGMENTS)):
+                length, rise = path_measure(geom.segments)
         elif type(geom) is TextGeom:
             parts["text"] += len(geom.text) * GLYPH
         if stroke is not None:
-            length = geom_length(geom)
+            if length < 0:
+                length = geom_length(geom)
             if stroke.dash:
                 n = dash_count(stroke, length)
-                if raster:
-                    parts["dashes"] += n * (DASH_ROUND if stroke.cap == "round" else DASH)
+                if raster:   # each dash is a small path: its edges cross ~ its width in rows
+                    w = min(stroke.width * matrix_scale(ctm), clip_h)
+                    parts["dashes"] += n * ((DASH_ROUND if stroke.cap == "round" else DASH)
+                                            + STROKE_EDGES * w * EDGE_ROW)
                 else:
                     parts["dashes"] += n * (PDF_DASH_ROUND if stroke.cap == "round" else PDF_DASH)
-        if self.quick:
-            px = area(clip)
+        if quick and (is_path or type(geom) is TextGeom):   # their boxes cost a walk: take the clip
+            px, height = clip_px, clip_h
         else:
-            px = self.pixels(s, ctm, clip)
+            px, height = self.pixels(s, ctm, clip)
         if not px:
             return
+        full = ctm if _identity(s.transform) else multiply(ctm, tuple(s.transform))
+        k = matrix_scale(full)
+        if is_path and raster:
+            cap = nseg * height   # an edge crosses at most every row of the clipped box
+            if rise < 0:
+                rows = cap
+            else:
+                rows = abs(full[3]) * rise if full[1] == 0 and full[2] == 0 else k * length
+                rows = rows if rows < cap else cap
+            if fill is not None:
+                parts["paths"] += edge_cost(rows, height, nseg if quick else None)
+            if stroke is not None:
+                w = stroke.width * k
+                srows = STROKE_EDGES * (rows + nseg * (w if w < height else height))
+                parts["paths"] += edge_cost(srows, height, 2 * STROKE_EDGES * nseg if quick else None)
         factor = 1.0 if s.blend == "normal" else BLEND_FACTOR.get(s.blend, BLEND_FACTOR_OTHER)
         if fill is not None:
             part, w = paint_cost(fill)
-            if raster or part == "noise":   # PDF: vector paint costs no pixels of ours; noise is an image
+            if raster or part in RASTERISED:   # PDF: vector paint costs no pixels of ours
                 parts[part] += px * w * factor
         if stroke is not None:
             part, w = paint_cost(stroke.paint)
-            if raster or part == "noise":
-                k = matrix_scale(ctm if _identity(s.transform) else multiply(ctm, tuple(s.transform)))
+            if raster or part in RASTERISED:
                 band = length * k * (stroke.width * k + STROKE_BAND)
                 parts[part] += (band if band < px else px) * w * factor
             if raster and fill is not None and (s.opacity < 1 or s.blend != "normal"):
-                parts["layers"] += area(clip) * (LAYER_PX if s.blend == "normal" else BLEND_LAYER_PX)
+                parts["layers"] += clip_px * (LAYER_PX if s.blend == "normal" else BLEND_LAYER_PX)
 
     @staticmethod
-    def pixels(s: Shape, ctm: Matrix, clip: Box) -> float:
-        """Device pixels of the shape's box inside the clip."""
+    def pixels(s: Shape, ctm: Matrix, clip: Box) -> tuple[float, float]:
+        """(area, height) in device pixels of the shape's box inside the clip."""
         box = shape_box(s)
         if box is None:
-            return 0.0
+            return 0.0, 0.0
         a, b, c, d, e, f = ctm
         if b == 0 and c == 0:   # scale + translate: the common case, without transform_box's lists
             x0, x1, y0, y1 = a * box[0] + e, a * box[2] + e, d * box[1] + f, d * box[3] + f
@@ -357,14 +418,18 @@ class _Walk:
             box = (x0, y0, x1, y1)
         else:
             box = transform_box(box, ctm)
-        return area(clip_box(box, clip))
+        box = clip_box(box, clip)
+        if box is None:
+            return 0.0, 0.0
+        return area(box), math.ceil(box[3]) - math.floor(box[1])
 
 
 def estimate(scene: Scene, scale: float = 1.0, target: str = "raster", quick: bool = False) -> Estimate:
     """The estimated work of drawing `scene` to `target` (raster at `scale`, pdf or svg).
 
-    quick=True skips the shapes' boxes, taking each shape and effect layer as large as its clip:
-    a looser upper bound of the same estimate, about twice as fast to compute."""
+    quick=True skips the boxes of paths, text and effect layers, taking each as large as its clip,
+    and bounds short paths' edges by their segment count: a looser upper bound of the same
+    estimate, faster to compute (the budget check tries it first)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
     walk = _Walk(target, quick)
