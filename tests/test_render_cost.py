@@ -320,3 +320,27 @@ def test_deep_effect_nesting_renders_or_is_refused(layers, side, scale, fmt):
         assert codes(e) in (["E411"], ["E407"])
     else:
         assert data
+
+
+# ---------------------------------------------------------------- the stdlib showcases too
+def stdlib_defs():
+    from test_stdlib import DRAWING_DEFS, _call   # the stdlib tests' own list and calls
+    return [(m, _call(d, sig)) for m, d, sig in DRAWING_DEFS]
+
+
+@pytest.mark.parametrize("module,call", stdlib_defs(), ids=lambda v: v if "(" not in v else v.split("(")[0])
+def test_stdlib_defs_are_well_under_the_render_budget(module, call):
+    sc = scene_of(f"canvas(width=512, height=512, background=white)\nuse {module}\n{call}\n")
+    assert estimate(sc).total < 0.25 * DEFAULT.render_work
+    assert estimate(fit(sc, (1024, 1024))).total < 0.6 * DEFAULT.render_work
+
+
+def test_encoding_is_budgeted_by_format():
+    sc = Scene(1024, 1024, None, Group((Shape(RectGeom(0, 0, 1024, 1024), Noise(
+        "fractal", (0.05, 0.05), 1, 1, ((0, 0, 0, 1), (1, 1, 1, 1)))),)))
+    bare = estimate(sc).total
+    png, webp = (estimate(sc, encoding=f).total for f in ("png", "webp"))
+    assert bare < png < webp
+    budget = Budgets(render_work=int((png + webp) / 2))
+    assert render_bytes(sc, "png", budgets=budget)[0]
+    refused(lambda: render_bytes(sc, "webp", budgets=budget))

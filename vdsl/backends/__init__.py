@@ -10,7 +10,7 @@ from ..deadline import Deadline
 from ..diagnostics import Diagnostic
 from ..ir import Scene
 from .canvas import draw_scene
-from .cost import Estimate, check_canvas, check_work, estimate
+from .cost import Estimate, check_canvas, check_work, estimate, faults_as_errors
 from .encode import RASTER_FORMATS, encode_image
 from .pdf import render_pdf
 from .raster import render_array
@@ -33,7 +33,11 @@ def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets
     if fmt == "pdf":
         return render_pdf(scene, budgets=budgets, deadline=deadline)
     if fmt in RASTER_FORMATS:
-        return encode_image(render_array(scene, scale, budgets=budgets, deadline=deadline), fmt), []
+        rgba = render_array(scene, scale, budgets=budgets, deadline=deadline, encoding=fmt)
+        if deadline is not None:
+            with faults_as_errors():
+                deadline.check("encoding")
+        return encode_image(rgba, fmt), []
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

@@ -22,14 +22,15 @@ def output_size(scene: Scene, scale: float = 1.0) -> tuple[int, int]:
 
 
 def render_array(scene: Scene, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
-                 deadline: Deadline | None = None) -> np.ndarray:
+                 deadline: Deadline | None = None, encoding: str | None = None) -> np.ndarray:
     """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8.
 
     Raises VdslError with E407 when the output (after scaling) is over the canvas budget, E411 when
-    the estimated work is over budgets.render_work (before drawing), E412 past the deadline."""
+    the estimated work is over budgets.render_work (before drawing), E412 past the deadline.
+    encoding: the format (png, jpeg, webp) the caller will encode the array to, budgeted too."""
     w, h = output_size(scene, scale)
     check_canvas(w, h, budgets)
-    check_work(scene, budgets, scale, "raster")
+    check_work(scene, budgets, scale, "raster", encoding)
     surface = skia.Surface.MakeRasterN32Premul(w, h)
     if surface is None:
         raise MemoryError(f"could not allocate a {w}x{h} raster surface")
