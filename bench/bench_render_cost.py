@@ -2,8 +2,8 @@
 
 Run:  python bench/bench_render_cost.py [--repeat 3] [--quick]
 Renders a grid of scenes per op class (fills, gradients, patterns, noise, strokes, dashes, layers,
-blends, clips, blur / shadow / glow layers, nested blurs, scale, text, paths, many draws; PDF and SVG
-writers too), measures one-core CPU seconds (time.process_time, the least of --repeat runs, so
+blends, clips, blur / shadow / glow layers, nested blurs, scale, text, paths, crossing edges, many
+draws, encoders; PDF and SVG writers too), measures one-core CPU seconds (time.process_time, the least of --repeat runs, so
 other processes on the machine do not count) and prints, per scene, nanoseconds per estimated unit.
 The budget question is the worst ratio: an image at the default budget takes at most
 render_work x worst ns/unit.  Also reports the correlation of estimate and time (log-log), the
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vdsl.api import compile_file, fit  # noqa: E402
-from vdsl.backends import check_work, estimate, render_array, render_pdf, render_svg  # noqa: E402
+from vdsl.backends import (check_work, estimate, render_array, render_bytes, render_pdf,  # noqa: E402
+                           render_svg)
 from vdsl.budgets import DEFAULT, Budgets  # noqa: E402
 from vdsl.ir import (Effect, EllipseGeom, Group, LinearGradient, Noise, PathGeom, Pattern,  # noqa: E402
                      RectGeom, Scene, Shape, Solid, Stop, Stroke, TextGeom)
@@ -118,11 +119,24 @@ def cases():
         out.append(("text", f"40 lines of text {w}",
                     scene(w, *[Shape(TextGeom("The quick brown fox jumps over the lazy dog", 5, 20 + i * 12, 14.0),
                                      Solid((0, 0, 0, 1))) for i in range(40)]), "raster", 1.0))
+    for n in (100, 400, 1000):   # crossing full-height edges: Skia's scan converter goes quadratic
+        zig = PathGeom((("M", 0.0, 0.0),) + tuple(("L", float((i * 0.5) % 256), 0.0 if i % 2 else 512.0)
+                                                  for i in range(n)))
+        out.append(("edges", f"zigzag {n} crossing edges fill 512", scene(512, Shape(zig, HALF_RED)),
+                    "raster", 1.0))
+        out.append(("edges", f"zigzag {n} crossing edges stroke 512",
+                    scene(512, Shape(zig, None, Stroke(Solid((0, 0, 0, 1)), 2.0))), "raster", 1.0))
     for s in (2.0, 4.0):
         out.append(("scale", f"blur + rects at scale {s:g}",
                     scene(256, *rects(10, 256, HALF_RED),
                           Group((Shape(EllipseGeom(128, 128, 80, 60), HALF_RED),), effects=(Effect("blur", 20.0),))),
                     "raster", s))
+    # encoders (render + encode)
+    nz = Noise("fractal", (0.05, 0.05), 1, 3, ((0, 0, 0, 1), (1, 1, 1, 1)))
+    for fmt in ("png", "jpeg", "webp"):
+        out.append(("encode", f"{fmt} noise 512", scene(512, *rects(1, 512, nz)), fmt, 1.0))
+        out.append(("encode", f"{fmt} ellipses 512", scene(512, *[Shape(EllipseGeom(256, 256, 250 - 9 * i, 200), HALF_RED)
+                                                                 for i in range(10)]), fmt, 1.0))
     # PDF and SVG writers
     for period in (1.0, 4.0):
         for cap in ("butt", "round"):
@@ -152,6 +166,8 @@ def cases():
 def draw(sc: Scene, target: str, scale: float):
     if target == "raster":
         return render_array(sc, scale, budgets=UNLIMITED)
+    if target in ("png", "jpeg", "webp"):
+        return render_bytes(sc, target, scale, budgets=UNLIMITED)
     if target == "pdf":
         return render_pdf(sc, budgets=UNLIMITED)
     return render_svg(sc, budgets=UNLIMITED)
@@ -183,9 +199,13 @@ def main() -> None:
     for cls, name, sc, target, scale in cases():
         if args.quick and name.endswith(("1024", "2048")):
             continue
-        units = estimate(sc, scale, target).total
+        if target in ("png", "jpeg", "webp"):
+            units = estimate(sc, scale, "raster", encoding=target).total
+        else:
+            units = estimate(sc, scale, target).total
         secs = cpu(lambda: draw(sc, target, scale), args.repeat)
-        est_secs = cpu(lambda: estimate(sc, scale, target), args.repeat)
+        est_secs = cpu(lambda: estimate(sc, scale, "raster" if target in ("png", "jpeg", "webp") else target),
+                       args.repeat)
         rows.append((cls, name, units, secs, secs * 1e9 / units, est_secs / secs))
         print(f"{cls:8} {name:42} {units:10.3g} units {secs * 1e3:9.2f} ms {rows[-1][4]:6.2f} ns/unit",
               flush=True)

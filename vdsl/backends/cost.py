@@ -5,12 +5,16 @@
 # * a shape costs its device pixels (box clipped to the clip) times its paint's per-pixel weight
 #   (noise and patterns cost more), a stroke at most its length times its width, plus a fixed
 #   cost per draw call, per path segment, per glyph and per dash segment (length / dash period);
+# * a path (and a clip path) costs the pixel rows its edges cross, plus sorting the edges active
+#   on each row, quadratic in their number (edges that cross, as in a zigzag, make Skia's scan
+#   converter quadratic);
 # * a layer (group opacity < 1, a blend mode, a fill+stroke shape with opacity) costs the area
 #   Skia allocates for it: the whole device clip, since the layer has no bounds;
 # * an effect layer (blur / shadow / glow) costs its area (content box grown by the effects'
 #   reach, clipped to the clip grown by the same reach) times the effects' weights, and its
 #   children are costed inside that area: a layer inside a layer costs again;
-# * `scale` multiplies every area (the device transform starts at scale).
+# * `scale` multiplies every area (the device transform starts at scale); encoding the image
+#   costs per output pixel, by format.
 # The PDF target costs vector drawing per element, dashes per segment (Skia's PDF backend expands
 # them into path data), and what it rasterises (effect layers, noise) at its raster DPI.  The SVG
 # target costs the text it writes (dashes stay stroke-dasharray, noise stays a filter).
@@ -85,7 +89,7 @@ HINTS = {
     "pattern": "use fewer or smaller pattern fills",
     "pixels": "use fewer or smaller shapes",
     "dashes": "use longer dashes and gaps (fewer dash segments), or a solid stroke",
-    "paths": "use fewer path segments",
+    "paths": "use fewer or simpler paths (many edges crossing the same rows are slow to fill)",
     "text": "draw less text",
     "draws": "draw fewer shapes",
     "output": "draw at a smaller size",
@@ -390,8 +394,8 @@ class _Walk:
                 parts["paths"] += edge_cost(rows, height, nseg if quick else None)
             if stroke is not None:
                 w = stroke.width * k
-                srows = STROKE_EDGES * (rows + nseg * (w if w < height else height))
-                parts["paths"] += edge_cost(srows, height, 2 * STROKE_EDGES * nseg if quick else None)
+                # the stroker's outline does not sort quadratically (measured): rows only
+                parts["paths"] += EDGE_ROW * STROKE_EDGES * (rows + nseg * (w if w < height else height))
         factor = 1.0 if s.blend == "normal" else BLEND_FACTOR.get(s.blend, BLEND_FACTOR_OTHER)
         if fill is not None:
             part, w = paint_cost(fill)
