@@ -73,7 +73,8 @@ PDF_DASH_ROUND = 70000.0  # ... with round caps (each dash becomes curves)
 PDF_RASTER_DPI = 144   # where Skia's PDF backend rasterises (effects, noise): pdf.RASTER_DPI
 PDF_DPI_SCALE = PDF_RASTER_DPI / 72   # device pixels per scene unit (a point) there
 SVG_DRAW = 30000.0     # per element written to the SVG
-SVG_SEGMENT = 2500.0   # per path segment formatted
+SVG_SEGMENT = 4000.0   # per path segment formatted
+SVG_DOC = 300000.0     # per SVG document
 SVG_GLYPH = 100000.0   # per glyph outline converted to path data
 # Encoding the image, per output pixel: (smooth drawing, noise/pattern texture), measured on 1024^2
 # (fpng; Pillow JPEG quality 90; Pillow WebP method 4): WebP on noise is the slowest by far.
@@ -446,6 +447,8 @@ def estimate(scene: Scene, scale: float = 1.0, target: str = "raster", quick: bo
     W, H = scene.width * k, scene.height * k
     if target == "raster":
         walk.est.add("output", area((0, 0, W, H)) * BASE_PX)
+    elif target == "svg":
+        walk.est.add("output", SVG_DOC)
     walk.group(scene.root, (k, 0.0, 0.0, k, 0.0, 0.0), (0.0, 0.0, W, H), target == "raster")
     for part, units in walk.parts.items():
         walk.est.add(part, units)
