@@ -21,7 +21,7 @@ class Budgets:
     canvas_side: int = 16384            # E407: pixels per side of the canvas or output
     blur_radius: float = 200.0          # E408: radius of blur / shadow / glow
     collection_size: int = 100_000      # E410: length of any list or string built at run time
-    render_work: int = 2_000_000_000    # E411: estimated raster work (pixel operations) of one image
+    render_work: int = 1_000_000_000    # E411: estimated render work of one image (units ~ ns of one core)
     time_limit: float = 10.0            # E412: wall-clock seconds for one compile + evaluate + render
 
     def clamp(self) -> "Budgets":

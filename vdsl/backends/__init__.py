@@ -5,9 +5,12 @@ import os
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..budgets import DEFAULT, Budgets
+from ..deadline import Deadline
 from ..diagnostics import Diagnostic
 from ..ir import Scene
 from .canvas import draw_scene
+from .cost import Estimate, check_canvas, check_work, estimate, faults_as_errors
 from .encode import RASTER_FORMATS, encode_image
 from .pdf import render_pdf
 from .raster import render_array
@@ -15,30 +18,38 @@ from .svg import render_svg
 
 FORMATS = RASTER_FORMATS + ("svg", "pdf")
 
-__all__ = ["FORMATS", "draw_scene", "encode_image", "render_array", "render_bytes", "render_pdf",
-           "render_svg", "save"]
+__all__ = ["FORMATS", "Estimate", "check_canvas", "check_work", "draw_scene", "encode_image",
+           "estimate", "render_array", "render_bytes", "render_pdf", "render_svg", "save"]
 
 
-def render_bytes(scene: Scene, fmt: str, scale: float = 1.0) -> tuple[bytes, list[Diagnostic]]:
-    """Render to encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf).  scale applies to raster only."""
+def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
+                 deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+    """Render to encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf).  scale applies to raster only.
+    Over a budget (E407 canvas, E411 render work) or past the deadline (E412): VdslError."""
     fmt = fmt.lower().lstrip(".")
     if fmt == "svg":
-        text, diags = render_svg(scene)
+        text, diags = render_svg(scene, budgets=budgets, deadline=deadline)
         return text.encode("utf-8"), diags
     if fmt == "pdf":
-        return render_pdf(scene)
+        return render_pdf(scene, budgets=budgets, deadline=deadline)
     if fmt in RASTER_FORMATS:
-        return encode_image(render_array(scene, scale), fmt), []
+        rgba = render_array(scene, scale, budgets=budgets, deadline=deadline, encoding=fmt)
+        if deadline is not None:
+            with faults_as_errors():
+                deadline.check("encoding")
+        return encode_image(rgba, fmt), []
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0) -> list[Diagnostic]:
-    """Render to `path`, picking the format from its suffix; the file is replaced atomically."""
+def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
+         deadline: Deadline | None = None) -> list[Diagnostic]:
+    """Render to `path`, picking the format from its suffix; the file is replaced atomically.
+    Raises VdslError (E407/E411/E412) like render_bytes, before writing anything."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the output format from {path.name!r}; "
                          f"use one of: {', '.join('.' + f for f in FORMATS)}")
-    data, diags = render_bytes(scene, fmt, scale)
+    data, diags = render_bytes(scene, fmt, scale, budgets=budgets, deadline=deadline)
     atomic_write(path, data)
     return diags

@@ -6,6 +6,7 @@ import skia
 from .bounds import content_box, effect_margin, grow
 
 from .. import fonts
+from ..deadline import Deadline
 from ..ir import EllipseGeom, Group, Matrix, PathGeom, RectGeom, Scene, Shape, TextGeom
 from . import skia_paint as sp
 
@@ -127,7 +128,21 @@ def draw_shape(canvas: skia.Canvas, s: Shape) -> None:
         canvas.restoreToCount(count)
 
 
-def draw_group(canvas: skia.Canvas, g: Group) -> None:
+class Poll:
+    """Checks a deadline every `every` calls: cheap enough to call between draw calls."""
+    __slots__ = ("deadline", "every", "left")
+
+    def __init__(self, deadline: Deadline, every: int = 16):
+        self.deadline, self.every, self.left = deadline, every, every
+
+    def __call__(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.left = self.every
+            self.deadline.check("rendering")
+
+
+def draw_group(canvas: skia.Canvas, g: Group, poll: Poll | None = None) -> None:
     if g.opacity <= 0 or not g.children:
         return
     count = canvas.save()
@@ -150,16 +165,22 @@ def draw_group(canvas: skia.Canvas, g: Group) -> None:
             bounds = skia.Rect.MakeLTRB(*grow(box, effect_margin(g)))
         canvas.saveLayer(bounds, lp)
     for child in g.children:
+        if poll is not None:
+            poll()
         if isinstance(child, Group):
-            draw_group(canvas, child)  # recursion is bounded: IR nesting depth is ~100 at most
+            draw_group(canvas, child, poll)  # recursion is bounded: IR nesting depth is ~100 at most
         else:
             draw_shape(canvas, child)
     canvas.restoreToCount(count)
 
 
-def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True) -> None:
+def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True,
+               deadline: Deadline | None = None) -> None:
     """Paint the background (if any, unless the caller cleared to it) and the root group onto
-    `canvas` in scene units."""
+    `canvas` in scene units, checking `deadline` (E412) between draw calls when one is given."""
     if background and scene.background is not None:
         canvas.drawColor(sp.color4f(scene.background))
-    draw_group(canvas, scene.root)
+    poll = Poll(deadline) if deadline is not None and deadline.at is not None else None
+    draw_group(canvas, scene.root, poll)
+    if poll is not None:
+        deadline.check("rendering")

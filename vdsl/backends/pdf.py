@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import skia
 
+from ..budgets import DEFAULT, Budgets
+from ..deadline import Deadline
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..ir import Group, Noise, Pattern, Scene, Shape
 from .canvas import draw_scene
+from .cost import PDF_RASTER_DPI, check_work, faults_as_errors
 
 # Resolution at which Skia's PDF backend rasterises what PDF cannot express as vectors
 # (image-filter layers, noise and pattern shaders).  Scene units are PDF points (1/72 in),
 # so 144 dpi is 2x the scene's pixel size.
-RASTER_DPI = 144
+RASTER_DPI = PDF_RASTER_DPI   # 144, declared with the cost model, which costs rasterising at it
 
 
 def pdf_warnings(scene: Scene) -> list[Diagnostic]:
@@ -46,8 +49,13 @@ def pdf_warnings(scene: Scene) -> list[Diagnostic]:
     return out
 
 
-def render_pdf(scene: Scene) -> tuple[bytes, list[Diagnostic]]:
-    """The scene as a deterministic one-page PDF (page size = scene size in points)."""
+def render_pdf(scene: Scene, *, budgets: Budgets = DEFAULT,
+               deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+    """The scene as a deterministic one-page PDF (page size = scene size in points).
+
+    Raises VdslError with E411 when the estimated work (dash segments expanded into path data,
+    rasterised effects and noise, elements) is over budgets.render_work, E412 past the deadline."""
+    check_work(scene, budgets, 1.0, "pdf")
     stream = skia.DynamicMemoryWStream()
     meta = skia.PDF.Metadata()
     meta.fCreator = "vdsl"
@@ -56,7 +64,12 @@ def render_pdf(scene: Scene) -> tuple[bytes, list[Diagnostic]]:
     if doc is None:
         raise RuntimeError("Skia could not create a PDF document")
     canvas = doc.beginPage(float(scene.width), float(scene.height))
-    draw_scene(canvas, scene)
+    try:
+        with faults_as_errors():
+            draw_scene(canvas, scene, deadline=deadline)
+    except BaseException:
+        doc.abort()   # an open page left to the garbage collector crashes Skia
+        raise
     doc.endPage()
     doc.close()
     return bytes(stream.detachAsData()), sort_diagnostics(pdf_warnings(scene))

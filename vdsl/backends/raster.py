@@ -6,9 +6,12 @@ import math
 import numpy as np
 import skia
 
+from ..budgets import DEFAULT, Budgets
+from ..deadline import Deadline
 from ..ir import Scene
 from . import skia_paint as sp
 from .canvas import draw_scene
+from .cost import check_canvas, check_work, faults_as_errors
 
 
 def output_size(scene: Scene, scale: float = 1.0) -> tuple[int, int]:
@@ -18,9 +21,16 @@ def output_size(scene: Scene, scale: float = 1.0) -> tuple[int, int]:
     return max(1, round(scene.width * scale)), max(1, round(scene.height * scale))
 
 
-def render_array(scene: Scene, scale: float = 1.0) -> np.ndarray:
-    """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8."""
+def render_array(scene: Scene, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
+                 deadline: Deadline | None = None, encoding: str | None = None) -> np.ndarray:
+    """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8.
+
+    Raises VdslError with E407 when the output (after scaling) is over the canvas budget, E411 when
+    the estimated work is over budgets.render_work (before drawing), E412 past the deadline.
+    encoding: the format (png, jpeg, webp) the caller will encode the array to, budgeted too."""
     w, h = output_size(scene, scale)
+    check_canvas(w, h, budgets)
+    check_work(scene, budgets, scale, "raster", encoding)
     surface = skia.Surface.MakeRasterN32Premul(w, h)
     if surface is None:
         raise MemoryError(f"could not allocate a {w}x{h} raster surface")
@@ -30,7 +40,8 @@ def render_array(scene: Scene, scale: float = 1.0) -> np.ndarray:
     canvas.clear(sp.color4f(bg) if bg is not None else skia.Color4f(0, 0, 0, 0))
     if scale != 1.0:
         canvas.scale(scale, scale)
-    draw_scene(canvas, scene, background=False)
+    with faults_as_errors():
+        draw_scene(canvas, scene, background=False, deadline=deadline)
     out = np.empty((h, w, 4), dtype=np.uint8)
     info = skia.ImageInfo.Make(w, h, skia.kRGBA_8888_ColorType, skia.kUnpremul_AlphaType)
     if not surface.readPixels(info, out, w * 4, 0, 0):

@@ -6,12 +6,15 @@ import math
 import skia
 
 from .. import fonts
+from ..budgets import DEFAULT, Budgets
+from ..deadline import Deadline
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..ir import (BLEND_MODES, IDENTITY, EllipseGeom, Group, LinearGradient, Matrix, Noise, Paint,
                   PathGeom, Pattern, RadialGradient, RectGeom, Scene, Shape, Solid, SweepGradient,
                   TextGeom, multiply)
 from . import skia_paint as sp
-from .canvas import drawable, is_identity, norm_rect, rect_radii
+from .canvas import Poll, drawable, is_identity, norm_rect, rect_radii
+from .cost import check_work, faults_as_errors
 
 
 # ---------------------------------------------------------------- formatting
@@ -111,8 +114,9 @@ def _invert(m: Matrix) -> Matrix | None:
 
 # ---------------------------------------------------------------- writer
 class _Writer:
-    def __init__(self, scene: Scene):
+    def __init__(self, scene: Scene, poll: Poll | None = None):
         self.scene = scene
+        self.poll = poll
         self.defs: list[str] = []
         self.diags: list[Diagnostic] = []
         self.counters: dict[str, int] = {}
@@ -397,7 +401,10 @@ class _Writer:
             return None
         local = ctm if is_identity(g.transform) else multiply(ctm, tuple(g.transform))
         kids = []
+        poll = self.poll
         for child in g.children:
+            if poll is not None:
+                poll()
             # recursion is bounded: IR nesting depth is ~100 at most
             out = self.group(child, local) if isinstance(child, Group) else self.shape(child, local)
             if out:
@@ -426,10 +433,17 @@ class _Writer:
         return tag("g", attrs, kids)
 
 
-def render_svg(scene: Scene) -> tuple[str, list[Diagnostic]]:
-    """The scene as an SVG document string, plus W500 warnings for what SVG approximates."""
-    w = _Writer(scene)
-    body = w.group(scene.root, IDENTITY) or ""
+def render_svg(scene: Scene, *, budgets: Budgets = DEFAULT,
+               deadline: Deadline | None = None) -> tuple[str, list[Diagnostic]]:
+    """The scene as an SVG document string, plus W500 warnings for what SVG approximates.
+
+    Dashes stay stroke-dasharray and noise an feTurbulence filter, so the document grows with the
+    IR only; E411 (VdslError) when the estimated writing work is over budgets.render_work, E412 past
+    the deadline."""
+    check_work(scene, budgets, 1.0, "svg")
+    w = _Writer(scene, Poll(deadline) if deadline is not None and deadline.at is not None else None)
+    with faults_as_errors():
+        body = w.group(scene.root, IDENTITY) or ""
     W, H = num(scene.width), num(scene.height)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}">']
     if w.defs:
