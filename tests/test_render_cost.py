@@ -13,7 +13,7 @@ from vdsl.backends import estimate, render_array, render_bytes, render_pdf, rend
 from vdsl.backends.cost import MAX_DASHES, dash_count, path_length
 from vdsl.budgets import DEFAULT, Budgets
 from vdsl.deadline import Deadline
-from vdsl.diagnostics import VdslError
+from vdsl.errors import DiagnosticsError
 from vdsl.ir import (Effect, EllipseGeom, Group, Noise, PathGeom, RectGeom, Scene, Shape, Solid,
                      Stroke)
 
@@ -27,12 +27,12 @@ def scene_of(src: str) -> Scene:
     return prog.scene(0)
 
 
-def codes(exc: VdslError) -> list[str]:
+def codes(exc: DiagnosticsError) -> list[str]:
     return [d.code for d in exc.diagnostics]
 
 
-def refused(fn, code: str = "E411") -> VdslError:
-    with pytest.raises(VdslError) as info:
+def refused(fn, code: str = "E411") -> DiagnosticsError:
+    with pytest.raises(DiagnosticsError) as info:
         fn()
     assert codes(info.value) == [code]
     assert info.value.diagnostics[0].hint
@@ -270,7 +270,7 @@ def test_non_finite_geometry_gives_an_image_or_a_diagnostic():
         sc = Scene(64, 64, None, Group((Shape(geom, RED, Stroke(RED, 2.0, (1.0, 1.0))),)))
         try:
             assert render_array(sc).shape == (64, 64, 4)
-        except VdslError as e:
+        except DiagnosticsError as e:
             assert codes(e) == ["E411"]
 
 
@@ -316,7 +316,7 @@ def test_deep_effect_nesting_renders_or_is_refused(layers, side, scale, fmt):
     small = Budgets(render_work=30_000_000)   # ~30 ms: what is accepted stays quick to draw
     try:
         data, _ = render_bytes(sc, fmt, scale, budgets=small)
-    except VdslError as e:
+    except DiagnosticsError as e:
         assert codes(e) in (["E411"], ["E407"])
     else:
         assert data

@@ -9,6 +9,7 @@ from .api import Program, fit
 from .atomic import atomic_write
 from .backends import FORMATS, save
 from .budgets import Budgets
+from .deadline import Deadline
 from .diagnostics import Diagnostic
 from .errors import DiagnosticsError, UsageError, VdslError
 
@@ -56,6 +57,7 @@ def render_seeds(prog: Program, stem: str, outputs: Outputs, *, seed: int = 0, v
     seed that fails. Each image gets its own deadline of budgets.time_limit seconds."""
     b = budgets or prog.budgets
     for s in range(seed, seed + variants):
+        deadline = Deadline(b.time_limit)
         scene, diags = prog.evaluate(s, params, b)
         if scene is None:
             yield Rendered(prog, s, None, diags)
@@ -69,7 +71,7 @@ def render_seeds(prog: Program, stem: str, outputs: Outputs, *, seed: int = 0, v
                 atomic_write(target, scene.to_json())
                 warnings: list[Diagnostic] = []
             else:
-                warnings = save(scene, target, scale)
+                warnings = save(scene, target, scale, budgets=b, deadline=deadline)
         except DiagnosticsError as e:
             yield Rendered(prog, s, None, list(e.diagnostics))
             return

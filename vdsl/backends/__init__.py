@@ -25,7 +25,7 @@ __all__ = ["FORMATS", "Estimate", "check_canvas", "check_work", "draw_scene", "e
 def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
                  deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
     """Render to encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf).  scale applies to raster only.
-    Over a budget (E407 canvas, E411 render work) or past the deadline (E412): VdslError."""
+    Over a budget (E407 canvas, E411 render work) or past the deadline (E412): DiagnosticsError."""
     fmt = fmt.lower().lstrip(".")
     if fmt == "svg":
         text, diags = render_svg(scene, budgets=budgets, deadline=deadline)
@@ -44,7 +44,7 @@ def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets
 def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
          deadline: Deadline | None = None) -> list[Diagnostic]:
     """Render to `path`, picking the format from its suffix; the file is replaced atomically.
-    Raises VdslError (E407/E411/E412) like render_bytes, before writing anything."""
+    Raises DiagnosticsError (E407/E411/E412) like render_bytes, before writing anything."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:

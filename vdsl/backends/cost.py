@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..budgets import Budgets
-from ..diagnostics import Diagnostic, VdslError
+from ..diagnostics import Diagnostic
+from ..errors import DiagnosticsError
 from ..ir import (EllipseGeom, Group, LinearGradient, Matrix, Noise, PathGeom, Pattern,
                   RadialGradient, RectGeom, Scene, Shape, Solid, SweepGradient, TextGeom, multiply)
 from ..pathdata import segments_bounds
@@ -460,9 +461,9 @@ def estimate(scene: Scene, scale: float = 1.0, target: str = "raster", quick: bo
 
 
 def check_canvas(width: int, height: int, budgets: Budgets) -> None:
-    """E407 (as a VdslError) when an output of width x height pixels is over the canvas budget."""
+    """E407 (as a DiagnosticsError) when an output of width x height pixels is over the canvas budget."""
     if width * height > budgets.canvas_pixels or max(width, height) > budgets.canvas_side:
-        raise VdslError([Diagnostic(
+        raise DiagnosticsError([Diagnostic(
             "E407", f"output size {width}x{height} is over the canvas budget "
                     f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
             hint="draw at a smaller size or scale")])
@@ -470,7 +471,7 @@ def check_canvas(width: int, height: int, budgets: Budgets) -> None:
 
 def check_work(scene: Scene, budgets: Budgets, scale: float = 1.0, target: str = "raster",
                encoding: str | None = None) -> Estimate:
-    """The estimate, or E411 (as a VdslError) when it is over budgets.render_work.
+    """The estimate, or E411 (as a DiagnosticsError) when it is over budgets.render_work.
 
     The quick upper bound decides when it is under the budget; the full estimate otherwise."""
     est = estimate(scene, scale, target, quick=True, encoding=encoding)
@@ -482,7 +483,7 @@ def check_work(scene: Scene, budgets: Budgets, scale: float = 1.0, target: str =
         share = 100.0 * est.parts.get(top, 0.0) / est.total if est.total > 0 else 100.0
         what = {"raster": "rendering", "pdf": "writing the PDF", "svg": "writing the SVG"}[target]
         hint = HINTS[top] + ("; or draw at a smaller size" if target == "raster" and top != "output" else "")
-        raise VdslError([Diagnostic(
+        raise DiagnosticsError([Diagnostic(
             "E411", f"{what} would take about {est.total:.3g} units of work, over the render-work "
                     f"budget ({budgets.render_work:.3g}); {share:.0f}% of it is {top}",
             hint=hint)])
@@ -491,8 +492,8 @@ def check_work(scene: Scene, budgets: Budgets, scale: float = 1.0, target: str =
 
 @contextmanager
 def faults_as_errors():
-    """Turn a RuntimeFault raised while drawing (the deadline's E412) into a VdslError."""
+    """Turn a RuntimeFault raised while drawing (the deadline's E412) into a DiagnosticsError."""
     try:
         yield
     except RuntimeFault as f:
-        raise VdslError([Diagnostic(f.code, f.message, hint=f.hint)]) from None
+        raise DiagnosticsError([Diagnostic(f.code, f.message, hint=f.hint)]) from None

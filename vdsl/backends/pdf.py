@@ -53,7 +53,7 @@ def render_pdf(scene: Scene, *, budgets: Budgets = DEFAULT,
                deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
     """The scene as a deterministic one-page PDF (page size = scene size in points).
 
-    Raises VdslError with E411 when the estimated work (dash segments expanded into path data,
+    Raises DiagnosticsError with E411 when the estimated work (dash segments expanded into path data,
     rasterised effects and noise, elements) is over budgets.render_work, E412 past the deadline."""
     check_work(scene, budgets, 1.0, "pdf")
     stream = skia.DynamicMemoryWStream()

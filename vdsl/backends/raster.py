@@ -25,7 +25,7 @@ def render_array(scene: Scene, scale: float = 1.0, *, budgets: Budgets = DEFAULT
                  deadline: Deadline | None = None, encoding: str | None = None) -> np.ndarray:
     """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8.
 
-    Raises VdslError with E407 when the output (after scaling) is over the canvas budget, E411 when
+    Raises DiagnosticsError with E407 when the output (after scaling) is over the canvas budget, E411 when
     the estimated work is over budgets.render_work (before drawing), E412 past the deadline.
     encoding: the format (png, jpeg, webp) the caller will encode the array to, budgeted too."""
     w, h = output_size(scene, scale)

@@ -438,7 +438,7 @@ def render_svg(scene: Scene, *, budgets: Budgets = DEFAULT,
     """The scene as an SVG document string, plus W500 warnings for what SVG approximates.
 
     Dashes stay stroke-dasharray and noise an feTurbulence filter, so the document grows with the
-    IR only; E411 (VdslError) when the estimated writing work is over budgets.render_work, E412 past
+    IR only; E411 (DiagnosticsError) when the estimated writing work is over budgets.render_work, E412 past
     the deadline."""
     check_work(scene, budgets, 1.0, "svg")
     w = _Writer(scene, Poll(deadline) if deadline is not None and deadline.at is not None else None)
