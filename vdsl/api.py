@@ -118,27 +118,43 @@ class Program:
         """An HxWx4 uint8 RGBA array; raises VdslError on failure (and nothing else)."""
         deadline = deadline or Deadline(self.budgets.time_limit)
         scene = self.scene(seed, params, size, deadline)
-        from .backends import render_array
-        _check_output(scene, scale, self.budgets)
-        return _guard(lambda: render_array(scene, scale, **_backend_kw(render_array, self.budgets, deadline)),
-                      deadline, self)
+        return render_scene(scene, "array", scale, self.budgets, deadline, self)[0]
 
     def render_bytes(self, fmt: str = "png", seed: int = 0, size: tuple[int, int] | None = None,
                      scale: float = 1.0, params: dict | None = None,
                      deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
         """Encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf) and the backend's warnings.
         Raises VdslError on failure, and ValueError only for an unknown fmt."""
-        from .backends import FORMATS, render_bytes
-        if not isinstance(fmt, str) or fmt.lower().lstrip(".") not in FORMATS:
-            raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        _check_format(fmt)
         deadline = deadline or Deadline(self.budgets.time_limit)
         scene = self.scene(seed, params, size, deadline)
-        _check_output(scene, scale, self.budgets)
-        return _guard(lambda: render_bytes(scene, fmt, scale, **_backend_kw(render_bytes, self.budgets, deadline)),
-                      deadline, self)
+        return render_scene(scene, fmt, scale, self.budgets, deadline, self)
 
 
-def _guard(draw, deadline: Deadline, prog: Program):
+def _check_format(fmt) -> str:
+    from .backends import FORMATS
+    f = fmt.lower().lstrip(".") if isinstance(fmt, str) else None
+    if f not in FORMATS and f != "array":
+        raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return f
+
+
+def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budgets: Budgets = DEFAULT,
+                 deadline: Deadline | None = None, prog: Program | None = None):
+    """Draw a scene: ("array" → an HxWx4 uint8 array, or png/jpeg/webp/svg/pdf → bytes, warnings).
+    Raises VdslError for a bad scale, an output over the budgets, the deadline, or a backend failure."""
+    from .backends import render_array, render_bytes
+    f = _check_format(fmt)
+    deadline = deadline or Deadline(budgets.time_limit)
+    _check_output(scene, scale, budgets)
+    if f == "array":
+        return _guard(lambda: render_array(scene, scale, **_backend_kw(render_array, budgets, deadline)),
+                      deadline, prog), []
+    return _guard(lambda: render_bytes(scene, f, scale, **_backend_kw(render_bytes, budgets, deadline)),
+                  deadline, prog)
+
+
+def _guard(draw, deadline: Deadline, prog: Program | None):
     """Run a backend call: its faults and unexpected exceptions become VdslError; the deadline is
     checked after it (backends that take `deadline=` also poll it between draw calls)."""
     try:
@@ -148,9 +164,10 @@ def _guard(draw, deadline: Deadline, prog: Program):
     except VdslError:
         raise
     except RuntimeFault as f:
-        raise VdslError([_fault(f, prog.file)], prog.source) from None
+        raise VdslError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
     except Exception as e:  # noqa: BLE001 - totality
-        raise VdslError([_internal(e, "rendering", prog.file)], prog.source) from None
+        raise VdslError([_internal(e, "rendering", prog.file if prog else "<input>")],
+                        prog and prog.source) from None
 
 
 def _check_output(scene: ir.Scene, scale, budgets: Budgets) -> None:
