@@ -420,7 +420,8 @@ class Sandbox:
             if kind == "array":
                 import numpy as np
                 shape, dtype = meta
-                value = np.frombuffer(w.conn.recv_bytes(), dtype=dtype).reshape(shape).copy()
+                value = np.empty(shape, dtype=dtype)          # received in place: no extra copy
+                w.conn.recv_bytes_into(memoryview(value).cast("B"))
             elif kind == "bytes":
                 value = w.conn.recv_bytes()
             else:
