@@ -134,3 +134,26 @@ def test_the_same_deadline_reaches_the_evaluator_and_the_backend(monkeypatch):
     seen.clear()
     vdsl.compile(SRC, budgets=b).render(2)
     assert seen[0][1] is not d1                                       # a fresh deadline per call
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_NUM = st.one_of(st.integers(-5, 300), st.sampled_from([10**9, -(10**30), 2**63]),
+                 st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.none(), st.booleans())
+_VALUE = st.one_of(_NUM, st.lists(_NUM, max_size=3), st.tuples(_NUM, _NUM))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.one_of(st.integers(), st.floats(), st.text(max_size=5), st.none()),
+       size=st.one_of(st.none(), st.tuples(_NUM, _NUM), _NUM, st.lists(_NUM, max_size=3)),
+       scale=st.one_of(st.floats(0.01, 4), st.floats(allow_nan=True, allow_infinity=True), _NUM),
+       params=st.one_of(st.none(), st.dictionaries(st.sampled_from(["n", "c", "zz", ""]), _VALUE, max_size=3),
+                        st.lists(_NUM, max_size=2)))
+def test_any_arguments_give_an_image_or_a_vdsl_error(seed, size, scale, params):
+    prog = _PROG
+    codes = _raises_only_vdsl_error(lambda: prog.scene(seed, params, size))
+    codes += _raises_only_vdsl_error(lambda: prog.render(seed, size, scale, params))
+    assert all(c in CODES for c in codes)
+
+
+_PROG = vdsl.compile(SRC)

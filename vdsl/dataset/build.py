@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..budgets import DEFAULT, Budgets
+from ..modules import read_regular_file
 from . import manifest as mf
 from .card import render_card
 from .filters import DEFAULT_MIN_STD, dedupe, order_key
@@ -160,7 +161,7 @@ def _save_programs(out: Path, specs: list[ProgramSpec]) -> None:
             p.parent.mkdir(parents=True, exist_ok=True)
             made.add(p.parent)
         try:
-            if p.read_bytes() == s.data:
+            if read_regular_file(p, len(s.data) + 1) == s.data:   # never blocks on a FIFO put there
                 continue
         except OSError:
             pass
