@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from vdsl.train.commands import experiment_cmd
+from vdsl.commands.train import experiment_cmd
 
 if __name__ == "__main__":
     sys.exit(experiment_cmd.main(prog_name="vdsl experiment"))

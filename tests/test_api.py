@@ -1,4 +1,4 @@
-"""The Python API: totality (VdslError or a result, nothing else), the vdsl.render regression, deadline plumbing."""
+"""The Python API: totality (DiagnosticsError or a result, nothing else), the vdsl.render regression, deadline plumbing."""
 from __future__ import annotations
 
 import os
@@ -27,10 +27,10 @@ def test_vdsl_render_works_twice_and_after_importing_the_backends():
 
 
 def _raises_only_vdsl_error(f) -> list[str]:
-    """Call f; return the diagnostic codes of its VdslError ([] when it succeeds). Anything else fails."""
+    """Call f; return the diagnostic codes of its DiagnosticsError ([] when it succeeds). Anything else fails."""
     try:
         f()
-    except vdsl.VdslError as e:
+    except vdsl.DiagnosticsError as e:
         assert e.diagnostics and all(d.code in CODES for d in e.diagnostics)
         return [d.code for d in e.diagnostics]
     return []

@@ -24,6 +24,11 @@ def test_the_suite_is_substantial():
         assert code in codes, f"no conformance program expects {code}"
 
 
+def test_every_expectation_pins_its_span():
+    loose = [f"{c.id}: {e.code} on line {e.line}" for c in CASES for e in c.expects if e.span is None]
+    assert loose == []
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_program(case: Case):
     check_case(case)
@@ -58,6 +63,8 @@ def test_files_split_on_dashes(tmp_path):
     "circle(center=(1, 2), radius=3)  //~ E203",           # the wrong code
     "\ncircle(center=(1, 2), radius=3)  //~^ E202",         # the wrong line
     "circle(center=(1, 2), radius=3)  //~ E202 banana",    # the hint does not say it
+    "circle(center=(1, 2), radius=3)  //~ E202 @22-31",    # the wrong column
+    "circle(center=(1, 2), radius=3)  //~ E202 @23-30",    # the wrong end
     "rect(x=0, y=0, w=10, h=10, fill=white)",              # renders blank (white on white)
     "let x = 1",                                           # draws nothing
 ])
@@ -68,3 +75,8 @@ def test_harness_rejects(src):
 
 def test_harness_accepts_runtime_faults():
     check_case(_case("let xs = [1]\nlet y = xs[3]  //~ E302 outside"))
+
+
+def test_harness_accepts_a_pinned_span():
+    check_case(_case("circle(center=(1, 2), radius=3)  //~ E202 @23-31 did you mean"))
+    assert parse_expectations("x //~ E202 @3-2:7 hint")[0].span == (3, 2, 7)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from fake_openai_server import FakeOpenAI, reply
 from vdsl.cli import main
-from vdsl.recognize import choices_for
+from vdsl.llm.recognize import choices_for
 
 SCENE = """// concept: lake
 // tier: scenes

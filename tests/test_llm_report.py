@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from vdsl.llm.files import read_jsonl
-from vdsl.report import PAD, TILE, TITLE_H, rounds_of, summarize, write_report
+from vdsl.llm.report import PAD, TILE, TITLE_H, rounds_of, summarize, write_report
 
 SAMPLE = Path(__file__).parent / "data" / "transcript_sample.jsonl"
 

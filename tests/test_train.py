@@ -428,7 +428,7 @@ def test_experiment_command_defaults_are_the_config_defaults():
     """`vdsl experiment` with no flags runs ExperimentConfig() as documented (click cannot import it:
     the command must load without torch)."""
     from dataclasses import fields
-    from vdsl.train.commands import experiment_cmd
+    from vdsl.commands.train import experiment_cmd
     from vdsl.train.experiment import ExperimentConfig
     cli = {p.name: p.default for p in experiment_cmd.params}
     renamed = {"reals": "real"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -58,7 +59,12 @@ def test_installed_wheel_renders_from_a_fresh_venv(wheel, tmp_path):
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     py = bindir / "python"
-    # dependencies come from the system site-packages; the wheel itself goes into the venv
+    # Dependencies come from the environment running this test (a virtual environment's packages are not
+    # the system's, so they are added by path: after the new venv's own, and without their .pth hooks, so an
+    # editable install of the checkout stays invisible); the wheel itself goes into the new venv.
+    if sys.prefix != sys.base_prefix:
+        own = _run([py, "-c", "import site; print(site.getsitepackages()[0])"]).stdout.strip()
+        (Path(own) / "_outer_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     _run([py, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel])
 
     work = tmp_path / "cwd"

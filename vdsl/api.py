@@ -14,7 +14,8 @@ from . import ir
 from .budgets import DEFAULT, Budgets
 from .check import Checked, check
 from .deadline import Deadline
-from .diagnostics import Diagnostic, Span, VdslError, has_errors, sort_diagnostics
+from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
+from .errors import DiagnosticsError
 from .evaluate import evaluate
 from .modules import NotRegularFile, decode_source, os_reason, read_regular_file
 from .syntax import parse
@@ -107,15 +108,15 @@ class Program:
 
     def scene(self, seed: int = 0, params: dict | None = None, size: tuple[int, int] | None = None,
               deadline: Deadline | None = None) -> ir.Scene:
-        """The scene IR for a seed; raises VdslError with the diagnostics on failure (and nothing else)."""
+        """The scene IR for a seed; raises DiagnosticsError with the diagnostics on failure (and nothing else)."""
         scene, diags = self.evaluate(seed, params, deadline=deadline)
         if scene is None:
-            raise VdslError(diags, self.source)
+            raise DiagnosticsError(diags, self.source)
         return fit(scene, size, self.budgets) if size is not None else scene
 
     def render(self, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
                params: dict | None = None, deadline: Deadline | None = None) -> np.ndarray:
-        """An HxWx4 uint8 RGBA array; raises VdslError on failure (and nothing else)."""
+        """An HxWx4 uint8 RGBA array; raises DiagnosticsError on failure (and nothing else)."""
         deadline = deadline or Deadline(self.budgets.time_limit)
         scene = self.scene(seed, params, size, deadline)
         return render_scene(scene, "array", scale, self.budgets, deadline, self)[0]
@@ -124,7 +125,7 @@ class Program:
                      scale: float = 1.0, params: dict | None = None,
                      deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
         """Encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf) and the backend's warnings.
-        Raises VdslError on failure, and ValueError only for an unknown fmt."""
+        Raises DiagnosticsError on failure, and ValueError only for an unknown fmt."""
         _check_format(fmt)
         deadline = deadline or Deadline(self.budgets.time_limit)
         scene = self.scene(seed, params, size, deadline)
@@ -142,7 +143,7 @@ def _check_format(fmt) -> str:
 def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budgets: Budgets = DEFAULT,
                  deadline: Deadline | None = None, prog: Program | None = None):
     """Draw a scene: ("array" → an HxWx4 uint8 array, or png/jpeg/webp/svg/pdf → bytes, warnings).
-    Raises VdslError for a bad scale, an output over the budgets, the deadline, or a backend failure."""
+    Raises DiagnosticsError for a bad scale, an output over the budgets, the deadline, or a backend failure."""
     from .backends import render_array, render_bytes
     f = _check_format(fmt)
     deadline = deadline or Deadline(budgets.time_limit)
@@ -155,32 +156,32 @@ def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budget
 
 
 def _guard(draw, deadline: Deadline, prog: Program | None):
-    """Run a backend call: its faults and unexpected exceptions become VdslError; the deadline is
+    """Run a backend call: its faults and unexpected exceptions become DiagnosticsError; the deadline is
     checked after it (backends that take `deadline=` also poll it between draw calls)."""
     try:
         out = draw()
         deadline.check("rendering")
         return out
-    except VdslError:
+    except DiagnosticsError:
         raise
     except RuntimeFault as f:
-        raise VdslError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
+        raise DiagnosticsError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
     except Exception as e:  # noqa: BLE001 - totality
-        raise VdslError([_internal(e, "rendering", prog.file if prog else "<input>")],
+        raise DiagnosticsError([_internal(e, "rendering", prog.file if prog else "<input>")],
                         prog and prog.source) from None
 
 
 def _check_output(scene: ir.Scene, scale, budgets: Budgets) -> None:
     """E301 for a scale that is not a positive finite number, E407 for an output over the canvas budget."""
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
-        raise VdslError([Diagnostic("E301", f"scale must be a positive finite number, got {scale!r}"[:200])])
+        raise DiagnosticsError([Diagnostic("E301", f"scale must be a positive finite number, got {scale!r}"[:200])])
     w, h = max(1, round(scene.width * scale)), max(1, round(scene.height * scale))
     _check_canvas(w, h, budgets)
 
 
 def _check_canvas(w: int, h: int, budgets: Budgets) -> None:
     if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
-        raise VdslError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
+        raise DiagnosticsError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
                                     f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
                                     hint="draw at a smaller size or scale")])
 
@@ -247,14 +248,14 @@ def compile_file(path: str | os.PathLike, budgets: Budgets = DEFAULT, allow_file
 def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> ir.Scene:
     """The scene scaled uniformly to fit size=(W, H), centred (letterboxed) on its background.
 
-    Raises VdslError (E407) for a size that is not two positive integers within canvas_pixels and canvas_side."""
+    Raises DiagnosticsError (E407) for a size that is not two positive integers within canvas_pixels and canvas_side."""
     try:
         w, h = size
         if isinstance(w, bool) or isinstance(h, bool) or w != int(w) or h != int(h):
             raise ValueError
         w, h = int(w), int(h)
     except (TypeError, ValueError, OverflowError):
-        raise VdslError([Diagnostic("E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
+        raise DiagnosticsError([Diagnostic("E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
     _check_canvas(w, h, budgets)
     if (w, h) == (scene.width, scene.height):
         return scene
@@ -266,15 +267,15 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
 
 def render(source: str | bytes, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
            params: dict | None = None, budgets: Budgets = DEFAULT) -> np.ndarray:
-    """Compile and render in one call; raises VdslError when the program has errors (and nothing else).
+    """Compile and render in one call; raises DiagnosticsError when the program has errors (and nothing else).
 
     One Deadline(budgets.time_limit) covers the compile, the evaluation and the render."""
     deadline = Deadline(budgets.time_limit)
     prog = compile(source, budgets=budgets)
     if not prog.ok:
-        raise VdslError(prog.diagnostics, prog.source)
+        raise DiagnosticsError(prog.diagnostics, prog.source)
     try:
         deadline.check("compiling")
     except RuntimeFault as f:
-        raise VdslError([_fault(f)], prog.source) from None
+        raise DiagnosticsError([_fault(f)], prog.source) from None
     return prog.render(seed, size, scale, params, deadline)

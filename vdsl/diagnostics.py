@@ -129,15 +129,6 @@ def range_hint(param) -> str:
     return f"use a value from {param.min:g} to {param.max:g}"
 
 
-class VdslError(Exception):
-    """Raised by the convenience API when a program has errors; carries the diagnostics."""
-
-    def __init__(self, diagnostics: Iterable[Diagnostic], source: str | None = None):
-        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
-        self.source = source
-        super().__init__(format_text(self.diagnostics, source) if self.diagnostics else "vdsl error")
-
-
 def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diags)
 

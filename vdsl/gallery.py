@@ -69,7 +69,7 @@ def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed:
     """Render each program at seeds first_seed.. first_seed+seeds-1. Never raises for a bad
     program: a compile error, run-time error or budget overrun becomes a failed Cell with its code."""
     from .api import compile_file
-    from .diagnostics import VdslError
+    from .errors import DiagnosticsError
     cells: list[Cell] = []
     for path in paths:
         prog = compile_file(path)
@@ -83,7 +83,7 @@ def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed:
             else:
                 try:
                     cell.image = prog.render(s, size=(size, size))
-                except VdslError as e:
+                except DiagnosticsError as e:
                     err = [d for d in e.diagnostics if d.is_error] or e.diagnostics
                     cell.code = err[0].code if err else "E300"
                     cell.message = err[0].message if err else "render failed"

@@ -71,7 +71,8 @@ def execute(job: Job) -> tuple[str, object, list[Diagnostic]]:
     Returns (status, value, diagnostics); never raises (MemoryError included)."""
     from .api import compile, fit, render_scene
     from .deadline import Deadline
-    from .diagnostics import VdslError, has_errors
+    from .diagnostics import has_errors
+    from .errors import DiagnosticsError
     from .values import RuntimeFault
     budgets = job.budgets
     deadline = Deadline(budgets.time_limit)
@@ -97,7 +98,7 @@ def execute(job: Job) -> tuple[str, object, list[Diagnostic]]:
             return OK, scene, diags
         value, warnings = render_scene(scene, job.fmt, job.scale, budgets, deadline, prog)
         return OK, value, diags + list(warnings)
-    except VdslError as e:
+    except DiagnosticsError as e:
         return status_of(e.diagnostics), None, list(e.diagnostics)
     except RuntimeFault as f:
         d = _diag(f.code, f.message, job.file, f.hint)

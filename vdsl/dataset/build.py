@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..budgets import DEFAULT, Budgets
+from ..errors import IncompleteRun, UsageError
 from ..modules import read_regular_file
+from ..version import __version__
 from . import manifest as mf
 from .card import render_card
 from .filters import DEFAULT_MIN_STD, dedupe, order_key
@@ -23,11 +25,11 @@ FORMAT = "vdsl-dataset/1"
 RETRYABLE = (TIMEOUT, MEMORY, CRASH, SKIPPED)
 
 
-class DatasetUsageError(Exception):
+class DatasetUsageError(UsageError):
     """A build that cannot start as asked (folder in use, settings differ from the folder's): exit 2."""
 
 
-class BuildIncomplete(Exception):
+class BuildIncomplete(IncompleteRun):
     """The build stopped before every image was tried (interrupted, endpoint failed): exit 1; rerun to finish."""
 
 
@@ -63,17 +65,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _version() -> str:
-    try:
-        from .. import __version__
-        return __version__
-    except ImportError:  # pragma: no cover
-        return "unknown"
-
-
 def render_config(o: BuildOptions) -> dict:
     """What decides the bytes of every image: a folder built with other values cannot be resumed."""
-    return {"size": list(o.size), "budgets": asdict(o.budgets), "min_std": o.min_std, "vdsl": _version(),
+    return {"size": list(o.size), "budgets": asdict(o.budgets), "min_std": o.min_std, "vdsl": __version__,
             "shard": list(o.shard)}
 
 
@@ -321,7 +315,7 @@ def build_config(o: BuildOptions) -> dict:
             "min_std": o.min_std, "timeout": o.timeout, "memory_limit": o.memory_limit,
             "programs": [Path(p).as_posix() for p in o.programs],
             "concepts": o.concepts, "programs_per_concept": o.programs_per_concept if o.concepts else None,
-            "refine_rounds": o.refine_rounds if o.concepts else None, "vdsl": _version()}
+            "refine_rounds": o.refine_rounds if o.concepts else None, "vdsl": __version__}
 
 
 def failure_key(f: dict) -> tuple:

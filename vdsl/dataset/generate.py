@@ -5,10 +5,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..errors import IncompleteRun
 from .sources import ProgramSpec, SourceError, program_hash, shard_of
 
 
-class GenerationAborted(Exception):
+class GenerationAborted(IncompleteRun):
     """The endpoint failed for good. What was generated is kept; a rerun continues."""
 
 
@@ -46,7 +47,7 @@ def _run_dir(state: Path, entry, j: int) -> Path:
 
 def _complete(d: Path, rounds: int) -> bool:
     from ..llm.files import read_jsonl
-    from ..report import TRANSCRIPT, summarize
+    from ..llm.report import TRANSCRIPT, summarize
     s = summarize(read_jsonl(d / TRANSCRIPT))
     return s["rounds_done"] >= rounds and s["rounds_planned"] == rounds
 
@@ -67,11 +68,11 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
     if todo:
         try:
             from ..llm.options import config_from_options, make_client
-            from ..refine import RefineAborted, RefineSettings, refine
+            from ..llm.refine import RefineAborted, RefineSettings, refine
         except ImportError as e:
             raise SourceError(f"generating programs needs the LLM client (vdsl.llm), which is not available "
                               f"here ({e}); use --programs DIR to build from existing programs") from None
-        config = config_from_options(**llm)         # no endpoint: EndpointMissing, exit 2, nothing sent
+        config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model
         stop = threading.Event()
@@ -108,7 +109,7 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
 
 def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None):
     from ..llm.files import read_jsonl
-    from ..report import TRANSCRIPT, rounds_of
+    from ..llm.report import TRANSCRIPT, rounds_of
     specs, failures = [], []
     for e, j in items:
         d = _run_dir(state, e, j)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from typing import Callable
 
+from ..errors import VdslError
 from .worker import CRASH, SKIPPED, TIMEOUT, RenderSettings, Unit, warm_up, worker_main
 
 DEPTH = 2          # units queued per worker, so a worker never waits for the parent between units
@@ -29,7 +30,7 @@ class _Worker:
     queue: deque = field(default_factory=deque)      # outstanding units, in the order sent
 
 
-class PoolFailure(Exception):
+class PoolFailure(VdslError):
     """Workers keep dying before doing any work (e.g. out of memory at start): the build stops."""
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..api import read_meta
+from ..errors import UsageError
 from ..modules import NotRegularFile, file_kind, os_reason, read_regular_file
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class SourceError(Exception):
+class SourceError(UsageError):
     """A source that cannot be used at all (missing folder, no LLM endpoint): the command exits 2."""
 
 

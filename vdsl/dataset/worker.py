@@ -85,7 +85,7 @@ def compile_unit(unit: Unit, settings: RenderSettings, cache: OrderedDict):
 def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: int | None = None) -> Result:
     """Render one seed to images/<folder>/<name>_<seed>.png; errors are results, never exceptions."""
     from ..api import fit
-    from ..diagnostics import VdslError
+    from ..errors import DiagnosticsError
     from ..backends import encode_image, render_array
     from .filters import is_blank
     try:
@@ -99,7 +99,7 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
         if blank:
             return (seed, BLANK, None, 0, f"blank or nearly uniform (channel std {std:.2f} < {settings.min_std:g})")
         data = encode_image(rgba, "png")
-    except VdslError as e:
+    except DiagnosticsError as e:
         status, detail = _first_error(e.diagnostics)
         return (seed, status, None, 0, detail)
     except RecursionError:

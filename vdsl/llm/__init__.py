@@ -10,15 +10,6 @@ from .prompt import (DEFAULT_FEEDBACK, draw_messages, improve_messages, recogniz
 
 __all__ = ["Completion", "DEFAULT_FEEDBACK", "EndpointNotConfigured", "Extracted", "LLMClient", "LLMConfig",
            "LLMError", "ResponseCache", "Stats", "config_from_env", "default_cache_dir", "draw_messages",
-           "extract_program", "improve_messages", "parse_choice", "recognize_messages", "register_commands",
+           "extract_program", "improve_messages", "parse_choice", "recognize_messages",
            "repair_messages", "request_key", "strip_comments", "strip_meta", "system_prompt"]
 
-
-def register_commands(main) -> None:
-    """Add `vdsl prompt`, `vdsl refine` and `vdsl recognize` to the CLI group."""
-    from ..recognize import recognize_cmd
-    from ..refine import refine_cmd
-    from .prompt import prompt_cmd
-    main.add_command(prompt_cmd, "prompt")
-    main.add_command(refine_cmd, "refine")
-    main.add_command(recognize_cmd, "recognize")

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from ..errors import IncompleteRun
 from .cache import ResponseCache, request_key
 from .config import LLMConfig
 
@@ -16,7 +17,7 @@ from .config import LLMConfig
 RETRY_AFTER_MAX = 600.0   # seconds: a longer Retry-After is cut to this
 
 
-class LLMError(Exception):
+class LLMError(IncompleteRun):
     """A request that failed for good: not retryable, or still failing after the last try."""
 
     def __init__(self, message: str, attempts: int = 1, status: int | None = None):

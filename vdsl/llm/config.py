@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
+from ..errors import UsageError
+
 NO_ENDPOINT = (
     "no LLM endpoint configured: set OPENAI_BASE_URL (any OpenAI-compatible chat endpoint) "
     "and/or OPENAI_API_KEY, and the model with --model or VDSL_MODEL. For example, a local vLLM server:\n"
@@ -18,8 +20,8 @@ NO_MODEL = ("no model given: pass --model or set VDSL_MODEL (e.g. VDSL_MODEL=gpt
             "your local server serves, such as Qwen/Qwen2.5-Coder-7B-Instruct for vLLM or llama3.1 for Ollama).")
 
 
-class EndpointNotConfigured(Exception):
-    """No endpoint or no model: commands stop with exit 2 and this plain message."""
+class EndpointNotConfigured(UsageError):
+    """No endpoint or no model: commands stop with exit 2 and this plain message, nothing attempted."""
 
 
 def default_cache_dir(env: Mapping[str, str] = os.environ) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import click
 
 DEFAULT_FEEDBACK = "Can you make it better?"
 TOKEN_TARGET = 6000          # the prompt is shrunk (fewer details) until its estimate fits
@@ -273,17 +272,3 @@ def recognize_messages(program: str, choices: list[str]) -> list[dict]:
             {"role": "user", "content": "Which of these concepts does this program draw?\n\n"
              + _fence(program) + f"\n\nChoices:\n{opts}\n\n"
              "Answer with the letter of one choice, then its name, e.g. `A) " + choices[0] + "`."}]
-
-
-# ------------------------------------------------------------------ command
-@click.command("prompt")
-@click.option("--tokens", "token_target", type=int, default=TOKEN_TARGET, show_default=True,
-              help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.")
-@click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
-def prompt_cmd(token_target, stats):
-    """Print the system prompt given to the model (generated from the signature table, grammar
-    overview, stdlib and example programs, so it always matches the language)."""
-    text = system_prompt(token_target)
-    click.echo(text, nl=False)
-    if stats:
-        click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)

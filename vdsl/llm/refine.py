@@ -13,28 +13,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-import click
-
-from .diagnostics import Diagnostic, format_compact, has_errors
-from .llm.extract import extract_program
-from .llm.files import Transcript, atomic_write, read_jsonl
-from .llm.options import config_from_options, llm_options, make_client, pop_llm_options
-from .llm.prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
+from ..diagnostics import Diagnostic, format_compact, has_errors
+from ..errors import IncompleteRun, Interrupted, UsageError
+from ..version import __version__
+from .extract import extract_program
+from .files import Transcript, atomic_write, read_jsonl
+from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
 from .report import TRANSCRIPT, rounds_of, summarize, write_report
 
 MAX_SIDE = 1024      # round_K.png is the program's canvas, scaled down to fit this if larger
 VISION_SIDE = 512    # the picture sent back with --feedback vision
 
 
-class RefineAborted(Exception):
+class RefineAborted(IncompleteRun):
     """The endpoint failed for good. The folder is consistent; --resume continues it."""
 
 
-class Interrupted(Exception):
-    """Stopped on request (Ctrl-C, or a batch stopping). The folder is consistent; --resume continues it."""
-
-
-class RunExists(Exception):
+class RunExists(UsageError):
     """The output folder already holds a run and --resume was not given."""
 
 
@@ -67,8 +62,8 @@ def check_reply(reply: str, file: str, seed: int = 0) -> Checked:
     ex = extract_program(reply)
     if ex.program is None:
         return Checked(None, ex.how, [], None)
-    from .api import compile, fit
-    from .diagnostics import VdslError
+    from ..api import compile, fit
+    from ..errors import DiagnosticsError
     try:
         prog = compile(ex.program, file)
         diags = list(prog.diagnostics)
@@ -81,10 +76,10 @@ def check_reply(reply: str, file: str, seed: int = 0) -> Checked:
         if max(scene.width, scene.height) > MAX_SIDE:
             s = MAX_SIDE / max(scene.width, scene.height)
             scene = fit(scene, (max(1, round(scene.width * s)), max(1, round(scene.height * s))))
-        from .backends import render_bytes
+        from ..backends import render_bytes
         png, warnings = render_bytes(scene, "png")
         return Checked(ex.program, ex.how, diags + list(warnings), png)
-    except VdslError as e:
+    except DiagnosticsError as e:
         return Checked(ex.program, ex.how, list(e.diagnostics), None)
     except Exception as e:   # noqa: BLE001 - a compiler bug must not end the loop; it is recorded
         return Checked(ex.program, ex.how, [Diagnostic("E300", f"internal error: {type(e).__name__}: {e}")], None)
@@ -129,7 +124,7 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
     Raises RunExists, RefineAborted (endpoint down for good) or Interrupted / KeyboardInterrupt; in every
     case the folder is left consistent: files replaced atomically, the transcript appended line by line,
     the report rewritten after every round."""
-    from .llm.client import LLMError
+    from .client import LLMError
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tpath = out / TRANSCRIPT
@@ -142,12 +137,12 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
         system = system_prompt()
         start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": client.config.describe(),
                  "system_prompt": system, "system_prompt_tokens_estimate": estimate_tokens(system),
-                 "vdsl_version": _version()}
+                 "vdsl_version": __version__}
         tr.append(start)
         events = [start]
     else:
         if settings.concept and settings.concept != start.get("concept"):
-            raise click.UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
+            raise UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
         kept = {k: start[k] for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text",
                                       "sample", "seed") if k in start}
         kept.update(overrides or {})
@@ -242,14 +237,6 @@ def _safe_report(out: Path, events: list[dict]) -> None:
         print(f"warning: could not write the report: {e}", file=sys.stderr)
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("vdsl")
-    except Exception:
-        return "unknown"
-
-
 # ------------------------------------------------------------------ batch
 def slug(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -263,15 +250,11 @@ def load_concept_list(spec: str, limit: int | None = None) -> list[tuple[str, st
         names = [l.strip() for l in p.read_text(encoding="utf-8").splitlines()]
         items = [(slug(n), n) for n in names if n and not n.startswith("#")]
     else:
-        try:
-            from .concepts import load_concepts  # written separately; imported only when a tier is named
-        except ImportError:
-            raise click.UsageError(f"{spec!r} is not a file, and concept tiers need vdsl.concepts, which "
-                                   "is not available here; pass a file with one concept per line") from None
+        from ..concepts import load_concepts
         try:
             entries = list(load_concepts(spec))
         except (KeyError, ValueError, FileNotFoundError) as e:
-            raise click.UsageError(f"unknown concept tier {spec!r}: {e}") from None
+            raise UsageError(f"{spec!r} is neither a file nor a concept tier: {e}") from None
         items = [(slug(str(getattr(e, "id", "") or e.name)), str(e.name)) for e in entries]
     if limit is not None:
         items = items[:limit]
@@ -384,105 +367,3 @@ def print_summary(rows: list[dict]) -> None:
     for r in rows:
         t.add_row(*[str(r[k]) for k, _ in SUMMARY_COLUMNS])
     Console(width=160).print(t)
-
-
-# ------------------------------------------------------------------ command
-@click.command("refine")
-@click.option("--concept", help='What to draw, e.g. "a parrot in the jungle".')
-@click.option("--concepts", "concepts_spec", metavar="FILE_OR_TIER",
-              help="Batch form: a file with one concept per line, or a concept tier name.")
-@click.option("--limit", type=click.IntRange(1), help="Batch form: only the first N concepts.")
-@click.option("--rounds", type=click.IntRange(1, 1000), help="Rounds in all, round 0 included.  [default: 5]")
-@click.option("--max-repairs", type=click.IntRange(0, 100),
-              help="Repair requests per round when the program has errors.  [default: 3]")
-@click.option("--feedback", type=click.Choice(["text", "vision"]),
-              help="text: the feedback sentence only (the paper's setting); vision: also the rendered "
-                   "picture, for multimodal models.  [default: text]")
-@click.option("--feedback-text", help=f'The improvement request.  [default: "{DEFAULT_FEEDBACK}"]')
-@click.option("--sample", type=int, default=0, show_default=True,
-              help="Sample index: another number asks afresh instead of reusing cached replies.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed programs are run and rendered at.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Output folder (batch: one subfolder per concept).  [default: refine/CONCEPT, or refine/]")
-@click.option("--resume", is_flag=True, help="Continue the run(s) in --out after an interrupt or endpoint failure.")
-@click.option("--jobs", type=click.IntRange(1, 256), help="Batch form: concepts at once.  [default: --concurrency]")
-@click.option("--progress/--no-progress", default=True, help="Batch form: show a progress bar.")
-@llm_options
-def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, feedback_text, sample, seed,
-               out_dir, resume, jobs, progress, **kw):
-    """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
-
-    \b
-    export OPENAI_BASE_URL=http://localhost:8000/v1 VDSL_MODEL=Qwen/Qwen2.5-Coder-7B-Instruct
-    vdsl refine --concept "a parrot in the jungle" --rounds 5 --out runs/parrot
-    vdsl refine --concept "a lighthouse" --feedback vision
-    vdsl refine --out runs/parrot --resume
-    vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
-
-    Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
-    transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
-    1 when none did or the endpoint failed for good (rerun with --resume), 2 for usage errors or no
-    endpoint configured, 130 when interrupted.
-    """
-    llm = pop_llm_options(kw)
-    if concept and concepts_spec:
-        raise click.UsageError("give --concept or --concepts, not both")
-    if limit is not None and not concepts_spec:
-        raise click.UsageError("--limit goes with --concepts")
-    overrides = {k: v for k, v in (("rounds", rounds), ("max_repairs", max_repairs), ("feedback", feedback),
-                                   ("feedback_text", feedback_text)) if v is not None}
-    settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
-    if concepts_spec:
-        items = load_concept_list(concepts_spec, limit)
-        if not items:
-            raise click.UsageError(f"no concepts in {concepts_spec!r}")
-        out_root = Path(out_dir or "refine")
-        if not resume:
-            taken = [f for f, _ in items if (out_root / f / TRANSCRIPT).exists()]
-            if taken:
-                raise click.UsageError(f"{len(taken)} concept folder(s) under {out_root} already hold runs "
-                                       f"(e.g. {taken[0]}); pass --resume to continue them or choose another --out")
-        cfg = config_from_options(**llm)
-        client = make_client(cfg)
-        try:
-            out_root.mkdir(parents=True, exist_ok=True)
-            rows, outcome = refine_many(client, items, out_root, settings, resume=resume,
-                                        jobs=jobs or cfg.concurrency, overrides=overrides, progress=progress)
-        finally:
-            client.close()
-        write_summary(out_root, rows)
-        print_summary(rows)
-        click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
-        if outcome == "interrupted":
-            click.echo("interrupted: every folder is consistent; rerun with --resume to continue", err=True)
-            sys.exit(130)
-        if outcome == "aborted":
-            raise click.ClickException("the endpoint failed for good; the folders are consistent: rerun with "
-                                       "--resume to continue")
-        if any(r["status"] != "complete" for r in rows):
-            sys.exit(1)
-        return
-    if not concept:
-        if not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
-            raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
-    out = Path(out_dir or Path("refine") / slug(concept))
-    if (out / TRANSCRIPT).exists() and not resume:
-        raise click.UsageError(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
-    client = make_client(config_from_options(**llm))
-    try:
-        s = refine(client, out, settings, resume=resume, overrides=overrides)
-    except RefineAborted as e:
-        raise click.ClickException(f"{e}\n{out} is consistent up to the last finished round: rerun with "
-                                   f"--resume to continue") from None
-    except (KeyboardInterrupt, Interrupted):
-        click.echo(f"\ninterrupted: {out} is consistent; rerun with --resume to continue", err=True)
-        sys.exit(130)
-    finally:
-        client.close()
-    st = client.stats
-    click.echo(f"{s['concept']}: {s['rounds_ok']}/{s['rounds_planned']} rounds ok"
-               f" ({'compiled first try' if s['compiled_first_try'] else 'round 0 needed repairs or failed'};"
-               f" {s['repairs']} repairs); {st.requests} requests now, {st.cache_hits} from the cache"
-               f" -> {out / 'index.html'}", err=True)
-    if s["final_round"] is None:
-        sys.exit(1)

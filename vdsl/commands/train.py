@@ -1,4 +1,4 @@
-"""The `vdsl train`, `vdsl eval` and `vdsl experiment` commands (click; torch is imported lazily)."""
+"""`vdsl train | eval | experiment`: training on renders and evaluating on real photos (torch imported lazily)."""
 from __future__ import annotations
 
 import json
@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
+from ..errors import UsageError
+
 INSTALL = "vdsl train/eval/experiment need PyTorch: pip install 'vdsl[train]'"
-
-
-class _Exit(click.ClickException):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
 
 
 def _need_torch() -> None:
@@ -22,7 +18,7 @@ def _need_torch() -> None:
         import torch  # noqa: F401
         import torchvision  # noqa: F401
     except ImportError:
-        raise _Exit(INSTALL, 2)
+        raise UsageError(INSTALL)
 
 
 def _ints(text: str) -> list[int]:
@@ -84,9 +80,9 @@ def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size
     Writes checkpoint.pt (every epoch and on Ctrl-C), config.json, metrics.csv and loss.png.
     """
     _need_torch()
-    from .loop import TrainConfig, train
+    from ..train.loop import TrainConfig, train
     if resume is None and (data is None) == (live is None):
-        raise _Exit("give a dataset folder (from `vdsl dataset build`) or --live PROGRAMS_DIR (not both)", 2)
+        raise UsageError("give a dataset folder (from `vdsl dataset build`) or --live PROGRAMS_DIR (not both)")
     out = out or f"out/runs/{method}-{arch}-s{seed}"
     if epochs is None and resume is None:
         epochs = 10
@@ -98,12 +94,12 @@ def train_cmd(data, live, images_per_epoch, max_images, method, arch, image_size
                       device=device, amp=amp, channels_last=channels_last, deterministic=deterministic,
                       max_steps=max_steps,
                       progress=not quiet)
-    from . import dist
+    from ..train import dist
     try:
         run_dir = train(cfg, resume=(resume or True) if resume is not None else False)
         main_process = dist.rank() == 0
     except (ValueError, FileNotFoundError) as e:
-        raise _Exit(str(e), 2)
+        raise UsageError(str(e))
     finally:
         dist.teardown()
     if main_process:
@@ -143,19 +139,19 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     from rich.console import Console
     from rich.table import Table
 
-    from .evaluate import load_encoder, probe, save_json
-    from .evaluate import zero_shot as zero_shot_eval
+    from ..train.evaluate import load_encoder, probe, save_json
+    from ..train.evaluate import zero_shot as zero_shot_eval
     if cv == 1:
-        raise _Exit("--cv needs at least 2 folds (or 0 for train -> test)", 2)
+        raise UsageError("--cv needs at least 2 folds (or 0 for train -> test)")
     if checkpoint != "random" and not Path(checkpoint).is_file():
-        raise _Exit(f"no checkpoint {checkpoint} (a checkpoint.pt of `vdsl train`, or `random`)", 2)
+        raise UsageError(f"no checkpoint {checkpoint} (a checkpoint.pt of `vdsl train`, or `random`)")
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     extra = json.loads(Path(class_map).read_text()) if class_map else None
     results = []
     try:
         if zero_shot:
             if checkpoint == "random":
-                raise _Exit("--zero-shot needs a supervised checkpoint", 2)
+                raise UsageError("--zero-shot needs a supervised checkpoint")
             for d in datas:
                 results.append(zero_shot_eval(checkpoint, d, device=dev, extra_map=extra))
         else:
@@ -163,7 +159,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
             for d in datas:
                 results.append({**info, **probe(net, d, info["image_size"], dev, k, cv)})
     except (ValueError, FileNotFoundError) as e:
-        raise _Exit(str(e), 2)
+        raise UsageError(str(e))
     table = Table(title=f"{checkpoint}" + (" — zero real photos" if zero_shot else " — frozen features"))
     table.add_column("data")
     if zero_shot:
@@ -227,7 +223,7 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
     vdsl experiment --images 50000 --epochs 100 --image-size 64 --stem small --method moco --batch-size 256
     """
     _need_torch()
-    from .experiment import ExperimentConfig, run
+    from ..train.experiment import ExperimentConfig, run
     cfg = ExperimentConfig(out=out, programs=programs, images=images, image_size=image_size, arch=arch, stem=stem,
                            method=method, epochs=epochs, batch_size=batch_size, lr=lr, seeds=_ints(seeds),
                            real=list(reals), data_seed=data_seed, workers=workers, render_workers=render_workers,
@@ -235,7 +231,7 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
     try:
         result = run(cfg, command=shlex.join(["vdsl", *sys.argv[1:]]))
     except (ValueError, FileNotFoundError) as e:
-        raise _Exit(str(e), 2)
+        raise UsageError(str(e))
     if report:
         import shutil
         report = Path(report)
@@ -245,3 +241,5 @@ def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs
             shutil.copyfile(Path(out) / f"results{ext}", report.with_suffix(ext))
     click.echo((Path(out) / "results.md").read_text())
     return result
+
+COMMANDS = [train_cmd, eval_cmd, experiment_cmd]

@@ -1,20 +1,14 @@
-"""The `vdsl dataset` commands: build, merge, stats, preview (click)."""
+"""`vdsl dataset build | merge | stats | preview`: datasets of renders (logic in vdsl.dataset)."""
 from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import click
 
-
-class _Exit(click.ClickException):
-    """A plain message and an exit code (2: usage, 1: the build did not finish)."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
+from ..errors import UsageError
+from . import budgets_from, size_from
 
 
 def _echo(msg: str) -> None:
@@ -34,8 +28,7 @@ def dataset_group():
 
 
 def _parse_size(text: str) -> tuple[int, int]:
-    from ..cli import _size
-    w, h = _size(text)
+    w, h = size_from(text)
     if not (8 <= w <= 4096 and 8 <= h <= 4096):
         raise click.BadParameter("each side must be 8..4096 pixels", param_hint="--size")
     return w, h
@@ -122,22 +115,18 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
     """
-    from ..cli import _budgets
-    from .build import BuildIncomplete, BuildOptions, DatasetUsageError, build
-    from .filters import DEFAULT_MIN_STD
-    from .generate import GenerationAborted
-    from .pool import PoolFailure
-    from .shard import parse_shard
-    from .sources import SourceError
-    from .stats import summary_lines
+    from ..dataset.build import BuildOptions, build
+    from ..dataset.filters import DEFAULT_MIN_STD
+    from ..dataset.shard import parse_shard
+    from ..dataset.stats import summary_lines
     size = _parse_size(kw["size"])
     try:
         shard = parse_shard(kw["shard"])
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--shard")
     if not kw["programs"] and not kw["concepts"]:
-        raise click.UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
-    budgets = _budgets(kw["budgets"])
+        raise UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    budgets = budgets_from(kw["budgets"])
     llm = {"model": kw["model"], "concurrency": kw["llm_concurrency"], "no_cache": kw["no_cache"],
            "cache_dir": kw["cache_dir"]}
     opts = BuildOptions(
@@ -148,12 +137,7 @@ def build_cmd(**kw):
         memory_limit=(kw["memory_limit"] << 20) if kw["memory_limit"] else None,
         min_std=DEFAULT_MIN_STD if kw["min_std"] is None else kw["min_std"], budgets=budgets, shard=shard,
         retry_failed=kw["retry_failed"], progress=kw["progress"], command=_command(kw))
-    try:
-        stats = build(opts, echo=_echo)
-    except (SourceError, DatasetUsageError) as e:
-        raise _Exit(str(e), 2)
-    except (BuildIncomplete, GenerationAborted, PoolFailure) as e:
-        raise _Exit(str(e), 1)
+    stats = build(opts, echo=_echo)
     for line in summary_lines(stats["counts"]):
         _echo(line)
     _echo(f"dataset: {opts.out}")
@@ -169,15 +153,11 @@ def merge_cmd(shards, out, link):
     \b
     vdsl dataset merge data/part0 data/part1 -o data/drawings
     """
-    from .build import DatasetUsageError
-    from .shard import merge
-    from .stats import summary_lines
+    from ..dataset.shard import merge
+    from ..dataset.stats import summary_lines
     command = " ".join(shlex.quote(p) for p in ["vdsl", "dataset", "merge", *shards, "-o", out]
                        + (["--link"] if link else []))
-    try:
-        stats = merge(list(shards), out, link=link, command=command, echo=_echo)
-    except DatasetUsageError as e:
-        raise _Exit(str(e), 2)
+    stats = merge(list(shards), out, link=link, command=command, echo=_echo)
     for line in summary_lines(stats["counts"]):
         _echo(line)
     _echo(f"dataset: {out}")
@@ -196,13 +176,13 @@ def stats_cmd(directory, fmt, top):
     vdsl dataset stats data/drawings
     vdsl dataset stats data/drawings --format json
     """
-    from . import manifest as mf
-    from .stats import compute, load, markdown_tables
+    from ..dataset import manifest as mf
+    from ..dataset.stats import compute, load, markdown_tables
     root = Path(directory)
     try:
         st = load(root)
     except FileNotFoundError as e:
-        raise _Exit(str(e), 2)
+        raise UsageError(str(e)) from None
     # recount from the files themselves: they are the truth, stats.json a summary of them
     counts = compute(mf.read_jsonl(root / mf.METADATA), mf.read_jsonl(root / mf.FAILURES),
                      mf.read_jsonl(root / mf.PROGRAMS), root)
@@ -219,7 +199,7 @@ def stats_cmd(directory, fmt, top):
 def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
-    from .stats import FILE_REASONS, IMAGE_REASONS, PROGRAM_REASONS, REASON_TEXT, UNTIERED, human_bytes
+    from ..dataset.stats import FILE_REASONS, IMAGE_REASONS, PROGRAM_REASONS, REASON_TEXT, UNTIERED, human_bytes
     con = Console(width=max(100, Console().width))
     c = counts
     con.print(f"[bold]{root}[/]  {c['images']} images, {c['concepts']} concepts, {c['programs']} programs "
@@ -274,17 +254,12 @@ def preview_cmd(directory, output, count, cols, cell, seed, concept):
     vdsl dataset preview data/drawings -o grid.png
     vdsl dataset preview data/drawings -o cars.png --concept car -n 25
     """
-    from .preview import preview
+    from ..dataset.preview import preview
     try:
         n = preview(directory, output, count, cols, cell, seed, concept)
     except (FileNotFoundError, ValueError) as e:
-        raise _Exit(str(e), 2)
+        raise UsageError(str(e)) from None
     _echo(f"{output}: {n} samples")
 
 
-def main():  # pragma: no cover - `python -m vdsl.dataset.commands`
-    dataset_group(prog_name="vdsl dataset")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+COMMANDS = [dataset_group]

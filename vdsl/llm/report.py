@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from .llm.files import atomic_write, read_jsonl
+from .files import atomic_write, read_jsonl
 
 TRANSCRIPT = "transcript.jsonl"
 TILE, PAD, LABEL_H, TITLE_H = 256, 16, 30, 44
@@ -70,12 +70,12 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
     if not src:
         return None
     try:
-        from .api import compile
+        from ..api import compile
         prog = compile(src, f"round_{r['round']}.vd")
         scene, _ = prog.evaluate(r.get("seed", 0))
         if scene is None:
             return None
-        from .backends import render_bytes
+        from ..backends import render_bytes
         return render_bytes(scene, "png")[0]
     except Exception:   # a report must not fail on one picture
         return None
@@ -84,7 +84,7 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
 @functools.lru_cache(maxsize=16)
 def _font(size: int, weight: str = "regular"):
     from PIL import ImageFont
-    from .fonts import font_path
+    from ..fonts import font_path
     return ImageFont.truetype(str(font_path(weight)), size)
 
 

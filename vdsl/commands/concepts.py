@@ -1,12 +1,13 @@
-"""The `vdsl concepts` and `vdsl gallery` commands (click), registered in vdsl.cli."""
+"""`vdsl concepts | gallery`: concept lists and contact sheets."""
 from __future__ import annotations
 
 import json
 
 import click
 
-from .lists import (TIERS, Concept, generate_compositions, generate_shape_concepts, load_concepts,
-                    sample_concepts)
+from ..concepts.lists import (TIERS, Concept, generate_compositions, generate_shape_concepts, load_concepts,
+                              sample_concepts)
+from . import fail
 
 
 def _line(c: Concept) -> str:
@@ -98,4 +99,7 @@ def gallery_cmd(folder, output, seeds, size, columns, strict):
     files = len({c.file for c in cells})
     click.echo(f"{output}: {files} programs x {seeds} seeds, {len(failed)} failed", err=True)
     if strict and failed:
-        raise click.exceptions.Exit(1)
+        fail(1)
+
+
+COMMANDS = [concepts_cmd, gallery_cmd]
