@@ -330,15 +330,28 @@ def test_entries_that_are_not_programs_are_counted_never_read(tmp_path):
 
 
 def test_renders_over_the_memory_cap_are_counted_as_memory(tmp_path):
+    import subprocess
+    import sys
     src = write(tmp_path / "src", {"dot.vd": DOT})
+
+    def cli_build(out: Path, *extra: str) -> dict:
+        # a fresh process: the cap is on address space above the worker's own, and a long-lived test
+        # process may have freed heap that a forked worker could reuse without growing
+        cmd = [sys.executable, "-c", "from vdsl.cli import main; main()", "dataset", "build", "--programs",
+               str(src), "--variants", "2", "--size", "2048", "--workers", "1", "--no-progress", *extra,
+               "-o", str(out)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return json.loads((out / "stats.json").read_text())
+
     # a 2048 x 2048 output needs a 16 MiB surface and a 16 MiB array: over a 24 MiB cap
-    st = build(opts(tmp_path / "capped", src, variants=2, size=(2048, 2048), memory_limit=24 << 20), echo=quiet)
+    st = cli_build(tmp_path / "capped", "--memory-limit", "24")
     d = st["counts"]["images_dropped"]
     assert d["memory"] == 2 and st["counts"]["images"] == 0 and d["error"] == 0 and d["crash"] == 0
     fails = lines(tmp_path / "capped" / "failures.jsonl")
     assert {f["reason"] for f in fails} == {"memory"} and all("E413" in f["detail"] for f in fails)
     assert "| renders over the memory cap (E413) | 2 |" in (tmp_path / "capped" / "README.md").read_text()
-    st = build(opts(tmp_path / "roomy", src, variants=2, size=(2048, 2048)), echo=quiet)
+    st = cli_build(tmp_path / "roomy")
     assert st["counts"]["images"] == 2 and st["counts"]["images_dropped"]["memory"] == 0
 
 
@@ -394,9 +407,10 @@ def test_cli_build_stats_preview(tmp_path):
     src = write(tmp_path / "src", GOOD)
     out = tmp_path / "ds"
     r = CliRunner().invoke(main, ["dataset", "build", "--programs", str(src), "--variants", "2", "--size", "48x32",
-                                  "--workers", "1", "-o", str(out)])
+                                  "--workers", "1", "--memory-limit", "512", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert "8 images of 3 concepts" in r.output
+    assert json.loads((out / "stats.json").read_text())["config"]["memory_limit"] == 512 << 20
     with Image.open(out / "images" / "ring" / "ring_1.png") as im:
         assert im.size == (48, 32)
     r = CliRunner().invoke(main, ["dataset", "stats", str(out), "--format", "json"])

@@ -125,6 +125,7 @@ def limit_memory(extra: int | None) -> bool:
     Returns False where that is not possible (not Linux, no resource module); None disables it."""
     if extra is None:
         return False
+    _fresh_allocations()
     try:
         import resource
         now = address_space()
@@ -135,9 +136,23 @@ def limit_memory(extra: int | None) -> bool:
         if hard != resource.RLIM_INFINITY:
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-        return True
     except (ImportError, OSError, ValueError, AttributeError):
         return False
+    return True
+
+
+def _fresh_allocations() -> None:
+    """glibc: serve large allocations with fresh mmaps again and return free heap to the system, so a
+    worker forked from a process that once freed big buffers cannot quietly reuse that memory past
+    the cap (glibc raises its mmap and trim thresholds after such frees)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 128 * 1024)       # M_MMAP_THRESHOLD back to the default (fixes it: no more raising)
+        libc.mallopt(-1, 128 * 1024)       # M_TRIM_THRESHOLD
+        libc.malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
 
 
 def die_with_parent() -> None:
@@ -406,6 +421,15 @@ class Sandbox:
             self._replace(w)
             return SandboxResult(CRASH, None, [_diag("E300", f"internal error: cannot send the job: "
                                                      f"{type(e).__name__}: {e}"[:300], job.file)], 0.0)
+        try:
+            return self._answer(w, job, t0)
+        except BaseException:              # Ctrl-C while waiting: the worker's state is unknown
+            w.kill()
+            raise
+
+    def _answer(self, w: _Worker, job: Job, t0: float) -> SandboxResult:
+        """Wait for the worker's answer up to the time limit (+ grace); kill it past that."""
+        limit = job.budgets.time_limit
         wait = limit * 1.05 + GRACE
         try:
             answered = w.conn.poll(wait)
