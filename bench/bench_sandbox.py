@@ -1,4 +1,4 @@
-"""Sandbox overhead: per-call time of vdsl.sandbox (worker process, time limit, memory cap) against the same job in-process.
+"""Sandbox overhead: per-call time of vdsl.sandbox (a worker process, time limit, memory cap) vs the job in-process.
 
 Run:  python bench/bench_sandbox.py [--calls 200]
 Prints a markdown table and writes bench/results/sandbox.md. Compared only within one run on one
@@ -55,8 +55,8 @@ def main() -> None:
                 src = src.read_text(encoding="utf-8")
             job = Job(src, seed=1, fmt=fmt)
             assert execute(job)[0] == "ok" and sb.run_job(job).ok, name
-            inproc = per_call(lambda: execute(job), a.calls)
-            boxed = per_call(lambda: sb.run_job(job), a.calls)
+            inproc = per_call(lambda job=job: execute(job), a.calls)
+            boxed = per_call(lambda job=job: sb.run_job(job), a.calls)
             rows.append((name, inproc, boxed))
         # a kill and a restart: a program past a 0.2 s limit, then the next call
         slow = Job("canvas(width=8, height=8)\nfor i in range(9000000) { let y = i * i }\n",

@@ -1,10 +1,11 @@
-"""The Python API: totality (DiagnosticsError or a result, nothing else), the vdsl.render regression, deadline plumbing."""
+"""The Python API: totality (a result or DiagnosticsError, nothing else), vdsl.render twice, deadline plumbing."""
 from __future__ import annotations
 
 import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import vdsl
 from vdsl.budgets import Budgets
@@ -135,8 +136,6 @@ def test_the_same_deadline_reaches_the_evaluator_and_the_backend(monkeypatch):
     vdsl.compile(SRC, budgets=b).render(2)
     assert seen[0][1] is not d1                                       # a fresh deadline per call
 
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 _NUM = st.one_of(st.integers(-5, 300), st.sampled_from([10**9, -(10**30), 2**63]),
                  st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.none(), st.booleans())

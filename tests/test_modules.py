@@ -1,9 +1,16 @@
 """`use` modules: per-module name resolution, private names, defaults, labels and error locations."""
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 import vdsl
+from vdsl.diagnostics import CODES
+from vdsl.modules import FileAccessDenied, file_source, read_regular_file
 
 
 def _write(tmp_path: Path, files: dict[str, str]) -> None:
@@ -89,15 +96,6 @@ def test_stdlib_modules_are_checked_once_per_process():
 # ----------------------------------------------------------------------------- bad module names and paths
 # Every way a `use` can fail is a diagnostic (E208 no such module, E218 a path that must not or cannot be
 # used, E108 a module that is not UTF-8), never an exception out of vdsl.compile.
-
-import os
-import stat
-
-import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from vdsl.diagnostics import CODES
-from vdsl.modules import FileAccessDenied, file_source, read_regular_file
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""vdsl.sandbox: results equal in-process rendering; time limit (E412), memory cap (E413) and crashes are results, never hangs or exceptions."""
+"""vdsl.sandbox: results equal in-process ones; time limit (E412), memory cap (E413), crashes are results, not hangs."""
 from __future__ import annotations
 
 import os

@@ -5,7 +5,7 @@ import inspect
 import math
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .errors import DiagnosticsError
 from .evaluate import evaluate
-from .modules import NotRegularFile, decode_source, os_reason, read_regular_file
+from .modules import NotRegularFile, os_reason, read_regular_file
 from .syntax import parse
 from .values import RuntimeFault
 
@@ -39,7 +39,7 @@ def _takes(fn, *names: str) -> bool:
 _EVALUATE_TAKES_DEADLINE = _takes(evaluate, "deadline")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backend_takes(fn) -> bool:
     return _takes(fn, "budgets", "deadline")
 
@@ -255,7 +255,8 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
             raise ValueError
         w, h = int(w), int(h)
     except (TypeError, ValueError, OverflowError):
-        raise DiagnosticsError([Diagnostic("E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
+        raise DiagnosticsError([Diagnostic(
+            "E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
     _check_canvas(w, h, budgets)
     if (w, h) == (scene.width, scene.height):
         return scene

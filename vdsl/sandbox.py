@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
 from .budgets import DEFAULT, Budgets
@@ -283,29 +284,21 @@ class _Worker:
         return self.ready
 
     def kill(self) -> None:
-        try:
+        with suppress(OSError, AttributeError, ValueError):
             self.proc.kill()
-        except (OSError, AttributeError, ValueError):
-            pass
         self.proc.join(5)
-        try:
+        with suppress(OSError):
             self.conn.close()
-        except OSError:
-            pass
 
     def close(self) -> None:
-        try:
+        with suppress(OSError, ValueError):
             self.conn.send(None)
-        except (OSError, ValueError):
-            pass
         self.proc.join(1)
         if self.proc.is_alive():
             self.kill()
         else:
-            try:
+            with suppress(OSError):
                 self.conn.close()
-            except OSError:
-                pass
 
 
 class Sandbox:
@@ -386,10 +379,8 @@ class Sandbox:
         self.close()
 
     def __del__(self):  # pragma: no cover - best effort at interpreter exit
-        try:
+        with suppress(Exception):
             self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
     # -- running
     def run(self, source: str | bytes, seed: int = 0, fmt: str = "png", size: tuple[int, int] | None = None,
@@ -403,7 +394,6 @@ class Sandbox:
 
     def run_job(self, job: Job) -> SandboxResult:
         t0 = time.monotonic()
-        limit = job.budgets.time_limit
         try:
             w = self._take()
         except Exception as e:  # noqa: BLE001 - cannot start a process (fd or process limits)

@@ -133,8 +133,9 @@ def _read_program(p: Path) -> tuple[bytes | None, dict | None]:
             return None, _skip(p, "broken_symlink", f"a symlink that leads nowhere ({why})")
         return None, _skip(p, "unreadable", f"cannot read it: {os_reason(e)}")
     if stat.S_ISDIR(st.st_mode):
-        return None, _skip(p, "folder", "a symlink to a folder, named like a program (*.vd): not followed"
-                           if os.path.islink(p) else "a folder named like a program (*.vd); the files in it are scanned")
+        why = ("a symlink to a folder, named like a program (*.vd): not followed" if os.path.islink(p)
+               else "a folder named like a program (*.vd); the files in it are scanned")
+        return None, _skip(p, "folder", why)
     if not stat.S_ISREG(st.st_mode):
         return None, _skip(p, "not_a_file", f"{file_kind(st.st_mode)}, not a regular file: never read")
     try:
