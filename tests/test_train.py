@@ -34,6 +34,15 @@ rect(center=(rand(24, 40), rand(24, 40)), w=rand(20, 34), h=rand(20, 34), fill=r
 SIZE = 32
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny tensors on a shared 2-core machine: a second thread only adds contention."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("programs")
@@ -42,10 +51,18 @@ def programs(tmp_path_factory) -> Path:
     return d
 
 
+def build_folder(programs: Path, out: Path, variants: int, seed: int = 0) -> Path:
+    """A dataset made by the real builder, as `vdsl dataset build --programs DIR` makes it."""
+    from vdsl.dataset import BuildOptions, build
+    build(BuildOptions(out=out, programs=(Path(programs),), variants=variants, seed_start=seed, size=(SIZE, SIZE),
+                       workers=1, progress=False), echo=lambda s: None)
+    return out
+
+
 @pytest.fixture(scope="module")
 def folder(programs, tmp_path_factory) -> Path:
-    """A tiny dataset folder in the `vdsl dataset build` layout: 32 renders of 2 concepts at 32 px."""
-    return D.render_folder(programs, tmp_path_factory.mktemp("ds") / "tiny", 32, SIZE, seed=0)
+    """A tiny dataset built by `vdsl dataset build`: 16 renders of each of 2 concepts at 32 px."""
+    return build_folder(programs, tmp_path_factory.mktemp("ds") / "tiny", 16)
 
 
 def cfg(out, folder, **kw) -> TrainConfig:
@@ -62,7 +79,7 @@ def losses(run_dir) -> list[float]:
 
 # ------------------------------------------------------------------------------------- data
 
-def test_render_folder_layout(folder):
+def test_training_reads_a_built_dataset(folder):
     files = sorted((folder / "images").rglob("*.png"))
     assert len(files) == 32 and {f.parent.name for f in files} == {"circle", "square"}
     rows = [json.loads(x) for x in (folder / "metadata.jsonl").read_text().splitlines()]
@@ -378,7 +395,7 @@ def test_class_map_names_and_synonyms():
 
 def test_zero_real_photo_classification(folder, programs, supervised_run, tmp_path):
     """A supervised model of the concepts 'circle'/'square', applied to a held-out set of those classes."""
-    real = D.render_folder(programs, tmp_path / "heldout", 32, SIZE, seed=99)
+    real = build_folder(programs, tmp_path / "heldout", 16, seed=99)
     for sub in ("circle", "square"):     # the layout of a real set: test/<class>/*
         (tmp_path / "real" / "test").mkdir(parents=True, exist_ok=True)
         (real / "images" / sub).rename(tmp_path / "real" / "test" / sub)
@@ -446,22 +463,66 @@ def test_experiment_command_defaults_are_the_config_defaults():
     assert checked >= 12
 
 
-def test_paired_gain_over_seeds():
-    from vdsl.train.experiment import paired_gain, t_critical
-    mean, t, sig = paired_gain({0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.40, 1: 0.50, 2: 0.46})
-    assert mean == pytest.approx(0.0967, abs=1e-3) and t > 20 and sig
-    mean, t, sig = paired_gain({0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.45, 1: 0.62, 2: 0.50})
-    assert mean > 0 and not sig                         # better on average, not reliably
-    assert paired_gain({"0": 0.5}, {"0": 0.4})[1:] == (None, False)     # one seed: no test
-    assert t_critical(2) == 2.920 and t_critical(100) == t_critical(30)
+def test_paired_differences_confidence_intervals_and_holm():
+    from scipy import stats as sst
+    from vdsl.train.statistics import compare, holm, paired
+    a, b = {0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.40, 1: 0.50, 2: 0.46}
+    r = paired(a, b)
+    d = [0.10, 0.10, 0.09]
+    half = sst.t.ppf(0.975, 2) * np.std(d, ddof=1) / np.sqrt(3)
+    assert r.n == 3 and r.mean == pytest.approx(np.mean(d))
+    assert (r.low, r.high) == pytest.approx((np.mean(d) - half, np.mean(d) + half))
+    assert r.p == pytest.approx(sst.ttest_rel([0.50, 0.60, 0.55], [0.40, 0.50, 0.46]).pvalue) and r.p < 0.05
+    noisy = paired(a, {0: 0.45, 1: 0.62, 2: 0.50})
+    assert noisy.mean > 0 and noisy.low < 0 < noisy.high and noisy.p > 0.05     # better on average, not reliably
+    assert paired({"0": 0.5}, {"0": 0.4}).p is None                            # one seed: no test
+    assert paired({0: 0.5, 1: 0.6}, {0: 0.4, 1: 0.5}).p is None                # no spread: no test
+    # Holm: sorted p x (m - rank), made monotone, capped at 1; untested comparisons are not counted
+    assert holm([0.01, 0.04, 0.03, None, 0.5]) == pytest.approx([0.04, 0.09, 0.09, None, 0.5])
+    assert holm([0.3, 0.6]) == [0.6, 0.6] and holm([0.9, 0.8]) == [1.0, 1.0]
+    per_seed = {"corpus": {"x": {0: {"linear_probe": 0.5, "knn": 0.5}, 1: {"linear_probe": 0.6, "knn": 0.6},
+                                 2: {"linear_probe": 0.55, "knn": 0.52}}},
+                "dead_leaves": {"x": {0: {"linear_probe": 0.4, "knn": 0.45}, 1: {"linear_probe": 0.5, "knn": 0.62},
+                                      2: {"linear_probe": 0.46, "knn": 0.50}}},
+                "random": {"x": {s: {"linear_probe": 0.1, "knn": 0.1 + s / 100} for s in range(3)}}}
+    rows = compare(per_seed)
+    assert [(r["a"], r["b"], r["metric"]) for r in rows] == [
+        ("corpus", "dead_leaves", "linear_probe"), ("corpus", "dead_leaves", "knn"),
+        ("corpus", "random", "linear_probe"), ("corpus", "random", "knn")]
+    assert [r["p_holm"] for r in rows] == pytest.approx(holm([r["p"] for r in rows]))
+    assert rows[0]["p_holm"] > rows[0]["p"] and rows[0]["significant"] == (rows[0]["p_holm"] < 0.05)
+    assert not rows[1]["significant"]
 
 
-def test_experiment_end_to_end_tiny(programs, separable, tmp_path):
-    from vdsl.train.experiment import ExperimentConfig, run
-    c = ExperimentConfig(out=str(tmp_path / "exp"), programs=str(programs), images=8, image_size=SIZE,
-                         method="moco", epochs=1, batch_size=8, seeds=[0, 1], real=[str(separable)],
-                         workers=0, render_workers=1, device="cpu", progress=False)
-    result = run(c)
+def tiny_experiment(out, programs, real, **kw):
+    from vdsl.train.experiment import ExperimentConfig
+    base = dict(out=str(out), programs=str(programs), images=8, image_size=SIZE, method="moco", epochs=1,
+                batch_size=8, seeds=[0, 1], real=[str(real)], workers=0, render_workers=1, device="cpu",
+                progress=False)
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(programs, separable, tmp_path_factory):
+    """A finished tiny experiment (its config, result): every test below shares its data settings."""
+    from vdsl.train.experiment import run
+    c = tiny_experiment(tmp_path_factory.mktemp("tiny") / "exp", programs, separable)
+    return c, run(c)
+
+
+def with_data_of(tiny_run, out: Path) -> Path:
+    """A new experiment folder holding the rendered data of tiny_run (reused: same data settings)."""
+    import shutil
+    out.mkdir(parents=True)
+    shutil.copytree(Path(tiny_run[0].out) / "data", out / "data")
+    return out
+
+
+def test_experiment_end_to_end_tiny(tiny_run, tmp_path):
+    from vdsl.train.experiment import run
+    from vdsl.train.plan import plan
+    c, result = tiny_run
     s = result["summary"]
     assert set(s) == {"corpus", "dead_leaves", "random", "corpus_supervised"}
     z = result["zero_shot"]["rgb"]      # no concept draws red/green/blue: nothing can be predicted
@@ -470,13 +531,118 @@ def test_experiment_end_to_end_tiny(programs, separable, tmp_path):
         lin, sd = s[name]["rgb"]["linear_probe"]
         assert 0 <= lin <= 1 and sd >= 0
         assert len(result["per_seed"][name]["rgb"]) == 2
+    assert len(result["comparisons"]) == 4 and all(r["n"] == 2 for r in result["comparisons"])
     for name in ("results.md", "results.json", "results.png"):
-        assert (tmp_path / "exp" / name).is_file()
-    md = (tmp_path / "exp" / "results.md").read_text()
-    assert "dead leaves" in md and "random init" in md and "hardware" in md
-    # both sources trained on exactly the same number of images
+        assert (Path(c.out) / name).is_file()
+    md = (Path(c.out) / "results.md").read_text()
+    assert "dead leaves" in md and "random init" in md and "hardware" in md and "95% CI" in md and "Holm" in md
+    # both sources trained on exactly the same number of images, from datasets the builder made
+    runs = {(st.name, st.seed): st for st in plan(c) if st.kind == "train"}
     for name in ("corpus", "dead_leaves"):
-        conf = json.loads((tmp_path / "exp" / "runs" / f"{name}-s0" / "config.json").read_text())
-        assert conf["resolved"]["images"] == 8
-    again = run(c)          # a rerun skips finished work and reports the same numbers
-    assert again["per_seed"] == result["per_seed"]
+        conf = json.loads((runs[(name, 0)].path / "config.json").read_text())
+        assert conf["resolved"]["images"] == 8 and conf["method"] == "moco"
+        assert json.loads((Path(conf["data"]) / "stats.json").read_text())["command"] == "vdsl experiment"
+    again = run(c)          # a rerun reuses every step and reports the same numbers
+    assert again["per_seed"] == result["per_seed"] and again["steps"]["computed"] == []
+
+
+def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tmp_path, monkeypatch):
+    """Change one setting at a time: exactly the artifacts that depend on it are recomputed."""
+    from vdsl.train import experiment as X
+    calls = {"build": 0, "train": 0, "probe": 0}
+
+    def counted(name):
+        real = getattr(X, name)
+
+        def wrapper(*a, **kw):
+            calls[name] += 1
+            return real(*a, **kw)
+        return wrapper
+    for name in calls:
+        monkeypatch.setattr(X, name, counted(name))
+    out = with_data_of(tiny_run, tmp_path / "exp")
+
+    def artifacts():       # every file of every data set, training run and evaluation
+        return {p: p.stat().st_mtime_ns for d in ("data", "runs", "evals") for p in (out / d).rglob("*")
+                if p.is_file()}
+
+    def go(**kw):
+        for k in calls:
+            calls[k] = 0
+        before = artifacts()
+        result = X.run(tiny_experiment(out, programs, separable, **{"method": "simclr", "seeds": [0],
+                                                                      "supervised": False, **kw}))
+        changed = [p for p, t in before.items() if not p.is_file() or p.stat().st_mtime_ns != t]
+        assert changed == []        # an artifact, once made, is never rewritten: new settings, new paths
+        return dict(calls), result
+
+    counts, first = go()  # other training settings than tiny_run's, the same data settings
+    assert counts == {"build": 0, "train": 2, "probe": 3}
+    counts, same = go()  # identical settings: nothing recomputed, nothing rewritten
+    assert counts == {"build": 0, "train": 0, "probe": 0} and same["per_seed"] == first["per_seed"]
+
+    counts, r = go(method="moco")  # new checkpoints and their probes; data, random reused
+    assert counts == {"build": 0, "train": 2, "probe": 2}
+    probed = {json.loads(f.read_text())["result"]["method"] for f in (out / "evals").glob("corpus-*")}
+    assert probed == {"simclr", "moco"}                  # the old evaluation is kept, not relabelled
+    counts, r = go(image_size=40)  # everything depends on the image size
+    assert counts == {"build": 2, "train": 2, "probe": 3}
+    assert {json.loads(f.read_text())["result"]["image_size"] for f in (out / "evals").glob("*.json")} == {SIZE, 40}
+    counts, r = go(epochs=2)  # a new schedule trains from scratch
+    assert counts == {"build": 0, "train": 2, "probe": 2}
+    two = [p for p in (out / "runs").glob("corpus-s0-*") if json.loads((p / "step.json").read_text())[
+        "settings"]["epochs"] == 2]
+    assert len(two) == 1 and [row["epoch"] for row in read_metrics(two[0])] == [0, 1]
+    counts, r = go(seeds=[0, 1])  # only the new seed is trained and probed
+    assert counts == {"build": 0, "train": 2, "probe": 3} and set(r["per_seed"]["corpus"]["rgb"]) == {0, 1}
+    assert r["per_seed"]["corpus"]["rgb"][0] == first["per_seed"]["corpus"]["rgb"][0]
+    counts, r = go(knn_k=5)  # a probe setting: probes only
+    assert counts == {"build": 0, "train": 0, "probe": 3}
+    counts, r = go()  # and the first settings are all still there
+    assert counts == {"build": 0, "train": 0, "probe": 0} and r["per_seed"] == first["per_seed"]
+
+
+@pytest.mark.parametrize("signum,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_experiment_stops_on_a_signal_and_resumes_the_same_run(tiny_run, programs, separable, tmp_path, monkeypatch,
+                                                               signum, code):
+    """A signal mid-training: the run's checkpoint is saved, the whole experiment stops (no next run,
+    no results), the exit status is 128 + the signal, one line says how to resume; the rerun's plan
+    resumes that checkpoint."""
+    import os
+    import signal
+    import time
+    from vdsl.train import experiment as X
+    from vdsl.train.plan import plan
+    out = with_data_of(tiny_run, tmp_path / "exp")
+    c = tiny_experiment(out, programs, separable, epochs=500, seeds=[0], supervised=False)
+    args = ["experiment", "-o", str(out), "--programs", str(programs), "--real", str(separable), "--images", "8",
+            "--image-size", str(SIZE), "--method", "moco", "--epochs", "500", "--batch-size", "8", "--seeds", "0",
+            "--no-supervised", "--workers", "0", "--render-workers", "1", "--device", "cpu", "--quiet"]
+    first = next(st for st in plan(c) if st.kind == "train")
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, "-m", "vdsl.cli", *args], cwd=repo, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while len(read_metrics(first.path)) < 2:          # training has taken steps
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, signum))
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert signum in last and "resume with the same command: vdsl experiment" in last
+    assert sum("resume" in line for line in stderr.splitlines()) == 1
+    ck = torch.load(first.path / "checkpoint.pt", weights_only=False)
+    assert 2 <= ck["global_step"] < 500 and len(losses(first.path)) == ck["global_step"]
+    assert not (first.path / "step.json").exists() and not (out / "results.md").exists()
+    assert not list((out / "runs").glob("dead_leaves-*"))         # the next run never started
+    seen = []        # rerun with the same settings: the same folder, resumed from its checkpoint
+    monkeypatch.setattr(X, "train", lambda tc, resume, **kw: seen.append((tc.out, resume)))
+    X.train_model(first, c, {st.key: st for st in plan(c)})
+    assert seen == [(str(first.path), True)]

@@ -73,9 +73,9 @@ def test_installed_wheel_renders_from_a_fresh_venv(wheel, tmp_path):
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     where = _run([py, "-c", "import vdsl, vdsl.syntax; print(vdsl.__file__); print(vdsl.syntax.__file__)"],
                  cwd=work, env=env).stdout.split()
-    site = env_dir.resolve()
+    venv_root = env_dir.resolve()
     for f in where:
-        assert Path(f).resolve().is_relative_to(site), f"vdsl was imported from {f}, not from the venv"
+        assert Path(f).resolve().is_relative_to(venv_root), f"vdsl was imported from {f}, not from the venv"
         assert not Path(f).resolve().is_relative_to(ROOT)
 
     vdsl_exe = bindir / "vdsl"

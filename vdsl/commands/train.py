@@ -8,15 +8,18 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ..errors import IncompleteRun, UsageError
+from . import fail
 
 INSTALL = "vdsl train/eval/experiment need PyTorch: pip install 'vdsl[train]'"
 
 
-def _need_torch() -> None:
+def _need_torch(*more: str) -> None:
+    """The `train` extra is installed (torch, torchvision, and any of `more` this command needs)."""
+    import importlib
     try:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
+        for name in ("torch", "torchvision", *more):
+            importlib.import_module(name)
     except ImportError:
         raise UsageError(INSTALL)
 
@@ -201,6 +204,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
 @click.option("--real", "reals", multiple=True, default=("cifar10", "imagenette"), show_default=True,
               help="Real-photo sets (repeatable).")
 @click.option("--data-seed", type=int, default=0, show_default=True)
+@click.option("--knn-k", type=int, default=20, show_default=True, help="Neighbours for the k-NN probe.")
 @click.option("--workers", type=int)
 @click.option("--render-workers", type=int, default=0, show_default=True, help="0: one per core.")
 @click.option("--device", default="auto", show_default=True)
@@ -211,27 +215,37 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
               "and results.json beside it, as NAME.png and NAME.json).")
 @click.option("--quiet", is_flag=True)
 def experiment_cmd(out, programs, images, image_size, arch, stem, method, epochs, batch_size, lr, seeds, reals,
-                   data_seed, workers, render_workers, device, supervised, report, quiet):
+                   data_seed, knn_k, workers, render_workers, device, supervised, report, quiet):
     """Pre-train on the vdsl corpus vs the dead-leaves program vs nothing; probe on real photos.
 
     Same architecture, schedule and image budget for every source; 3 seeds; linear probe and k-NN on
-    cifar10 and imagenette. The defaults run in under 30 minutes on a 2-core CPU; rerunning skips
-    finished steps. Writes OUT/results.{md,json,png}.
+    cifar10 and imagenette. The defaults run in under 30 minutes on a 2-core CPU. Data, checkpoints
+    and evaluations are kept under OUT in folders named by the hash of the settings they depend on:
+    a rerun reuses exactly those whose settings did not change. Ctrl-C (or SIGTERM) saves the current
+    run and stops; the same command resumes. Writes OUT/results.{md,json,png}.
 
     \b
     vdsl experiment                                             # CPU default
     vdsl experiment --images 50000 --epochs 100 --image-size 64 --stem small --method moco --batch-size 256
     """
-    _need_torch()
-    from ..train.experiment import ExperimentConfig, run
+    _need_torch("scipy")
+    from ..dataset.build import BuildIncomplete
+    from ..train.experiment import ExperimentConfig, Interrupted, run
     cfg = ExperimentConfig(out=out, programs=programs, images=images, image_size=image_size, arch=arch, stem=stem,
                            method=method, epochs=epochs, batch_size=batch_size, lr=lr, seeds=_ints(seeds),
-                           real=list(reals), data_seed=data_seed, workers=workers, render_workers=render_workers,
-                           device=device, supervised=supervised, progress=not quiet)
+                           real=list(reals), data_seed=data_seed, knn_k=knn_k, workers=workers,
+                           render_workers=render_workers, device=device, supervised=supervised, progress=not quiet)
+    command = shlex.join(["vdsl", *sys.argv[1:]])
     try:
-        result = run(cfg, command=shlex.join(["vdsl", *sys.argv[1:]]))
+        result = run(cfg, command=command)
     except (ValueError, FileNotFoundError) as e:
-        raise UsageError(str(e))
+        raise UsageError(str(e)) from None
+    except BuildIncomplete as e:
+        raise IncompleteRun(f"rendering the data stopped: {e}") from None
+    except Interrupted as e:
+        click.echo(f"vdsl experiment: stopped by {e}; finished steps and the current run's checkpoint are "
+                   f"saved in {out} — resume with the same command: {command}", err=True)
+        fail(e.exit_code)
     if report:
         import shutil
         report = Path(report)

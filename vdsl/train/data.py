@@ -1,4 +1,4 @@
-"""Training data: rendered ImageFolder datasets, live rendering of vdsl programs, square batches and samplers."""
+"""Training data: dataset folders (from `vdsl dataset build`), live rendering of vdsl programs, square batches and samplers."""
 from __future__ import annotations
 
 import hashlib
@@ -270,56 +270,3 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, worl
 def collate(items):
     imgs, labels = zip(*items)
     return torch.stack(imgs), torch.as_tensor(labels, dtype=torch.long)
-
-
-# ----------------------------------------------------------------- rendering a dataset folder
-
-_WORKER: dict = {}
-
-
-def _init_worker(paths: list[str], size: int) -> None:
-    _WORKER["programs"] = compile_programs([Path(p) for p in paths], size, warn=False)
-    _WORKER["size"] = size
-
-
-def _render_job(job: tuple[int, int, str, str]) -> dict:
-    k, seed, out_dir, name = job
-    prog = _WORKER["programs"][k]
-    arr, used = render_seeded(prog, seed, _WORKER["size"])
-    concept = concept_of(prog)
-    rel = f"images/{concept}/{name}_{used}.png"
-    dest = Path(out_dir) / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(dest, compress_level=1)
-    return {"file_name": rel, "concept": concept, "tier": prog.meta.get("tier", ""),
-            "program": Path(prog.file).name, "seed": used,
-            "program_hash": hashlib.sha256(prog.source.encode()).hexdigest()[:16]}
-
-
-def render_folder(programs: str | os.PathLike | list, out_dir: str | os.PathLike, images: int, size: int,
-                  seed: int = 0, workers: int = 1) -> Path:
-    """Render `images` pictures round-robin over the programs (variation v of program k at a seed
-    derived from (seed, v)) into out_dir/images/<concept>/<program>_<seed>.png + metadata.jsonl."""
-    paths = [Path(p) for p in programs] if isinstance(programs, list) else program_files(programs)
-    progs = compile_programs(paths, size)
-    if not progs:
-        raise ValueError(f"no usable .vd programs in {programs}")
-    paths = [p.file for p in progs]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stems = [Path(p).stem for p in paths]
-    jobs = [(j % len(paths), derive(seed, j // len(paths)) & 0x7FFF_FFFF, str(out), stems[j % len(paths)])
-            for j in range(images)]
-    if workers <= 1:
-        _init_worker(paths, size)
-        rows = [_render_job(j) for j in jobs]
-    else:
-        import multiprocessing as mp
-        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(paths, size)) as pool:
-            rows = list(pool.imap(_render_job, jobs, chunksize=16))
-    with open(out / "metadata.jsonl", "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-    return out
-

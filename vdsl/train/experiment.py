@@ -6,44 +6,24 @@ import math
 import os
 import platform
 import shutil
-import statistics
+import signal
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from .data import find_shared, program_files
-from .evaluate import load_encoder, probe, save_json, zero_shot
-from .loop import CHECKPOINT, TrainConfig, train
+from ..dataset import BuildIncomplete, BuildOptions, build
+from . import report, statistics
+from .data import FolderImages, find_shared, program_files, resolve_real
+from .evaluate import load_encoder, probe, zero_shot
+from .loop import CHECKPOINT, Interrupted, TrainConfig, train
+from .plan import DEAD_LEAVES, SOURCES, STEP_FILE, ExperimentConfig, Step, plan, source_folders
 
-DEAD_LEAVES = Path(__file__).with_name("dead_leaves.vd")
-SOURCES = {"corpus": "vdsl corpus", "dead_leaves": "dead leaves", "random": "random init",
-           "corpus_supervised": "vdsl corpus, supervised*"}
-
-
-@dataclass
-class ExperimentConfig:
-    """The CPU default finishes in well under 30 minutes on 2 cores; scale up with flags on a GPU."""
-    out: str = "out/experiment"
-    programs: str = "examples"           # the corpus: a folder of .vd programs
-    images: int = 2000                   # image budget per source (the same for corpus and dead leaves)
-    image_size: int = 32
-    arch: str = "resnet18"
-    stem: str = "imagenet"               # torchvision's own stem: 8x cheaper than the CIFAR stem at 32 px
-    method: str = "simclr"
-    epochs: int = 60
-    batch_size: int = 128
-    lr: float | None = None
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    real: list[str] = field(default_factory=lambda: ["cifar10", "imagenette"])
-    data_seed: int = 0
-    workers: int | None = None
-    render_workers: int = 0              # 0: one per core
-    device: str = "auto"
-    supervised: bool = True              # also: `supervised` on the corpus concepts (probe + zero-shot)
-    progress: bool = True
+__all__ = ["DEAD_LEAVES", "ExperimentConfig", "Interrupted", "hardware", "run"]
+PHASE = {"data": "data_s", "train": "train_s", "eval": "eval_s", "zero_shot": "eval_s"}
 
 
 def hardware() -> dict:
@@ -71,280 +51,177 @@ def _say(msg: str) -> None:
     print(f"[experiment] {msg}", file=sys.stderr, flush=True)
 
 
-def build_source(name: str, programs: Path, out: Path, cfg: ExperimentConfig) -> tuple[Path, int]:
-    """Render at least cfg.images images of `programs` into out (with `vdsl dataset build` when
-    importable, else directly through the API); training then takes exactly cfg.images of them.
-    Returns (folder, images available)."""
-    from .data import FolderImages
+def _write_json(obj, path: Path) -> None:
+    """Atomically: a file that exists is a finished step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _device(cfg: ExperimentConfig) -> str:
+    return cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ------------------------------------------------------------------ steps: each returns whether it ran
+
+def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
+    """Render at least cfg.images images of the source with the dataset builder (`vdsl dataset build`);
+    training then takes exactly cfg.images of them."""
+    if (step.path / STEP_FILE).is_file():
+        return False
+    programs = source_folders(cfg)[step.name]
     n_programs = len(program_files(programs))
     if n_programs == 0:
         raise ValueError(f"no .vd programs in {programs}")
-    if (out / "metadata.jsonl").is_file():
-        have = len(FolderImages(out, preload=False))
-        if have >= cfg.images:
-            return out, have
-    try:
-        from ..dataset import BuildOptions, build
-    except ImportError:
-        build = None
-    if build is not None:
-        # A little over budget per program: the builder drops blank and duplicate renders.
-        variants = math.ceil(cfg.images * 1.2 / n_programs) + 1
-        build(BuildOptions(out=out, programs=(programs,), variants=variants, seed_start=cfg.data_seed,
-                           size=(cfg.image_size, cfg.image_size), workers=cfg.render_workers,
-                           progress=False, command="vdsl experiment"),
-              echo=lambda s: None)
-    else:
-        from .data import render_folder
-        render_folder(programs, out, cfg.images, cfg.image_size, cfg.data_seed,
-                      cfg.render_workers or os.cpu_count() or 1)
-    have = len(FolderImages(out, preload=False))
+    _say(f"rendering {cfg.images} images of {SOURCES[step.name]} ({programs}) at {cfg.image_size} px")
+    # A little over budget per program: the builder drops blank and duplicate renders.
+    variants = math.ceil(cfg.images * 1.2 / n_programs) + 1
+    build(BuildOptions(out=step.path, programs=(programs,), variants=variants, seed_start=cfg.data_seed,
+                       size=(cfg.image_size, cfg.image_size), workers=cfg.render_workers, progress=False,
+                       command="vdsl experiment"), echo=lambda s: None)
+    have = len(FolderImages(step.path, preload=False))
     if have < cfg.images:
-        raise RuntimeError(f"{name}: only {have} usable images for a budget of {cfg.images}")
-    return out, have
+        raise ValueError(f"{step.name}: only {have} usable images for a budget of {cfg.images}")
+    _write_json({"settings": step.settings, "images_available": have}, step.path / STEP_FILE)
+    return True
 
 
-def _train_cfg(cfg: ExperimentConfig, data: Path, out: Path, seed: int, method: str | None = None) -> TrainConfig:
-    return TrainConfig(out=str(out), data=str(data), max_images=cfg.images, method=method or cfg.method,
-                       arch=cfg.arch, image_size=cfg.image_size, stem=cfg.stem, epochs=cfg.epochs,
-                       batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, workers=cfg.workers,
-                       device=cfg.device, progress=cfg.progress)
+def train_model(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
+    """Train, or finish a run that was interrupted (its settings are the same: they name its folder)."""
+    if (step.path / STEP_FILE).is_file():
+        return False
+    s = step.settings
+    tc = TrainConfig(out=str(step.path), data=str(steps[step.needs].path), max_images=s["images"],
+                     method=s["method"], arch=s["arch"], image_size=s["image_size"], stem=s["stem"],
+                     epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], seed=s["seed"],
+                     workers=cfg.workers, device=cfg.device, progress=cfg.progress)
+    resume = (step.path / CHECKPOINT).is_file()
+    _say(f"{'resuming' if resume else 'training'} {s['method']} {s['arch']} on {SOURCES[step.name]}, "
+         f"seed {step.seed}")
+    train(tc, resume=resume, raise_on_signal=True)
+    _write_json({"settings": step.settings}, step.path / STEP_FILE)
+    return True
 
 
-def _train_once(tc: TrainConfig) -> float:
-    """Train, or finish an interrupted run, or skip a finished one; returns seconds spent."""
-    ck = Path(tc.out) / CHECKPOINT
-    t = time.perf_counter()
-    if ck.is_file():
-        done = torch.load(ck, map_location="cpu", weights_only=False)
-        if done["epoch"] >= tc.epochs and done["config"]["epochs"] == tc.epochs:
-            return 0.0
-        train(tc, resume=True)
-    else:
-        train(tc)
-    return time.perf_counter() - t
+def _checkpoint(step: Step, steps: dict[str, Step]) -> str:
+    return str(steps[step.needs].path / CHECKPOINT) if step.needs else "random"
 
 
-def _mean_sd(xs: list[float]) -> tuple[float, float]:
-    return (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0)
+def evaluate_model(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
+    """Frozen-feature probes on a real set (random init: the same architecture, untrained)."""
+    if step.path.is_file():
+        return False
+    _say(f"evaluating {SOURCES[step.name]}, seed {step.seed}, on {step.real}")
+    net, info = load_encoder(_checkpoint(step, steps), cfg.arch, cfg.image_size, cfg.stem, step.seed)
+    res = {**info, **probe(net, step.real, cfg.image_size, _device(cfg), k=cfg.knn_k)}
+    _write_json({"settings": step.settings, "result": res}, step.path)
+    return True
 
 
-# One-sided 5% critical values of Student's t, by degrees of freedom (beyond 30: the value at 30,
-# slightly conservative).
-T_CRITICAL_5 = (6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771,
-                1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706,
-                1.703, 1.701, 1.699, 1.697)
+def classify_zero_shot(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
+    if step.path.is_file():
+        return False
+    res = zero_shot(_checkpoint(step, steps), step.real, device=_device(cfg))
+    _write_json({"settings": step.settings, "result": res}, step.path)
+    return True
 
 
-def t_critical(df: int) -> float:
-    return T_CRITICAL_5[min(df, len(T_CRITICAL_5)) - 1]
+RUN = {"data": make_data, "train": train_model, "eval": evaluate_model, "zero_shot": classify_zero_shot}
 
 
-def paired_gain(a: dict, b: dict) -> tuple[float, float | None, bool]:
-    """Mean of a - b over the seeds both have (the same seed: the same initialisation and order),
-    its paired t statistic (None under 2 seeds or with no spread), and whether a > b is significant
-    by a one-sided paired t-test at 5%."""
-    seeds = sorted(set(a) & set(b), key=str)
-    d = [a[k] - b[k] for k in seeds]
-    mean = statistics.fmean(d) if d else 0.0
-    if len(d) < 2 or statistics.stdev(d) == 0:
-        return mean, None, False
-    t = mean / (statistics.stdev(d) / math.sqrt(len(d)))
-    return mean, t, t > t_critical(len(d) - 1)
+# ------------------------------------------------------------------ signals
+
+class _Signals:
+    """Ctrl-C and SIGTERM outside training raise Interrupted (training installs its own handlers:
+    finish the step, save a checkpoint, then raise Interrupted)."""
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(s) is not signal.SIG_IGN:
+                    self.old[s] = signal.signal(s, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise Interrupted(signum)
+
+    def __exit__(self, *exc):
+        for s, old in self.old.items():
+            signal.signal(s, old)
+
+
+def _execute(steps: list[Step], cfg: ExperimentConfig, timings: dict) -> dict[str, list[str]]:
+    by_key = {s.key: s for s in steps}
+    done: dict[str, list[str]] = {"computed": [], "reused": []}
+    with _Signals():
+        for step in steps:
+            t = time.perf_counter()
+            try:
+                ran = RUN[step.kind](step, cfg, by_key)
+            except BuildIncomplete as e:      # the builder turns Ctrl-C into this: pass the signal on
+                if isinstance(e.__context__, Interrupted):
+                    raise e.__context__ from None
+                if isinstance(e.__context__, KeyboardInterrupt):
+                    raise Interrupted(signal.SIGINT) from None
+                raise
+            except KeyboardInterrupt as e:
+                raise e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT) from None
+            timings[PHASE[step.kind]] += time.perf_counter() - t
+            done["computed" if ran else "reused"].append(step.path.name)
+    return done
+
+
+# ------------------------------------------------------------------ the whole run
+
+def collect(steps: list[Step]) -> dict:
+    """The finished artifacts, gathered into per-seed results."""
+    per_seed: dict[str, dict] = {}
+    chance: dict[str, float] = {}
+    zs: dict[str, dict] = {}
+    available = {}
+    for step in steps:
+        if step.kind == "data":
+            available[step.name] = json.loads((step.path / STEP_FILE).read_text())["images_available"]
+        if step.kind not in ("eval", "zero_shot"):
+            continue
+        res, key = json.loads(step.path.read_text())["result"], Path(step.real).name
+        chance[key] = res["chance"]
+        if step.kind == "eval":
+            per_seed.setdefault(step.name, {}).setdefault(key, {})[step.seed] = {
+                "linear_probe": res["linear_probe"]["accuracy"], "knn": res["knn"]["accuracy"]}
+        else:
+            zs.setdefault(key, {"chance": res["chance"], "map": res["map"], "unmapped": res["unmapped"],
+                                "accuracy": {}})["accuracy"][step.seed] = res["accuracy"]
+    return {"images_available": available, "per_seed": per_seed, "chance": chance, "zero_shot": zs}
 
 
 def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     """Build data, train (a) on the corpus and (b) on dead leaves for every seed, evaluate those
-    and (c) random init on every real set; write results.json, results.md and results.png."""
+    and (c) random init on every real set; write results.json, results.md and results.png.
+    Steps whose artifact exists for the same settings are reused; Ctrl-C or SIGTERM raises
+    Interrupted after saving the current training run's checkpoint (a rerun resumes it)."""
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     for r in cfg.real:
-        from .data import resolve_real
         resolve_real(r)    # fail early, before any training, if a real set is missing
-
-    # 1. data, one folder per source, the same budget
-    dl_dir = out / "programs" / "dead_leaves"
-    dl_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DEAD_LEAVES, dl_dir / DEAD_LEAVES.name)
-    sources = {"corpus": Path(cfg.programs), "dead_leaves": dl_dir}
-    data, available = {}, {}
-    t = time.perf_counter()
-    for name, progs in sources.items():
-        _say(f"rendering {cfg.images} images of {SOURCES[name]} ({progs}) at {cfg.image_size} px")
-        data[name], available[name] = build_source(name, progs, out / "data" / name, cfg)
-    timings["data_s"] = time.perf_counter() - t
-
-    # 2. identical training on each source, every seed (+ the labelled variant, apart)
-    t = time.perf_counter()
-    runs: dict[tuple[str, int], Path] = {}
-    plan = [("corpus", cfg.method, "corpus"), ("dead_leaves", cfg.method, "dead_leaves")]
-    if cfg.supervised:
-        plan.append(("corpus_supervised", "supervised", "corpus"))
-    for name, method, source in plan:
-        for seed in cfg.seeds:
-            run_dir = out / "runs" / f"{name}-s{seed}"
-            _say(f"training {method} {cfg.arch} on {SOURCES[source]}, seed {seed}")
-            _train_once(_train_cfg(cfg, data[source], run_dir, seed, method))
-            runs[(name, seed)] = run_dir
-    timings["train_s"] = time.perf_counter() - t
-
-    # 3. frozen-feature evaluation on real photos (random init: the same architecture, untrained)
-    t = time.perf_counter()
-    device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    per_seed: dict[str, dict] = {}
-    chance: dict[str, float] = {}
-    zs: dict[str, dict] = {}
-    for name in [p[0] for p in plan] + ["random"]:
-        for seed in cfg.seeds:
-            run_dir = runs.get((name, seed), out / "runs" / f"random-s{seed}")
-            ckpt = str(run_dir / CHECKPOINT) if name != "random" else "random"
-            net = None
-            for real in cfg.real:
-                key = Path(real).name
-                res_path = run_dir / f"eval-{key}.json"
-                if res_path.is_file():
-                    res = json.loads(res_path.read_text())
-                else:
-                    if net is None:
-                        _say(f"evaluating {SOURCES[name]}, seed {seed}")
-                        net, info = load_encoder(ckpt, cfg.arch, cfg.image_size, cfg.stem, seed)
-                    res = {**info, **probe(net, real, cfg.image_size, device)}
-                    save_json(res, res_path)
-                chance[key] = res["chance"]
-                per_seed.setdefault(name, {}).setdefault(key, {})[seed] = {
-                    "linear_probe": res["linear_probe"]["accuracy"], "knn": res["knn"]["accuracy"]}
-                if name == "corpus_supervised":    # zero real photos: the concept classifier itself
-                    zs_path = run_dir / f"zero-shot-{key}.json"
-                    if zs_path.is_file():
-                        z = json.loads(zs_path.read_text())
-                    else:
-                        z = zero_shot(ckpt, real, device=device)
-                        save_json(z, zs_path)
-                    zs.setdefault(key, {"chance": z["chance"], "map": z["map"], "unmapped": z["unmapped"],
-                                        "accuracy": {}})["accuracy"][seed] = z["accuracy"]
-    timings["eval_s"] = time.perf_counter() - t
+    dl = source_folders(cfg)["dead_leaves"]
+    dl.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DEAD_LEAVES, dl / DEAD_LEAVES.name)
+    steps = plan(cfg)
+    timings = {"data_s": 0.0, "train_s": 0.0, "eval_s": 0.0}
+    done = _execute(steps, cfg, timings)
     timings["total_s"] = time.perf_counter() - t0
-
-    summary = {name: {real: {metric: _mean_sd([v[metric] for v in seeds.values()])
-                             for metric in ("linear_probe", "knn")}
-                      for real, seeds in reals.items()} for name, reals in per_seed.items()}
     result = {"command": command, "config": asdict(cfg), "hardware": hardware(), "timings": timings,
-              "images_available": available, "per_seed": per_seed, "summary": summary, "chance": chance,
-              "zero_shot": zs,
-              "shared": str(find_shared())}
-    save_json(result, out / "results.json")
-    (out / "results.md").write_text(report_markdown(result))
-    chart(result, out / "results.png")
-    _say(f"done in {timings['total_s'] / 60:.1f} min: {out / 'results.md'}")
+              **collect(steps), "steps": done, "shared": str(find_shared())}
+    result["summary"] = {name: {real: {m: report.mean_sd([v[m] for v in seeds.values()]) for m in statistics.METRICS}
+                                for real, seeds in reals.items()} for name, reals in result["per_seed"].items()}
+    result["comparisons"] = statistics.compare(result["per_seed"])
+    _write_json(result, out / "results.json")
+    (out / "results.md").write_text(report.markdown(result))
+    report.chart(result, out / "results.png")
+    _say(f"done in {timings['total_s'] / 60:.1f} min ({len(done['computed'])} steps computed, "
+         f"{len(done['reused'])} reused): {out / 'results.md'}")
     return result
-
-
-def chart(result: dict, path: Path) -> Path:
-    from .plots import bar_chart
-    reals = list(next(iter(result["summary"].values())).keys())
-    groups = [f"{r} {'linear' if m == 'linear_probe' else 'k-NN'}" for r in reals for m in ("linear_probe", "knn")]
-    bars = {SOURCES[name]: [tuple(result["summary"][name][r][m]) for r in reals for m in ("linear_probe", "knn")]
-            for name in ("corpus", "dead_leaves", "random", "corpus_supervised") if name in result["summary"]}
-    c = result["config"]
-    return bar_chart(path, groups, bars, chance=max(result["chance"].values()),
-                     ylabel="top-1 accuracy on real test photos",
-                     title=f"{c['method']} {c['arch']} {c['image_size']}px, {c['images']} images x {c['epochs']} "
-                           f"epochs; mean ± sd over seeds {c['seeds']}")
-
-
-def report_markdown(result: dict) -> str:
-    c, hw, s = result["config"], result["hardware"], result["summary"]
-    reals = list(next(iter(s.values())).keys())
-    lines = ["| pre-training data | " + " | ".join(f"{r} linear | {r} k-NN" for r in reals) + " |",
-             "|---|" + "---:|---:|" * len(reals)]
-    main = [n for n in ("corpus", "dead_leaves", "random") if n in s]
-    best = {(r, m): max(s[n][r][m][0] for n in main) for r in reals for m in ("linear_probe", "knn")}
-    for name in ("corpus", "dead_leaves", "random", "corpus_supervised"):
-        if name not in s:
-            continue
-        cells = []
-        for r in reals:
-            for m in ("linear_probe", "knn"):
-                mu, sd = s[name][r][m]
-                cell = f"{100 * mu:.1f} ± {100 * sd:.1f}" if len(c["seeds"]) > 1 else f"{100 * mu:.1f}"
-                cells.append(f"**{cell}**" if mu == best[(r, m)] else cell)
-        lines.append(f"| {SOURCES[name]} | " + " | ".join(cells) + " |")
-    seeds_rows = ["| pre-training data | seed | " + " | ".join(f"{r} linear | {r} k-NN" for r in reals) + " |",
-                  "|---|---:|" + "---:|---:|" * len(reals)]
-    for name, per in result["per_seed"].items():
-        for seed in c["seeds"]:
-            vals = []
-            for r in reals:
-                v = per[r].get(seed) or per[r].get(str(seed))
-                vals += [f"{100 * v['linear_probe']:.1f}", f"{100 * v['knn']:.1f}"]
-            seeds_rows.append(f"| {SOURCES[name]} | {seed} | " + " | ".join(vals) + " |")
-    verdict = []
-    for r in reals:
-        for m, label in (("linear_probe", "linear probe"), ("knn", "k-NN")):
-            a, b, rnd = (s[n][r][m] for n in ("corpus", "dead_leaves", "random"))
-            win = a[0] > b[0] and a[0] > rnd[0]
-            gains = []
-            for other in ("dead_leaves", "random"):
-                per = result["per_seed"]
-                mean, t, sig = paired_gain({k: v[m] for k, v in per["corpus"][r].items()},
-                                           {k: v[m] for k, v in per[other][r].items()})
-                gains.append(f"{100 * mean:+.1f} vs {SOURCES[other]}"
-                             + (f" (t = {t:.1f}{', significant' if sig else ''})" if t is not None else ""))
-            verdict.append(f"- {r}, {label}: corpus {100 * a[0]:.1f}% vs dead leaves {100 * b[0]:.1f}% vs random "
-                           f"{100 * rnd[0]:.1f}% — corpus {'best' if win else 'NOT best'}; paired over seeds: "
-                           + "; ".join(gains))
-    t = result["timings"]
-    zs_lines = []
-    if result.get("zero_shot"):
-        zs_lines = ["", "### Zero-real-photo classification (the supervised* models' concept classifier "
-                    "on the real test photos; no real photo used in training or fitting)", "",
-                    "| real set | accuracy (mean ± sd) | chance | per seed | classes without a concept |",
-                    "|---|---:|---:|---|---|"]
-        for r, z in result["zero_shot"].items():
-            accs = list(z["accuracy"].values())
-            mu, sd = _mean_sd(accs)
-            zs_lines.append(f"| {r} | {100 * mu:.1f} ± {100 * sd:.1f} | {100 * z['chance']:.1f} | "
-                            + ", ".join(f"{100 * a:.1f}" for a in accs) + f" | {', '.join(z['unmapped']) or '—'} |")
-        zs_lines += ["", "Class map (real class ← corpus concepts): " + "; ".join(
-            f"{rc} ← {', '.join(cs) or '—'}" for z in result["zero_shot"].values() for rc, cs in z["map"].items())]
-    return "\n".join([
-        "## Results: pre-training on vdsl renders vs dead leaves vs random init",
-        "",
-        "Top-1 accuracy (%) on the real test photos (chance: " + ", ".join(
-            f"{r} {100 * p:.0f}%" for r, p in result["chance"].items()) + "), frozen "
-        f"{c['arch']} features at {c['image_size']} px; mean ± sample sd over seeds {c['seeds']}. "
-        "Linear probe: logistic regression on standardised features, L2 chosen on a 20% hold-out of the "
-        "train photos; k-NN: k=20, cosine, weighted votes (T=0.07).",
-        "",
-        *lines,
-        "",
-        *(["\\* not part of the identical-training comparison: the same network and schedule, but "
-           "trained with the corpus' concept labels (dead leaves has none), cross-entropy instead of "
-           f"{c['method']}.", ""] if "corpus_supervised" in s else []),
-        *verdict,
-        *(["", "Paired over seeds: the same seed gives every source the same initialisation and data order; "
-           "t is the paired t statistic of the per-seed differences, *significant* a one-sided paired t-test "
-           f"at 5% (t > {t_critical(len(c['seeds']) - 1):.2f} with {len(c['seeds'])} seeds)."]
-          if len(c["seeds"]) > 1 else []),
-        "",
-        "Per seed:",
-        "",
-        *seeds_rows,
-        *zs_lines,
-        "",
-        "### Setup",
-        "",
-        f"- command: `{result['command']}`",
-        f"- hardware: {hw['nproc']} cores ({hw['cpu']}), GPU: {hw['gpu'] or 'none'}; torch {hw['torch']}, "
-        f"{hw['torch_threads']} threads, Python {hw['python']}",
-        f"- method {c['method']}, {c['arch']} (stem {c['stem']}), {c['image_size']} px, batch {c['batch_size']}, "
-        f"{c['epochs']} epochs over {c['images']} images per source (images rendered with data seed "
-        f"{c['data_seed']}; available: {result['images_available']}); training seeds {c['seeds']} vary "
-        "initialisation, augmentation and order. Random init: the same network, untrained, per seed.",
-        f"- corpus: `{c['programs']}`; dead leaves: `vdsl/train/dead_leaves.vd`",
-        f"- wall time: data {t['data_s']:.0f} s, training {t['train_s']:.0f} s, evaluation {t['eval_s']:.0f} s"
-        + f"; total {t['total_s'] / 60:.1f} min",
-        "",
-    ])

@@ -142,27 +142,44 @@ def plot_losses(run_dir: Path, rows: list[dict]) -> None:
     line_chart(run_dir / "loss.png", series, title=f"training loss — {run_dir.name}", ylabel="loss")
 
 
+class Interrupted(KeyboardInterrupt):
+    """Stopped by SIGINT (Ctrl-C) or SIGTERM; `exit_code` is the shell's 128 + signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
 class _Stop:
-    """First Ctrl-C asks the loop to checkpoint and stop after the current step; a second one aborts."""
+    """The first Ctrl-C or SIGTERM asks the loop to checkpoint and stop after the current step; a
+    second one aborts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.requested = False
-        self._old = None
+        self.signum: int | None = None
+        self._old: dict = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nvdsl train: interrupted — saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+            raise Interrupted(signum)
+        self.signum = signum
+        print(f"\nvdsl train: {signal.Signals(signum).name} — saving a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr)
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for s, old in self._old.items():
+            signal.signal(s, old)
 
 
 class _Progress:
@@ -218,9 +235,11 @@ def default_workers() -> int:
     return max(0, min(8, cores - 1))
 
 
-def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
+def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: bool = False) -> Path:
     """Run (or continue) a training run; returns its folder, which holds checkpoint.pt,
-    config.json, metrics.csv and loss.png. `resume`: True for out/checkpoint.pt, or a path."""
+    config.json, metrics.csv and loss.png. `resume`: True for out/checkpoint.pt, or a path.
+    Ctrl-C or SIGTERM saves a checkpoint and stops the run; with `raise_on_signal` train then
+    raises Interrupted instead of returning."""
     cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg
     out = Path(cfg.out)
     ckpt = None
@@ -296,11 +315,8 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
                 "classes": len(base.classes), "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
                 "torch": torch.__version__, "python": platform.python_version(),
                 "cpu_threads": torch.get_num_threads()}
-    try:
-        import torchvision
-        resolved["torchvision"] = torchvision.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    import torchvision
+    resolved["torchvision"] = torchvision.__version__
     if main:
         (out / "config.json").write_text(json.dumps({**asdict(cfg), "resolved": resolved}, indent=2) + "\n")
         rows = [r for r in read_metrics(out) if r["step"] <= global_step]   # drop steps after the checkpoint
@@ -384,11 +400,13 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False) -> Path:
                 checkpoint()
                 if main:
                     plot_losses(out, read_metrics(out))
-        if stopped and main and epoch < cfg.epochs:
+        if stopped and main and epoch < cfg.epochs and not raise_on_signal:
             print(f"vdsl train: stopped at epoch {epoch + 1}, step {global_step}; continue with --resume",
                   file=sys.stderr)
     finally:
         if metrics_file:
             metrics_file.close()
     dist.barrier()      # the checkpoint is on disk before any process returns
+    if raise_on_signal and stop.signum is not None:
+        raise Interrupted(stop.signum)
     return out
