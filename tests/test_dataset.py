@@ -283,12 +283,76 @@ def test_retry_failed_forgets_timeouts_only():
             {"t": "img", "k": "a/p", "h": "h", "s": 1, "st": "skipped"},
             {"t": "img", "k": "a/p", "h": "h", "s": 2, "st": "budget", "d": "E401"},
             {"t": "img", "k": "a/p", "h": "h", "s": 3, "st": "ok", "sha": "x"},
+            {"t": "img", "k": "a/p", "h": "h", "s": 4, "st": "memory", "d": "E413"},
             {"t": "prog", "k": "b/p", "h": "h", "err": "compiling took longer than 1s", "retry": True},
             {"t": "prog", "k": "c/p", "h": "h", "err": "E100 syntax"}]
     done, err = _index(recs, retry_failed=False)
-    assert len(done) == 4 and len(err) == 2
+    assert len(done) == 5 and len(err) == 2
     done, err = _index(recs, retry_failed=True)
     assert sorted(k[2] for k in done) == [2, 3] and list(err) == [("c/p", "h")]
+
+
+# ----------------------------------------------------------------------------- hostile program folders
+def test_entries_that_are_not_programs_are_counted_never_read(tmp_path):
+    src = write(tmp_path / "src", {"good.vd": DOT, "ring.vd": RING})
+    os.mkfifo(src / "pipe.vd")                        # reading it would block the build forever
+    (src / "folder.vd").mkdir()
+    write(src / "folder.vd", {"inside.vd": BAR})      # a folder named *.vd is still scanned
+    os.symlink("missing.vd", src / "dangling.vd")
+    os.symlink("loop.vd", src / "loop.vd")
+    (src / "latin1.vd").write_bytes(DOT.encode() + b"// caf\xe9\n")
+    (src / ".hidden").mkdir()
+    (src / ".hidden" / "h.vd").write_text(DOT)        # hidden: ignored, as before
+    unreadable = 0
+    if os.geteuid() != 0:                             # root reads files whatever their mode
+        (src / "secret.vd").write_text(DOT)
+        os.chmod(src / "secret.vd", 0)
+        unreadable = 1
+    out = tmp_path / "out"
+    try:
+        st = build(opts(out, src, variants=2), echo=quiet)
+    finally:
+        if unreadable:
+            os.chmod(src / "secret.vd", 0o644)
+    c = st["counts"]
+    assert c["files_skipped"] == {"not_a_file": 1, "folder": 1, "broken_symlink": 2, "unreadable": unreadable,
+                                  "not_utf8": 1}
+    assert c["programs"] == 3 and c["images"] == 6
+    fails = {Path(f["program"]).name: f for f in lines(out / "failures.jsonl") if f["seed"] is None}
+    assert fails["pipe.vd"]["reason"] == "not_a_file" and "FIFO" in fails["pipe.vd"]["detail"]
+    assert fails["loop.vd"]["reason"] == "broken_symlink" and "loop" in fails["loop.vd"]["detail"]
+    assert fails["latin1.vd"]["reason"] == "not_utf8"
+    from vdsl.dataset.stats import summary_lines
+    assert any("skipped 1 *.vd entries that are FIFOs" in line for line in summary_lines(c))
+    assert "| folders named *.vd | 1 |" in (out / "README.md").read_text()
+    again = build(opts(out, src, variants=2), echo=quiet)             # resume: the same accounting
+    assert again["counts"]["files_skipped"] == c["files_skipped"] and again["counts"]["images"] == 6
+
+
+def test_renders_over_the_memory_cap_are_counted_as_memory(tmp_path):
+    import subprocess
+    import sys
+    src = write(tmp_path / "src", {"dot.vd": DOT})
+
+    def cli_build(out: Path, *extra: str) -> dict:
+        # a fresh process: the cap is on address space above the worker's own, and a long-lived test
+        # process may have freed heap that a forked worker could reuse without growing
+        cmd = [sys.executable, "-c", "from vdsl.cli import main; main()", "dataset", "build", "--programs",
+               str(src), "--variants", "2", "--size", "2048", "--workers", "1", "--no-progress", *extra,
+               "-o", str(out)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return json.loads((out / "stats.json").read_text())
+
+    # a 2048 x 2048 output needs a 16 MiB surface and a 16 MiB array: over a 24 MiB cap
+    st = cli_build(tmp_path / "capped", "--memory-limit", "24")
+    d = st["counts"]["images_dropped"]
+    assert d["memory"] == 2 and st["counts"]["images"] == 0 and d["error"] == 0 and d["crash"] == 0
+    fails = lines(tmp_path / "capped" / "failures.jsonl")
+    assert {f["reason"] for f in fails} == {"memory"} and all("E413" in f["detail"] for f in fails)
+    assert "| renders over the memory cap (E413) | 2 |" in (tmp_path / "capped" / "README.md").read_text()
+    st = cli_build(tmp_path / "roomy")
+    assert st["counts"]["images"] == 2 and st["counts"]["images_dropped"]["memory"] == 0
 
 
 SLOWISH = prog("swarm", "for i in range(120) { circle(center=(rand(0, 64), rand(0, 64)), r=rand(1, 6), "
@@ -343,9 +407,10 @@ def test_cli_build_stats_preview(tmp_path):
     src = write(tmp_path / "src", GOOD)
     out = tmp_path / "ds"
     r = CliRunner().invoke(main, ["dataset", "build", "--programs", str(src), "--variants", "2", "--size", "48x32",
-                                  "--workers", "1", "-o", str(out)])
+                                  "--workers", "1", "--memory-limit", "512", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert "8 images of 3 concepts" in r.output
+    assert json.loads((out / "stats.json").read_text())["config"]["memory_limit"] == 512 << 20
     with Image.open(out / "images" / "ring" / "ring_1.png") as im:
         assert im.size == (48, 32)
     r = CliRunner().invoke(main, ["dataset", "stats", str(out), "--format", "json"])

@@ -1,9 +1,16 @@
 """`use` modules: per-module name resolution, private names, defaults, labels and error locations."""
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 import vdsl
+from vdsl.diagnostics import CODES
+from vdsl.modules import FileAccessDenied, file_source, read_regular_file
 
 
 def _write(tmp_path: Path, files: dict[str, str]) -> None:
@@ -84,3 +91,119 @@ def test_stdlib_modules_are_checked_once_per_process():
     prog = vdsl.compile("use shapes\nstar(center=(60, 60), r=10)\n")
     assert prog.ok and len(_STDLIB_CACHE) == n
     assert prog.checked.uses[0] is info
+
+
+# ----------------------------------------------------------------------------- bad module names and paths
+# Every way a `use` can fail is a diagnostic (E208 no such module, E218 a path that must not or cannot be
+# used, E108 a module that is not UTF-8), never an exception out of vdsl.compile.
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    """A program folder with every kind of bad entry a module path can point at."""
+    d = tmp_path / "prog"
+    d.mkdir()
+    (d / "ok.vd").write_text("def dot() { circle(center=(5, 5), r=4) }\n")
+    (d / "latin1.vd").write_bytes(b"// caf\xe9\ndef dot() { circle(center=(5, 5), r=4) }\n")
+    (d / "folder.vd").mkdir()
+    os.mkfifo(d / "pipe.vd")
+    os.symlink("loop_b", d / "loop_a")
+    os.symlink("loop_a", d / "loop_b")
+    os.symlink("loop_self.vd", d / "loop_self.vd")
+    os.symlink("missing.vd", d / "dangling.vd")
+    os.symlink(tmp_path, d / "up")                       # a symlink out of the folder
+    (tmp_path / "secret.vd").write_text("def leak() { }\n")
+    return d
+
+
+def _codes(prog: vdsl.Program) -> list[str]:
+    return [d.code for d in prog.diagnostics]
+
+
+@pytest.mark.parametrize("path, code, words", [
+    ("ok.vd", None, None),
+    ("latin1.vd", "E108", "UTF-8"),
+    ("folder.vd", "E218", "a directory"),
+    ("pipe.vd", "E218", "a FIFO"),                 # never opened: reading a FIFO blocks forever
+    ("loop_a", "E218", "symlink loop"),
+    ("loop_a/x.vd", "E218", "symlink loop"),
+    ("loop_self.vd", "E218", "symlink loop"),
+    ("dangling.vd", "E208", None),
+    ("nothing/here.vd", "E208", None),
+    ("up/secret.vd", "E218", "inside the program's folder"),
+    ("../secret.vd", "E218", None),
+    ("a" * 300 + ".vd", "E218", "too long"),
+    ("/".join(["d" * 200] * 30) + "/x.vd", "E218", None),
+    ("é/ü.vd", "E208", None),
+])
+def test_bad_module_paths_are_diagnostics(hostile, path, code, words):
+    (hostile / "main.vd").write_text(f'use "{path}"\n')
+    prog = vdsl.compile_file(hostile / "main.vd", allow_files=True)
+    if code is None:
+        assert prog.ok, prog.diagnostics
+        return
+    assert code in _codes(prog), prog.diagnostics
+    if words:
+        assert any(words in d.message or words in (d.hint or "") for d in prog.diagnostics), prog.diagnostics
+
+
+def test_a_long_stdlib_name_is_an_unknown_module():
+    prog = vdsl.compile("use " + "a" * 300 + "\n")
+    assert _codes(prog) == ["E208"]
+    prog = vdsl.compile("use " + ".".join(["b" * 250] * 8) + "\n")
+    assert _codes(prog) == ["E208"]
+
+
+def test_an_unusable_base_dir_refuses_file_modules(tmp_path):
+    for base in ("bad\x00dir", tmp_path / ("x" * 5000), tmp_path / "missing"):
+        prog = vdsl.compile('use "m.vd"\n', base_dir=base)
+        assert set(_codes(prog)) <= {"E208", "E218"} and _codes(prog), (base, prog.diagnostics)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_module_is_e218(tmp_path):
+    (tmp_path / "m.vd").write_text("def f() { }\n")
+    os.chmod(tmp_path / "m.vd", 0)
+    try:
+        prog = vdsl.compile('use "m.vd"\n', base_dir=tmp_path)
+    finally:
+        os.chmod(tmp_path / "m.vd", stat.S_IRUSR | stat.S_IWUSR)
+    assert _codes(prog) == ["E218"] and "permission" in prog.diagnostics[0].message
+
+
+def test_read_regular_file_never_opens_a_fifo_and_caps_what_it_reads(tmp_path):
+    os.mkfifo(tmp_path / "p")
+    with pytest.raises(OSError, match="FIFO"):
+        read_regular_file(tmp_path / "p")          # returns at once: no writer is waited for
+    (tmp_path / "big").write_bytes(b"x" * 1000)
+    assert read_regular_file(tmp_path / "big", 10) == b"x" * 10
+
+
+_PATH_CHARS = st.sampled_from(["a", "b", "é", "日", "/", ".", "..", "\x00", " ", "\n", "\\", ":", "~",
+                               "loop_a", "pipe.vd", "folder.vd", "up", "ok.vd", ".vd", "a" * 120])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(_PATH_CHARS, min_size=0, max_size=12), long=st.integers(0, 3))
+def test_any_module_path_gives_a_module_or_a_refusal(hostile, parts, long):
+    rel = "".join(parts) + "x" * (300 * long)
+    try:
+        src = file_source(rel, str(hostile))
+    except FileAccessDenied:
+        return
+    assert src is None or isinstance(src.text, str)
+
+
+def _literal(path: str) -> str:
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.text(st.characters(blacklist_categories=("Cs",)), max_size=400) | st.lists(_PATH_CHARS).map("".join),
+       name=st.text(max_size=300))
+def test_compile_never_raises_for_any_use(hostile, path, name):
+    for source in (f"use {_literal(path)}\n", f"use {name}\n", f"use {_literal(name)}\n"):
+        for base in (hostile, None):
+            prog = vdsl.compile(source, base_dir=base)
+            assert all(d.code in CODES for d in prog.diagnostics)
+            assert prog.ok or prog.diagnostics

@@ -1,8 +1,11 @@
 """The Python API: compile a source once, then evaluate and render it for many seeds."""
 from __future__ import annotations
 
+import inspect
+import math
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,54 @@ import numpy as np
 from . import ir
 from .budgets import DEFAULT, Budgets
 from .check import Checked, check
+from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .errors import DiagnosticsError
 from .evaluate import evaluate
+from .modules import NotRegularFile, os_reason, read_regular_file
 from .syntax import parse
+from .values import RuntimeFault
+
+
+def _takes(fn, *names: str) -> bool:
+    """Whether fn accepts every keyword in names (or **kwargs)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return True
+    return all(n in params for n in names)
+
+
+# TODO(merge): evaluate() takes `deadline=` and the backends take `budgets=`/`deadline=` once the
+# evaluator and backend branches land; until then these guards keep the calls working without them.
+# After both have merged, the guards (and _backend_kw) can become plain keyword arguments.
+_EVALUATE_TAKES_DEADLINE = _takes(evaluate, "deadline")
+
+
+@cache
+def _backend_takes(fn) -> bool:
+    return _takes(fn, "budgets", "deadline")
+
+
+def _backend_kw(fn, budgets: Budgets, deadline: Deadline) -> dict:
+    return {"budgets": budgets, "deadline": deadline} if _backend_takes(fn) else {}
+
+
+def _internal(e: BaseException, stage: str, file: str = "<input>") -> Diagnostic:
+    """The last line of defence: an exception that escaped a stage becomes a diagnostic, never a traceback."""
+    sp = Span(1, 1, 1, 2, file)
+    if isinstance(e, MemoryError):
+        return Diagnostic("E413", f"{stage} ran out of memory", sp, "draw less, or at a smaller size")
+    if isinstance(e, RecursionError):
+        return Diagnostic("E409", f"{stage} nested too deeply", sp, "split deep nesting into `def`s")
+    return Diagnostic("E300", f"internal error while {stage}: {type(e).__name__}: {e}"[:500], sp,
+                      "this is a bug in vdsl; please report it with the program")
+
+
+def _fault(f: RuntimeFault, file: str = "<input>") -> Diagnostic:
+    return Diagnostic(f.code, f.message, f.span or Span(1, 1, 1, 2, file), f.hint)
 
 
 @dataclass
@@ -34,30 +81,109 @@ class Program:
     def params(self) -> dict:
         return dict(self.checked.params) if self.checked else {}
 
-    def evaluate(self, seed: int = 0, params: dict | None = None,
-                 budgets: Budgets | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
-        """Errors are values: (scene, warnings) or (None, diagnostics)."""
+    def evaluate(self, seed: int = 0, params: dict | None = None, budgets: Budgets | None = None,
+                 deadline: Deadline | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
+        """Errors are values: (scene, warnings) or (None, diagnostics). Never raises.
+
+        One Deadline(budgets.time_limit) is made per call unless one is passed (E412 past it)."""
         if not self.ok:
             return None, list(self.diagnostics)
-        return evaluate(self.checked, seed, budgets or self.budgets, params)
+        budgets = budgets or self.budgets
+        deadline = deadline or Deadline(budgets.time_limit)
+        if params is not None and not isinstance(params, dict):
+            return None, [Diagnostic("E205", f"params must be a dict of name -> value, got {type(params).__name__}",
+                                     Span(1, 1, 1, 2, self.file))]
+        try:
+            if _EVALUATE_TAKES_DEADLINE:
+                scene, diags = evaluate(self.checked, seed, budgets, params, deadline=deadline)
+            else:
+                scene, diags = evaluate(self.checked, seed, budgets, params)
+            if scene is not None and deadline.expired():   # also when the evaluator never polled it
+                deadline.check("evaluating the program")
+            return scene, diags
+        except RuntimeFault as f:
+            return None, [_fault(f, self.file)]
+        except Exception as e:  # noqa: BLE001 - totality: a bug is a diagnostic, never a traceback
+            return None, [_internal(e, "evaluating the program", self.file)]
 
-    def scene(self, seed: int = 0, params: dict | None = None, size: tuple[int, int] | None = None) -> ir.Scene:
-        """The scene IR for a seed; raises DiagnosticsError with the diagnostics on failure."""
-        scene, diags = self.evaluate(seed, params)
+    def scene(self, seed: int = 0, params: dict | None = None, size: tuple[int, int] | None = None,
+              deadline: Deadline | None = None) -> ir.Scene:
+        """The scene IR for a seed; raises DiagnosticsError with the diagnostics on failure (and nothing else)."""
+        scene, diags = self.evaluate(seed, params, deadline=deadline)
         if scene is None:
             raise DiagnosticsError(diags, self.source)
-        return fit(scene, size, self.budgets) if size else scene
+        return fit(scene, size, self.budgets) if size is not None else scene
 
     def render(self, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
-               params: dict | None = None) -> np.ndarray:
-        """An HxWx4 uint8 RGBA array."""
-        from .backends import render_array
-        return render_array(self.scene(seed, params, size), scale)
+               params: dict | None = None, deadline: Deadline | None = None) -> np.ndarray:
+        """An HxWx4 uint8 RGBA array; raises DiagnosticsError on failure (and nothing else)."""
+        deadline = deadline or Deadline(self.budgets.time_limit)
+        scene = self.scene(seed, params, size, deadline)
+        return render_scene(scene, "array", scale, self.budgets, deadline, self)[0]
 
     def render_bytes(self, fmt: str = "png", seed: int = 0, size: tuple[int, int] | None = None,
-                     scale: float = 1.0, params: dict | None = None) -> tuple[bytes, list[Diagnostic]]:
-        from .backends import render_bytes
-        return render_bytes(self.scene(seed, params, size), fmt, scale)
+                     scale: float = 1.0, params: dict | None = None,
+                     deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+        """Encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf) and the backend's warnings.
+        Raises DiagnosticsError on failure, and ValueError only for an unknown fmt."""
+        _check_format(fmt)
+        deadline = deadline or Deadline(self.budgets.time_limit)
+        scene = self.scene(seed, params, size, deadline)
+        return render_scene(scene, fmt, scale, self.budgets, deadline, self)
+
+
+def _check_format(fmt) -> str:
+    from .backends import FORMATS
+    f = fmt.lower().lstrip(".") if isinstance(fmt, str) else None
+    if f not in FORMATS and f != "array":
+        raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return f
+
+
+def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budgets: Budgets = DEFAULT,
+                 deadline: Deadline | None = None, prog: Program | None = None):
+    """Draw a scene: ("array" → an HxWx4 uint8 array, or png/jpeg/webp/svg/pdf → bytes, warnings).
+    Raises DiagnosticsError for a bad scale, an output over the budgets, the deadline, or a backend failure."""
+    from .backends import render_array, render_bytes
+    f = _check_format(fmt)
+    deadline = deadline or Deadline(budgets.time_limit)
+    _check_output(scene, scale, budgets)
+    if f == "array":
+        return _guard(lambda: render_array(scene, scale, **_backend_kw(render_array, budgets, deadline)),
+                      deadline, prog), []
+    return _guard(lambda: render_bytes(scene, f, scale, **_backend_kw(render_bytes, budgets, deadline)),
+                  deadline, prog)
+
+
+def _guard(draw, deadline: Deadline, prog: Program | None):
+    """Run a backend call: its faults and unexpected exceptions become DiagnosticsError; the deadline is
+    checked after it (backends that take `deadline=` also poll it between draw calls)."""
+    try:
+        out = draw()
+        deadline.check("rendering")
+        return out
+    except DiagnosticsError:
+        raise
+    except RuntimeFault as f:
+        raise DiagnosticsError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
+    except Exception as e:  # noqa: BLE001 - totality
+        raise DiagnosticsError([_internal(e, "rendering", prog.file if prog else "<input>")],
+                        prog and prog.source) from None
+
+
+def _check_output(scene: ir.Scene, scale, budgets: Budgets) -> None:
+    """E301 for a scale that is not a positive finite number, E407 for an output over the canvas budget."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+        raise DiagnosticsError([Diagnostic("E301", f"scale must be a positive finite number, got {scale!r}"[:200])])
+    w, h = max(1, round(scene.width * scale)), max(1, round(scene.height * scale))
+    _check_canvas(w, h, budgets)
+
+
+def _check_canvas(w: int, h: int, budgets: Budgets) -> None:
+    if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
+        raise DiagnosticsError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
+                                    f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
+                                    hint="draw at a smaller size or scale")])
 
 
 def read_meta(source: str) -> dict[str, str]:
@@ -79,34 +205,59 @@ def read_meta(source: str) -> dict[str, str]:
 
 
 def compile(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT,
-            base_dir: str | None = None) -> Program:
+            base_dir: str | os.PathLike | None = None) -> Program:
     """Parse and check. Never raises for bad input: look at `.ok` and `.diagnostics`.
 
     base_dir enables `use "file.vd"` for files under that folder (off when None)."""
-    program, diags = parse(source, file, budgets)
+    file = file if isinstance(file, str) else str(file)
+    if isinstance(source, (bytearray, memoryview)):
+        source = bytes(source)
+    if not isinstance(source, (str, bytes)):
+        return Program("", file, None, [Diagnostic("E108", f"the source must be str or bytes, got "
+                                                   f"{type(source).__name__}", Span(1, 1, 1, 2, file))], budgets)
     text = source if isinstance(source, str) else source.decode("utf-8", "replace")
-    if program is None:
-        return Program(text, file, None, sort_diagnostics(diags), budgets, read_meta(text))
-    checked = check(program, base_dir, budgets)
+    try:
+        program, diags = parse(source, file, budgets)
+        if program is None:
+            return Program(text, file, None, sort_diagnostics(diags), budgets, read_meta(text))
+        checked = check(program, None if base_dir is None else os.fspath(base_dir), budgets)
+    except Exception as e:  # noqa: BLE001 - totality: a bug is a diagnostic, never a traceback
+        return Program(text, file, None, [_internal(e, "compiling", file)], budgets, read_meta(text))
     return Program(text, file, checked, checked.diagnostics, budgets, read_meta(text))
 
 
 def compile_file(path: str | os.PathLike, budgets: Budgets = DEFAULT, allow_files: bool = False) -> Program:
-    p = Path(path)
+    """Read and compile a file (never a FIFO, device or folder: those are E100 like a missing file)."""
     try:
-        data = p.read_bytes()
-    except OSError as e:
-        return Program("", str(path), None, [Diagnostic("E100", f"cannot read {path}: {e.strerror}",
-                                                        Span(0, 0, 0, 0, str(path)))], budgets)
-    return compile(data, str(path), budgets, str(p.parent) if allow_files else None)
+        shown = os.fspath(path)
+    except TypeError:
+        shown = repr(path)
+    shown = shown if isinstance(shown, str) else os.fsdecode(shown)
+    try:
+        p = Path(path)
+        data = read_regular_file(p, max(budgets.source_bytes + 1, 1))
+    except (OSError, ValueError, TypeError) as e:
+        why = os_reason(e) if isinstance(e, (OSError, ValueError)) else "not a path"
+        if isinstance(e, NotRegularFile):
+            why = e.strerror
+        return Program("", shown, None, [Diagnostic("E100", f"cannot read {shown[:300]}: {why}",
+                                                    Span(0, 0, 0, 0, shown))], budgets)
+    return compile(data, shown, budgets, str(p.parent) if allow_files else None)
 
 
 def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> ir.Scene:
-    """The scene scaled uniformly to fit size=(W, H), centred (letterboxed) on its background."""
-    w, h = int(size[0]), int(size[1])
-    if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
-        raise DiagnosticsError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
-                                    f"({budgets.canvas_pixels} pixels)")])
+    """The scene scaled uniformly to fit size=(W, H), centred (letterboxed) on its background.
+
+    Raises DiagnosticsError (E407) for a size that is not two positive integers within canvas_pixels and canvas_side."""
+    try:
+        w, h = size
+        if isinstance(w, bool) or isinstance(h, bool) or w != int(w) or h != int(h):
+            raise ValueError
+        w, h = int(w), int(h)
+    except (TypeError, ValueError, OverflowError):
+        raise DiagnosticsError([Diagnostic(
+            "E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
+    _check_canvas(w, h, budgets)
     if (w, h) == (scene.width, scene.height):
         return scene
     s = min(w / scene.width, h / scene.height)
@@ -115,10 +266,17 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
     return ir.Scene(w, h, scene.background, root)
 
 
-def render(source: str, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
-           params: dict | None = None) -> np.ndarray:
-    """Compile and render in one call; raises DiagnosticsError when the program has errors."""
-    prog = compile(source)
+def render(source: str | bytes, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
+           params: dict | None = None, budgets: Budgets = DEFAULT) -> np.ndarray:
+    """Compile and render in one call; raises DiagnosticsError when the program has errors (and nothing else).
+
+    One Deadline(budgets.time_limit) covers the compile, the evaluation and the render."""
+    deadline = Deadline(budgets.time_limit)
+    prog = compile(source, budgets=budgets)
     if not prog.ok:
         raise DiagnosticsError(prog.diagnostics, prog.source)
-    return prog.render(seed, size, scale, params)
+    try:
+        deadline.check("compiling")
+    except RuntimeFault as f:
+        raise DiagnosticsError([_fault(f)], prog.source) from None
+    return prog.render(seed, size, scale, params, deadline)

@@ -73,6 +73,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E410": ("budget-list", "a list or string longer than the collection budget"),
     "E411": ("budget-render-work", "the image would take more raster work than the render-work budget"),
     "E412": ("deadline", "compiling, evaluating or rendering ran past the time limit"),
+    "E413": ("budget-memory", "compiling, evaluating or rendering needed more memory than the memory cap"),
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
     "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),

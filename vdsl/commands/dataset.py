@@ -93,11 +93,15 @@ def _command(params: dict) -> str:
               help="Render processes [default: all cores].")
 @click.option("--timeout", type=click.FloatRange(0.05, 86_400), default=60.0, show_default=True,
               help="Seconds one render may take before its worker is killed and the render recorded as a timeout.")
+@click.option("--memory-limit", "memory_limit", type=click.IntRange(0, 1 << 30), default=2048, show_default=True,
+              metavar="MIB", help="Address space one render may use above its worker's own, in MiB (0: no cap; "
+                                  "Linux). A render over it is recorded as `memory` (E413).")
 @click.option("--min-std", type=click.FloatRange(0, 255), default=None,
               help="Drop renders whose every RGBA channel has a standard deviation below this "
                    "(blank or nearly uniform).  [default: 2]")
 @click.option("--shard", metavar="i/N", help="Build only part i of N (0-based); join the parts with `merge`.")
-@click.option("--retry-failed", is_flag=True, help="Render again images recorded as timeouts or crashes.")
+@click.option("--retry-failed", is_flag=True,
+              help="Render again images recorded as timeouts, over the memory cap, or crashes.")
 @click.option("--budget", "budgets", multiple=True, metavar="NAME=VALUE",
               help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
@@ -130,6 +134,7 @@ def build_cmd(**kw):
         programs_per_concept=kw["programs_per_concept"], refine_rounds=kw["refine_rounds"],
         max_repairs=kw["max_repairs"], keep_drafts=kw["keep_drafts"], llm=llm, variants=kw["variants"],
         seed_start=kw["seed_start"], size=size, workers=kw["workers"], timeout=kw["timeout"],
+        memory_limit=(kw["memory_limit"] << 20) if kw["memory_limit"] else None,
         min_std=DEFAULT_MIN_STD if kw["min_std"] is None else kw["min_std"], budgets=budgets, shard=shard,
         retry_failed=kw["retry_failed"], progress=kw["progress"], command=_command(kw))
     stats = build(opts, echo=_echo)
@@ -194,7 +199,7 @@ def stats_cmd(directory, fmt, top):
 def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
-    from ..dataset.stats import IMAGE_REASONS, PROGRAM_REASONS, REASON_TEXT, UNTIERED, human_bytes
+    from ..dataset.stats import FILE_REASONS, IMAGE_REASONS, PROGRAM_REASONS, REASON_TEXT, UNTIERED, human_bytes
     con = Console(width=max(100, Console().width))
     c = counts
     con.print(f"[bold]{root}[/]  {c['images']} images, {c['concepts']} concepts, {c['programs']} programs "
@@ -211,6 +216,9 @@ def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
         t.add_row(REASON_TEXT[r], str(c["programs_failed"].get(r, 0)))
     for r in IMAGE_REASONS:
         t.add_row(REASON_TEXT[r], str(c["images_dropped"].get(r, 0)))
+    for r in FILE_REASONS:
+        if c.get("files_skipped", {}).get(r):
+            t.add_row(REASON_TEXT[r], str(c["files_skipped"][r]))
     con.print(t)
     t = Table(title="per tier")
     for col in ("tier", "concepts", "programs", "failed to compile", "images", "dropped"):

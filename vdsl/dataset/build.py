@@ -11,16 +11,18 @@ from typing import Callable
 
 from ..budgets import DEFAULT, Budgets
 from ..errors import IncompleteRun, UsageError
+from ..modules import read_regular_file
 from ..version import __version__
 from . import manifest as mf
 from .card import render_card
 from .filters import DEFAULT_MIN_STD, dedupe, order_key
 from .sources import ProgramSpec, SourceError, scan_folder, shard_of, unique_names
 from .stats import compute
-from .worker import CRASH, IO_ERROR, OK, SKIPPED, TIMEOUT, RenderSettings, Unit
+from ..sandbox import DEFAULT_MEMORY_LIMIT
+from .worker import CRASH, IO_ERROR, MEMORY, OK, SKIPPED, TIMEOUT, RenderSettings, Unit
 
 FORMAT = "vdsl-dataset/1"
-RETRYABLE = (TIMEOUT, CRASH, SKIPPED)
+RETRYABLE = (TIMEOUT, MEMORY, CRASH, SKIPPED)
 
 
 class DatasetUsageError(UsageError):
@@ -46,6 +48,7 @@ class BuildOptions:
     size: tuple[int, int] = (128, 128)
     workers: int = 0                       # 0: one per core
     timeout: float = 60.0                  # seconds per render before its worker is killed
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT   # bytes of address space per worker above its own
     min_std: float = DEFAULT_MIN_STD
     budgets: Budgets = DEFAULT
     shard: tuple[int, int] = (0, 1)
@@ -152,7 +155,7 @@ def _save_programs(out: Path, specs: list[ProgramSpec]) -> None:
             p.parent.mkdir(parents=True, exist_ok=True)
             made.add(p.parent)
         try:
-            if p.read_bytes() == s.data:
+            if read_regular_file(p, len(s.data) + 1) == s.data:   # never blocks on a FIFO put there
                 continue
         except OSError:
             pass
@@ -222,7 +225,7 @@ def _render(o: BuildOptions, out: Path, units: list[Unit], total: int, journal: 
             done: dict, compile_err: dict, echo, inherited: tuple = ()) -> None:
     from .pool import WorkerPool
     from .progress import BuildProgress
-    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std)
+    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit)
     workers = min(o.workers or default_workers(), len(units))
     # workers close the lock and journal they inherit: the lock dies with this process alone
     pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))
@@ -309,7 +312,8 @@ def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str) -> dict:
 def build_config(o: BuildOptions) -> dict:
     return {"size": list(o.size), "variants": o.variants, "seed_start": o.seed_start,
             "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
-            "min_std": o.min_std, "timeout": o.timeout, "programs": [Path(p).as_posix() for p in o.programs],
+            "min_std": o.min_std, "timeout": o.timeout, "memory_limit": o.memory_limit,
+            "programs": [Path(p).as_posix() for p in o.programs],
             "concepts": o.concepts, "programs_per_concept": o.programs_per_concept if o.concepts else None,
             "refine_rounds": o.refine_rounds if o.concepts else None, "vdsl": __version__}
 

@@ -11,7 +11,7 @@ from .build import DatasetUsageError, write_dataset
 from .filters import dedupe
 
 # settings that may differ between shards (machine-local); everything else in the config must agree
-LOCAL_SETTINGS = ("timeout", "programs")
+LOCAL_SETTINGS = ("timeout", "memory_limit", "programs")
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

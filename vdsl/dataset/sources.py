@@ -1,13 +1,17 @@
 """Program sources: folders of .vd files with a `// concept:` header, and LLM-generated programs per concept."""
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..api import read_meta
 from ..errors import UsageError
+from ..modules import NotRegularFile, file_kind, os_reason, read_regular_file
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -76,27 +80,96 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+# why a `*.vd` entry of a programs folder is not a program: every one is a failure row, counted
+SKIP_REASONS = ("not_a_file", "folder", "broken_symlink", "unreadable", "not_utf8")
+
+
+def _skip(path: Path, reason: str, detail: str) -> dict:
+    return {"concept_id": None, "concept": None, "tier": None, "program": path.as_posix(), "seed": None,
+            "file_name": None, "reason": reason, "detail": detail}
+
+
+def _inside(p: Path, excl: list[Path]) -> bool:
+    try:
+        rp = p.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(rp == e or e in rp.parents for e in excl)
+
+
+def _entries(root: Path, excl: list[Path], skipped: list[dict]) -> list[Path]:
+    """Every non-hidden `*.vd` entry under root (files, folders, symlinks, FIFOs ...), sorted; symlinked
+    folders are not descended into (as before: Path.rglob does not follow them either)."""
+    found: list[Path] = []
+
+    def unreadable_dir(e: OSError) -> None:
+        p = Path(e.filename) if e.filename else root
+        if p != root:
+            skipped.append(_skip(p, "unreadable", f"cannot list the folder: {os_reason(e)}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_dir, followlinks=False):
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            full = here / d
+            if d.startswith(".") or (excl and _inside(full, excl)):
+                continue
+            if d.endswith(".vd"):
+                found.append(full)
+            if not full.is_symlink():
+                keep.append(d)
+        dirnames[:] = keep
+        found += [here / f for f in filenames if f.endswith(".vd") and not f.startswith(".")]
+    return sorted(found)
+
+
+def _read_program(p: Path) -> tuple[bytes | None, dict | None]:
+    """(the file's bytes, None), or (None, a skip row). Never opens a FIFO, socket or device."""
+    try:
+        st = os.stat(p)
+    except (OSError, ValueError) as e:
+        if os.path.islink(p):
+            why = "a symlink loop" if getattr(e, "errno", None) == errno.ELOOP else "its target does not exist"
+            return None, _skip(p, "broken_symlink", f"a symlink that leads nowhere ({why})")
+        return None, _skip(p, "unreadable", f"cannot read it: {os_reason(e)}")
+    if stat.S_ISDIR(st.st_mode):
+        why = ("a symlink to a folder, named like a program (*.vd): not followed" if os.path.islink(p)
+               else "a folder named like a program (*.vd); the files in it are scanned")
+        return None, _skip(p, "folder", why)
+    if not stat.S_ISREG(st.st_mode):
+        return None, _skip(p, "not_a_file", f"{file_kind(st.st_mode)}, not a regular file: never read")
+    try:
+        data = read_regular_file(p)
+    except NotRegularFile as e:
+        return None, _skip(p, "not_a_file", f"{e.kind}, not a regular file: never read")
+    except OSError as e:
+        return None, _skip(p, "unreadable", f"cannot read it: {os_reason(e)}")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, _skip(p, "not_utf8", f"not UTF-8 text (byte {e.start})")
+    return data, None
+
+
 def scan_folder(root: str | Path, exclude: list[Path] = ()) -> tuple[list[ProgramSpec], list[dict]]:
     """Every .vd file under root (sorted, hidden folders skipped) that declares `// concept: NAME`
     (and optionally `// tier:`, `// model:`, `// refine_round:`). Files without a concept are returned
-    as failure rows (reason "no_concept"), never dropped silently."""
+    as failure rows (reason "no_concept"), and so is every `*.vd` entry that is not a readable UTF-8
+    file (SKIP_REASONS: FIFOs and devices, folders, broken symlinks, unreadable, not UTF-8): nothing
+    is dropped silently, and nothing but regular files is ever opened."""
     root = Path(root)
     if not root.is_dir():
         raise SourceError(f"--programs {root}: not a folder")
     excl = [e.resolve() for e in exclude]
-    files = []
-    for p in sorted(root.rglob("*.vd")):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
-            continue
-        rp = p.resolve()
-        if any(rp == e or e in rp.parents for e in excl):
-            continue
-        files.append(p)
     specs, skipped = [], []
-    for p in files:
-        data = p.read_bytes()
-        meta = read_meta(data.decode("utf-8", "replace"))
+    for p in _entries(root, excl, skipped):
+        if excl and _inside(p, excl):
+            continue
+        data, skip = _read_program(p)
+        if skip is not None:
+            skipped.append(skip)
+            continue
+        meta = read_meta(data.decode("utf-8"))
         concept = " ".join(meta.get("concept", "").split())
         origin = p.as_posix()
         if not concept:

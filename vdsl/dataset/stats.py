@@ -9,7 +9,9 @@ from . import manifest
 
 # every reason a program or an image is dropped, in report order
 PROGRAM_REASONS = ("no_concept", "generation_failed", "compile_error")
-IMAGE_REASONS = ("budget", "eval_error", "error", "timeout", "crash", "skipped", "blank", "duplicate")
+IMAGE_REASONS = ("budget", "eval_error", "error", "timeout", "memory", "crash", "skipped", "blank", "duplicate")
+# `*.vd` entries of a programs folder that are not programs (sources.SKIP_REASONS): never read as one
+FILE_REASONS = ("not_a_file", "folder", "broken_symlink", "unreadable", "not_utf8")
 REASON_TEXT = {
     "no_concept": "files without a `// concept:` header",
     "generation_failed": "LLM programs that never compiled (after repairs)",
@@ -18,10 +20,16 @@ REASON_TEXT = {
     "eval_error": "renders with an evaluation error (E3xx)",
     "error": "renders that raised an unexpected error",
     "timeout": "renders past the time limit (worker killed)",
+    "memory": "renders over the memory cap (E413)",
     "crash": "renders whose worker died",
     "skipped": "renders not tried after a timeout/crash of the same program",
     "blank": "blank or nearly uniform renders",
     "duplicate": "exact duplicate images within a concept",
+    "not_a_file": "*.vd entries that are FIFOs, sockets or devices (never opened)",
+    "folder": "folders named *.vd",
+    "broken_symlink": "*.vd symlinks that lead nowhere",
+    "unreadable": "*.vd files that cannot be read",
+    "not_utf8": "*.vd files that are not UTF-8 text",
 }
 UNTIERED = "(none)"
 
@@ -70,6 +78,7 @@ def compute(metadata: list[dict], failures: list[dict], programs: list[dict],
         "programs_ok": sum(1 for p in programs if p.get("status") == "ok"),
         "programs_failed": {r: dropped.get(r, 0) for r in PROGRAM_REASONS},
         "images_dropped": {r: dropped.get(r, 0) for r in IMAGE_REASONS},
+        "files_skipped": {r: dropped.get(r, 0) for r in FILE_REASONS},
         "image_sizes": dict(sorted(sizes.items())),
         "tiers": dict(sorted(tiers.items())),
         "per_concept": {cid: per[cid] for cid in sorted(per)},
@@ -118,6 +127,9 @@ def summary_lines(counts: dict) -> list[str]:
     for r in IMAGE_REASONS:
         if c["images_dropped"].get(r):
             lines.append(f"  dropped {c['images_dropped'][r]} {REASON_TEXT[r]}")
+    for r in FILE_REASONS:
+        if c.get("files_skipped", {}).get(r):
+            lines.append(f"  skipped {c['files_skipped'][r]} {REASON_TEXT[r]}")
     return lines
 
 
@@ -137,6 +149,9 @@ def markdown_tables(counts: dict, max_concepts: int | None = None) -> str:
         out.append(f"| {REASON_TEXT[r]} | {c['programs_failed'].get(r, 0)} |")
     for r in IMAGE_REASONS:
         out.append(f"| {REASON_TEXT[r]} | {c['images_dropped'].get(r, 0)} |")
+    for r in FILE_REASONS:
+        if c.get("files_skipped", {}).get(r):
+            out.append(f"| {REASON_TEXT[r]} | {c['files_skipped'][r]} |")
     out += ["", "| tier | concepts | programs | failed to compile | images | images dropped |",
             "|---|---:|---:|---:|---:|---:|"]
     for t, e in c["tiers"].items():

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..budgets import Budgets
+from ..sandbox import DEFAULT_MEMORY_LIMIT, die_with_parent, limit_memory
 
 # statuses of one image; "ok" images have a file and a hash, the rest are dropped and counted
 OK = "ok"
@@ -16,7 +17,8 @@ BLANK = "blank"            # blank or nearly uniform render
 BUDGET = "budget"          # evaluation exceeded a budget (E4xx)
 EVAL_ERROR = "eval_error"  # any other evaluation error (E3xx)
 ERROR = "error"            # an unexpected exception while rendering (kept to this image)
-TIMEOUT = "timeout"        # the render ran past --timeout; its worker was killed
+TIMEOUT = "timeout"        # the render ran past --timeout (its worker was killed) or the time_limit budget (E412)
+MEMORY = "memory"          # the render needed more than --memory-limit (E413, MemoryError under the cap)
 CRASH = "crash"            # the worker process died while rendering it
 SKIPPED = "skipped"        # not tried: an earlier seed of the same chunk timed out or crashed
 IO_ERROR = "io_error"      # the image could not be written: stops the build (never recorded)
@@ -27,6 +29,7 @@ class RenderSettings:
     size: tuple[int, int]
     budgets: Budgets
     min_std: float
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT   # address space per worker above its own (None: no cap)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def _first_error(diags) -> tuple[str, str]:
         return EVAL_ERROR, "evaluation failed"
     d = errs[0]
     code = str(d.code)
-    status = BUDGET if code.startswith("E4") else EVAL_ERROR
+    status = {"E412": TIMEOUT, "E413": MEMORY}.get(code) or (BUDGET if code.startswith("E4") else EVAL_ERROR)
     return status, f"{code} {d.message}"
 
 
@@ -102,7 +105,8 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
     except RecursionError:
         return (seed, ERROR, None, 0, "RecursionError while rendering")
     except MemoryError:
-        return (seed, ERROR, None, 0, "MemoryError while rendering")
+        cap = f" ({settings.memory_limit >> 20} MiB)" if settings.memory_limit else ""
+        return (seed, MEMORY, None, 0, f"E413 the render needed more memory than the memory cap{cap}")
     except Exception as e:  # noqa: BLE001 - a bad program costs this image only
         return (seed, ERROR, None, 0, f"{type(e).__name__}: {e}")
     sha = hashlib.sha256(data).hexdigest()
@@ -133,41 +137,20 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
 def warm_up(settings: RenderSettings) -> None:
     """Load the parser tables, the checked stdlib modules, Skia and the PNG encoder once in the parent,
     so that every forked worker starts with them (instead of each loading them again)."""
-    from ..api import compile
+    from ..sandbox import warm_up as load
     from .filters import is_blank
+    load(settings.budgets)
     try:
-        from ..modules import stdlib_names
-        for name in stdlib_names():           # checked modules are cached per process (and budgets)
-            compile(f"use {name}\ncanvas(width=8, height=8)\n", "<warm-up>", settings.budgets)
+        import numpy as np
+        is_blank(np.zeros((8, 8, 4), np.uint8))
     except Exception:  # noqa: BLE001 - only a warm-up
-        pass
-    prog = compile("canvas(width=8, height=8, background=white)\ncircle(center=(4, 4), r=2, fill=red)\n",
-                   "<warm-up>", settings.budgets)
-    if prog.ok:
-        try:
-            from ..api import fit
-            from ..backends import encode_image, render_array
-            rgba = render_array(fit(prog.scene(0), (8, 8), settings.budgets))
-            is_blank(rgba)
-            encode_image(rgba, "png")
-        except Exception:  # noqa: BLE001 - only a warm-up
-            pass
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this worker when the build process dies, however it dies."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - not Linux: the orphan check before each write still applies
         pass
 
 
 def worker_main(conn, heartbeat, settings: RenderSettings, parent: int, close_fds: tuple[int, ...] = ()) -> None:
     """Serve units from conn until None or EOF. heartbeat[:] = (uid, seed index, start time) of the
     render in progress (start 0 when idle), so the parent can kill a render that runs past its limit."""
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent:
         os._exit(0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent handles Ctrl-C and stops us
@@ -176,6 +159,7 @@ def worker_main(conn, heartbeat, settings: RenderSettings, parent: int, close_fd
             os.close(fd)
         except OSError:
             pass
+    limit_memory(settings.memory_limit)             # above what the worker holds now (it forked warm)
     cache: OrderedDict = OrderedDict()
     clock = time.monotonic
     while True:
