@@ -315,3 +315,20 @@ def test_ctrl_c_leaves_a_consistent_folder_and_resume_continues(tmp_path):
         assert srv.count == 5                                    # rounds 2 and 3 asked again, 0 and 1 kept
     assert [x["round"] for x in events(out, "round")] == [0, 1, 2, 3]
     assert (out / "round_3.vd").read_text() == VALID_BLUE
+
+
+def test_model_programs_run_in_the_sandbox_under_its_time_limit(monkeypatch):
+    """check_reply runs the model's program in the sandbox's worker process, under the time limit."""
+    import dataclasses
+
+    from vdsl import sandbox
+    from vdsl.llm.refine import check_reply
+    box = sandbox.default_sandbox()
+    monkeypatch.setattr(box, "budgets", dataclasses.replace(box.budgets, time_limit=0.05))
+    heavy = "```vdsl\nfor i in range(20000) { circle(center=(rand(0, 512), rand(0, 512)), r=200, fill=noise()) }\n```"
+    r = check_reply(heavy, "round_0.vd")
+    assert not r.ok and r.png is None
+    assert {d.code for d in r.diagnostics} & {"E412", "E411"}
+    monkeypatch.undo()
+    ok = check_reply("```vdsl\ncircle(center=(50, 50), r=20, fill=red)\n```", "round_1.vd")
+    assert ok.ok and ok.png.startswith(b"\x89PNG")

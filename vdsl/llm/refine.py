@@ -45,7 +45,7 @@ class RefineSettings:
 
 
 @dataclass
-class Checked:
+class ReplyCheck:
     """What compiling, evaluating and rendering one reply gave."""
     program: str | None
     how: str
@@ -57,32 +57,17 @@ class Checked:
         return self.png is not None and not has_errors(self.diagnostics)
 
 
-def check_reply(reply: str, file: str, seed: int = 0) -> Checked:
-    """Extract the program, compile it, run it at `seed` and render it; every failure is a diagnostic."""
+def check_reply(reply: str, file: str, seed: int = 0) -> ReplyCheck:
+    """Extract the program, then compile, run it at `seed` and render it in the sandbox (a worker process
+    under the time limit and memory cap, as dataset workers run); every failure is a diagnostic."""
+    from ..sandbox import run as run_sandboxed
     ex = extract_program(reply)
     if ex.program is None:
-        return Checked(None, ex.how, [], None)
-    from ..api import compile, fit
-    from ..errors import DiagnosticsError
-    try:
-        prog = compile(ex.program, file)
-        diags = list(prog.diagnostics)
-        if not prog.ok:
-            return Checked(ex.program, ex.how, diags, None)
-        scene, rdiags = prog.evaluate(seed)
-        diags += rdiags
-        if scene is None or has_errors(diags):
-            return Checked(ex.program, ex.how, diags, None)
-        if max(scene.width, scene.height) > MAX_SIDE:
-            s = MAX_SIDE / max(scene.width, scene.height)
-            scene = fit(scene, (max(1, round(scene.width * s)), max(1, round(scene.height * s))))
-        from ..backends import render_bytes
-        png, warnings = render_bytes(scene, "png")
-        return Checked(ex.program, ex.how, diags + list(warnings), png)
-    except DiagnosticsError as e:
-        return Checked(ex.program, ex.how, list(e.diagnostics), None)
-    except Exception as e:   # noqa: BLE001 - a compiler bug must not end the loop; it is recorded
-        return Checked(ex.program, ex.how, [Diagnostic("E300", f"internal error: {type(e).__name__}: {e}")], None)
+        return ReplyCheck(None, ex.how, [], None)
+    r = run_sandboxed(ex.program, seed=seed, fmt="png", max_side=MAX_SIDE, file=file)
+    if not r.ok or has_errors(r.diagnostics):
+        return ReplyCheck(ex.program, ex.how, list(r.diagnostics), None)
+    return ReplyCheck(ex.program, ex.how, list(r.diagnostics), r.value)
 
 
 def vision_url(png: bytes, side: int = VISION_SIDE) -> str:

@@ -69,16 +69,9 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
     src = r.get("program")
     if not src:
         return None
-    try:
-        from ..api import compile
-        prog = compile(src, f"round_{r['round']}.vd")
-        scene, _ = prog.evaluate(r.get("seed", 0))
-        if scene is None:
-            return None
-        from ..backends import render_bytes
-        return render_bytes(scene, "png")[0]
-    except Exception:   # a report must not fail on one picture
-        return None
+    from ..sandbox import run as run_sandboxed   # a model's program: never run in-process
+    res = run_sandboxed(src, seed=r.get("seed", 0), fmt="png", file=f"round_{r['round']}.vd")
+    return res.value if res.ok else None
 
 
 @functools.lru_cache(maxsize=16)
