@@ -130,5 +130,6 @@ def test_label_font_is_the_bundled_roboto(monkeypatch, folder, tmp_path):
         used.append(str(font))
         return real(font, *a, **k)
     monkeypatch.setattr(ImageFont, "truetype", spy)
+    fonts.pil_font.cache_clear()   # loaded fonts are cached: load them again, through the spy
     g.gallery(folder, tmp_path / "s.png", seeds=1, size=32)
     assert used and all(u.startswith(str(fonts.font_dir())) for u in used)

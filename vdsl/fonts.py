@@ -98,3 +98,19 @@ def text_start_x(x: float, advance: float, anchor: str) -> float:
     if anchor == "end":
         return x - advance
     return x
+
+
+@functools.lru_cache(maxsize=64)
+def pil_font(size: int, weight: str = "regular"):
+    """The bundled Roboto at `size` pixels as a PIL font, for contact sheets, reports and charts."""
+    from PIL import ImageFont
+    return ImageFont.truetype(str(font_path(weight)), max(1, int(size)))
+
+
+def fit_text(draw, text: str, font, width: int) -> str:
+    """The text, cut with an ellipsis so that it fits `width` pixels when drawn with `font` (PIL)."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"

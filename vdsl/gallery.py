@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from . import fonts
+from .fonts import fit_text, pil_font
 
 GAP = 6                      # pixels between cells and around the sheet
 BACKGROUND = (236, 236, 236)
@@ -52,19 +52,6 @@ def _font_px(size: int) -> int:
     return max(9, round(size * 0.085))
 
 
-def _font(px: int, weight: str = "regular") -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(fonts.font_path(weight)), px)
-
-
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    """The text, cut with an ellipsis to fit `width` pixels."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
 def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed: int = 0) -> list[Cell]:
     """Render each program at seeds first_seed.. first_seed+seeds-1. Never raises for a bad
     program: a compile error, run-time error or budget overrun becomes a failed Cell with its code."""
@@ -100,8 +87,8 @@ def contact_sheet(cells: list[Cell], size: int = 128, columns: int = 8) -> Image
     sheet = Image.new("RGB", (w, h), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     px = _font_px(size)
-    f_label, f_small = _font(px, "medium"), _font(max(8, px - 1))
-    f_code = _font(max(12, size // 5), "bold")
+    f_label, f_small = pil_font(px, "medium"), pil_font(max(8, px - 1))
+    f_code = pil_font(max(12, size // 5), "bold")
     line = math.ceil(px * 1.3)
     for i, cell in enumerate(cells):
         x = GAP + (i % cols) * (size + GAP)
@@ -115,12 +102,12 @@ def contact_sheet(cells: list[Cell], size: int = 128, columns: int = 8) -> Image
         else:
             draw.rectangle([x, y, x + size - 1, y + size - 1], fill=FAIL_FILL)
             code = cell.code or "error"
-            draw.text((x + size / 2, y + size / 2), _fit_text(draw, code, f_code, size - 8),
+            draw.text((x + size / 2, y + size / 2), fit_text(draw, code, f_code, size - 8),
                       font=f_code, fill=(255, 255, 255), anchor="mm")
             sub, sub_fill = f"seed {cell.seed}: {cell.message}", FAIL_FILL
         ty = y + size + 2
-        draw.text((x, ty), _fit_text(draw, cell.label, f_label, size), font=f_label, fill=(20, 20, 20))
-        draw.text((x, ty + line), _fit_text(draw, sub, f_small, size), font=f_small, fill=sub_fill)
+        draw.text((x, ty), fit_text(draw, cell.label, f_label, size), font=f_label, fill=(20, 20, 20))
+        draw.text((x, ty + line), fit_text(draw, sub, f_small, size), font=f_small, fill=sub_fill)
     return sheet
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ..atomic import atomic_write
+from ..concepts import slugify
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
 from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
 from ..llm.recognize import recognize_folder, recognize_source, split_choices
 from ..llm.refine import (RefineAborted, RefineSettings, load_concept_list, print_summary, refine, refine_many,
-                          slug, write_summary)
+                          write_summary)
 from ..llm.report import TRANSCRIPT
 from . import fail
 
@@ -133,7 +134,7 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
     if not concept:
         if not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
             raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
-    out = Path(out_dir or Path("refine") / slug(concept))
+    out = Path(out_dir or Path("refine") / slugify(concept, 60))
     if (out / TRANSCRIPT).exists() and not resume:
         raise click.UsageError(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
     client = make_client(config_from_options(**llm))

@@ -50,13 +50,14 @@ class Concept:
         return d
 
 
-def slugify(name: str) -> str:
-    """A lowercase ASCII slug ("English springer" -> "english-springer"); a hash for names with no ASCII letters."""
+def slugify(name: str, max_len: int = 120) -> str:
+    """A lowercase ASCII slug ("English springer" -> "english-springer"), at most max_len characters; a
+    hash for names with no ASCII letters. The one slug of the package: folders, concept ids, file names."""
     s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     if not s:
         s = "c-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
-    return s[:120]
+    return s[:max_len].strip("-")
 
 
 def parse_concepts(text: str, tier: str, origin: str = "<text>") -> list[Concept]:

@@ -15,11 +15,7 @@ class GenerationAborted(IncompleteRun):
 
 def load_concept_entries(spec: str) -> list:
     """Concept entries (.id, .name, .tier) of a shipped tier ("objects", "all", ...) or a text file."""
-    try:
-        from ..concepts import load_concepts
-    except ImportError:
-        raise SourceError("--concepts needs the concept lists (vdsl.concepts), which are not available "
-                          "in this installation") from None
+    from ..concepts import load_concepts
     try:
         return list(load_concepts(spec))
     except (ValueError, OSError, KeyError) as e:
@@ -66,12 +62,8 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
     todo = [(e, j) for e, j in items if not _complete(_run_dir(state, e, j), rounds)]
     model_name = None
     if todo:
-        try:
-            from ..llm.options import config_from_options, make_client
-            from ..llm.refine import RefineAborted, RefineSettings, refine
-        except ImportError as e:
-            raise SourceError(f"generating programs needs the LLM client (vdsl.llm), which is not available "
-                              f"here ({e}); use --programs DIR to build from existing programs") from None
+        from ..llm.options import config_from_options, make_client
+        from ..llm.refine import RefineAborted, RefineSettings, refine
         config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model

@@ -7,24 +7,11 @@ import os
 import random
 from pathlib import Path
 
+from ..fonts import fit_text, pil_font
 from . import manifest as mf
 from .filters import order_key
 
 PAD = 6
-
-
-def _font(size: int):
-    from PIL import ImageFont
-    from ..fonts import font_path
-    return ImageFont.truetype(str(font_path("regular")), size)
-
-
-def _fit_text(draw, text: str, font, width: int) -> str:
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
 
 
 def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, cols: int | None = None,
@@ -51,7 +38,7 @@ def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, col
     H = nrows * (cell + label_h + PAD) + PAD
     sheet = Image.new("RGB", (W, H), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    f_big, f_small = _font(big), _font(small)
+    f_big, f_small = pil_font(big), pil_font(small)
     for i, r in enumerate(picks):
         x = PAD + (i % cols) * (cell + PAD)
         y = PAD + (i // cols) * (cell + label_h + PAD)
@@ -65,9 +52,9 @@ def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, col
         except OSError:
             draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(200, 0, 0))
         draw.rectangle([x - 1, y - 1, x + cell, y + cell], outline=(210, 210, 210))
-        draw.text((x, y + cell + 2), _fit_text(draw, str(r.get("concept", "")), f_big, cell),
+        draw.text((x, y + cell + 2), fit_text(draw, str(r.get("concept", "")), f_big, cell),
                   fill=(20, 20, 20), font=f_big)
-        draw.text((x, y + cell + 3 + big), _fit_text(draw, f"{r.get('program')} · seed {r.get('seed')}", f_small,
+        draw.text((x, y + cell + 3 + big), fit_text(draw, f"{r.get('program')} · seed {r.get('seed')}", f_small,
                                                    cell), fill=(110, 110, 110), font=f_small)
     out = Path(output)
     fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(out.suffix.lower().lstrip("."))

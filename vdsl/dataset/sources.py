@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..api import read_meta
+from ..concepts import slugify
 from ..errors import UsageError
 from ..modules import NotRegularFile, file_kind, os_reason, read_regular_file
 
@@ -52,15 +53,6 @@ class ProgramSpec:
 
 def program_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-def slugify(name: str) -> str:
-    try:
-        from ..concepts import slugify as concept_slug   # the concept corpus' ids, when it is there
-    except ImportError:  # pragma: no cover - the corpus ships with vdsl
-        s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        return s or "c-" + hashlib.sha1(name.encode()).hexdigest()[:10]
-    return concept_slug(name)
 
 
 def concept_ids(concept: str, tier: str | None) -> tuple[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import re
 import sys
 import threading
 import time
@@ -13,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..concepts import load_concepts, slugify
 from ..diagnostics import Diagnostic, format_compact, has_errors
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..version import __version__
@@ -223,24 +223,18 @@ def _safe_report(out: Path, events: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------ batch
-def slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:60].strip("-") or "concept"
-
-
 def load_concept_list(spec: str, limit: int | None = None) -> list[tuple[str, str]]:
     """(folder name, concept) pairs from a file (one concept a line, # comments) or a concept tier."""
     p = Path(spec)
     if p.is_file():
         names = [l.strip() for l in p.read_text(encoding="utf-8").splitlines()]
-        items = [(slug(n), n) for n in names if n and not n.startswith("#")]
+        items = [(slugify(n, 60), n) for n in names if n and not n.startswith("#")]
     else:
-        from ..concepts import load_concepts
         try:
             entries = list(load_concepts(spec))
         except (KeyError, ValueError, FileNotFoundError) as e:
             raise UsageError(f"{spec!r} is neither a file nor a concept tier: {e}") from None
-        items = [(slug(str(getattr(e, "id", "") or e.name)), str(e.name)) for e in entries]
+        items = [(slugify(str(getattr(e, "id", "") or e.name), 60), str(e.name)) for e in entries]
     if limit is not None:
         items = items[:limit]
     seen: dict[str, int] = {}

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import io
 import json
 from pathlib import Path
 
+from ..fonts import pil_font
 from .files import atomic_write, read_jsonl
 
 TRANSCRIPT = "transcript.jsonl"
@@ -74,13 +74,6 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
     return res.value if res.ok else None
 
 
-@functools.lru_cache(maxsize=16)
-def _font(size: int, weight: str = "regular"):
-    from PIL import ImageFont
-    from ..fonts import font_path
-    return ImageFont.truetype(str(font_path(weight)), size)
-
-
 def strip_png(out_dir: str | Path, events: list[dict] | None = None, tile: int = TILE) -> bytes:
     """All rounds side by side, each labelled (round, repairs or failure), the concept as a title."""
     from PIL import Image, ImageDraw
@@ -93,8 +86,8 @@ def strip_png(out_dir: str | Path, events: list[dict] | None = None, tile: int =
     img = Image.new("RGB", (max(w, 360), h), "white")
     d = ImageDraw.Draw(img)
     title = f"{s['concept']}" + (f"  ·  {s['model']}" if s["model"] else "")
-    d.text((PAD, 12), title[:120], fill="#222222", font=_font(20, "bold"))
-    label_font, small = _font(15), _font(13)
+    d.text((PAD, 12), title[:120], fill="#222222", font=pil_font(20, "bold"))
+    label_font, small = pil_font(15), pil_font(13)
     if not rounds:
         d.text((PAD, TITLE_H + tile // 2), "no rounds yet", fill="#888888", font=label_font)
     for i, r in enumerate(rounds):

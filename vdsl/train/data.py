@@ -4,13 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from ..concepts import slugify
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 PRELOAD_LIMIT = 50_000   # folders up to this many images are decoded once into memory
@@ -20,12 +21,6 @@ def derive(*parts: int) -> int:
     """A 63-bit seed that depends on every part (e.g. base seed, epoch, index) and nothing else."""
     h = hashlib.blake2b(":".join(str(int(p)) for p in parts).encode(), digest_size=8).digest()
     return int.from_bytes(h, "little") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def slug(name: str) -> str:
-    """A folder-safe concept id: `A row of bicycles` → `a_row_of_bicycles`."""
-    s = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-    return s or "unnamed"
 
 
 def rgba_to_rgb(arr: np.ndarray) -> np.ndarray:
@@ -158,7 +153,7 @@ def program_files(path: str | os.PathLike) -> list[Path]:
 
 
 def concept_of(program) -> str:
-    return slug(program.meta.get("concept") or Path(program.file).stem)
+    return slugify(program.meta.get("concept") or Path(program.file).stem)
 
 
 def compile_programs(paths: list[Path], size: int, warn=True) -> list:

@@ -4,21 +4,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from ..fonts import pil_font
 
 PALETTE = [(66, 133, 244), (234, 67, 53), (251, 188, 5), (52, 168, 83), (155, 89, 182), (90, 90, 90)]
-
-
-def _font(size: int):
-    try:
-        from ..fonts import font_path   # the bundled Roboto
-        return ImageFont.truetype(str(font_path()), size)
-    except Exception:  # noqa: BLE001 — any font will do for a chart
-        pass
-    try:
-        return ImageFont.load_default(size)
-    except TypeError:
-        return ImageFont.load_default()
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -42,7 +32,7 @@ def line_chart(path: str | Path, series: dict[str, tuple[list[float], list[float
     L, R, T, B = 70, 20, 40, 50
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
-    f, fs = _font(14), _font(12)
+    f, fs = pil_font(14), pil_font(12)
     pts = [(x, y) for xs, ys in series.values() for x, y in zip(xs, ys) if math.isfinite(y)]
     if pts:
         x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
@@ -84,7 +74,7 @@ def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[fl
     L, R, T, B = 70, 20, 84, 60
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
-    f, fs = _font(14), _font(12)
+    f, fs = pil_font(14), pil_font(12)
     top = max([m + s for vals in bars.values() for m, s in vals] + [chance or 0, 1e-6])
     y1 = top * 1.12
     sy = lambda y: H - B - y / y1 * (H - T - B)  # noqa: E731
