@@ -41,7 +41,7 @@ def evaluator(src: str, budgets: Budgets = DEFAULT) -> Evaluator:
 
 
 def fuel(src: str, budgets: Budgets = DEFAULT) -> int:
-    return budgets.fuel - evaluator(src, budgets).ctx.fuel
+    return budgets.fuel - evaluator(src, budgets).ctx.fuel_left()
 
 
 def value(src: str, name: str):
@@ -186,7 +186,7 @@ def test_deadline_is_polled_within_check_every_fuel():
     prog = vdsl.compile("let x = 0\nfor i in range(20000) { x = x + 1 }")
     ev = Evaluator(prog.checked, 0, DEFAULT, None, Counting(None))
     ev.run()
-    used = DEFAULT.fuel - ev.ctx.fuel
+    used = DEFAULT.fuel - ev.ctx.fuel_left()
     assert used // CHECK_EVERY - 1 <= len(calls) <= used // CHECK_EVERY + 1 and set(calls) == {"evaluating"}
 
 

@@ -25,6 +25,7 @@ _ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4
 _PAINT_TYPES = frozenset((Color,) + PAINT_CLASSES)
 # The evaluator polls the deadline each time this much fuel has been used (see Context.checkpoint).
 CHECK_EVERY = 4096
+_CHECKS_ITEMS: dict[int, tuple[Type, bool]] = {}   # id(type) -> (type, checks_items(type))
 
 
 class _Site:
@@ -164,9 +165,12 @@ class Context:
     def __init__(self, seed: int, budgets: Budgets, deadline: Deadline | None = None):
         self.rng = random.Random(seed)
         self.budgets = budgets
-        self.fuel = budgets.fuel
         self.deadline = deadline if deadline is not None else Deadline(budgets.time_limit)
-        self.check_at = max(0, self.fuel - CHECK_EVERY)   # fuel below this: run checkpoint()
+        # Fuel is spent from a window of at most CHECK_EVERY units (`fuel`, counted down inline by the
+        # evaluator); `reserve` holds the rest. When the window runs out, checkpoint() polls the
+        # deadline and refills it, so the hot path tests only `fuel < 0`.
+        self.fuel = min(CHECK_EVERY, budgets.fuel)
+        self.reserve = budgets.fuel - self.fuel
         self.loops = budgets.loop_iterations
         self.primitives = 0
         self.segments = 0
@@ -182,23 +186,31 @@ class Context:
         return RuntimeFault("E401", f"the program ran out of fuel ({self.budgets.fuel} steps)",
                             "draw with fewer loop iterations, and smaller lists and strings", span)
 
+    def fuel_left(self) -> int:
+        """Units of fuel not yet used (negative once a charge overdrew it)."""
+        return self.fuel + self.reserve
+
     def checkpoint(self, span=None) -> None:
-        """Fuel fell below check_at: either it is spent (E401), or CHECK_EVERY more units were used
-        since the last poll of the deadline (E412)."""
-        if self.fuel < 0:
+        """The fuel window is overdrawn (fuel < 0): stop if all the fuel is spent (E401), else poll the
+        deadline (E412) and refill the window from the reserve."""
+        self.reserve += self.fuel
+        self.fuel = 0
+        if self.reserve < 0:
+            self.fuel, self.reserve = self.reserve, 0
             raise self.out_of_fuel(span)
         try:
             self.deadline.check("evaluating")
         except RuntimeFault as f:
             f.span = span
             raise
-        self.check_at = max(0, self.fuel - CHECK_EVERY)
+        self.fuel = min(CHECK_EVERY, self.reserve)
+        self.reserve -= self.fuel
 
     # -- called by builtins
     def charge(self, k: int, span=None) -> None:
         """Charge k units of fuel for work about to be done (before doing it)."""
         self.fuel -= k
-        if self.fuel < self.check_at:
+        if self.fuel < 0:
             self.checkpoint(span)
 
     def list_value(self, items, span=None) -> VList:
@@ -325,7 +337,7 @@ class Evaluator:
     def stmt(self, st, env: _Env):
         ctx = self.ctx
         ctx.fuel -= 1   # inline: this runs for every statement and expression
-        if ctx.fuel < ctx.check_at:
+        if ctx.fuel < 0:
             ctx.checkpoint(st.span)
         t = type(st)
         if t is n.CallStmt:
@@ -526,8 +538,14 @@ class Evaluator:
         if type(v) is NumRange:
             v = self._materialize(v, span)
         if isinstance(v, list):
-            if checks_items(t):   # every item's type is checked (nested lists too): charged for
-                self.ctx.charge(weight(v), span)
+            c = _CHECKS_ITEMS.get(id(t))
+            if c is None or c[0] is not t:
+                c = _CHECKS_ITEMS[id(t)] = (t, checks_items(t))
+            if c[1]:   # every item's type is checked (nested lists too): charged for
+                ctx = self.ctx
+                ctx.fuel -= 1 + v.size if type(v) is VList else weight(v)
+                if ctx.fuel < 0:
+                    ctx.checkpoint(span)
             if t.name == "list" and t.elem in (COLOR, PAINT) and any(isinstance(x, str) for x in v):
                 v = _colors_from_text(v, span)
         if not matches(v, t):
@@ -622,7 +640,7 @@ class Evaluator:
     def expr(self, e, env: _Env):
         ctx = self.ctx
         ctx.fuel -= 1   # inline: this runs for every statement and expression
-        if ctx.fuel < ctx.check_at:
+        if ctx.fuel < 0:
             ctx.checkpoint(e.span)
         t = type(e)
         if t is n.Number or t is n.Percent:
@@ -648,12 +666,20 @@ class Evaluator:
         if t is n.PointLit or t is n.Unary or t is n.ListLit:
             lit = self.literals.get(e)
             if lit is None:
-                lit = self.literals[e] = _literal(e)
+                lit = _literal(e)
+                if t is n.ListLit and lit[0]:   # the items, and their size (flat: depth 1)
+                    lit = (lit[0], (lit[1], new_list(lit[1]).size))
+                self.literals[e] = lit
             cost, value = lit
             if cost and ctx.fuel >= cost - 1:   # a constant: charge the steps its evaluation would take
                 ctx.fuel -= cost - 1
-                if t is n.ListLit:   # a fresh list value each time, with its size
-                    return ctx.list_value(value, e.span)
+                if t is n.ListLit:   # a fresh list value each time
+                    items, size = value
+                    if size > ctx.budgets.collection_size:
+                        ctx.check_collection(size, e.span)
+                    v = VList(items)
+                    v.size, v.depth = size, 1
+                    return v
                 return value
         if t is n.PointLit:
             x, y = self.expr(e.x, env), self.expr(e.y, env)
