@@ -162,7 +162,7 @@ def _sort_cost(a) -> int:
 
 @builtin("sort", [Param("xs", union(list_of(NUMBER), list_of(STRING)))], same_as("xs"),
          "The numbers (or strings) in ascending order.", "lists and strings", positional=1,
-         example="sort([3, 1, 2])", cost=Cost("n·⌈log2(n+1)⌉ + size(xs)", _sort_cost))
+         example="sort([3, 1, 2])", cost=Cost("len(xs)·⌈log2(len(xs)+1)⌉ + size(xs)", _sort_cost))
 def sort(ctx, xs):
     return new_list(sorted(xs))
 
