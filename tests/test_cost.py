@@ -62,7 +62,8 @@ def expanded(v) -> int:
 # Each loop did ~5 units of fuel per iteration before, whatever the size of the list: 1000 iterations
 # fit any budget. Charged for the work, they run out of fuel after a few dozen.
 SETUP = ("def f(ps: list[number]) -> number { return 1 }\n"
-         "let xs = [i * 1.5 for i in range(10000)]\nlet ss = [str(i) for i in range(3000)]\n")
+         "let xs = [i * 1.5 for i in range(10000)]\nlet ss = [str(i) for i in range(3000)]\n"
+         "let cs = [red for i in range(10000)]\n")
 UNMETERED = {
     "sum": "let r = sum(xs)",
     "sort": "let r = sort(xs)",
@@ -80,6 +81,7 @@ UNMETERED = {
     "range in a list": "let r = [range(99999)]",
     "choice of a range": "let r = choice(range(99999)) + choice(range(99999))",
     "typed def parameter": "let r = f(xs)",
+    "declared list[color]": "let r: list[color] = cs",
 }
 
 

@@ -376,6 +376,8 @@ class Evaluator:
             return v
         if (isinstance(v, str) and t.name in ("color", "paint")) or \
                 (isinstance(v, list) and t.name == "list" and t.arg is not None and t.arg.name in ("color", "paint")):
+            if isinstance(v, list):   # converting each item: charged
+                self.ctx.charge(len(v), st.value.span)
             return _colors_from_text(v, st.value.span)
         return v
 
