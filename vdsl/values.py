@@ -104,13 +104,6 @@ def new_list(items) -> VList:
     return out
 
 
-def sized_like(items, size: int, depth: int) -> VList:
-    """A list value whose items are those of existing lists (reordered or concatenated): size known."""
-    out = VList(items)
-    out.size, out.depth = size, depth
-    return out
-
-
 class RuntimeFault(Exception):
     """An evaluation error raised inside a builtin or operator; becomes a Diagnostic at the call's span."""
 
