@@ -62,6 +62,8 @@ def _default(b: Builtin, p) -> str:
 
 def builtin_markdown(b: Builtin) -> str:
     out = [f"#### `{b.signature()}`", "", b.doc, ""]
+    if b.cost is not None:
+        out += [f"Fuel: 1 + {b.cost.doc}.", ""]
     if b.params:
         out += ["| parameter | type | default | meaning |", "|---|---|---|---|"]
         for p in b.params:
@@ -137,11 +139,35 @@ def reference_markdown() -> str:
               "up to the cap).", "", "| budget | default | cap |", "|---|---|---|"]
     for f in fields(DEFAULT):
         parts.append(f"| `{f.name}` | {getattr(DEFAULT, f.name):,} | {CAPS[f.name]:,} |")
+    parts += ["", cost_markdown()]
     parts += ["", "## Diagnostic codes", "", "| code | name | meaning |", "|---|---|---|"]
     for code, (name, summary) in CODES.items():
         parts.append(f"| {code} | {name} | {summary} |")
     parts += ["", "## Grammar", "", "```lark", GRAMMAR_TEXT.strip(), "```", ""]
     return "\n".join(parts)
+
+
+def cost_markdown() -> str:
+    """How fuel (E401) is charged: one unit per step, more for work that grows with a value."""
+    rows = {}
+    for b in TABLE.values():
+        if b.cost is not None and b.aliases_of is None:
+            rows.setdefault(b.cost.doc, []).append(f"`{b.name}`")
+    out = ["### Fuel", "",
+           "Every statement and expression costs 1 unit of fuel. Work that grows with a value costs fuel "
+           "in proportion, charged before it is done: so evaluation time and memory are linear in the "
+           "fuel used. The size of a value is its expanded size: a string's characters; a list's items "
+           "plus the size of each (a list referenced twice counts twice). The collection budget (E410) "
+           "applies to that size, and lists nest at most `nesting_depth` deep.", "",
+           "| work | extra fuel |", "|---|---|",
+           "| `==`, `!=` on lists or strings | size of the smaller side |",
+           "| `<` `<=` `>` `>=` on strings | length of the shorter |",
+           "| `a + b` (strings or lists) | len(a) + len(b) |",
+           "| a `range(...)` stored in a list or passed where a list is needed | its length |",
+           "| a list passed where `list[T]` (T not `any`) is needed: every item is checked | its size |"]
+    for doc, names in rows.items():
+        out.append(f"| {', '.join(names)} | {doc} |")
+    return "\n".join(out) + "\n"
 
 
 def _style_names():

@@ -12,16 +12,20 @@ from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, TABLE, Builtin
 from .builtins.colors import parse_hex, require_color
-from .builtins.math_ import NumRange
 from .check import Checked, DefSig
+from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, range_hint, range_message
 from .types import COLOR, NUMBER, PAINT, POINT, STRING, Type
-from .values import PAINT_CLASSES, Color, Point, RuntimeFault, matches, show, type_of
+from .values import (PAINT_CLASSES, Color, NumRange, Point, RuntimeFault, VList, checks_items, first_mismatch,
+                     matches, new_list, show, size_of, type_of, weight)
 
 _isfinite = math.isfinite
 # How a prepared argument's value is checked before falling back to Evaluator._convert.
 _ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4, 5
 _PAINT_TYPES = frozenset((Color,) + PAINT_CLASSES)
+# The evaluator polls the deadline each time this much fuel has been used (see Context.checkpoint).
+CHECK_EVERY = 4096
+_CHECKS_ITEMS: dict[int, tuple[Type, bool]] = {}   # id(type) -> (type, checks_items(type))
 
 
 class _Site:
@@ -149,12 +153,24 @@ class _Env:
 
 
 class Context:
-    """What builtins see while a program runs: the RNG, the budgets and the scene under construction."""
+    """What builtins see while a program runs: the RNG, the budgets, the fuel left, the deadline and the
+    scene under construction.
 
-    def __init__(self, seed: int, budgets: Budgets):
+    Cost model: every statement and expression costs one unit of fuel, and work that grows with a
+    value (a builtin's Cost, comparing or joining lists and strings, materialising a range) costs
+    fuel in proportion, charged before the work is done; every list's expanded size (nested lists
+    and their strings included) stays within the collection budget. So evaluation takes time and
+    memory linear in the fuel used (bench/bench_cost.py measures the constant)."""
+
+    def __init__(self, seed: int, budgets: Budgets, deadline: Deadline | None = None):
         self.rng = random.Random(seed)
         self.budgets = budgets
-        self.fuel = budgets.fuel
+        self.deadline = deadline if deadline is not None else Deadline(budgets.time_limit)
+        # Fuel is spent from a window of at most CHECK_EVERY units (`fuel`, counted down inline by the
+        # evaluator); `reserve` holds the rest. When the window runs out, checkpoint() polls the
+        # deadline and refills it, so the hot path tests only `fuel < 0`.
+        self.fuel = min(CHECK_EVERY, budgets.fuel)
+        self.reserve = budgets.fuel - self.fuel
         self.loops = budgets.loop_iterations
         self.primitives = 0
         self.segments = 0
@@ -168,9 +184,52 @@ class Context:
 
     def out_of_fuel(self, span) -> RuntimeFault:
         return RuntimeFault("E401", f"the program ran out of fuel ({self.budgets.fuel} steps)",
-                            "draw with fewer loop iterations", span)
+                            "draw with fewer loop iterations, and smaller lists and strings", span)
+
+    def fuel_left(self) -> int:
+        """Units of fuel not yet used (negative once a charge overdrew it)."""
+        return self.fuel + self.reserve
+
+    def checkpoint(self, span=None) -> None:
+        """The fuel window is overdrawn (fuel < 0): stop if all the fuel is spent (E401), else poll the
+        deadline (E412) and refill the window from the reserve."""
+        self.reserve += self.fuel
+        self.fuel = 0
+        if self.reserve < 0:
+            self.fuel, self.reserve = self.reserve, 0
+            raise self.out_of_fuel(span)
+        try:
+            self.deadline.check("evaluating")
+        except RuntimeFault as f:
+            f.span = span
+            raise
+        self.fuel = min(CHECK_EVERY, self.reserve)
+        self.reserve -= self.fuel
 
     # -- called by builtins
+    def charge(self, k: int, span=None) -> None:
+        """Charge k units of fuel for work about to be done (before doing it)."""
+        self.fuel -= k
+        if self.fuel < 0:
+            self.checkpoint(span)
+
+    def list_value(self, items, span=None) -> VList:
+        """A new list value, within the collection budget (its expanded size) and nesting limit."""
+        v = new_list(items)
+        if v.size > self.budgets.collection_size:
+            self.check_collection(v.size, span)
+        if v.depth > self.budgets.nesting_depth:
+            raise RuntimeFault("E410", f"lists nested {v.depth} deep (at most {self.budgets.nesting_depth})",
+                               "build flatter lists", span)
+        return v
+
+    def joined_lists(self, a, b, span=None) -> VList:
+        """a + b for two lists (or ranges); the caller has charged len(a) + len(b)."""
+        size = size_of(a) + size_of(b)
+        if size > self.budgets.collection_size:   # refused before it is built
+            self.check_collection(size, span)
+        return self.list_value(list(a) + list(b), span)
+
     def emit(self, node) -> None:
         self.primitives += 1
         if self.primitives > self.budgets.primitives:
@@ -199,8 +258,9 @@ class Context:
 
     def check_collection(self, size: int, span: Span | None = None) -> None:
         if size > self.budgets.collection_size:
-            raise RuntimeFault("E410", f"a list or string of {size} items is over the collection budget "
-                               f"({self.budgets.collection_size})", "build smaller lists and strings", span)
+            raise RuntimeFault("E410", f"a list or string of {size} items (nested lists and their text "
+                               f"counted) is over the collection budget ({self.budgets.collection_size})",
+                               "build smaller lists and strings", span)
 
     def set_canvas(self, width: float, height: float, background) -> None:
         if self.canvas_set:
@@ -218,9 +278,10 @@ class Context:
 
 
 class Evaluator:
-    def __init__(self, checked: Checked, seed: int, budgets: Budgets, params: dict | None):
+    def __init__(self, checked: Checked, seed: int, budgets: Budgets, params: dict | None,
+                 deadline: Deadline | None = None):
         self.checked = checked
-        self.ctx = Context(seed, budgets)
+        self.ctx = Context(seed, budgets, deadline)
         self.params = dict(params or {})
         # Per module file: the defs its code can call and its global values. Calls resolve in the
         # module the calling code was written in, never in the main program's table.
@@ -277,7 +338,7 @@ class Evaluator:
         ctx = self.ctx
         ctx.fuel -= 1   # inline: this runs for every statement and expression
         if ctx.fuel < 0:
-            raise ctx.out_of_fuel(st.span)
+            ctx.checkpoint(st.span)
         t = type(st)
         if t is n.CallStmt:
             self.call(st.call, env, st.block, as_value=False)
@@ -315,6 +376,8 @@ class Evaluator:
             return v
         if (isinstance(v, str) and t.name in ("color", "paint")) or \
                 (isinstance(v, list) and t.name == "list" and t.arg is not None and t.arg.name in ("color", "paint")):
+            if isinstance(v, list):   # converting each item: charged
+                self.ctx.charge(len(v), st.value.span)
             return _colors_from_text(v, st.value.span)
         return v
 
@@ -335,6 +398,8 @@ class Evaluator:
                     v = require_color(raw)
             elif isinstance(raw, int) and not isinstance(raw, bool):
                 v = float(raw)
+            elif isinstance(raw, list):
+                v = self._adopt(raw, {})
         except OverflowError:
             v = math.inf
         except RuntimeFault as f:
@@ -346,6 +411,19 @@ class Evaluator:
         if isinstance(v, float) and not math.isfinite(v):
             raise RuntimeFault("E305", f"param `{st.name}`: the override {str(raw)[:40]} is not a finite number",
                                "pass an ordinary number", st.span)
+        return v
+
+    def _adopt(self, v, memo: dict):
+        """A list given from outside as a list value (whole numbers as floats, sizes measured once per
+        distinct list, so shared structure costs nothing extra to measure)."""
+        if isinstance(v, list):
+            r = memo.get(id(v))
+            if r is None:
+                self.ctx.charge(len(v))
+                r = memo[id(v)] = self.ctx.list_value([self._adopt(x, memo) for x in v])
+            return r
+        if isinstance(v, int) and not isinstance(v, bool):
+            return float(v)
         return v
 
     def _iterate(self, it, span: Span):
@@ -410,6 +488,8 @@ class Evaluator:
                         kwargs[name] = v
                         continue
                     kwargs[name] = self._convert(v, p.type, p, c.name, node.span)
+            if b.cost is not None:   # work that grows with the arguments: charged before it is done
+                self.ctx.charge(b.cost.fuel(kwargs), c.span)
             if b.block:
                 ctx = self.ctx
                 ctx.stack.append([])
@@ -422,7 +502,11 @@ class Evaluator:
                     children = ctx.stack.pop()
                 return b.impl(self.ctx, children, **kwargs)
             r = b.impl(self.ctx, **kwargs)
-            return r if r is None else _finite_result(r, c.name)
+            if r is None:
+                return r
+            if type(r) is list:  # pragma: no cover - list builtins return list values (VList)
+                r = self.ctx.list_value(r)
+            return _finite_result(r, c.name)
         except RuntimeFault as f:
             if f.span is None:
                 f.span = c.span
@@ -453,14 +537,24 @@ class Evaluator:
                 return v
         if isinstance(v, str) and t in (COLOR, PAINT):
             return _colors_from_text(v, span)
-        if isinstance(v, NumRange):
-            v = list(v)
-        if isinstance(v, list) and t.name == "list" and t.elem in (COLOR, PAINT) and \
-                any(isinstance(x, str) for x in v):
-            v = _colors_from_text(v, span)
+        if type(v) is NumRange:
+            v = self._materialize(v, span)
+        if isinstance(v, list):
+            c = _CHECKS_ITEMS.get(id(t))
+            if c is None or c[0] is not t:
+                c = _CHECKS_ITEMS[id(t)] = (t, checks_items(t))
+            if c[1]:   # every item's type is checked (nested lists too): charged for
+                ctx = self.ctx
+                ctx.fuel -= 1 + v.size if type(v) is VList else weight(v)
+                if ctx.fuel < 0:
+                    ctx.checkpoint(span)
+            if t.name == "list" and t.elem in (COLOR, PAINT) and any(isinstance(x, str) for x in v):
+                v = _colors_from_text(v, span)
         if not matches(v, t):
-            raise RuntimeFault("E205", f"argument `{p.name}` of `{fname}` must be {t}, got {type_of(v)}",
-                               span=span)
+            what = f"argument `{p.name}` of `{fname}`" if p is not None else f"the value of `{fname}`"
+            i = first_mismatch(v, t) if isinstance(v, list) else None
+            got = f"a list whose item {i} is {type_of(v[i])}" if i is not None else type_of(v)
+            raise RuntimeFault("E205", f"{what} must be {t}, got {got}", span=span)
         if p is not None:
             if p.choices and v not in p.choices:
                 raise RuntimeFault("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{v}\"",
@@ -549,7 +643,7 @@ class Evaluator:
         ctx = self.ctx
         ctx.fuel -= 1   # inline: this runs for every statement and expression
         if ctx.fuel < 0:
-            raise ctx.out_of_fuel(e.span)
+            ctx.checkpoint(e.span)
         t = type(e)
         if t is n.Number or t is n.Percent:
             return e.value
@@ -574,14 +668,20 @@ class Evaluator:
         if t is n.PointLit or t is n.Unary or t is n.ListLit:
             lit = self.literals.get(e)
             if lit is None:
-                lit = self.literals[e] = _literal(e)
+                lit = _literal(e)
+                if t is n.ListLit and lit[0]:   # the items, and their size (flat: depth 1)
+                    lit = (lit[0], (lit[1], new_list(lit[1]).size))
+                self.literals[e] = lit
             cost, value = lit
             if cost and ctx.fuel >= cost - 1:   # a constant: charge the steps its evaluation would take
                 ctx.fuel -= cost - 1
-                if t is n.ListLit:
-                    if len(value) > ctx.budgets.collection_size:
-                        ctx.check_collection(len(value), e.span)
-                    return list(value)
+                if t is n.ListLit:   # a fresh list value each time
+                    items, size = value
+                    if size > ctx.budgets.collection_size:
+                        ctx.check_collection(size, e.span)
+                    v = VList(items)
+                    v.size, v.depth = size, 1
+                    return v
                 return value
         if t is n.PointLit:
             x, y = self.expr(e.x, env), self.expr(e.y, env)
@@ -606,7 +706,7 @@ class Evaluator:
         if t is n.ListLit:
             if len(e.items) > ctx.budgets.collection_size:
                 ctx.check_collection(len(e.items), e.span)
-            return [self._plain(self.expr(i, env)) for i in e.items]
+            return ctx.list_value([self._plain(self.expr(i, env)) for i in e.items], e.span)
         if t is n.Comprehension:
             items = self._iterate(self.expr(e.iterable, env), e.iterable.span)
             out = []
@@ -616,8 +716,7 @@ class Evaluator:
                 if e.cond is not None and not self._bool(self.expr(e.cond, inner), e.cond):
                     continue
                 out.append(self._plain(self.expr(e.item, inner)))
-            ctx.check_collection(len(out), e.span)
-            return out
+            return ctx.list_value(out, e.span)
         if t is n.Ternary:
             c = self._bool(self.expr(e.cond, env), e.cond)
             return self.expr(e.then if c else e.otherwise, env)
@@ -632,9 +731,15 @@ class Evaluator:
             return self._index(self.expr(e.obj, env), self.expr(e.index, env), e)
         raise RuntimeFault("E300", f"cannot evaluate {t.__name__}", span=e.span)  # pragma: no cover
 
-    @staticmethod
-    def _plain(v):
-        return list(v) if isinstance(v, NumRange) else v
+    def _plain(self, v):
+        """A range stored in a list becomes a list value: charged for its numbers."""
+        if type(v) is NumRange:
+            return self._materialize(v)
+        return v
+
+    def _materialize(self, r: NumRange, span=None) -> VList:
+        self.ctx.charge(len(r), span)
+        return self.ctx.list_value(r, span)
 
     @staticmethod
     def _bool(v, e) -> bool:
@@ -646,9 +751,7 @@ class Evaluator:
     def _index(self, obj, idx, e):
         if not isinstance(idx, float) or isinstance(idx, bool):
             raise RuntimeFault("E205", "an index must be a number", span=e.span)
-        if isinstance(obj, NumRange):
-            obj = list(obj)
-        if isinstance(obj, (list, str, Point)):
+        if isinstance(obj, (list, str, Point, NumRange)):
             i = int(idx)
             if i != idx:
                 raise RuntimeFault("E302", f"index {show(idx)} is not a whole number", span=e.span)
@@ -656,7 +759,7 @@ class Evaluator:
             if not -size <= i < size:
                 raise RuntimeFault("E302", f"index {show(idx)} is outside a list of {size} items", span=e.span,
                                    hint="indexes start at 0; -1 is the last item")
-            return obj[i]
+            return obj.item(i % size) if type(obj) is NumRange else obj[i]
         raise RuntimeFault("E211", f"cannot index {show(obj)}", span=e.span)
 
     def binary(self, op: str, a, b, span: Span):
@@ -700,10 +803,14 @@ class Evaluator:
                 if not math.isfinite(r):
                     raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} is not a finite number", span=span)
                 return float(r)
-            if op == "==":
-                return a == b
-            if op == "!=":
-                return a != b
+            if op == "==" or op == "!=":   # linear in the smaller operand's expanded size
+                if ta is NumRange or tb is NumRange:   # compared item by item, like the list it stands for
+                    self.ctx.charge(min(len(a), len(b)) + 1, span)
+                    a, b = self._plain(a) if ta is NumRange else a, self._plain(b) if tb is NumRange else b
+                    ta = type(a)
+                if ta is VList or ta is str or ta is list:
+                    self.ctx.charge(min(weight(a), weight(b)), span)
+                return (a == b) == (op == "==")
             if ta is Point:
                 if tb is Point and op in ("+", "-", "*", "/"):
                     return Point(self.binary(op, a.x, b.x, span), self.binary(op, a.y, b.y, span))
@@ -714,12 +821,14 @@ class Evaluator:
             if ta is str and tb is str:
                 if op == "+":
                     self.ctx.check_collection(len(a) + len(b))
+                    self.ctx.charge(len(a) + len(b), span)
                     return a + b
                 if op in ("<", "<=", ">", ">="):
+                    self.ctx.charge(min(len(a), len(b)), span)
                     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
             if op == "+" and isinstance(a, (list, NumRange)) and isinstance(b, (list, NumRange)):
-                self.ctx.check_collection(len(a) + len(b))
-                return list(a) + list(b)
+                self.ctx.charge(len(a) + len(b), span)
+                return self.ctx.joined_lists(a, b, span)
         except OverflowError:
             raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} overflows", span=span)
         except RuntimeFault as f:   # budgets checked inside (collection size) carry no span
@@ -734,7 +843,7 @@ def _colors_from_text(v, span: Span):
     try:
         if isinstance(v, str):
             return require_color(v)
-        return [require_color(x) if isinstance(x, str) else x for x in v]
+        return new_list([require_color(x) if isinstance(x, str) else x for x in v])
     except RuntimeFault as f:
         f.span = span
         raise
@@ -753,13 +862,16 @@ def _finite_result(v, name: str):
 
 
 def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT,
-             params: dict | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
-    """Run a checked program. Returns (scene, warnings) or (None, diagnostics)."""
+             params: dict | None = None, deadline: Deadline | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
+    """Run a checked program. Returns (scene, warnings) or (None, diagnostics).
+
+    The deadline (by default one of budgets.time_limit seconds from now) is polled every CHECK_EVERY
+    units of fuel; passing it in lets compile, evaluate and render share one time limit."""
     if not checked.ok:
         return None, list(checked.diagnostics)
     if sys.getrecursionlimit() < 20_000:
         sys.setrecursionlimit(20_000)
-    ev = Evaluator(checked, seed, budgets, params)
+    ev = Evaluator(checked, seed, budgets, params, deadline)
     file = checked.program.file
     try:
         return ev.run(), []

@@ -25,6 +25,85 @@ class Point(NamedTuple):
     y: float
 
 
+class NumRange:
+    """A lazy range of numbers (range(a, b, step)); never materialised beyond the budget."""
+    __slots__ = ("start", "stop", "step", "count")
+
+    def __init__(self, start: float, stop: float, step: float):
+        self.start, self.stop, self.step = start, stop, step
+        n = math.ceil((stop - start) / step)
+        self.count = max(0, int(n))
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        s, st = self.start, self.step
+        return (s + i * st for i in range(self.count))
+
+    def item(self, i: int) -> float:
+        """The i-th number (0 <= i < count), without building the list."""
+        return self.start + i * self.step
+
+
+class VList(list):
+    """A list value of a running program. vdsl lists are never changed in place, so each carries its
+    expanded `size` and nesting `depth`, computed once when it is built (see new_list)."""
+    __slots__ = ("size", "depth")
+
+
+def size_of(v) -> int:
+    """The expanded size of a value: 0 for a scalar, the characters of a string, and for a list its
+    items plus the size of each item, so shared sublists count as often as they are referenced.
+    Comparing, printing or joining a value is linear in 1 + size_of(value)."""
+    t = type(v)
+    if t is VList:
+        return v.size
+    if t is str:
+        return len(v)
+    if t is float or t is Point or t is Color or t is bool or v is None:
+        return 0
+    if isinstance(v, list):   # a plain list from outside (a default, a param): small, measured once
+        return len(v) + sum(size_of(x) for x in v)
+    if t is NumRange:
+        return v.count
+    return 0
+
+
+def weight(v) -> int:
+    """Fuel for work linear in a value's real (expanded) size: 1 + size_of(v)."""
+    t = type(v)
+    if t is VList:
+        return 1 + v.size
+    if t is str:
+        return 1 + len(v)
+    return 1 + size_of(v)
+
+
+def new_list(items) -> VList:
+    """A list value with its expanded size and nesting depth (callers check them against the budget)."""
+    out = VList(items)
+    size, depth = len(out), 1
+    for x in out:
+        t = type(x)
+        if t is float or t is Point or t is Color:
+            continue
+        if t is VList:
+            size += x.size
+            if x.depth >= depth:
+                depth = x.depth + 1
+        elif t is str:
+            size += len(x)
+        elif isinstance(x, list):
+            x = new_list(x)
+            size += x.size
+            depth = max(depth, x.depth + 1)
+        else:
+            size += size_of(x)
+    out.size, out.depth = size, depth
+    return out
+
+
 class RuntimeFault(Exception):
     """An evaluation error raised inside a builtin or operator; becomes a Diagnostic at the call's span."""
 
@@ -76,13 +155,43 @@ def matches(v, t: Type) -> bool:
         return isinstance(v, Point)
     if n == "paint":
         return isinstance(v, (Color,) + PAINT_CLASSES)
-    if n == "list":
-        return isinstance(v, list) and (t.elem is None or t.elem.name == "any" or all(matches(x, t.elem) for x in v[:64]))
+    if n == "list":   # every item: callers charge fuel for it (see checks_items)
+        if not isinstance(v, list):
+            return False
+        e = t.elem
+        if e is None or e.name == "any":
+            return True
+        simple = _SIMPLE.get(e.name)
+        if simple is not None:
+            return all(type(x) is simple for x in v)
+        return all(type(x) is float or matches(x, e) for x in v) if e.name == "number" else \
+            all(matches(x, e) for x in v)
     if n == "union":
         return any(matches(v, o) for o in t.options)
     if n == "none":
         return v is None
     return False
+
+
+_SIMPLE = {"point": Point, "color": Color, "string": str, "bool": bool}
+
+
+def checks_items(t: Type) -> bool:
+    """Does matches(v, t) look at every item of a list v (so costs fuel linear in its size)?"""
+    if t.name == "list":
+        return t.elem is not None and t.elem.name != "any"
+    if t.name == "union":
+        return any(checks_items(o) for o in t.options)
+    return False
+
+
+def first_mismatch(v: list, t: Type) -> int | None:
+    """The index of the first item of list v that is not of t's item type (for messages)."""
+    if t.name == "list" and t.elem is not None:
+        for i, x in enumerate(v):
+            if not matches(x, t.elem):
+                return i
+    return None
 
 
 def finite(x: float, what: str = "number") -> float:

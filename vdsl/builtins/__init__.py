@@ -29,6 +29,27 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """The fuel a builtin charges beyond the one step of its call, from its bound arguments: charged
+    before it runs, so work is refused before it is done. `doc` is how the reference prints it."""
+    doc: str
+    fuel: Callable[[dict[str, Any]], int]
+
+
+def per_item(*params: str) -> Cost:
+    """1 per item of the named list arguments (work that touches each item once)."""
+    if len(params) == 1:
+        p = params[0]
+        return Cost(f"len({p})", lambda a: len(a[p]))
+    return Cost(" + ".join(f"len({p})" for p in params), lambda a: sum(len(a[p]) for p in params))
+
+
+def per_char(param: str) -> Cost:
+    """1 per character of a string argument (parsing it)."""
+    return Cost(f"len({param})", lambda a: len(a[param]))
+
+
+@dataclass(frozen=True)
 class Builtin:  # noqa: PLR0902 - a signature has many parts
     name: str
     params: tuple[Param, ...]
@@ -41,6 +62,7 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
     variadic: Type | None = None   # takes any number (>= 1) of positional arguments of this type
     example: str = ""
     aliases_of: str | None = None  # this name is an alias of another builtin
+    cost: Cost | None = None       # fuel beyond one step, for work that grows with the arguments
 
     def param(self, name: str) -> Param | None:
         return self.param_map.get(name)
@@ -104,14 +126,15 @@ CONSTANTS: dict[str, tuple[Type, Any, str]] = {}   # name -> (type, value, doc)
 
 def builtin(name: str, params: list[Param], returns, doc: str, category: str, *,
             positional: int = 0, block: bool = False, variadic: Type | None = None,
-            example: str = "", aliases: tuple[str, ...] = ()):
-    """Decorator registering an implementation under its signature."""
+            example: str = "", aliases: tuple[str, ...] = (), cost: Cost | None = None):
+    """Decorator registering an implementation under its signature (and its cost, see Cost)."""
     def register(fn):
-        b = Builtin(name, tuple(params), returns, doc, category, fn, positional, block, variadic, example)
+        b = Builtin(name, tuple(params), returns, doc, category, fn, positional, block, variadic, example,
+                    cost=cost)
         TABLE[name] = b
         for a in aliases:
             TABLE[a] = Builtin(a, tuple(params), returns, f"Alias of `{name}`. " + doc, category, fn,
-                               positional, block, variadic, "", aliases_of=name)
+                               positional, block, variadic, "", aliases_of=name, cost=cost)
         return fn
     return register
 

@@ -70,7 +70,9 @@ def parse_hex(text: str) -> Color | None:
 
 
 def parse_color_text(text: str) -> Color | None:
-    """A colour as written in a string: a CSS name or a hex code."""
+    """A colour as written in a string: a CSS name or a hex code (never longer than 64 characters)."""
+    if len(text) > 64:
+        return None
     t = text.strip().lower().replace(" ", "")
     if t in CSS_COLORS:
         return parse_hex(CSS_COLORS[t])
@@ -80,6 +82,8 @@ def parse_color_text(text: str) -> Color | None:
 
 
 def suggest_color(name: str) -> str | None:
+    if len(name) > 64:
+        return None
     m = difflib.get_close_matches(name.lower(), list(CSS_COLORS), n=1, cutoff=0.6)
     return m[0] if m else None
 

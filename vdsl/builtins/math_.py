@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 
 from ..types import ANY, BOOL, NUMBER, POINT, STRING, Type, list_of, union
-from ..values import Point, RuntimeFault, finite, show
-from . import Param, builtin, constant, elem_of, returns_doc, same_as
+from ..values import NumRange, Point, RuntimeFault, finite, new_list, show, size_of, weight
+from . import Cost, Param, builtin, constant, elem_of, per_item, returns_doc, same_as
 
 constant("pi", NUMBER, math.pi, "π, 3.14159…")
 constant("tau", NUMBER, math.tau, "τ = 2π")
@@ -120,23 +120,6 @@ def rotate_point(ctx, p, angle, around):
 
 
 # ---------------------------------------------------------------- lists and strings
-class NumRange:
-    """A lazy range of numbers (range(a, b, step)); never materialised beyond the budget."""
-    __slots__ = ("start", "stop", "step", "count")
-
-    def __init__(self, start: float, stop: float, step: float):
-        self.start, self.stop, self.step = start, stop, step
-        n = math.ceil((stop - start) / step)
-        self.count = max(0, int(n))
-
-    def __len__(self):
-        return self.count
-
-    def __iter__(self):
-        s, st = self.start, self.step
-        return (s + i * st for i in range(self.count))
-
-
 @builtin("range", [Param("a", NUMBER, doc="the end, or the start when b is given"),
                    Param("b", NUMBER, None, "the end (exclusive)"), Param("step", NUMBER, 1.0)],
          list_of(NUMBER), "Numbers from 0 (or a) up to, not including, the end: range(5) is "
@@ -160,49 +143,66 @@ def len_(ctx, x):
 
 
 @builtin("sum", [Param("xs", list_of(NUMBER))], NUMBER, "Sum of a list of numbers.", "lists and strings",
-         positional=1, example="sum([1, 2, 3])")
+         positional=1, example="sum([1, 2, 3])", cost=per_item("xs"))
 def sum_(ctx, xs):
     return finite(float(math.fsum(xs)), "sum")
 
 
 @builtin("reverse", [Param("xs", list_of(ANY))], same_as("xs"), "The list in reverse order.",
-         "lists and strings", positional=1, example="reverse([1, 2, 3])")
+         "lists and strings", positional=1, example="reverse([1, 2, 3])", cost=per_item("xs"))
 def reverse(ctx, xs):
-    return list(reversed(list(xs)))
+    return new_list(reversed(xs))
+
+
+def _sort_cost(a) -> int:
+    xs = a["xs"]
+    n = len(xs)
+    return n * max(1, math.ceil(math.log2(n + 1))) + size_of(xs)
 
 
 @builtin("sort", [Param("xs", union(list_of(NUMBER), list_of(STRING)))], same_as("xs"),
          "The numbers (or strings) in ascending order.", "lists and strings", positional=1,
-         example="sort([3, 1, 2])")
+         example="sort([3, 1, 2])", cost=Cost("len(xs)·⌈log2(len(xs)+1)⌉ + size(xs)", _sort_cost))
 def sort(ctx, xs):
-    return sorted(xs)
+    return new_list(sorted(xs))
 
 
 @builtin("concat", [Param("a", list_of(ANY)), Param("b", list_of(ANY))], same_as("a"),
          "The items of a followed by those of b (also written a + b).", "lists and strings",
-         positional=2, example="concat([1], [2, 3])")
+         positional=2, example="concat([1], [2, 3])", cost=per_item("a", "b"))
 def concat(ctx, a, b):
-    ctx.check_collection(len(a) + len(b))
-    return list(a) + list(b)
+    return ctx.joined_lists(a, b)
 
 
 @builtin("str", [Param("x", ANY)], STRING, "Text form of any value (whole numbers print without .0).",
-         "lists and strings", positional=1, example='str(42) + " cats"')
+         "lists and strings", positional=1, example='str(42) + " cats"',
+         cost=Cost("size(x)", lambda a: weight(a["x"])))
 def str_(ctx, x):
-    return show(x)
-
-
-@builtin("join", [Param("xs", list_of(ANY)), Param("sep", STRING, "")], STRING,
-         "The items' text forms joined with a separator.", "lists and strings", positional=2,
-         example='join(["a", "b"], "-")')
-def join(ctx, xs, sep):
-    out = sep.join(show(x) for x in xs)
+    out = show(x)
     ctx.check_collection(len(out))
     return out
 
 
+def _join_cost(a) -> int:
+    xs = a["xs"]
+    return weight(xs) + len(a["sep"]) * len(xs)
+
+
+@builtin("join", [Param("xs", list_of(ANY)), Param("sep", STRING, "")], STRING,
+         "The items' text forms joined with a separator.", "lists and strings", positional=2,
+         example='join(["a", "b"], "-")', cost=Cost("size(xs) + len(sep)·len(xs) + length of the result",
+                                                    _join_cost))
+def join(ctx, xs, sep):
+    parts = [show(x) for x in xs]
+    total = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
+    ctx.check_collection(total)   # before building it
+    ctx.charge(total)
+    return sep.join(parts)
+
+
 @builtin("contains", [Param("xs", list_of(ANY)), Param("x", ANY)], BOOL, "Is x an item of the list?",
-         "lists and strings", positional=2, example="contains([1, 2], 2)")
+         "lists and strings", positional=2, example="contains([1, 2], 2)",
+         cost=Cost("size(xs)", lambda a: weight(a["xs"])))
 def contains(ctx, xs, x):
     return any(x == y for y in xs)
 

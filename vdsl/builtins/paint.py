@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import ir
 from ..types import COLOR, NUMBER, PAINT, POINT, STRING, list_of
 from ..values import Color, Point, RuntimeFault
-from . import Param, builtin
+from . import Param, builtin, per_item
 
 COLORS = list_of(COLOR)
 OFFSETS = list_of(NUMBER)
@@ -29,7 +29,7 @@ def _stops(colors: list, offsets: list) -> tuple[ir.Stop, ...]:
 @builtin("linear", [Param("start", POINT), Param("end", POINT), Param("colors", COLORS),
                     Param("stops", OFFSETS, [], "offsets 0-1, one per colour")],
          PAINT, "A linear gradient from start to end (canvas coordinates).", "paint", positional=4,
-         example="linear((0, 0), (0, 512), [skyblue, white])")
+         example="linear((0, 0), (0, 512), [skyblue, white])", cost=per_item("colors", "stops"))
 def linear(ctx, start, end, colors, stops):
     return ir.LinearGradient(tuple(start), tuple(end), _stops(colors, stops))
 
@@ -37,7 +37,7 @@ def linear(ctx, start, end, colors, stops):
 @builtin("radial", [Param("center", POINT), Param("r", NUMBER, min=0), Param("colors", COLORS),
                     Param("stops", OFFSETS, [])],
          PAINT, "A radial gradient from center (first colour) out to radius r (last colour).", "paint",
-         positional=4, example="radial((256, 256), 200, [white, gold, orange])")
+         positional=4, example="radial((256, 256), 200, [white, gold, orange])", cost=per_item("colors", "stops"))
 def radial(ctx, center, r, colors, stops):
     return ir.RadialGradient(tuple(center), max(r, 1e-3), _stops(colors, stops))
 
@@ -45,7 +45,7 @@ def radial(ctx, center, r, colors, stops):
 @builtin("sweep", [Param("center", POINT), Param("colors", COLORS), Param("start", NUMBER, 0.0, "degrees"),
                    Param("stops", OFFSETS, [])],
          PAINT, "A conic (sweep) gradient around center, clockwise from angle start.", "paint",
-         positional=2, example="sweep((256, 256), [red, yellow, lime, cyan, blue, magenta, red])")
+         positional=2, example="sweep((256, 256), [red, yellow, lime, cyan, blue, magenta, red])", cost=per_item("colors", "stops"))
 def sweep(ctx, center, colors, start, stops):
     return ir.SweepGradient(tuple(center), start, _stops(colors, stops))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 
 from ..types import ANY, BOOL, COLOR, NUMBER, list_of
-from ..values import Color, RuntimeFault
-from . import Param, builtin, elem_of, same_as
+from ..values import Color, RuntimeFault, new_list
+from . import Param, builtin, elem_of, per_item, same_as
 
 # Only Random.random() is used (its Mersenne Twister stream is stable across Python versions);
 # helpers such as choice/randrange/gauss are derived here so results never depend on CPython internals.
@@ -40,7 +40,6 @@ def gauss(ctx, mean, sd):
 @builtin("choice", [Param("xs", list_of(ANY))], elem_of("xs"), "A random item of a non-empty list.",
          "random", positional=1, example="choice([red, gold, teal])", aliases=("pick",))
 def choice(ctx, xs):
-    xs = list(xs)
     if not xs:
         raise RuntimeFault("E306", "choice() from an empty list")
     return xs[min(int(ctx.rng.random() * len(xs)), len(xs) - 1)]
@@ -53,13 +52,13 @@ def chance(ctx, p):
 
 
 @builtin("shuffle", [Param("xs", list_of(ANY))], same_as("xs"), "The list in a random order.", "random",
-         positional=1, example="shuffle(range(5))")
+         positional=1, example="shuffle(range(5))", cost=per_item("xs"))
 def shuffle(ctx, xs):
     out = list(xs)
     for i in range(len(out) - 1, 0, -1):
         j = min(int(ctx.rng.random() * (i + 1)), i)
         out[i], out[j] = out[j], out[i]
-    return out
+    return new_list(out)
 
 
 @builtin("rand_color", [Param("saturation", NUMBER, 0.7), Param("lightness", NUMBER, 0.55)], COLOR,

@@ -7,7 +7,7 @@ from .. import ir
 from ..pathdata import PathBudgetExceeded, PathDataError, parse_path_data, segments_bounds
 from ..types import BOOL, NONE, NUMBER, PAINT, POINT, STRING, list_of
 from ..values import Color, Point, RuntimeFault, to_paint
-from . import Param, builtin
+from . import Param, builtin, per_char, per_item
 
 BLACK = Color(0.0, 0.0, 0.0, 1.0)
 CAPS = ("butt", "round", "square")
@@ -110,14 +110,14 @@ def line(ctx, to, **kw):
 
 @builtin("polyline", [Param("points", list_of(POINT))] + OPEN_STYLE, NONE,
          "Connected line segments through the points (stroked, not filled, by default).", "shapes",
-         example="polyline(points=[(0, 100), (50, 20), (100, 100)], stroke=red)")
+         example="polyline(points=[(0, 100), (50, 20), (100, 100)], stroke=red)", cost=per_item("points"))
 def polyline(ctx, points, **style):
     _poly(ctx, list(points), False, style)
 
 
 @builtin("polygon", [Param("points", list_of(POINT))] + STYLE, NONE,
          "A closed, filled shape through the points.", "shapes",
-         example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)")
+         example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)", cost=per_item("points"))
 def polygon(ctx, points, **style):
     _poly(ctx, list(points), True, style)
 
@@ -128,7 +128,8 @@ def polygon(ctx, points, **style):
          + OPEN_STYLE, NONE,
          "A smooth curve (Catmull-Rom spline) through the points: outlines of leaves, hills, hair, "
          "animal bodies. Stroked by default; give `fill` (and closed=true) for a filled blob.", "shapes",
-         example="curve(points=[(50, 300), (150, 200), (300, 260), (450, 150)], stroke=green, stroke_width=4)")
+         example="curve(points=[(50, 300), (150, 200), (300, 260), (450, 150)], stroke=green, stroke_width=4)",
+         cost=per_item("points"))
 def curve(ctx, points, closed, smooth, **style):
     pts = list(points)
     if len(pts) < 2:
@@ -184,7 +185,7 @@ def arc(ctx, center, r, start, end, pie, **style):
 @builtin("path", [Param("d", STRING, doc="SVG path data: M L H V C S Q T A Z, relative forms too"),
                   Param("fill_rule", STRING, "nonzero", choices=("nonzero", "evenodd"))] + STYLE, NONE,
          "A shape from SVG path data, exactly as in SVG's <path d=...>.", "shapes",
-         example='path(d="M 100 300 Q 256 100 412 300 Z", fill=green)')
+         example='path(d="M 100 300 Q 256 100 412 300 Z", fill=green)', cost=per_char("d"))
 def path(ctx, d, fill_rule, **style):
     budget = ctx.segments_left()
     try:
@@ -211,7 +212,7 @@ WEIGHTS = ("regular", "bold", "light", "medium", "black", "thin")
                   Param("weight", STRING, "regular", choices=WEIGHTS),
                   Param("italic", BOOL, False)] + STYLE, NONE,
          "Text in the bundled Roboto font; `at` is on the baseline; `rotate` turns it around `at`.",
-         "shapes", positional=1, example='text("Hello", at=(256, 256), size=48, anchor="middle")')
+         "shapes", positional=1, example='text("Hello", at=(256, 256), size=48, anchor="middle")', cost=per_char("text"))
 def text(ctx, text, at, size, anchor, weight, italic, **style):
     ctx.use_text(len(text))
     if not text:

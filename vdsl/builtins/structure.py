@@ -7,7 +7,7 @@ from .. import ir
 from ..pathdata import PathBudgetExceeded, PathDataError, parse_path_data
 from ..types import COLOR, NONE, NUMBER, POINT, STRING, union
 from ..values import Color, Point, RuntimeFault
-from . import Param, builtin
+from . import Param, builtin, per_char
 
 WHITE = Color(1.0, 1.0, 1.0, 1.0)
 ORIGIN = Point(0.0, 0.0)
@@ -117,7 +117,8 @@ def clip_circle(ctx, children, center, r):
 
 @builtin("clip_path", [Param("d", STRING, doc="SVG path data")], NONE,
          "Draws only the part of its block inside an SVG path.", "groups and effects", block=True,
-         example='clip_path(d="M 0 0 L 512 0 L 256 512 Z") { rect(x=0, y=0, w=512, h=512, fill=stripes()) }')
+         example='clip_path(d="M 0 0 L 512 0 L 256 512 Z") { rect(x=0, y=0, w=512, h=512, fill=stripes()) }',
+         cost=per_char("d"))
 def clip_path(ctx, children, d):
     try:
         segs = parse_path_data(d, max_segments=ctx.segments_left())
