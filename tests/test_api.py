@@ -118,14 +118,13 @@ def test_the_same_deadline_reaches_the_evaluator_and_the_backend(monkeypatch):
 
     def spy_evaluate(checked, seed, budgets, params, deadline=None):
         seen.append(("evaluate", deadline, budgets))
-        return real_eval(checked, seed, budgets, params)
+        return real_eval(checked, seed, budgets, params, deadline=deadline)
 
     def spy_render(scene, scale=1.0, *, budgets=None, deadline=None):
         seen.append(("render", deadline, budgets))
-        return real_render(scene, scale)
+        return real_render(scene, scale, budgets=budgets, deadline=deadline)
 
     monkeypatch.setattr(api, "evaluate", spy_evaluate)
-    monkeypatch.setattr(api, "_EVALUATE_TAKES_DEADLINE", True)
     monkeypatch.setattr(backends, "render_array", spy_render)
     b = Budgets(time_limit=7.5)
     out = vdsl.compile(SRC, budgets=b).render(2)

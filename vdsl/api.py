@@ -1,11 +1,9 @@
 """The Python API: compile a source once, then evaluate and render it for many seeds."""
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,32 +18,6 @@ from .evaluate import evaluate
 from .modules import NotRegularFile, os_reason, read_regular_file
 from .syntax import parse
 from .values import RuntimeFault
-
-
-def _takes(fn, *names: str) -> bool:
-    """Whether fn accepts every keyword in names (or **kwargs)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return True
-    return all(n in params for n in names)
-
-
-# TODO(merge): evaluate() takes `deadline=` and the backends take `budgets=`/`deadline=` once the
-# evaluator and backend branches land; until then these guards keep the calls working without them.
-# After both have merged, the guards (and _backend_kw) can become plain keyword arguments.
-_EVALUATE_TAKES_DEADLINE = _takes(evaluate, "deadline")
-
-
-@cache
-def _backend_takes(fn) -> bool:
-    return _takes(fn, "budgets", "deadline")
-
-
-def _backend_kw(fn, budgets: Budgets, deadline: Deadline) -> dict:
-    return {"budgets": budgets, "deadline": deadline} if _backend_takes(fn) else {}
 
 
 def _internal(e: BaseException, stage: str, file: str = "<input>") -> Diagnostic:
@@ -94,10 +66,7 @@ class Program:
             return None, [Diagnostic("E205", f"params must be a dict of name -> value, got {type(params).__name__}",
                                      Span(1, 1, 1, 2, self.file))]
         try:
-            if _EVALUATE_TAKES_DEADLINE:
-                scene, diags = evaluate(self.checked, seed, budgets, params, deadline=deadline)
-            else:
-                scene, diags = evaluate(self.checked, seed, budgets, params)
+            scene, diags = evaluate(self.checked, seed, budgets, params, deadline=deadline)
             if scene is not None and deadline.expired():   # also when the evaluator never polled it
                 deadline.check("evaluating the program")
             return scene, diags
@@ -149,9 +118,9 @@ def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budget
     deadline = deadline or Deadline(budgets.time_limit)
     _check_output(scene, scale, budgets)
     if f == "array":
-        return _guard(lambda: render_array(scene, scale, **_backend_kw(render_array, budgets, deadline)),
+        return _guard(lambda: render_array(scene, scale, budgets=budgets, deadline=deadline),
                       deadline, prog), []
-    return _guard(lambda: render_bytes(scene, f, scale, **_backend_kw(render_bytes, budgets, deadline)),
+    return _guard(lambda: render_bytes(scene, f, scale, budgets=budgets, deadline=deadline),
                   deadline, prog)
 
 

@@ -58,7 +58,7 @@ def render_seeds(prog: Program, stem: str, outputs: Outputs, *, seed: int = 0, v
     b = budgets or prog.budgets
     for s in range(seed, seed + variants):
         deadline = Deadline(b.time_limit)
-        scene, diags = prog.evaluate(s, params, b)
+        scene, diags = prog.evaluate(s, params, b, deadline=deadline)
         if scene is None:
             yield Rendered(prog, s, None, diags)
             return
