@@ -48,6 +48,7 @@ KNOWN_FAILING_FUZZ: dict[str, str] = {
     "seed1-exception-01": OPEN, "seed1-exception-02": REASON, "seed1-exception-03": REASON,
     "seed1-format-01": FORMAT, "format-use-escaped-string": FORMAT, "seed1-timeout-01": REASON,
     "seed1-timeout-02": REASON, "seed1-timeout-03": REASON, "seed1-timeout-04": REASON, "seed1-timeout-05": REASON,
+    "seed2-exception-01": REASON, "seed2-exception-02": REASON, "seed2-exception-03": REASON, "seed2-format-01": FORMAT,
 }
 SAFETY_KILL = 30.0     # CPU seconds for a program expected to pass: killed only if something is badly wrong
 FAILING_KILL = 1.0     # CPU seconds for a known failure: do not spend the suite's time waiting for it
