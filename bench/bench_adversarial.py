@@ -395,9 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overhead", type=int, default=0, metavar="N", help="also time examples/*.vd vs the "
                     "baseline tree, N interleaved repeats")
     ap.add_argument("--base", default="/tmp/vdsl-base", help="baseline tree (git worktree add /tmp/vdsl-base 0eb2ad1)")
+    ap.add_argument("--vdsl", metavar="TREE", help="import vdsl from this source tree instead (e.g. another "
+                    "branch's worktree; run with PYTHONDONTWRITEBYTECODE=1 to leave it untouched)")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
+    if a.vdsl:
+        sys.path.insert(0, str(Path(a.vdsl).resolve()))
     import vdsl.backends  # noqa: F401 - imported once here, shared by every forked child
     cpu = one_core()
     rows = []
@@ -409,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'ok' if r['on_target'] else 'MISS'} {r.get('detail', '')[:80]}", flush=True)
     ov = overhead(Path(a.base), a.overhead, cpu) if a.overhead else None
     cmd = "python bench/bench_adversarial.py" + (f" --overhead {a.overhead}" if a.overhead else "") + \
-        (f" --timeout {a.timeout:g}" if a.timeout != 10.0 else "") + \
+        (f" --timeout {a.timeout:g}" if a.timeout != 10.0 else "") + (f" --vdsl {a.vdsl}" if a.vdsl else "") + \
         (f" --only {a.only}" if a.only else "")
     text = write_table(rows, cmd, ov, Path(a.out), a.timeout, f"{a.mem_gib:g} GiB")
     if not a.quiet:
