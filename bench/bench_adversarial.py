@@ -176,7 +176,7 @@ def render_outcome(args: dict) -> dict:
     "codes": [...], "detail": str, "stages": {stage: seconds}}."""
     import vdsl
     from vdsl.backends import render_bytes
-    from vdsl.diagnostics import VdslError
+    from vdsl.errors import DiagnosticsError
     from vdsl.values import RuntimeFault
     stages: dict[str, float] = {}
     t = time.perf_counter()
@@ -210,10 +210,10 @@ def render_outcome(args: dict) -> dict:
             if errs:
                 return {"outcome": "diag", "codes": _codes(errs), "stages": stages, "detail": errs[0].message[:200]}
         return {"outcome": "image", "codes": [], "stages": stages, "bytes": sizes, "detail": ""}
-    except VdslError as e:
+    except DiagnosticsError as e:
         lap(stage)
         return {"outcome": "diag", "codes": _codes(e.diagnostics), "stages": stages,
-                "detail": f"raised VdslError in {stage}"}
+                "detail": f"raised DiagnosticsError in {stage}"}
     except RuntimeFault as f:   # a fault that escaped its stage: a code, but also a bug in the API
         lap(stage)
         return {"outcome": "exception", "codes": [f.code], "stages": stages,

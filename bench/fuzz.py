@@ -59,7 +59,7 @@ def check_case(source: str) -> dict:
     Returns {"outcome": "image"|"diag"|"exception"|"format", "codes", "sig", "detail"}."""
     import vdsl
     from vdsl.backends import render_bytes
-    from vdsl.diagnostics import VdslError
+    from vdsl.errors import DiagnosticsError
     from vdsl.format import format_source
 
     stage = "compile"
@@ -95,7 +95,7 @@ def check_case(source: str) -> dict:
                     errs = sorted({d.code for d in warns if d.is_error})
                     out = {"outcome": "diag", "codes": errs, "detail": ""} if errs else \
                         {"outcome": "image", "codes": [], "detail": ""}
-                except VdslError as e:
+                except DiagnosticsError as e:
                     out["codes"] = sorted({d.code for d in e.diagnostics if d.is_error})
         mark("format")
         text, _ = format_source(source)

@@ -783,6 +783,8 @@ class Evaluator:
                     if r and (r < 0) != (b < 0):
                         r += b
                 elif op == "**":
+                    if a == 0 and b < 0:
+                        raise RuntimeFault("E303", "zero to a negative power (a division by zero)", span=span)
                     r = a ** b
                     if isinstance(r, complex):
                         raise RuntimeFault("E301", "a negative number to a fractional power", span=span)

@@ -116,6 +116,9 @@ class Estimate:
 
 
 # ---------------------------------------------------------------- geometry helpers
+MAX_REACH = 1e6   # pixels past the clip an effect layer is costed for (Skia bounds layers by the device)
+
+
 def clip_box(b: Box | None, clip: Box) -> Box | None:
     """b intersected with clip; a box with non-finite corners counts as the whole clip."""
     if b is None:
@@ -130,9 +133,12 @@ def clip_box(b: Box | None, clip: Box) -> Box | None:
 
 
 def area(b: Box | None) -> float:
+    """Pixels a box covers (rounded out), as a float: infinity for a box too large to measure."""
     if b is None:
         return 0.0
-    return (math.ceil(b[2]) - math.floor(b[0])) * (math.ceil(b[3]) - math.floor(b[1]))
+    if not (math.isfinite(b[2] - b[0]) and math.isfinite(b[3] - b[1])):
+        return math.inf
+    return float(math.ceil(b[2]) - math.floor(b[0])) * float(math.ceil(b[3]) - math.floor(b[1]))
 
 
 def matrix_scale(m: Matrix) -> float:
@@ -308,7 +314,7 @@ class _Walk:
                 return
             reach = effect_margin(g)
             k = matrix_scale(ctm)
-            layer = grow(clip, reach * k)
+            layer = grow(clip, min(reach * k, MAX_REACH))   # a layer reaches past the clip by its margin
             if box is not None:
                 layer = clip_box(transform_box(grow(box, reach), ctm), layer)
             if layer is None:
