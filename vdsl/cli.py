@@ -252,7 +252,7 @@ def fmt(files, check_only, write):
                 unformatted = True
         elif write and f != "-":
             if out != src:
-                Path(f).write_text(out, encoding="utf-8")
+                from .atomic import atomic_write; atomic_write(f, out)  # noqa: E702  (readers never see half a file)
                 click.echo(f"reformatted {f}", err=True)
         else:
             click.echo(out, nl=False)

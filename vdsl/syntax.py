@@ -43,6 +43,14 @@ def _unescape(raw: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
+
+
+def quote(value: str) -> str:
+    """A double-quoted string literal whose value is `value`: the inverse of reading one."""
+    return '"' + re.sub(r'[\\"\n\t]', lambda m: _ESCAPES[m.group(0)], value) + '"'
+
+
 class _Builder:
     """Builds AST nodes as the LALR driver reduces, bottom-up, without Python recursion."""
 
@@ -244,7 +252,7 @@ _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 _SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|[()\[\]{}]|\n|#',
                    re.S)
-_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*+"|\'(?:[^\'\\\n]|\\.)*+\'')   # possessive: fails in linear time
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
 
@@ -361,13 +369,16 @@ def _attach_docs(program: n.Program, source: str) -> None:
     src_lines = source.split("\n")
     by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")
                and not src_lines[c.line - 1][:c.col - 1].strip()}
+    docs: dict[int, str] = {}   # per line: defs that share a line share the comment block above it
     for st in program.stmts:
         if isinstance(st, n.Def):
-            lines, ln = [], st.span.line - 1
-            while ln in by_line:
-                lines.append(by_line[ln][2:].strip())
-                ln -= 1
-            st.doc = "\n".join(reversed(lines))
+            if st.span.line not in docs:
+                lines, ln = [], st.span.line - 1
+                while ln in by_line:
+                    lines.append(by_line[ln][2:].strip())
+                    ln -= 1
+                docs[st.span.line] = "\n".join(reversed(lines))
+            st.doc = docs[st.span.line]
 
 
 def _lark_diagnostic(source: str, file: str) -> Diagnostic:
