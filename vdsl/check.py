@@ -639,12 +639,16 @@ class Checker:
             hint = "this call draws and returns no value"
         self.err("E205", f"{what} must be {want}, got {t}", e.span, hint)
 
+    def _too_large(self, e: n.Number | n.Percent) -> None:
+        shown = e.raw if len(e.raw) <= 24 else f"{e.raw[:12]}...{e.raw[-8:]} ({len(e.raw)} characters)"
+        self.err("E305", f"the number {shown} is too large", e.span)
+
     # ------------------------------------------------------------ expressions
     def expr(self, e: n.Expr, scope: _Scope) -> Type:
         # (the node classes are disjoint: the commonest are tested first)
         if isinstance(e, n.Number):
             if not math.isfinite(e.value):
-                self.err("E305", f"the number {e.raw} is too large", e.span)
+                self._too_large(e)
             return NUMBER
         if isinstance(e, n.Name):
             return self._name(e, scope)
@@ -672,6 +676,8 @@ class Checker:
         if isinstance(e, n.String):
             return STRING
         if isinstance(e, n.Percent):
+            if not math.isfinite(e.value):
+                self._too_large(e)
             return NUMBER
         if isinstance(e, n.Bool):
             return BOOL

@@ -34,7 +34,15 @@ class Tok(NamedTuple):
 
 
 class SyntaxFailure(Exception):
-    """Raised when the input is not in the language; the caller re-parses with Lark for the details."""
+    """Raised when the input is not in the language; the caller re-parses with Lark for the details.
+
+    `resume` is the (line, column) where the last complete top-level statement starts (None if
+    there is none): the parser's stack there is the same as after any other statement, so a
+    re-parse from it (what comes before blanked out) fails at the same token, in the same state."""
+
+    def __init__(self, pos: int, resume: tuple[int, int] | None = None):
+        super().__init__(pos)
+        self.resume = resume
 
 
 class FastParser:
@@ -379,7 +387,9 @@ class FastParser:
                     if act is None:
                         if ttype == "$END" and state == end_state:
                             return values[-1]
-                        raise SyntaxFailure(tok.start_pos)
+                        done = values[0] if values else None   # the top-level statements so far
+                        raise SyntaxFailure(tok.start_pos, (done[-1].span[0], done[-1].span[1])
+                                            if type(done) is list and done else None)
                 if act >= 0:
                     push_state(state)
                     state = act
