@@ -477,8 +477,9 @@ _LINEAR_FORMS = [
     # a long digit run with no `%` after it fails PERCENT: backtracking tried every split of the
     # run between `\d+` and `\d*` (quadratic: 5 s for 20k digits)
     (r"\d+\.?\d*", r"\d++\.?+\d*+"),
-    # an unclosed string unwinds one backtracking entry per character (superlinear in practice)
-    (r"|\\.)*", r"|\\.)*+"),
+    # a string: one alternation per character, unwound one by one when the string is unclosed;
+    # unrolled (runs of plain characters, then escapes) it is 6x faster, and flat in its length
+    *((f"(?:[^{q}\\\\\n]|\\\\.)*", f"[^{q}\\\\\n]*+(?:\\\\.[^{q}\\\\\n]*+)*+") for q in "\"'"),
     # `#fff...fg`: no shorter run of hex digits ends at a word boundary either
     (r"[0-9a-fA-F]+\b", r"[0-9a-fA-F]++\b"),
     # a block comment: the capturing group saves its mark at every character (30x slower)
