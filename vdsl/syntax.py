@@ -1,6 +1,7 @@
 """Parsing: source text → typed AST with spans, or syntax diagnostics (never a traceback)."""
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from importlib import resources
@@ -250,9 +251,10 @@ PARSER = FastParser(_PLAIN, _BUILDER, on_comment=_collect_comment)
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
-_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|[()\[\]{}]|\n|#',
-                   re.S)
-_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*+"|\'(?:[^\'\\\n]|\\.)*+\'')   # possessive: fails in linear time
+# Strings are matched unrolled (a run of plain characters, then escapes), one step per character.
+_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?'
+                   r'|[()\[\]{}]|\n|#', re.S)
+_CLOSED_STRING = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
 
@@ -340,6 +342,8 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
         _BUILDER.file = file
         _BUILDER.max_depth = budgets.nesting_depth
         _BUILDER.comments = []
+        collecting = gc.isenabled()
+        gc.disable()   # the AST has no cycles: collections during the parse would only rescan the heap
         try:
             program = PARSER.parse(source)
         except _TooDeep as e:
@@ -351,6 +355,9 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
             return None, _prescan(source, file, budgets) or [_lark_diagnostic(source, file, e.resume)]
         except RecursionError:
             return None, [Diagnostic("E409", "the source is nested too deeply", Span(1, 1, 1, 2, file))]
+        finally:
+            if collecting:
+                gc.enable()
         program.comments = _BUILDER.comments
     _attach_docs(program, source)
     return program, []

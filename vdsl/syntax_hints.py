@@ -80,7 +80,7 @@ def _classify(e: UnexpectedToken, plain_parser) -> str | None:
 
 
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
-_STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?')
+_STRINGS = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?')
 # Words from other languages that make the rest of their line unparsable.
 _FOREIGN_IN_LINE = re.compile(r"\b(lambda|function|while|elif|const|var|class|import)\b")
 _METHOD_BEFORE = re.compile(r"([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*$")
