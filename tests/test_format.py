@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import vdsl
 from vdsl.format import format_source
@@ -32,8 +32,9 @@ def dump(node):
 
 
 def comments(src: str) -> list[str]:
+    """The comments' texts, less the blanks fmt drops: around each, and at the end of their lines."""
     prog, _ = parse(src)
-    return [c.text.strip() for c in prog.comments]
+    return ["\n".join(line.rstrip() for line in c.text.split("\n")).strip() for c in prog.comments]
 
 
 def assert_roundtrip(src: str, where: str = "") -> str:
@@ -121,3 +122,106 @@ def test_blank_lines_are_kept_but_collapsed():
 def test_syntax_errors_are_not_formatted():
     out, diags = format_source("circle(center=(1, 2) r=3)")
     assert out is None and [d.code for d in diags] == ["E102"]
+
+
+# Every line separator str.splitlines knows; only "\n" ends a line (and a `//` comment) in vdsl.
+SEPARATORS = ["\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=lambda s: repr(s)[1:-1])
+def test_comments_stay_comments_for_every_line_separator(sep):
+    code = "circle(center=(1, 2), r=3)"
+    src = (f"// lead{sep}{code}\nlet a = 1  // trailing{sep}{code}\n"
+           f"def f() {{\n  // inside{sep}{code}\n  rect(w=1, h=1)\n}}\n/* block{sep}{code}\n  more{sep}x */\n"
+           f"// last{sep}{code}")
+    out = assert_roundtrip(src, repr(sep))   # the same statements and comments
+    prog, _ = parse(out)
+    circles = sum(isinstance(st, vdsl.nodes.CallStmt) and st.call.name == "circle" for st in prog.stmts)
+    assert circles == (3 if sep == "\r\n" else 0), out    # "\r\n" ends a `//` comment: its "\n" does
+    assert len(prog.comments) == 5
+
+
+@pytest.mark.parametrize("path", ['q\\"uote.vd', "back\\\\slash.vd", "tab\\there.vd", "new\\nline.vd",
+                                  "plain/dir.vd", "\u2028sep\r.vd"])
+def test_use_paths_are_printed_escaped(path):
+    src = f'use "{path}"\ncircle(center=(1, 2), r=3)\n'
+    out = assert_roundtrip(src, path)
+    assert parse(out)[0].stmts[0].module == parse(src)[0].stmts[0].module
+
+
+def test_single_quoted_use_path():
+    out = assert_roundtrip("use 'it\\'s \"here\".vd'\n")
+    assert out == 'use "it\'s \\"here\\".vd"\n'
+
+
+def test_quote_reads_back_as_the_same_value():
+    from vdsl.syntax import _unescape, quote
+    for value in ["", 'a"b', "a\\b", "\\", '\\"', "x\ny\tz", "\r\v\f\x85\u2028", "'"]:
+        assert _unescape(quote(value)) == value
+        prog, diags = parse(f"let a = {quote(value)}")
+        assert not diags and prog.stmts[0].value.value == value
+
+
+def test_field_of_a_number_keeps_its_parentheses():
+    """`(1).e5` is a field of a number; printed as `1.e5` it would read as the number 100000."""
+    out = assert_roundtrip("let a = (1).e5\nlet b = (2.).x\n")
+    assert "(1).e5" in out
+
+
+_COMMENT_TEXT = st.lists(st.sampled_from(list("ab */(){}=\"'\\;") + SEPARATORS + ["circle(center=(1, 1), r=1)"]),
+                         max_size=12).map("".join)
+
+
+@st.composite
+def commented_program(draw):
+    """A generated program with comments (any separator inside them) between and after its lines,
+    and a text whose string needs escapes."""
+    lines = draw(program()).rstrip("\n").split("\n")
+    out = []
+    for line in lines:
+        if draw(st.booleans()):
+            text = draw(_COMMENT_TEXT).replace("\n", " ")
+            out.append(f"// {text}" if draw(st.booleans()) else f"/* {text.replace('*/', '* /')} */")
+        tail = draw(_COMMENT_TEXT).replace("\n", " ")
+        out.append(line + (f"  // {tail}" if draw(st.booleans()) else ""))
+    value = draw(st.text(alphabet='ab"\\\t\r\u2028 ', max_size=8))
+    from vdsl.syntax import quote
+    out.append(f"text(text={quote(value)}, at=(5, 10), size=8)")
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commented_program())
+def test_generated_programs_with_comments_and_escapes_keep_their_scene(src):
+    out = assert_roundtrip(src)
+    a, b = vdsl.compile(src), vdsl.compile(out)
+    assert [d.code for d in a.diagnostics] == [d.code for d in b.diagnostics]
+    if a.ok:
+        assert a.scene(0).to_json() == b.scene(0).to_json()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_keep_their_scene(path):
+    src = path.read_text(encoding="utf-8")
+    out, _ = format_source(src)
+    assert vdsl.compile(src).scene(0).to_json() == vdsl.compile(out).scene(0).to_json()
+
+
+def test_fmt_write_replaces_files_atomically(tmp_path, monkeypatch):
+    import os
+
+    from click.testing import CliRunner
+
+    from vdsl.cli import main
+    f = tmp_path / "a.vd"
+    f.write_text("let  a=1\n// note\u2028circle(center=(1, 2), r=3)\n", encoding="utf-8")
+    f.chmod(0o640)
+    replaced = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append(Path(b)), real(a, b)))
+    result = CliRunner().invoke(main, ["fmt", "--write", str(f)])
+    assert result.exit_code == 0, result.output
+    assert replaced == [f]
+    assert f.read_text(encoding="utf-8") == "let a = 1\n// note\u2028circle(center=(1, 2), r=3)\n"
+    assert f.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["a.vd"]   # no temporary file left behind

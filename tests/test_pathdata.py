@@ -527,3 +527,25 @@ def test_arc_bounds_match_skia(x0, y0, rx, ry, rot, large, sweep, dx, dy):
     sk = _rect(to_skia(segs).computeTightBounds())
     tol = 1e-3 * max(1.0, *(abs(v) for v in sk))
     assert got == pytest.approx(sk, abs=tol)
+
+
+@pytest.mark.parametrize("unit, tail, offset_back", [
+    (" L 1 2", " L 1", 0),                 # a set one number short, at the very end
+    (" L 1 2", " L 1 2 X", 1),             # an unknown command after 40k segments
+    (" 1 2", ",", 0),                      # a dangling comma
+    (" c 1 2 3 4 5 6", " L " + "9" * 50_000 + "e9 1", None),   # a 50k-digit number: out of range
+], ids=["short set", "unknown command", "dangling comma", "huge number"])
+def test_errors_at_the_end_of_long_path_data_are_found(unit, tail, offset_back):
+    d = "M 0 0" + unit * 40_000 + tail
+    with pytest.raises(PathDataError) as e:
+        parse_path_data(d)
+    if offset_back is not None:
+        assert e.value.offset == len(d) - offset_back
+    else:
+        assert "out of range" in e.value.message
+
+
+def test_long_path_data_parses_every_segment():
+    d = "M 0 0" + " l 1 2" * 50_000 + " z"
+    segs = parse_path_data(d)
+    assert len(segs) == 50_002 and segs[-2] == ("L", 50_000.0, 100_000.0)

@@ -91,6 +91,14 @@ class _Scope:
             s = s.parent
         return None
 
+    def size(self) -> int:
+        """How many names names() would return, at most (without building the set)."""
+        out, s = 0, self
+        while s is not None:
+            out += len(s.vars)
+            s = s.parent
+        return out
+
     def names(self) -> set[str]:
         out, s = set(), self
         while s is not None:
@@ -158,6 +166,12 @@ class ModuleLoader:
         return info
 
 
+# Did-you-mean work per program, in candidates compared: each lookup compares the unknown word
+# with every name in scope (or every parameter), so many unknown names in a program of many names
+# would cost names x unknowns. Past this, unknown names are reported without a suggestion.
+_SUGGESTION_WORK = 20_000
+
+
 class Checker:
     def __init__(self, loader: ModuleLoader | None = None, is_module: bool = False,
                  budgets: Budgets = DEFAULT):
@@ -174,6 +188,14 @@ class Checker:
         self._canvas_seen = False
         self._drew = False
         self._item_types: dict[int, list[Type]] = {}   # id(list literal) -> its items' types
+        self._suggestion_work = _SUGGESTION_WORK
+
+    def _may_suggest(self, candidates: int) -> bool:
+        """Whether a did-you-mean lookup among this many candidates fits the work left for them."""
+        if candidates > self._suggestion_work:
+            return False
+        self._suggestion_work -= candidates
+        return True
 
     # ------------------------------------------------------------ reporting
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -428,8 +450,8 @@ class Checker:
                 self.err("E201", f"`{c.name}` is a value, not a function", c.name_span,
                          f"only builtins and `def`s can be called; to multiply write `{c.name} * (...)`")
                 return ANY
-            cands = list(TABLE) + list(self.defs)
-            s = did_you_mean(c.name, cands, FUNCTION_ALIASES)
+            cands = list(TABLE) + list(self.defs) if self._may_suggest(len(TABLE) + len(self.defs)) else []
+            s = did_you_mean(c.name, cands, FUNCTION_ALIASES) if cands else None
             hint = f"did you mean `{s}`?" if s else None
             if s and FUNCTION_ALIASES.get(c.name) == s and s in TABLE:
                 hint = f"vdsl calls it `{s}`: {TABLE[s].short_signature()}"
@@ -445,6 +467,7 @@ class Checker:
         bound: dict[str, tuple[Type, n.Arg]] = {}
         pos_i = 0
         refused = False
+        known = set(names)   # a def may have thousands of parameters: no list scan per argument
         for a in c.args:
             t = self.expr(a.value, scope)
             if a.name is None:
@@ -464,9 +487,9 @@ class Checker:
                 pos_i += 1
             else:
                 pname = a.name
-                if pname not in names:
+                if pname not in known:
                     self.err("E202", f"unknown argument `{pname}` for `{c.name}`", a.span,
-                             self._unknown_arg_hint(c, pname, names))
+                             self._unknown_arg_hint(c, pname, names) if self._may_suggest(len(names)) else None)
                     continue
             if pname in bound:
                 self.err("E206", f"argument `{pname}` is given twice", a.span)
@@ -536,11 +559,11 @@ class Checker:
                      e.span, f"`{p.name}` is in {scale}: write the number itself"
                      + (", or use hsl(h, s%, l%) for percentages" if scale == "0-255" else ""))
 
-    @staticmethod
-    def _suggested_for_unknown(c: n.Call, names: list[str]) -> set[str]:
+    def _suggested_for_unknown(self, c: n.Call, names: list[str]) -> set[str]:
         """Parameters that an unknown argument's did-you-mean already points at (no second error)."""
+        known = set(names)
         return {did_you_mean(a.name, names, ARG_ALIASES) for a in c.args
-                if a.name is not None and a.name not in names} - {None}
+                if a.name is not None and a.name not in known and self._may_suggest(len(names))} - {None}
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
         names = [p[0] for p in sig.params]
@@ -616,12 +639,16 @@ class Checker:
             hint = "this call draws and returns no value"
         self.err("E205", f"{what} must be {want}, got {t}", e.span, hint)
 
+    def _too_large(self, e: n.Number | n.Percent) -> None:
+        shown = e.raw if len(e.raw) <= 24 else f"{e.raw[:12]}...{e.raw[-8:]} ({len(e.raw)} characters)"
+        self.err("E305", f"the number {shown} is too large", e.span)
+
     # ------------------------------------------------------------ expressions
     def expr(self, e: n.Expr, scope: _Scope) -> Type:
         # (the node classes are disjoint: the commonest are tested first)
         if isinstance(e, n.Number):
             if not math.isfinite(e.value):
-                self.err("E305", f"the number {e.raw} is too large", e.span)
+                self._too_large(e)
             return NUMBER
         if isinstance(e, n.Name):
             return self._name(e, scope)
@@ -649,6 +676,8 @@ class Checker:
         if isinstance(e, n.String):
             return STRING
         if isinstance(e, n.Percent):
+            if not math.isfinite(e.value):
+                self._too_large(e)
             return NUMBER
         if isinstance(e, n.Bool):
             return BOOL
@@ -718,7 +747,7 @@ class Checker:
 
     def _module_field(self, e: n.Field, scope: _Scope) -> Type:
         """`Math.PI`, `math.pi`, `np.pi`: a module prefix from another language."""
-        names = scope.names()
+        names = scope.names() if self._may_suggest(scope.size()) else set()
         s = did_you_mean(e.name, names, NAME_ALIASES, cutoff=0.8)
         if s is None and e.name.lower() in names:
             s = e.name.lower()
@@ -735,14 +764,15 @@ class Checker:
             sig = self.defs[e.name].signature() if e.name in self.defs else TABLE[e.name].short_signature()
             self.err("E200", f"`{e.name}` is a function; call it with (...)", e.span, f"call it: {sig}")
             return ANY
-        names = scope.names() | {"true", "false"}
-        s = did_you_mean(e.name, names, NAME_ALIASES)
+        suggest = self._may_suggest(scope.size())
+        names = scope.names() | {"true", "false"} if suggest else set()
+        s = did_you_mean(e.name, names, NAME_ALIASES) if suggest else None
         if s is None and e.name in NAME_ALIASES:
             s = NAME_ALIASES[e.name]            # `true`, `false`: keywords, not names in scope
         hint = f"did you mean `{s}`?" if s else None
         if e.name in FOREIGN_NAMES:
             hint = FOREIGN_NAMES[e.name]
-        if s is None and e.name[:1].isalpha() and e.name.isalpha() and e.name.lower() not in names:
+        if suggest and s is None and e.name[:1].isalpha() and e.name.isalpha() and e.name.lower() not in names:
             c = suggest_color(e.name)
             if c:
                 hint = f"did you mean the colour `{c}`?"

@@ -34,7 +34,15 @@ class Tok(NamedTuple):
 
 
 class SyntaxFailure(Exception):
-    """Raised when the input is not in the language; the caller re-parses with Lark for the details."""
+    """Raised when the input is not in the language; the caller re-parses with Lark for the details.
+
+    `resume` is the (line, column) where the last complete top-level statement starts (None if
+    there is none): the parser's stack there is the same as after any other statement, so a
+    re-parse from it (what comes before blanked out) fails at the same token, in the same state."""
+
+    def __init__(self, pos: int, resume: tuple[int, int] | None = None):
+        super().__init__(pos)
+        self.resume = resume
 
 
 class FastParser:
@@ -88,21 +96,31 @@ class FastParser:
         # Operators and names, the commonest tokens, are tried first; a `.` followed by a digit is
         # left to NUMBER/PERCENT (`.5`), and `//`, `/*` to COMMENT, which comes before them.
         op_alts = [re.escape(o) + (r"(?!\d)" if o == "." else "") for o, _ in ops]
-        parts = [
-            r"(?P<NL>\n)",
-            f"(?P<COMMENT>{terms['COMMENT'].pattern.to_regexp()})",
-            "(?P<OP>" + "|".join(op_alts) + ")",
-            f"(?P<NAME>{terms['NAME'].pattern.to_regexp()})",
-            f"(?P<PERCENT>{terms['PERCENT'].pattern.to_regexp()})",
-            f"(?P<NUMBER>{terms['NUMBER'].pattern.to_regexp()})",
-            f"(?P<STRING>{terms['STRING'].pattern.to_regexp()})",
-            f"(?P<COLOR>{terms['COLOR'].pattern.to_regexp()})",
-            r"(?P<EOF>\Z)",
-            r"(?P<BAD>[\s\S])",   # any other character: a lexing error, where no token can start
-        ]
-        # Blanks before a token are consumed by the same match, and every character is in some
-        # match: one finditer over the text yields the tokens back to back.
-        self.master = re.compile(r"[ \t\r\f\ufeff]*(?:" + "|".join(parts) + ")")
+
+        def master(comment: str, open_comment: bool):
+            parts = [
+                r"(?P<NL>\n)",
+                f"(?P<COMMENT>{comment})",
+                # `/*` where COMMENT failed: a block comment that is never closed (lexed as `/` `*`)
+                r"(?P<OPEN_COMMENT>/(?=\*))" if open_comment else None,
+                "(?P<OP>" + "|".join(op_alts) + ")",
+                f"(?P<NAME>{_linear(terms['NAME'].pattern.to_regexp())})",
+                f"(?P<PERCENT>{_linear(terms['PERCENT'].pattern.to_regexp())})",
+                f"(?P<NUMBER>{_linear(terms['NUMBER'].pattern.to_regexp())})",
+                f"(?P<STRING>{_linear(terms['STRING'].pattern.to_regexp())})",
+                f"(?P<COLOR>{_linear(terms['COLOR'].pattern.to_regexp())})",
+                r"(?P<EOF>\Z)",
+                r"(?P<BAD>[\s\S])",   # any other character: a lexing error, where no token can start
+            ]
+            # Blanks before a token are consumed by the same match, and every character is in some
+            # match: one finditer over the text yields the tokens back to back.
+            return re.compile(r"[ \t\r\f\ufeff]*(?:" + "|".join(p for p in parts if p) + ")")
+
+        self.master = master(_linear(terms["COMMENT"].pattern.to_regexp()), True)
+        # After a `/*` that is never closed no later `/*` closes either (no `*/` follows): the
+        # rest is lexed without block comments, so each `/*` is not scanned to the end again.
+        line_comment = next(a for a in _alternatives(terms["COMMENT"].pattern.to_regexp()) if a.startswith(r"\/\/"))
+        self.master_unclosed = master(line_comment, False)
 
     def tokens(self, text: str, comments: bool = True) -> list[Tok]:
         """All tokens, ending with `$END`; at a character no token can start with, the list ends
@@ -114,35 +132,42 @@ class FastParser:
         append = out.append
         line, line_start = 1, 0
         pos = 0
-        for m in self.master.finditer(text):
-            kind = m.lastgroup
-            pos, end = m.span(kind)   # the token's own span, after the blanks before it
-            if kind == "OP":
-                val = m.group(kind)
-                append(new(Tok, (op_types[val], val, pos, line, pos - line_start + 1, line, end - line_start + 1)))
-            elif kind == "NAME":
-                val = m.group(kind)
-                append(new(Tok, (keywords.get(val, "NAME"), val, pos, line, pos - line_start + 1, line,
-                                 end - line_start + 1)))
-            elif kind == "NL":
-                line += 1
-                line_start = end
-            elif kind == "COMMENT":
-                val = m.group(kind)
-                if on_comment is not None:
-                    on_comment(line, pos - line_start + 1, val)
-                nl = val.count("\n")
-                if nl:
-                    line += nl
-                    line_start = pos + val.rfind("\n") + 1
-            elif kind == "EOF":
-                break
-            elif kind == "BAD":
-                col = pos - line_start + 1
-                append(new(Tok, ("$ERROR", "", pos, line, col, line, col)))
-                return out
-            else:
-                append(new(Tok, (kind, m.group(kind), pos, line, pos - line_start + 1, line, end - line_start + 1)))
+        # One scan, or two where a `/*` is never closed: a list that grows while it is iterated.
+        scans = [self.master.finditer(text)]
+        for scan in scans:
+            for m in scan:
+                kind = m.lastgroup
+                pos, end = m.span(kind)   # the token's own span, after the blanks before it
+                if kind == "OP":
+                    val = m.group(kind)
+                    append(new(Tok, (op_types[val], val, pos, line, pos - line_start + 1, line, end - line_start + 1)))
+                elif kind == "NAME":
+                    val = m.group(kind)
+                    append(new(Tok, (keywords.get(val, "NAME"), val, pos, line, pos - line_start + 1, line,
+                                     end - line_start + 1)))
+                elif kind == "NL":
+                    line += 1
+                    line_start = end
+                elif kind == "COMMENT":
+                    val = m.group(kind)
+                    if on_comment is not None:
+                        on_comment(line, pos - line_start + 1, val)
+                    nl = val.count("\n")
+                    if nl:
+                        line += nl
+                        line_start = pos + val.rfind("\n") + 1
+                elif kind == "EOF":
+                    break
+                elif kind == "OPEN_COMMENT":
+                    append(new(Tok, (op_types["/"], "/", pos, line, pos - line_start + 1, line, end - line_start + 1)))
+                    scans.append(self.master_unclosed.finditer(text, end))   # no block comments from here
+                    break
+                elif kind == "BAD":
+                    col = pos - line_start + 1
+                    append(new(Tok, ("$ERROR", "", pos, line, col, line, col)))
+                    return out
+                else:
+                    append(new(Tok, (kind, m.group(kind), pos, line, pos - line_start + 1, line, end - line_start + 1)))
         col = pos - line_start + 1
         append(new(Tok, ("$END", "", pos, line, col, line, col)))
         return out
@@ -362,7 +387,9 @@ class FastParser:
                     if act is None:
                         if ttype == "$END" and state == end_state:
                             return values[-1]
-                        raise SyntaxFailure(tok.start_pos)
+                        done = values[0] if values else None   # the top-level statements so far
+                        raise SyntaxFailure(tok.start_pos, (done[-1].span[0], done[-1].span[1])
+                                            if type(done) is list and done else None)
                 if act >= 0:
                     push_state(state)
                     state = act
@@ -442,3 +469,55 @@ def _pos(v, start: bool):
     if isinstance(v, list) and v:
         return _pos(v[0] if start else v[-1], start)
     return None
+
+
+# Loops in the grammar's terminals that cost more than one step per character, and forms that
+# match the same strings in one (possessive loops: giving back characters can never succeed):
+_LINEAR_FORMS = [
+    # a long digit run with no `%` after it fails PERCENT: backtracking tried every split of the
+    # run between `\d+` and `\d*` (quadratic: 5 s for 20k digits)
+    (r"\d+\.?\d*", r"\d++\.?+\d*+"),
+    # a string: one alternation per character, unwound one by one when the string is unclosed;
+    # unrolled (runs of plain characters, then escapes) it is 6x faster, and flat in its length
+    *((f"(?:[^{q}\\\\\n]|\\\\.)*", f"[^{q}\\\\\n]*+(?:\\\\.[^{q}\\\\\n]*+)*+") for q in "\"'"),
+    # `#fff...fg`: no shorter run of hex digits ends at a word boundary either
+    (r"[0-9a-fA-F]+\b", r"[0-9a-fA-F]++\b"),
+    # a block comment: the capturing group saves its mark at every character (30x slower)
+    ("(.|\n)*?", r"[\s\S]*?"),   # (Lark writes the newline out)
+]
+
+
+def _linear(pattern: str) -> str:
+    """A terminal's regex with the slow loops of _LINEAR_FORMS replaced."""
+    for loop, linear in _LINEAR_FORMS:
+        pattern = pattern.replace(loop, linear)
+    return pattern
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex such as Lark's `(?:a|b)` for a terminal `/a/ | /b/`."""
+    if pattern.startswith("(?:") and pattern.endswith(")"):
+        pattern = pattern[3:-1]
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":   # a character class: skip to its end (a `]` first in it is literal)
+            i += 2 if pattern.startswith("[^", i) else 1
+            i += pattern.startswith("]", i)
+            while pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out

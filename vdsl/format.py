@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import nodes as n
+from .syntax import quote
 
 INDENT = "  "
 WIDTH = 100
@@ -20,7 +21,7 @@ def _expr(e: n.Expr) -> tuple[str, int]:
     if isinstance(e, (n.Number, n.Percent)):
         return e.raw, 11
     if isinstance(e, n.String):
-        return e.raw, 11
+        return e.raw or quote(e.value), 11   # raw: the literal as written (escaped, either quote)
     if isinstance(e, n.ColorLit):
         return e.raw, 11
     if isinstance(e, n.Bool):
@@ -37,6 +38,8 @@ def _expr(e: n.Expr) -> tuple[str, int]:
     if isinstance(e, n.Call):
         return call(e), 11
     if isinstance(e, n.Field):
+        if isinstance(e.obj, n.Number):   # `(1).e5`, not `1.e5` (a number)
+            return f"({e.obj.raw}).{e.name}", 10
         return f"{expr(e.obj, 10)}.{e.name}", 10
     if isinstance(e, n.Index):
         return f"{expr(e.obj, 10)}[{expr(e.index)}]", 10
@@ -96,7 +99,10 @@ class _Printer:
             c = self.comments[self.ci]
             if self.out and self.last_line and c.line > self.last_line + 1 and self.out[-1] != "":
                 self.out.append("")
-            lines = c.text.splitlines() or [""]
+            # Split at "\n" only, the one line break of the lexer: str.splitlines also splits at
+            # \r, \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which would end a `//` comment early
+            # and turn the rest of it into code.
+            lines = c.text.split("\n")
             self.out.append(indent + lines[0].strip())
             self.out.extend(line.rstrip() for line in lines[1:])   # block comments stay verbatim
             self.last_line = c.line + c.text.count("\n")
@@ -128,7 +134,7 @@ class _Printer:
         elif isinstance(st, n.Assign):
             self.out.append(f"{indent}{st.name} {st.op} {expr(st.value)}")
         elif isinstance(st, n.Use):
-            self.out.append(f"{indent}use " + (f'"{st.module}"' if st.is_path else st.module))
+            self.out.append(f"{indent}use " + (quote(st.module) if st.is_path else st.module))
         elif isinstance(st, n.Return):
             self.out.append(f"{indent}return {expr(st.value)}")
         elif isinstance(st, n.CallStmt):

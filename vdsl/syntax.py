@@ -1,6 +1,7 @@
 """Parsing: source text → typed AST with spans, or syntax diagnostics (never a traceback)."""
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from importlib import resources
@@ -41,6 +42,14 @@ class _TooDeep(Exception):
 def _unescape(raw: str) -> str:
     body = raw[1:-1]
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
+
+
+def quote(value: str) -> str:
+    """A double-quoted string literal whose value is `value`: the inverse of reading one."""
+    return '"' + re.sub(r'[\\"\n\t]', lambda m: _ESCAPES[m.group(0)], value) + '"'
 
 
 class _Builder:
@@ -242,9 +251,10 @@ PARSER = FastParser(_PLAIN, _BUILDER, on_comment=_collect_comment)
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
-_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|[()\[\]{}]|\n|#',
-                   re.S)
-_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+# Strings are matched unrolled (a run of plain characters, then escapes), one step per character.
+_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?'
+                   r'|[()\[\]{}]|\n|#', re.S)
+_CLOSED_STRING = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
 
@@ -332,17 +342,22 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
         _BUILDER.file = file
         _BUILDER.max_depth = budgets.nesting_depth
         _BUILDER.comments = []
+        collecting = gc.isenabled()
+        gc.disable()   # the AST has no cycles: collections during the parse would only rescan the heap
         try:
             program = PARSER.parse(source)
         except _TooDeep as e:
             return None, [Diagnostic("E409", f"the program is nested deeper than the nesting budget "
                                      f"({budgets.nesting_depth})", e.span,
                                      "split long expressions with `let` and deep blocks into `def`s")]
-        except SyntaxFailure:
+        except SyntaxFailure as e:
             # Bracket balance and depth first (clearer than "unexpected end of input"), then Lark's view.
-            return None, _prescan(source, file, budgets) or [_lark_diagnostic(source, file)]
+            return None, _prescan(source, file, budgets) or [_lark_diagnostic(source, file, e.resume)]
         except RecursionError:
             return None, [Diagnostic("E409", "the source is nested too deeply", Span(1, 1, 1, 2, file))]
+        finally:
+            if collecting:
+                gc.enable()
         program.comments = _BUILDER.comments
     _attach_docs(program, source)
     return program, []
@@ -361,19 +376,31 @@ def _attach_docs(program: n.Program, source: str) -> None:
     src_lines = source.split("\n")
     by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")
                and not src_lines[c.line - 1][:c.col - 1].strip()}
+    docs: dict[int, str] = {}   # per line: defs that share a line share the comment block above it
     for st in program.stmts:
         if isinstance(st, n.Def):
-            lines, ln = [], st.span.line - 1
-            while ln in by_line:
-                lines.append(by_line[ln][2:].strip())
-                ln -= 1
-            st.doc = "\n".join(reversed(lines))
+            if st.span.line not in docs:
+                lines, ln = [], st.span.line - 1
+                while ln in by_line:
+                    lines.append(by_line[ln][2:].strip())
+                    ln -= 1
+                docs[st.span.line] = "\n".join(reversed(lines))
+            st.doc = docs[st.span.line]
 
 
-def _lark_diagnostic(source: str, file: str) -> Diagnostic:
-    """Re-parse with Lark itself to get its precise error, then explain it."""
+def _lark_diagnostic(source: str, file: str, resume: tuple[int, int] | None = None) -> Diagnostic:
+    """Re-parse with Lark itself to get its precise error, then explain it.
+
+    Lark re-parses from `resume` (the start of the last complete statement before the error) with
+    the text before it blanked out, lines kept: the same error at the same position, at the cost of
+    the last statement instead of the whole program (Lark is several times slower than the driver)."""
+    text = source
+    if resume is not None:
+        head = source.split("\n", resume[0] - 1)
+        cut = len(source) - len(head[-1]) + resume[1] - 1
+        text = "\n".join(" " * len(line) for line in source[:cut].split("\n")) + source[cut:]
     try:
-        _PLAIN.parse(source)
+        _PLAIN.parse(text)
     except UnexpectedInput as e:
         return _syntax_diagnostic(e, source, file)
     return Diagnostic("E100", "the source does not parse", Span(1, 1, 1, 2, file))

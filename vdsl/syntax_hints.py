@@ -56,6 +56,11 @@ _MESSAGES = {
     "let-missing-eq": ("`let` needs `=` and a value", "write `let name = value`"),
 }
 
+# The hints look at most this many characters before the bad token: enough for any habit they
+# know, and it keeps their regexes (several are searches anchored at `$`, quadratic on a long word
+# or digit run) within a fixed cost however big the source is.
+_WINDOW = 512
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
@@ -75,7 +80,7 @@ def _classify(e: UnexpectedToken, plain_parser) -> str | None:
 
 
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
-_STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?')
+_STRINGS = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?')
 # Words from other languages that make the rest of their line unparsable.
 _FOREIGN_IN_LINE = re.compile(r"\b(lambda|function|while|elif|const|var|class|import)\b")
 _METHOD_BEFORE = re.compile(r"([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*$")
@@ -119,7 +124,7 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
     val = str(tok.value)
     expected = set(e.expected)
     start = tok.start_pos or 0
-    before = source[:start]
+    before = source[max(0, start - _WINDOW):start]
     line_before = before[before.rfind("\n") + 1:]
     code_before = _STRINGS.sub('""', line_before)
     prev_char = before[-1:]
@@ -187,7 +192,7 @@ def explain_unexpected_token(e: UnexpectedToken, source: str, plain_parser) -> t
     shown = str(tok.value)[:30]
     kind = {"NAME": "name ", "NUMBER": "number ", "STRING": "string ", "COLOR": "colour "}.get(tok.type, "")
     base = f"unexpected {kind}`{shown}`"
-    before = source[:tok.start_pos] if tok.start_pos is not None else ""
+    before = source[max(0, tok.start_pos - _WINDOW):tok.start_pos] if tok.start_pos is not None else ""
     m = _WORD_BEFORE.search(before)
     prev_word = m.group(1) if m else None
     # A statement that starts with a word from another language: `elif`, `function`, `import`, ...
@@ -226,7 +231,7 @@ def explain_end_of_input(e, source: str, plain_parser) -> str:
     """A hint for a program that stops in the middle of a statement."""
     label = _classify(e, plain_parser) if isinstance(e, UnexpectedToken) else None
     code = _COMMENTS.sub(" ", _STRINGS.sub('""', source))
-    last = re.search(r"(\d?)([A-Za-z_]\w*)\s*$", code)
+    last = re.search(r"(\d?)([A-Za-z_]\w*)\s*$", code[-_WINDOW:])
     if last and last.group(1):
         digit, word = last.groups()
         if digit == "0" and re.fullmatch(r"[xX][0-9a-fA-F]+", word):
