@@ -27,15 +27,10 @@ def _load(name: str):
 bench = _load("bench_adversarial")
 fuzz = _load("fuzz")
 
-LEXER = "fixed by the linear-lexer branch"
-FORMAT = "fixed by the total-formatter branch"
-# Programs that fail today (hang, exception, or the wrong outcome), with what fixes them;
-# see bench/results/adversarial.md. The merger deletes a name once its fix is in.
-KNOWN_FAILING: dict[str, str] = {"digits_200k": LEXER, "digits_20k": LEXER}
-# Saved fuzz findings that fail today (tests/fuzz_regressions/NAME.vd).
-KNOWN_FAILING_FUZZ: dict[str, str] = {
-    "seed1-format-01": FORMAT, "format-use-escaped-string": FORMAT, "seed2-format-01": FORMAT,
-}
+# Programs and saved fuzz findings that fail today (hang, exception, or the wrong outcome), with what
+# would fix them; see bench/results/adversarial.md. Empty: every one ends as expected.
+KNOWN_FAILING: dict[str, str] = {}
+KNOWN_FAILING_FUZZ: dict[str, str] = {}
 SAFETY_KILL = 30.0     # CPU seconds for a program expected to pass: killed only if something is badly wrong
 FAILING_KILL = 1.0     # CPU seconds for a known failure: do not spend the suite's time waiting for it
 WALL = 3.0             # ... or this many times that in wall time
