@@ -39,9 +39,13 @@ def test_every_command_the_readme_shows_exists():
 
 
 def test_the_readme_budget_table_matches_the_defaults():
+    """Every budget has a row, and each row's default and cap are the code's."""
+    from dataclasses import fields
+
     from vdsl.budgets import CAPS, DEFAULT
-    row = re.search(r"\| evaluation steps \(fuel\) \| ([\d,]+) \| ([\d,]+) \|", README)
-    assert row and int(row.group(1).replace(",", "")) == DEFAULT.fuel
-    assert int(row.group(2).replace(",", "")) == CAPS["fuel"]
-    row = re.search(r"\| call depth \| (\d+) \| (\d+) \|", README)
-    assert row and int(row.group(1)) == DEFAULT.call_depth and int(row.group(2)) == CAPS["call_depth"]
+    rows = {m.group(1): (m.group(2), m.group(3)) for m in
+            re.finditer(r"^  \| `(\w+)`: [^|]+\| ([\d,.]+) \| ([\d,.]+) \|", README, re.M)}
+    assert set(rows) == {f.name for f in fields(DEFAULT)}
+    for name, (default, cap) in rows.items():
+        assert float(default.replace(",", "")) == getattr(DEFAULT, name), name
+        assert float(cap.replace(",", "")) == CAPS[name], name
