@@ -15,6 +15,7 @@ A program's header says what it is and what must come out:
     // scale: 16                       (raster scale, as `vdsl render --scale`)
 The child-runner (`run_child`, `run_program`) is shared with bench/fuzz.py and tests/test_adversarial.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import contextlib
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:   # this tree's vdsl, not whichever one is installed
+if str(ROOT) not in sys.path:  # this tree's vdsl, not whichever one is installed
     sys.path.insert(0, str(ROOT))
 ADV_DIR = ROOT / "bench" / "adversarial"
 RESULTS = ROOT / "bench" / "results" / "adversarial.md"
@@ -48,7 +50,7 @@ def _spawn(fn, arg, mem_bytes: int, cpu: int | None, cpu_seconds: float | None =
     given: the kernel kills it once it has used that much CPU time) and writes its JSON answer to a pipe."""
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:   # the child: never returns
+    if pid == 0:  # the child: never returns
         code = 0
         try:
             os.close(r)
@@ -61,15 +63,15 @@ def _spawn(fn, arg, mem_bytes: int, cpu: int | None, cpu_seconds: float | None =
                 resource.setrlimit(resource.RLIMIT_CPU, (lim, lim))
             try:
                 res = fn(arg)
-            except BaseException as e:   # noqa: BLE001 - the point is to record anything
+            except BaseException as e:
                 res = {"outcome": "exception", "detail": f"{type(e).__name__}: {str(e)[:300]}"}
             try:
                 data = json.dumps(res).encode()
-            except BaseException:  # noqa: BLE001 - MemoryError while encoding, say
+            except BaseException:
                 data = b'{"outcome": "exception", "detail": "could not encode the result"}'
             while data:
-                data = data[os.write(w, data):]
-        except BaseException:  # noqa: BLE001
+                data = data[os.write(w, data) :]
+        except BaseException:
             code = 3
         finally:
             os._exit(code)
@@ -77,8 +79,15 @@ def _spawn(fn, arg, mem_bytes: int, cpu: int | None, cpu_seconds: float | None =
     return pid, r
 
 
-def run_many(fn, args: list, timeouts: list[float], mem_bytes: int = 4 * GIB, cpu: int | None = None,
-             parallel: int = 1, wall_factor: float = 6.0) -> list[dict]:
+def run_many(
+    fn,
+    args: list,
+    timeouts: list[float],
+    mem_bytes: int = 4 * GIB,
+    cpu: int | None = None,
+    parallel: int = 1,
+    wall_factor: float = 6.0,
+) -> list[dict]:
     """fn(arg) for each arg, each in a forked child (at most `parallel` at once) pinned to one core under
     RLIMIT_AS=mem_bytes, killed once it has used its timeout in CPU seconds (RLIMIT_CPU: a loaded, shared
     machine does not make a program look slower than it is) or wall_factor times that in wall time.
@@ -87,7 +96,7 @@ def run_many(fn, args: list, timeouts: list[float], mem_bytes: int = 4 * GIB, cp
     (the child's peak RSS) and `cpu_s` (its user + system CPU time), or outcome `killed` / `crash` when the child never answered."""
     results: list[dict | None] = [None] * len(args)
     todo = list(range(len(args)))
-    running: dict[int, tuple[int, float, list]] = {}   # read fd -> (index, start, chunks)
+    running: dict[int, tuple[int, float, list]] = {}  # read fd -> (index, start, chunks)
     pids: dict[int, int] = {}
     while todo or running:
         while todo and len(running) < max(1, parallel):
@@ -106,17 +115,16 @@ def run_many(fn, args: list, timeouts: list[float], mem_bytes: int = 4 * GIB, cp
             else:
                 done.append((r, False))
         now = time.monotonic()
-        done += [(r, True) for r, (i, t0, _) in running.items()
-                 if r not in ready and now - t0 >= timeouts[i] * wall_factor]
+        done += [
+            (r, True) for r, (i, t0, _) in running.items() if r not in ready and now - t0 >= timeouts[i] * wall_factor
+        ]
         for r, killed in done:
             i, t0, chunks = running.pop(r)
             pid = pids.pop(r)
             os.close(r)
             if killed:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             _, status, ru = os.wait4(pid, 0)
             wall, rss_mb = time.monotonic() - t0, ru.ru_maxrss / 1024
             cpu_s = ru.ru_utime + ru.ru_stime
@@ -129,15 +137,18 @@ def run_many(fn, args: list, timeouts: list[float], mem_bytes: int = 4 * GIB, cp
                 try:
                     res = json.loads(b"".join(chunks))
                 except ValueError:
-                    res = {"outcome": "crash",
-                           "detail": f"signal {sig}" if sig else f"exit status {os.WEXITSTATUS(status)}"}
+                    res = {
+                        "outcome": "crash",
+                        "detail": f"signal {sig}" if sig else f"exit status {os.WEXITSTATUS(status)}",
+                    }
             res["wall"], res["rss_mb"], res["cpu_s"] = wall, rss_mb, cpu_s
             results[i] = res
     return results  # type: ignore[return-value]
 
 
-def run_child(fn, arg, timeout: float = 30.0, mem_bytes: int = 4 * GIB, cpu: int | None = None,
-              wall_factor: float = 6.0) -> dict:
+def run_child(
+    fn, arg, timeout: float = 30.0, mem_bytes: int = 4 * GIB, cpu: int | None = None, wall_factor: float = 6.0
+) -> dict:
     """fn(arg) in one sandboxed child (see run_many)."""
     return run_many(fn, [arg], [timeout], mem_bytes, cpu, 1, wall_factor)[0]
 
@@ -178,6 +189,7 @@ def render_outcome(args: dict) -> dict:
     from vdsl.backends import render_bytes
     from vdsl.errors import DiagnosticsError
     from vdsl.values import RuntimeFault
+
     stages: dict[str, float] = {}
     t = time.perf_counter()
     stage = "compile"
@@ -192,14 +204,22 @@ def render_outcome(args: dict) -> dict:
         p = vdsl.compile(args["source"])
         lap("compile")
         if not p.ok:
-            return {"outcome": "diag", "codes": _codes(p.diagnostics), "stages": stages,
-                    "detail": p.diagnostics[0].message[:200] if p.diagnostics else ""}
+            return {
+                "outcome": "diag",
+                "codes": _codes(p.diagnostics),
+                "stages": stages,
+                "detail": p.diagnostics[0].message[:200] if p.diagnostics else "",
+            }
         stage = "evaluate"
         scene, diags = p.evaluate(args.get("seed", 0))
         lap("evaluate")
         if scene is None:
-            return {"outcome": "diag", "codes": _codes(diags), "stages": stages,
-                    "detail": diags[0].message[:200] if diags else ""}
+            return {
+                "outcome": "diag",
+                "codes": _codes(diags),
+                "stages": stages,
+                "detail": diags[0].message[:200] if diags else "",
+            }
         sizes = {}
         for fmt in args.get("formats", ["png"]):
             stage = f"render {fmt}"
@@ -212,25 +232,41 @@ def render_outcome(args: dict) -> dict:
         return {"outcome": "image", "codes": [], "stages": stages, "bytes": sizes, "detail": ""}
     except DiagnosticsError as e:
         lap(stage)
-        return {"outcome": "diag", "codes": _codes(e.diagnostics), "stages": stages,
-                "detail": f"raised DiagnosticsError in {stage}"}
-    except RuntimeFault as f:   # a fault that escaped its stage: a code, but also a bug in the API
+        return {
+            "outcome": "diag",
+            "codes": _codes(e.diagnostics),
+            "stages": stages,
+            "detail": f"raised DiagnosticsError in {stage}",
+        }
+    except RuntimeFault as f:  # a fault that escaped its stage: a code, but also a bug in the API
         lap(stage)
-        return {"outcome": "exception", "codes": [f.code], "stages": stages,
-                "detail": f"RuntimeFault {f.code} escaped {stage}: {f.message[:200]}"}
-    except BaseException as e:  # noqa: BLE001
+        return {
+            "outcome": "exception",
+            "codes": [f.code],
+            "stages": stages,
+            "detail": f"RuntimeFault {f.code} escaped {stage}: {f.message[:200]}",
+        }
+    except BaseException as e:
         lap(stage)
-        return {"outcome": "exception", "codes": [], "stages": stages,
-                "detail": f"{type(e).__name__} in {stage}: {str(e)[:200]}"}
+        return {
+            "outcome": "exception",
+            "codes": [],
+            "stages": stages,
+            "detail": f"{type(e).__name__} in {stage}: {str(e)[:200]}",
+        }
 
 
 def program_args(path: Path) -> dict:
     src = path.read_text(encoding="utf-8")
     h = header(src)
-    return {"source": src, "formats": (h.get("formats") or "png").split(),
-            "scale": float(h.get("scale") or 1.0), "seed": int(h.get("seed") or 0),
-            "expect": [e.strip() for e in (h.get("expect") or "image").split("|")],
-            "class": h.get("class", "")}
+    return {
+        "source": src,
+        "formats": (h.get("formats") or "png").split(),
+        "scale": float(h.get("scale") or 1.0),
+        "seed": int(h.get("seed") or 0),
+        "expect": [e.strip() for e in (h.get("expect") or "image").split("|")],
+        "class": h.get("class", ""),
+    }
 
 
 def passes(res: dict, expect: list[str]) -> bool:
@@ -245,21 +281,27 @@ def passes(res: dict, expect: list[str]) -> bool:
 def run_program(path: Path, timeout: float = 30.0, mem_bytes: int = 4 * GIB, cpu: int | None = None) -> dict:
     args = program_args(path)
     res = run_child(render_outcome, args, timeout, mem_bytes, cpu)
-    res.update(name=path.stem, cls=args["class"], expect=args["expect"], formats=args["formats"],
-               scale=args["scale"])
+    res.update(name=path.stem, cls=args["class"], expect=args["expect"], formats=args["formats"], scale=args["scale"])
     res["pass"] = passes(res, args["expect"])
     res["on_target"] = on_target(res)
     return res
 
 
-def run_programs(paths: list[Path], timeouts: list[float], mem_bytes: int = 4 * GIB, cpu: int | None = None,
-                 parallel: int = 1, wall_factor: float = 6.0) -> list[dict]:
+def run_programs(
+    paths: list[Path],
+    timeouts: list[float],
+    mem_bytes: int = 4 * GIB,
+    cpu: int | None = None,
+    parallel: int = 1,
+    wall_factor: float = 6.0,
+) -> list[dict]:
     """run_program for many programs, `parallel` children at a time (timings are only fair with 1)."""
     argss = [program_args(p) for p in paths]
     out = run_many(render_outcome, argss, timeouts, mem_bytes, cpu, parallel, wall_factor)
     for path, args, res in zip(paths, argss, out):
-        res.update(name=path.stem, cls=args["class"], expect=args["expect"], formats=args["formats"],
-                   scale=args["scale"])
+        res.update(
+            name=path.stem, cls=args["class"], expect=args["expect"], formats=args["formats"], scale=args["scale"]
+        )
         res["pass"] = passes(res, args["expect"])
         res["on_target"] = on_target(res)
     return out
@@ -302,20 +344,34 @@ def overhead(base_tree: Path, repeats: int, cpu: int | None) -> dict:
     scenes, files = {}, {}
     pre = ["taskset", "-c", str(cpu)] if cpu is not None and _has("taskset") else []
     for i in range(repeats):
-        for name in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
+        for name in list(sides) if i % 2 == 0 else list(sides)[::-1]:
             env = dict(os.environ, PYTHONPATH=str(sides[name]))
-            out = subprocess.run(pre + [sys.executable, "-c", _TIMER, str(ROOT / "examples")], env=env,
-                                 cwd=tempfile.gettempdir(), capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                pre + [sys.executable, "-c", _TIMER, str(ROOT / "examples")],
+                env=env,
+                cwd=tempfile.gettempdir(),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             d = json.loads(out.stdout.strip().splitlines()[-1])
             times[name].append(d["seconds"])
             scenes[name], files[name] = d["scenes"], d["file"]
     ratios = [c / b for c, b in zip(times["current"], times["baseline"])]
-    return {"times": times, "ratios": ratios, "median_ratio": statistics.median(ratios),
-            "min_ratio": min(ratios), "max_ratio": max(ratios), "scenes": scenes, "files": files}
+    return {
+        "times": times,
+        "ratios": ratios,
+        "median_ratio": statistics.median(ratios),
+        "min_ratio": min(ratios),
+        "max_ratio": max(ratios),
+        "scenes": scenes,
+        "files": files,
+    }
 
 
 def _has(cmd: str) -> bool:
     from shutil import which
+
     return which(cmd) is not None
 
 
@@ -329,13 +385,16 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
 
 
 def git_head() -> str:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         return "?"
 
@@ -348,35 +407,54 @@ def _fmt_outcome(r: dict) -> str:
     return f"**{r['outcome']}**"
 
 
-def write_table(rows: list[dict], cmd: str, ov: dict | None, out: Path, a_timeout: float = 10.0,
-                a_mem: str = "4 GiB") -> str:
+def write_table(
+    rows: list[dict], cmd: str, ov: dict | None, out: Path, a_timeout: float = 10.0, a_mem: str = "4 GiB"
+) -> str:
     ok = sum(r["on_target"] for r in rows)
-    lines = ["# Adversarial programs", "",
-             f"`{cmd}` at commit {git_head()} on {machine()}; each program in a child pinned to one core, "
-             f"RLIMIT_AS {a_mem}, killed after {a_timeout:g} s of CPU time (RLIMIT_CPU) or 6x that in wall time. Target: the expected outcome within "
-             f"{TARGET_S:g} s of CPU time (wall time on a shared machine counts the neighbours too; a killed "
-             f"program shows the kill time) and {TARGET_RSS // 2**20} MiB peak RSS. A forked child starts at the parent's "
-             f"RSS (vdsl + Skia imported), so ~{_idle_rss():.0f} MiB is the floor.", "",
-             f"**{ok} of {len(rows)} programs on target.**", "",
-             "| program | class | expect | outcome | CPU s | wall s | peak RSS MiB | on target | detail |",
-             "|---|---|---|---|---:|---:|---:|:-:|---|"]
+    lines = [
+        "# Adversarial programs",
+        "",
+        f"`{cmd}` at commit {git_head()} on {machine()}; each program in a child pinned to one core, "
+        f"RLIMIT_AS {a_mem}, killed after {a_timeout:g} s of CPU time (RLIMIT_CPU) or 6x that in wall time. Target: the expected outcome within "
+        f"{TARGET_S:g} s of CPU time (wall time on a shared machine counts the neighbours too; a killed "
+        f"program shows the kill time) and {TARGET_RSS // 2**20} MiB peak RSS. A forked child starts at the parent's "
+        f"RSS (vdsl + Skia imported), so ~{_idle_rss():.0f} MiB is the floor.",
+        "",
+        f"**{ok} of {len(rows)} programs on target.**",
+        "",
+        "| program | class | expect | outcome | CPU s | wall s | peak RSS MiB | on target | detail |",
+        "|---|---|---|---|---:|---:|---:|:-:|---|",
+    ]
     for r in rows:
         detail = (r.get("detail") or "").replace("|", "\\|").replace("\n", " ")[:120]
         fmts = "" if r["formats"] == ["png"] else f" ({'+'.join(r['formats'])})"
         sc = "" if r["scale"] == 1.0 else f" ×{r['scale']:g}"
-        lines.append(f"| {r['name']}{fmts}{sc} | {r['cls']} | {'/'.join(r['expect'])} | {_fmt_outcome(r)} | "
-                     f"{r['cpu_s']:.2f} | {r['wall']:.2f} | {r['rss_mb']:.0f} | {'yes' if r['on_target'] else '**no**'} | {detail} |")
+        lines.append(
+            f"| {r['name']}{fmts}{sc} | {r['cls']} | {'/'.join(r['expect'])} | {_fmt_outcome(r)} | "
+            f"{r['cpu_s']:.2f} | {r['wall']:.2f} | {r['rss_mb']:.0f} | {'yes' if r['on_target'] else '**no**'} | {detail} |"
+        )
     if ov:
-        lines += ["", "## Overhead of the accounting on ordinary programs", "",
-                  f"Evaluate (no render) every examples/*.vd at seeds 0-3, each side in a fresh subprocess "
-                  f"with PYTHONPATH set to its tree, sides interleaved, {len(ov['ratios'])} repeats; CPU seconds "
-                  f"of the evaluating process (time.process_time).", "",
-                  "| side | median CPU s | min | max | scenes |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Overhead of the accounting on ordinary programs",
+            "",
+            f"Evaluate (no render) every examples/*.vd at seeds 0-3, each side in a fresh subprocess "
+            f"with PYTHONPATH set to its tree, sides interleaved, {len(ov['ratios'])} repeats; CPU seconds "
+            f"of the evaluating process (time.process_time).",
+            "",
+            "| side | median CPU s | min | max | scenes |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for k, ts in ov["times"].items():
-            lines.append(f"| {k} ({ov['files'][k]}) | {statistics.median(ts):.3f} | {min(ts):.3f} | "
-                         f"{max(ts):.3f} | {ov['scenes'][k]} |")
-        lines += ["", f"current / baseline: median ratio **{ov['median_ratio']:.3f}** "
-                  f"(spread {ov['min_ratio']:.3f} – {ov['max_ratio']:.3f})."]
+            lines.append(
+                f"| {k} ({ov['files'][k]}) | {statistics.median(ts):.3f} | {min(ts):.3f} | "
+                f"{max(ts):.3f} | {ov['scenes'][k]} |"
+            )
+        lines += [
+            "",
+            f"current / baseline: median ratio **{ov['median_ratio']:.3f}** "
+            f"(spread {ov['min_ratio']:.3f} – {ov['max_ratio']:.3f}).",
+        ]
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
@@ -390,31 +468,50 @@ def _idle_rss() -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="run only programs whose name contains this")
-    ap.add_argument("--timeout", type=float, default=10.0, help="kill after this many CPU seconds, or 6x that in wall time (10)")
+    ap.add_argument(
+        "--timeout", type=float, default=10.0, help="kill after this many CPU seconds, or 6x that in wall time (10)"
+    )
     ap.add_argument("--mem-gib", type=float, default=4.0, help="RLIMIT_AS of each child in GiB (4)")
-    ap.add_argument("--overhead", type=int, default=0, metavar="N", help="also time examples/*.vd vs the "
-                    "baseline tree, N interleaved repeats")
+    ap.add_argument(
+        "--overhead",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time examples/*.vd vs the baseline tree, N interleaved repeats",
+    )
     ap.add_argument("--base", default="/tmp/vdsl-base", help="baseline tree (git worktree add /tmp/vdsl-base 0eb2ad1)")
-    ap.add_argument("--vdsl", metavar="TREE", help="import vdsl from this source tree instead (e.g. another "
-                    "branch's worktree; run with PYTHONDONTWRITEBYTECODE=1 to leave it untouched)")
+    ap.add_argument(
+        "--vdsl",
+        metavar="TREE",
+        help="import vdsl from this source tree instead (e.g. another "
+        "branch's worktree; run with PYTHONDONTWRITEBYTECODE=1 to leave it untouched)",
+    )
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     if a.vdsl:
         sys.path.insert(0, str(Path(a.vdsl).resolve()))
     import vdsl.backends  # noqa: F401 - imported once here, shared by every forked child
+
     cpu = one_core()
     rows = []
     for path in programs(a.only):
         r = run_program(path, a.timeout, int(a.mem_gib * GIB), cpu)
         rows.append(r)
         if not a.quiet:
-            print(f"{r['name']:40s} {_fmt_outcome(r):24s} {r['cpu_s']:7.2f}s {r['wall']:7.2f}s {r['rss_mb']:7.0f}MiB "
-                  f"{'ok' if r['on_target'] else 'MISS'} {r.get('detail', '')[:80]}", flush=True)
+            print(
+                f"{r['name']:40s} {_fmt_outcome(r):24s} {r['cpu_s']:7.2f}s {r['wall']:7.2f}s {r['rss_mb']:7.0f}MiB "
+                f"{'ok' if r['on_target'] else 'MISS'} {r.get('detail', '')[:80]}",
+                flush=True,
+            )
     ov = overhead(Path(a.base), a.overhead, cpu) if a.overhead else None
-    cmd = "python bench/bench_adversarial.py" + (f" --overhead {a.overhead}" if a.overhead else "") + \
-        (f" --timeout {a.timeout:g}" if a.timeout != 10.0 else "") + (f" --vdsl {a.vdsl}" if a.vdsl else "") + \
-        (f" --only {a.only}" if a.only else "")
+    cmd = (
+        "python bench/bench_adversarial.py"
+        + (f" --overhead {a.overhead}" if a.overhead else "")
+        + (f" --timeout {a.timeout:g}" if a.timeout != 10.0 else "")
+        + (f" --vdsl {a.vdsl}" if a.vdsl else "")
+        + (f" --only {a.only}" if a.only else "")
+    )
     text = write_table(rows, cmd, ov, Path(a.out), a.timeout, f"{a.mem_gib:g} GiB")
     if not a.quiet:
         print(text.split("## Overhead")[-1] if ov else "")

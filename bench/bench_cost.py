@@ -7,6 +7,7 @@ Run:  python bench/bench_cost.py                       # µs and bytes per fuel 
 Writes bench/results/cost.md. Timings are only compared within one run on one machine, never asserted in tests.
 Each program runs in its own subprocess (a fresh interpreter: peak RSS is its own).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,14 @@ ADVERSARIAL = {
     "def calls": "def f(a: number) -> number { return a + 1 }\nfor i in range(100000) { let y = f(i) }",
     "sum(range)": "for i in range(100000) { let s = sum(range(99999)) }",
     "sort numbers": "let xs = [rand() for i in range(50000)]\nfor i in range(1000) { let s = sort(xs) }",
-    "sort strings": 'let xs = [str(rand()) for i in range(20000)]\nfor i in range(1000) { let s = sort(xs) }',
+    "sort strings": "let xs = [str(rand()) for i in range(20000)]\nfor i in range(1000) { let s = sort(xs) }",
     "shuffle": "let xs = range(50000)\nfor i in range(1000) { let s = shuffle(xs) }",
     "str(shared)": "let a: list[any] = [1]\nfor i in range(15) { a = [a, a] }\nfor i in range(1000) { let s = str(a) }",
-    "== shared": ("let a: list[any] = [1]\nlet b: list[any] = [1]\nfor i in range(15) { a = [a, a]\n b = [b, b] }\n"
-                  "for i in range(1000) { let t = a == b }"),
-    "join numbers": "let xs = [rand() for i in range(10000)]\nfor i in range(1000) { let s = join(xs, \", \") }",
+    "== shared": (
+        "let a: list[any] = [1]\nlet b: list[any] = [1]\nfor i in range(15) { a = [a, a]\n b = [b, b] }\n"
+        "for i in range(1000) { let t = a == b }"
+    ),
+    "join numbers": 'let xs = [rand() for i in range(10000)]\nfor i in range(1000) { let s = join(xs, ", ") }',
     "contains": "let xs = [rand() for i in range(90000)]\nfor i in range(1000) { let t = contains(xs, 5) }",
     "string +": 'let s = "ab"\nfor i in range(15) { s = s + s }\nfor i in range(10000) { let t = s + "x" }',
     "list +": "let xs = range(50000)\nfor i in range(1000) { let ys = xs + [1] }",
@@ -40,8 +43,9 @@ ADVERSARIAL = {
     "range items": "let xs = [range(5000) for i in range(1000)]",
     "choice(range)": "for i in range(100000) { let x = choice(range(9999)) }",
     "polygon": "let ps = [(rand(0, 512), rand(0, 512)) for i in range(2000)]\nfor i in range(90) { polygon(points=ps) }",
-    "path": ('let d = "M 0 0"\nfor i in range(12) { d = d + " L 1 2 L 3 4" }\n'
-             "for i in range(1000) { path(d=d, fill=red) }"),
+    "path": (
+        'let d = "M 0 0"\nfor i in range(12) { d = d + " L 1 2 L 3 4" }\nfor i in range(1000) { path(d=d, fill=red) }'
+    ),
     "text": 'let s = "abcdefghij"\nfor i in range(900) { text(s, at=(10, 10)) }',
 }
 
@@ -89,16 +93,25 @@ print(json.dumps({"seconds": time.process_time() - t, "programs": len(progs)}))
 
 
 def run_child(code: str, root: Path, stdin: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, str(root)], check=False, input=stdin, capture_output=True,
-                         text=True, cwd="/", timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(root)],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=600,
+    )
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def constant_table() -> tuple[list[str], float, float]:
-    rows = ["| program | stopped by | fuel used | seconds | µs / fuel | bytes / fuel (peak RSS) |",
-            "|---|---|---:|---:|---:|---:|"]
+    rows = [
+        "| program | stopped by | fuel used | seconds | µs / fuel | bytes / fuel (peak RSS) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     worst_t = worst_m = 0.0
     for name, src in ADVERSARIAL.items():
         r = run_child(CHILD_CONSTANT, ROOT, src)
@@ -114,22 +127,28 @@ def corpus_ratio(baseline: Path, rounds: int, seeds: int) -> list[str]:
     files = sorted(str(p) for p in (ROOT / "examples").glob("*.vd"))
     payload = json.dumps([files, seeds])
     ratios, new_t, base_t = [], [], []
-    for i in range(rounds):   # interleaved, alternating which goes first
+    for i in range(rounds):  # interleaved, alternating which goes first
         order = [("base", baseline), ("new", ROOT)] if i % 2 == 0 else [("new", ROOT), ("base", baseline)]
         got = {k: run_child(CHILD_CORPUS, root, payload)["seconds"] for k, root in order}
         new_t.append(got["new"])
         base_t.append(got["base"])
         ratios.append(got["new"] / got["base"])
-        print(f"round {i + 1}: new {got['new']:.3f} s, baseline {got['base']:.3f} s, ratio {ratios[-1]:.3f}",
-              flush=True)
+        print(
+            f"round {i + 1}: new {got['new']:.3f} s, baseline {got['base']:.3f} s, ratio {ratios[-1]:.3f}", flush=True
+        )
     q = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [ratios[0]] * 3
-    return [f"Corpus: {len(files)} examples × {seeds} seeds, evaluate only, {rounds} interleaved rounds "
-            f"against `{baseline}`.", "",
-            "| CPU time | median s | min s | max s |", "|---|---:|---:|---:|",
-            f"| this tree | {statistics.median(new_t):.3f} | {min(new_t):.3f} | {max(new_t):.3f} |",
-            f"| baseline | {statistics.median(base_t):.3f} | {min(base_t):.3f} | {max(base_t):.3f} |", "",
-            f"Ratio this/baseline: median {statistics.median(ratios):.3f}, quartiles {q[0]:.3f}-{q[2]:.3f}, "
-            f"range {min(ratios):.3f}-{max(ratios):.3f}."]
+    return [
+        f"Corpus: {len(files)} examples × {seeds} seeds, evaluate only, {rounds} interleaved rounds "
+        f"against `{baseline}`.",
+        "",
+        "| CPU time | median s | min s | max s |",
+        "|---|---:|---:|---:|",
+        f"| this tree | {statistics.median(new_t):.3f} | {min(new_t):.3f} | {max(new_t):.3f} |",
+        f"| baseline | {statistics.median(base_t):.3f} | {min(base_t):.3f} | {max(base_t):.3f} |",
+        "",
+        f"Ratio this/baseline: median {statistics.median(ratios):.3f}, quartiles {q[0]:.3f}-{q[2]:.3f}, "
+        f"range {min(ratios):.3f}-{max(ratios):.3f}.",
+    ]
 
 
 def main() -> None:
@@ -139,12 +158,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--skip-constant", action="store_true")
     args = ap.parse_args()
-    lines = ["# Evaluator cost", "", f"Machine: {platform.processor() or platform.machine()}, "
-             f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}.", ""]
+    lines = [
+        "# Evaluator cost",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}.",
+        "",
+    ]
     if not args.skip_constant:
         rows, wt, wm = constant_table()
-        lines += rows + ["", f"Worst case: {wt:.2f} µs and {wm:.0f} bytes per unit of fuel "
-                         f"(default fuel 2,000,000: at most {wt * 2:.1f} s and {wm * 2:.0f} MB)."]
+        lines += rows + [
+            "",
+            f"Worst case: {wt:.2f} µs and {wm:.0f} bytes per unit of fuel "
+            f"(default fuel 2,000,000: at most {wt * 2:.1f} s and {wm * 2:.0f} MB).",
+        ]
     if args.baseline:
         lines += [""] + corpus_ratio(args.baseline.resolve(), args.rounds, args.seeds)
     text = "\n".join(lines) + "\n"

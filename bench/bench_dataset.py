@@ -6,6 +6,7 @@ worker; the build loop (plan, process pool, blank check, hash, atomic write, jou
 dataset card) adds at most 50 % over raw rendering (compile once, render + PNG encode in-process).
 Timings are compared only within one run on one machine, never asserted in tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,15 +21,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import vdsl  # noqa: E402
-from vdsl.api import read_meta  # noqa: E402
-from vdsl.dataset import BuildOptions, build  # noqa: E402
-from vdsl.backends import encode_image  # noqa: E402
+import vdsl
+from vdsl.api import read_meta
+from vdsl.dataset import BuildOptions, build
+from vdsl.backends import encode_image
+import contextlib
 
 
 def cpu_seconds() -> float:
     """User + system CPU of this process and its finished children (the build's workers)."""
     import resource
+
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
@@ -45,10 +48,8 @@ def raw_rate(files: list[Path], size: int, variants: int) -> tuple[float, int, f
     c0, t0 = cpu_seconds(), time.perf_counter()
     for p in progs:
         for seed in range(variants):
-            try:
+            with contextlib.suppress(vdsl.VdslError):
                 encode_image(p.render(seed, size=(size, size)), "png")
-            except vdsl.VdslError:
-                pass
             n += 1
     return n / (time.perf_counter() - t0), n, (cpu_seconds() - c0) / max(1, n)
 
@@ -58,8 +59,9 @@ def build_rate(programs: Path, size: int, variants: int, workers: int) -> tuple[
     final metadata, stats and card included)."""
     out = Path(tempfile.mkdtemp(prefix="vdsl-bench-ds-"))
     try:
-        opts = BuildOptions(out=out / "ds", programs=(programs,), variants=variants, size=(size, size),
-                            workers=workers, progress=False)
+        opts = BuildOptions(
+            out=out / "ds", programs=(programs,), variants=variants, size=(size, size), workers=workers, progress=False
+        )
         c0, t0 = cpu_seconds(), time.perf_counter()
         stats = build(opts, echo=lambda s: None)
         dt = time.perf_counter() - t0
@@ -98,13 +100,31 @@ def main() -> None:
     overhead = raw / one[0] - 1.0
     speedup = two[0] / one[0]
     rows = [
-        ("raw render + PNG encode, in-process (compile once)", f"{raw:,.0f}", f"{n_raw}", "1.00x",
-         f"{raw_cpu * 1000:.2f}", ""),
-        ("`vdsl dataset build`, 1 worker", f"{one[0]:,.0f}", f"{one[1]}", f"{one[0] / raw:.2f}x",
-         f"{one_cpu * 1000:.2f}", f"build loop overhead {overhead * 100:+.0f}% wall, "
-         f"{(one_cpu / raw_cpu - 1) * 100:+.0f}% CPU (target <= +50%)"),
-        ("`vdsl dataset build`, 2 workers", f"{two[0]:,.0f}", f"{two[1]}", f"{two[0] / raw:.2f}x",
-         f"{min(r[3] for r in twos) * 1000:.2f}", f"{speedup:.2f}x one worker (target >= 1.7x)"),
+        (
+            "raw render + PNG encode, in-process (compile once)",
+            f"{raw:,.0f}",
+            f"{n_raw}",
+            "1.00x",
+            f"{raw_cpu * 1000:.2f}",
+            "",
+        ),
+        (
+            "`vdsl dataset build`, 1 worker",
+            f"{one[0]:,.0f}",
+            f"{one[1]}",
+            f"{one[0] / raw:.2f}x",
+            f"{one_cpu * 1000:.2f}",
+            f"build loop overhead {overhead * 100:+.0f}% wall, "
+            f"{(one_cpu / raw_cpu - 1) * 100:+.0f}% CPU (target <= +50%)",
+        ),
+        (
+            "`vdsl dataset build`, 2 workers",
+            f"{two[0]:,.0f}",
+            f"{two[1]}",
+            f"{two[0] / raw:.2f}x",
+            f"{min(r[3] for r in twos) * 1000:.2f}",
+            f"{speedup:.2f}x one worker (target >= 1.7x)",
+        ),
     ]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lines = [
@@ -121,8 +141,12 @@ def main() -> None:
         "",
         f"Kept {two[2]['images']} images; dropped: "
         + (", ".join(f"{k} {v}" for k, v in two[2]["images_dropped"].items() if v) or "none")
-        + (f"; {two[2]['programs_failed']['compile_error']} programs did not compile"
-           if two[2]["programs_failed"]["compile_error"] else "") + ".",
+        + (
+            f"; {two[2]['programs_failed']['compile_error']} programs did not compile"
+            if two[2]["programs_failed"]["compile_error"]
+            else ""
+        )
+        + ".",
         "",
         f"Targets: 2 workers >= 1.7x one worker: **{'met' if speedup >= 1.7 else 'NOT met'}** ({speedup:.2f}x); "
         f"build overhead over raw <= 50%: **{'met' if overhead <= 0.5 else 'NOT met'}** ({overhead * 100:.0f}%). "

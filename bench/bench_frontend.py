@@ -1,4 +1,5 @@
 """Front-end linearity: parse+check time per KB for adversarial inputs of each shape, 1 KB to the source budget."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,13 +10,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import vdsl  # noqa: E402
-from vdsl.budgets import DEFAULT  # noqa: E402
-from vdsl.pathdata import parse_path_data  # noqa: E402
+import vdsl
+from vdsl.budgets import DEFAULT
+from vdsl.pathdata import parse_path_data
 
 BUDGET = DEFAULT.source_bytes
 SIZES = [1024, 4096, 16384, 65536, BUDGET]
-CALLS = (4096, 65536)   # sizes whose calls per KB are compared
+CALLS = (4096, 65536)  # sizes whose calls per KB are compared
 
 
 def _fill(head: str, unit: str, tail: str, size: int) -> str:
@@ -45,13 +46,18 @@ SHAPES = {
     "many statements, one line": lambda s: _fill("", "circle(center=(1, 2), r=3); ", "", s),
     "many statements": lambda s: _fill("", "circle(center=(1, 2), r=3)\n", "", s),
     "many lets": lambda s: "".join(f"let v{i} = {i}\n" for i in range(s // 20)),
-    "deep nesting (at budget)": lambda s: "".join(f"let a{i} = {_nested(DEFAULT.nesting_depth - 2)}\n"
-                                                  for i in range(s // (2 * DEFAULT.nesting_depth + 12))),
+    "deep nesting (at budget)": lambda s: "".join(
+        f"let a{i} = {_nested(DEFAULT.nesting_depth - 2)}\n" for i in range(s // (2 * DEFAULT.nesting_depth + 12))
+    ),
     "deep nesting (over budget)": lambda s: _fill("let a = ", "(", "", s),
     "long unary chain": lambda s: _fill("let a = ", "-", "1", s),
     "long path data": lambda s: _fill('path(d="M 0 0', " L 1 2", '")', s),
-    "unknown names": lambda s: "".join(f"let v{i} = {i}\n" for i in range(s // 32))
-    + "let z = [" + ", ".join(f"w{i}" for i in range(s // 32)) + "]",
+    "unknown names": lambda s: (
+        "".join(f"let v{i} = {i}\n" for i in range(s // 32))
+        + "let z = ["
+        + ", ".join(f"w{i}" for i in range(s // 32))
+        + "]"
+    ),
     "broken: end of input": lambda s: _fill("", "let a = 1\n", "let b = ", s),
     "broken: colon block": lambda s: _fill("", "let a = 1\n", "if a > 1:", s),
     "broken: long name, bad token": lambda s: _fill("", "a", " = = 1", s),
@@ -59,10 +65,17 @@ SHAPES = {
     "broken: unary chain, bad token": lambda s: _fill("let a = ", "-", ")", s),
     "broken: unbalanced": lambda s: _fill("", "f(", "", s),
     "broken: bad token per line": lambda s: _fill("", "let a = = 1\n", "", s),
-    "defs on one line under comments": lambda s: _fill("", "// doc\n", "", s // 2)
-    + " ".join(f"def f{i}() {{}}" for i in range(s // 30)),
-    "unknown arguments, many parameters": lambda s: "def f(" + ", ".join(f"p{i}=0" for i in range(s // 20)) + ") {}\n"
-    + "f(" + ", ".join(f"q{i}=1" for i in range(s // 20)) + ")",
+    "defs on one line under comments": lambda s: (
+        _fill("", "// doc\n", "", s // 2) + " ".join(f"def f{i}() {{}}" for i in range(s // 30))
+    ),
+    "unknown arguments, many parameters": lambda s: (
+        "def f("
+        + ", ".join(f"p{i}=0" for i in range(s // 20))
+        + ") {}\n"
+        + "f("
+        + ", ".join(f"q{i}=1" for i in range(s // 20))
+        + ")"
+    ),
 }
 
 
@@ -80,6 +93,7 @@ def count_calls(src: str) -> int:
         nonlocal count
         if event in ("call", "c_call"):
             count += 1
+
     sys.setprofile(prof)
     try:
         vdsl.compile(src)
@@ -103,7 +117,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "frontend.md"))
     ap.add_argument("--only", help="run only shapes whose name contains this")
     args = ap.parse_args(argv)
-    vdsl.compile("let a = 1")   # warm up: the parser tables are built once per process
+    vdsl.compile("let a = 1")  # warm up: the parser tables are built once per process
     rows = []
     for name, make in SHAPES.items():
         if args.only and args.only not in name:
@@ -120,15 +134,20 @@ def main(argv=None) -> int:
         small, big = make(CALLS[0]), make(CALLS[1])
         calls = (count_calls(big) / len(big)) / (count_calls(small) / len(small))
         rows.append((name, per_kb, ratio, grow, calls, result))
-        print(f"{name:32s} " + " ".join(f"{v:8.4f}" for v in per_kb) + f"  max/min {ratio:4.2f}"
-              f"  256K/4K {grow:4.2f}  calls {calls:4.2f}  {result}", flush=True)
+        print(
+            f"{name:32s} " + " ".join(f"{v:8.4f}" for v in per_kb) + f"  max/min {ratio:4.2f}"
+            f"  256K/4K {grow:4.2f}  calls {calls:4.2f}  {result}",
+            flush=True,
+        )
     # Path data alone (the SVG parser, no vdsl around it): 100 KB of segments.
     d = _fill("M 0 0", " L 1 2", "", 100 * 1024)
     pd = measure_pathdata(d, max(args.repeat, 5))
     peer = measure_pathdata(d, max(args.repeat, 5), find_numbers)
     src = 'path(d="' + d + '")'
-    print(f"path data 100 KB: {pd * 1e3:.1f} ms (parse_path_data), peer {peer * 1e3:.1f} ms "
-          f"(re.findall + float of its numbers); compile of path(d=...) {measure(src, args.repeat) * 1e3:.1f} ms")
+    print(
+        f"path data 100 KB: {pd * 1e3:.1f} ms (parse_path_data), peer {peer * 1e3:.1f} ms "
+        f"(re.findall + float of its numbers); compile of path(d=...) {measure(src, args.repeat) * 1e3:.1f} ms"
+    )
     if args.only:
         return 0
     write_report(Path(args.out), rows, pd, peer, d)
@@ -176,12 +195,19 @@ def write_report(out: Path, rows, pd: float, peer: float, d: str) -> None:
         "|---|" + "---:|" * len(SIZES) + "---:|---:|---:|---|",
     ]
     for name, per_kb, ratio, grow, calls, result in rows:
-        lines.append(f"| {name} | " + " | ".join(f"{v:.4f}" for v in per_kb)
-                     + f" | {ratio:.2f} | {grow:.2f} | {calls:.2f} | {result} |")
-    lines += ["", f"Path data of 100 KB ({d.count('L')} segments): `vdsl.compile` of `path(d=\"...\")` "
-              f"{compile_ms:.1f} ms (the data is one string token; it is parsed when the scene is evaluated); "
-              f"`parse_path_data` {pd * 1e3:.1f} ms, {pd / peer:.1f}x its peer measured in the same run "
-              f"(`re.findall` of the numbers and `float` of each: {peer * 1e3:.1f} ms).", ""]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{v:.4f}" for v in per_kb)
+            + f" | {ratio:.2f} | {grow:.2f} | {calls:.2f} | {result} |"
+        )
+    lines += [
+        "",
+        f'Path data of 100 KB ({d.count("L")} segments): `vdsl.compile` of `path(d="...")` '
+        f"{compile_ms:.1f} ms (the data is one string token; it is parsed when the scene is evaluated); "
+        f"`parse_path_data` {pd * 1e3:.1f} ms, {pd / peer:.1f}x its peer measured in the same run "
+        f"(`re.findall` of the numbers and `float` of each: {peer * 1e3:.1f} ms).",
+        "",
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")

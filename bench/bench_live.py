@@ -23,6 +23,7 @@ Besides wall images/s the script reads the CPU time of the main process and of t
 which is less sensitive than wall time to other work on the machine, and gives the cores needed to
 feed a GPU.  Timings are compared only within one run on one machine, never asserted in tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-from vdsl.train.augment import views as augmented_views  # noqa: E402
-from vdsl.train.data import (FolderImages, LiveRenders, Squares, collate, derive, program_files)  # noqa: E402
+from vdsl.train.augment import views as augmented_views
+from vdsl.train.data import FolderImages, LiveRenders, Squares, collate, derive, program_files
 
 SOURCES = ("live", "png", "ram")
 SOURCE_NAMES = {"live": "live render", "png": "folder, PNG decode", "ram": "folder, in RAM"}
 VIEWS = {"moco": 2, "simclr": 2, "supervised": 1}
-GPU_RATE_224 = 3000.0   # assumed, not measured: resnet18 @224 px, AMP, one H100 (images/s)
+GPU_RATE_224 = 3000.0  # assumed, not measured: resnet18 @224 px, AMP, one H100 (images/s)
 CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -92,11 +93,21 @@ def batches_for(n_items: int, batch: int, start: int, count: int, seed: int) -> 
     block of P*k items of LiveRenders covers every program k times (item i renders program i mod P)."""
     g = torch.Generator().manual_seed(seed)
     block = [(start + j) % n_items for j in torch.randperm(count * batch, generator=g).tolist()]
-    return [block[i:i + batch] for i in range(0, len(block), batch)]
+    return [block[i : i + batch] for i in range(0, len(block), batch)]
 
 
-def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: float, max_passes: int,
-            epoch: int, seed: int, augment=None) -> dict:
+def measure(
+    ds,
+    batch: int,
+    workers: int,
+    warmup: int,
+    per_pass: int,
+    min_time: float,
+    max_passes: int,
+    epoch: int,
+    seed: int,
+    augment=None,
+) -> dict:
     """Steady-state rate of one DataLoader over ds: warm-up batches untimed, then whole passes of
     per_pass batches until min_time has passed (at most max_passes)."""
     if hasattr(ds, "set_epoch"):
@@ -105,9 +116,15 @@ def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: 
     sampler = batches_for(n, batch, 0, warmup, derive(seed, epoch, 0))
     for p in range(max_passes):
         sampler += batches_for(n, batch, (warmup + p * per_pass) * batch, per_pass, derive(seed, epoch, p + 1))
-    loader = torch.utils.data.DataLoader(ds, batch_sampler=sampler, num_workers=workers, collate_fn=collate,
-                                         pin_memory=False, persistent_workers=False,
-                                         generator=torch.Generator().manual_seed(derive(seed, 3, epoch)))
+    loader = torch.utils.data.DataLoader(
+        ds,
+        batch_sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=False,
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(derive(seed, 3, epoch)),
+    )
     t_start = time.perf_counter()
     it = iter(loader)
     first = None
@@ -117,7 +134,7 @@ def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: 
             first = time.perf_counter() - t_start
     c0, t0 = loader_cpu(it), time.perf_counter()
     images = 0
-    for p in range(max_passes):
+    for _pass in range(max_passes):
         for _ in range(per_pass):
             imgs, labels = next(it)
             if augment is not None:
@@ -126,16 +143,26 @@ def measure(ds, batch: int, workers: int, warmup: int, per_pass: int, min_time: 
         if time.perf_counter() - t0 >= min_time:
             break
     dt, cpu = time.perf_counter() - t0, loader_cpu(it) - c0
-    del it, loader           # shuts the worker down (outside the timed window)
-    return {"ips": images / dt, "cpu_ms": cpu / images * 1000, "first_ms": (first or 0.0) * 1000,
-            "images": images}
+    del it, loader  # shuts the worker down (outside the timed window)
+    return {"ips": images / dt, "cpu_ms": cpu / images * 1000, "first_ms": (first or 0.0) * 1000, "images": images}
 
 
 def build_folder(programs: Path, size: int, variants: int, out: Path) -> Path:
     from vdsl.dataset import BuildOptions, build
+
     folder = out / f"ds{size}"
-    build(BuildOptions(out=folder, programs=(programs,), variants=variants, size=(size, size), workers=0,
-                       progress=False, command="bench/bench_live.py"), echo=lambda s: None)
+    build(
+        BuildOptions(
+            out=folder,
+            programs=(programs,),
+            variants=variants,
+            size=(size, size),
+            workers=0,
+            progress=False,
+            command="bench/bench_live.py",
+        ),
+        echo=lambda s: None,
+    )
     return folder
 
 
@@ -150,21 +177,30 @@ def run(argv: list[str] | None = None) -> str:
     ap.add_argument("--sizes", default="64,224", help="Image sizes, comma-separated.")
     ap.add_argument("--workers", default="0,1", help="DataLoader worker counts, comma-separated.")
     ap.add_argument("--aug", default="on,off", help="Augmentation settings to run: on, off or both.")
-    ap.add_argument("--method", default="moco", choices=sorted(VIEWS),
-                    help="Whose train augmentation (and number of views) to use.")
+    ap.add_argument(
+        "--method", default="moco", choices=sorted(VIEWS), help="Whose train augmentation (and number of views) to use."
+    )
     ap.add_argument("--batch", type=int, default=32, help="Images per batch.")
-    ap.add_argument("--batches", type=int, default=0,
-                    help="Timed batches per pass (0: enough to cover every program once).")
+    ap.add_argument(
+        "--batches", type=int, default=0, help="Timed batches per pass (0: enough to cover every program once)."
+    )
     ap.add_argument("--warmup", type=int, default=2, help="Untimed batches first.")
     ap.add_argument("--min-time", type=float, default=0.5, help="Timed seconds at least per measurement.")
     ap.add_argument("--max-passes", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3, help="Median of this many interleaved rounds.")
-    ap.add_argument("--gpu-rate", type=float, default=GPU_RATE_224,
-                    help="ASSUMED images/s one GPU consumes at 224 px (not measured here); scaled by pixel "
-                         "count for other sizes.")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads in the main process while measuring (1: with 0 workers the loader "
-                         "runs on one core, like a DataLoader worker; more threads spin-wait on a busy machine).")
+    ap.add_argument(
+        "--gpu-rate",
+        type=float,
+        default=GPU_RATE_224,
+        help="ASSUMED images/s one GPU consumes at 224 px (not measured here); scaled by pixel count for other sizes.",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads in the main process while measuring (1: with 0 workers the loader "
+        "runs on one core, like a DataLoader worker; more threads spin-wait on a busy machine).",
+    )
     ap.add_argument("--quick", action="store_true", help="One round, short measurements (~30 s on 2 cores).")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "live.md"))
     a = ap.parse_args(argv)
@@ -208,11 +244,23 @@ def run(argv: list[str] | None = None) -> str:
             for s, aug, w in cells:
                 for src in SOURCES:
                     base = data[(s, src)]
-                    aug_fn = ((lambda b, i, s=s: augmented_views(b, a.method, s, views, derive(0, r, i)))
-                              if aug else None)
+                    aug_fn = (
+                        (lambda b, i, s=s: augmented_views(b, a.method, s, views, derive(0, r, i))) if aug else None
+                    )
                     res.setdefault((s, aug, w, src), []).append(
-                        measure(Squares(base, s), a.batch, w, a.warmup, per_pass, a.min_time, a.max_passes,
-                                epoch=r, seed=0, augment=aug_fn))
+                        measure(
+                            Squares(base, s),
+                            a.batch,
+                            w,
+                            a.warmup,
+                            per_pass,
+                            a.min_time,
+                            a.max_passes,
+                            epoch=r,
+                            seed=0,
+                            augment=aug_fn,
+                        )
+                    )
     finally:
         torch.set_num_threads(threads_before)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -231,9 +279,11 @@ def run(argv: list[str] | None = None) -> str:
         rows.append((s, aug, w, ips, core, first))
 
     cores = n_cores()
-    cmd = "python " + " ".join(shlex.quote(x) for x in ([os.path.relpath(__file__, ROOT)] if
-                                                         Path(__file__).is_relative_to(ROOT) else [__file__])
-                                 + (sys.argv[1:] if argv is None else list(argv)))
+    cmd = "python " + " ".join(
+        shlex.quote(x)
+        for x in ([os.path.relpath(__file__, ROOT)] if Path(__file__).is_relative_to(ROOT) else [__file__])
+        + (sys.argv[1:] if argv is None else list(argv))
+    )
     lines = [
         "# Live rendering benchmark",
         "",
@@ -247,7 +297,7 @@ def run(argv: list[str] | None = None) -> str:
         f"`collate`, persistent_workers=False, as in `vdsl train`; main process at {a.threads} torch "
         f"thread{'s' if a.threads > 1 else ''} (workers always run 1); {a.warmup} warm-up batches untimed, "
         f"then passes of {per_pass * a.batch} images for at least {a.min_time:g} s; median of {a.repeat} "
-        f"interleaved round{'s' if a.repeat > 1 else ''}. Augmentation on: `augment.views(batch, \"{a.method}\", S, {views})` "
+        f'interleaved round{"s" if a.repeat > 1 else ""}. Augmentation on: `augment.views(batch, "{a.method}", S, {views})` '
         f"on each batch in the main process; off: the bare uint8 images. Images/s counts source images "
         f"(each with {views} views when augmented).",
         "",
@@ -264,7 +314,8 @@ def run(argv: list[str] | None = None) -> str:
             f"| {s} | {aug_name[aug]} | {w} | {fmt_rate(ips['live'])} | {fmt_rate(ips['png'])} | "
             f"{fmt_rate(ips['ram'])} | {ips['live'] / ips['png']:.2f}x | {ips['live'] / ips['ram']:.2f}x | "
             f"{fmt_rate(core['live'])} / {fmt_rate(core['png'])} / {fmt_rate(core['ram'])} | "
-            f"{first['live']:,.0f} / {first['png']:,.0f} |")
+            f"{first['live']:,.0f} / {first['png']:,.0f} |"
+        )
 
     # cores to feed a GPU: from the rows with the most workers (the main process's share included)
     w_feed = max(worker_counts)
@@ -282,16 +333,18 @@ def run(argv: list[str] | None = None) -> str:
         "| px | augmentation | assumed GPU img/s | cores (workers) needed: live | PNG | RAM |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    for s, aug, w, ips, core, first in rows:
+    for s, aug, w, _ips, core, _first in rows:
         if w != w_feed or aug:
             continue
         demand = a.gpu_rate * (224 / s) ** 2
-        need = {src: (math.ceil(demand / core[src]) if core[src] > 0 and math.isfinite(core[src]) else "n/a")
-                for src in SOURCES}
+        need = {
+            src: (math.ceil(demand / core[src]) if core[src] > 0 and math.isfinite(core[src]) else "n/a")
+            for src in SOURCES
+        }
         lines.append(f"| {s} | {aug_name[aug]} | {demand:,.0f} | {need['live']} | {need['png']} | {need['ram']} |")
     lines += [
         "",
-        f"Folder builds (not in the rates above): "
+        "Folder builds (not in the rates above): "
         + ", ".join(f"{build_s[s]:.1f} s at {s} px" for s in sizes)
         + f". Whole run: {time.perf_counter() - t_all:.0f} s.",
         "",

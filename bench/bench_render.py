@@ -4,11 +4,11 @@ Run:  python bench/bench_render.py [--repeat 30]
 Prints a markdown table of medians and ratios and writes bench/results/render.md.
 Timings are only compared within one run on one machine (ratios), never asserted in tests.
 """
+
 from __future__ import annotations
 
 import argparse
 import io
-import math
 import platform
 import random
 import statistics
@@ -48,7 +48,7 @@ def make_primitives(seed: int = 7) -> list[tuple]:
 
 
 def hexcol(c) -> str:
-    return "#%02x%02x%02x" % c
+    return "#{:02x}{:02x}{:02x}".format(*c)
 
 
 def to_vdsl(prims) -> str:
@@ -62,8 +62,10 @@ def to_vdsl(prims) -> str:
         elif kind == "ellipse":
             lines.append(f"ellipse(center=({p[2]:.2f}, {p[3]:.2f}), rx={p[4]:.2f}, ry={p[5]:.2f}, fill={col})")
         elif kind == "line":
-            lines.append(f"line(from=({p[2]:.2f}, {p[3]:.2f}), to=({p[4]:.2f}, {p[5]:.2f}), "
-                         f"stroke={col}, stroke_width={p[6]:.2f})")
+            lines.append(
+                f"line(from=({p[2]:.2f}, {p[3]:.2f}), to=({p[4]:.2f}, {p[5]:.2f}), "
+                f"stroke={col}, stroke_width={p[6]:.2f})"
+            )
         else:
             pts = ", ".join(f"({x:.2f}, {y:.2f})" for x, y in p[2])
             lines.append(f"polygon(points=[{pts}], fill={col})")
@@ -97,16 +99,17 @@ def skia_array(prims) -> np.ndarray:
             path = skia.Path()
             path.addPoly([skia.Point(x, y) for x, y in p[2]], True)
             canvas.drawPath(path, paint)
-    return surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType,
-                                               alphaType=skia.kUnpremul_AlphaType)
+    return surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kUnpremul_AlphaType)
 
 
 def matplotlib_figure(prims):
     """The same scene drawn the paper's way: matplotlib patches on an Agg canvas."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle, Ellipse, Polygon, Rectangle
+
     fig = plt.figure(figsize=(W / 100, H / 100), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, W)
@@ -199,8 +202,9 @@ def main() -> None:
         "skia-python by hand: render to numpy": median_ms(lambda: skia_array(prims), r),
         "matplotlib Agg: render to numpy": median_ms(lambda: matplotlib_array(prims), max(5, r // 3)),
         "vdsl: evaluate + render + PNG": median_ms(lambda: encode_image(prog.render(seed=0), "png"), r),
-        "skia-python by hand: render + PNG (Skia encoder)":
-            median_ms(lambda: skia.Image.fromarray(skia_array(prims)).encodeToData(), r),
+        "skia-python by hand: render + PNG (Skia encoder)": median_ms(
+            lambda: skia.Image.fromarray(skia_array(prims)).encodeToData(), r
+        ),
         "matplotlib Agg: render + PNG (savefig)": median_ms(lambda: matplotlib_png(prims), max(5, r // 3)),
     }
     big = program_200_lines()
@@ -208,29 +212,36 @@ def main() -> None:
     compile_ms = median_ms(lambda: vdsl.compile(big), r * 2)
     eval_ms = median_ms(lambda: prog.evaluate(0), r)
 
-    vr, sr, mr = rows["vdsl: evaluate + render to numpy"], rows["skia-python by hand: render to numpy"], \
-        rows["matplotlib Agg: render to numpy"]
+    vr, sr, mr = (
+        rows["vdsl: evaluate + render to numpy"],
+        rows["skia-python by hand: render to numpy"],
+        rows["matplotlib Agg: render to numpy"],
+    )
     vp, mp = rows["vdsl: evaluate + render + PNG"], rows["matplotlib Agg: render + PNG (savefig)"]
-    lines = [
-        f"Scene: {N} primitives on {W}x{H} (circles, rects, ellipses, lines, triangles). "
-        f"Median of {r} runs; Python {platform.python_version()}, skia-python {skia.__version__}, "
-        f"{platform.machine()}, {platform.processor() or 'cpu'}.",
-        "",
-        "| route | median ms |",
-        "|---|---:|",
-    ] + [f"| {k} | {v:.2f} |" for k, v in rows.items()] + [
-        f"| vdsl: parse + check of a 200-line program | {compile_ms:.2f} |",
-        f"| vdsl: evaluate only (scene IR) | {eval_ms:.2f} |",
-        "",
-        "| ratio | value | target |",
-        "|---|---:|---|",
-        f"| vdsl / raw skia (render to numpy) | {vr / sr:.2f}x | ≤ 2x |",
-        f"| matplotlib / vdsl (render to numpy) | {mr / vr:.1f}x | ≥ 20x |",
-        f"| matplotlib / vdsl (render + PNG) | {mp / vp:.1f}x | ≥ 8x |",
-        f"| parse + check, 200 lines | {compile_ms:.2f} ms | < 10 ms |",
-        "",
-        f"Same picture check: mean |vdsl − skia| = {d_skia:.2f}/255, mean |vdsl − matplotlib| = {d_mpl:.2f}/255.",
-    ]
+    lines = (
+        [
+            f"Scene: {N} primitives on {W}x{H} (circles, rects, ellipses, lines, triangles). "
+            f"Median of {r} runs; Python {platform.python_version()}, skia-python {skia.__version__}, "
+            f"{platform.machine()}, {platform.processor() or 'cpu'}.",
+            "",
+            "| route | median ms |",
+            "|---|---:|",
+        ]
+        + [f"| {k} | {v:.2f} |" for k, v in rows.items()]
+        + [
+            f"| vdsl: parse + check of a 200-line program | {compile_ms:.2f} |",
+            f"| vdsl: evaluate only (scene IR) | {eval_ms:.2f} |",
+            "",
+            "| ratio | value | target |",
+            "|---|---:|---|",
+            f"| vdsl / raw skia (render to numpy) | {vr / sr:.2f}x | ≤ 2x |",
+            f"| matplotlib / vdsl (render to numpy) | {mr / vr:.1f}x | ≥ 20x |",
+            f"| matplotlib / vdsl (render + PNG) | {mp / vp:.1f}x | ≥ 8x |",
+            f"| parse + check, 200 lines | {compile_ms:.2f} ms | < 10 ms |",
+            "",
+            f"Same picture check: mean |vdsl − skia| = {d_skia:.2f}/255, mean |vdsl − matplotlib| = {d_mpl:.2f}/255.",
+        ]
+    )
     text = "\n".join(lines)
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ under 30 minutes on 2 cores; bench/results/experiment.md holds the recorded run.
     python bench/experiment.py --report bench/results/experiment.md
     python bench/experiment.py --images 50000 --epochs 100 --method moco --image-size 64 --stem small   # on a GPU
 """
+
 from __future__ import annotations
 
 import sys

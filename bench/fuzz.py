@@ -14,6 +14,7 @@ Findings are grouped by a signature (kind, exception type, innermost vdsl frame)
 minimised by delta debugging (lines, then tokens) and saved as OUT/findings/<kind>-<n>.vd with a header
 saying what happened; OUT/summary.json and OUT/summary.md count cases and findings by kind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
+import contextlib
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:   # this tree's vdsl, not whichever one is installed
+if str(ROOT) not in sys.path:  # this tree's vdsl, not whichever one is installed
     sys.path.insert(0, str(ROOT))
 
 GIB = 1 << 30
@@ -48,7 +50,7 @@ def _innermost_vdsl(frames: list[tuple[str, int, str]]) -> str:
     for file, _line, fn in reversed(frames):
         parts = Path(file).parts
         if "vdsl" in parts:
-            rel = "/".join(parts[len(parts) - parts[::-1].index("vdsl") - 1:])
+            rel = "/".join(parts[len(parts) - parts[::-1].index("vdsl") - 1 :])
             return f"{rel}:{fn}"
     return "?"
 
@@ -93,8 +95,11 @@ def check_case(source: str) -> dict:
                 try:
                     _, warns = render_bytes(scene, "png")
                     errs = sorted({d.code for d in warns if d.is_error})
-                    out = {"outcome": "diag", "codes": errs, "detail": ""} if errs else \
-                        {"outcome": "image", "codes": [], "detail": ""}
+                    out = (
+                        {"outcome": "diag", "codes": errs, "detail": ""}
+                        if errs
+                        else {"outcome": "image", "codes": [], "detail": ""}
+                    )
                 except DiagnosticsError as e:
                     out["codes"] = sorted({d.code for d in e.diagnostics if d.is_error})
         mark("format")
@@ -105,35 +110,53 @@ def check_case(source: str) -> dict:
             mark("format-compile")
             p2 = vdsl.compile(text)
             if p.ok and not p2.ok and any(d.code.startswith("E1") for d in p2.diagnostics):
-                return {"outcome": "format", "sig": "format:unparsable", "formatted": text[:20000],
-                        "detail": "the formatted text does not parse: " + p2.diagnostics[0].compact()[:200]}
+                return {
+                    "outcome": "format",
+                    "sig": "format:unparsable",
+                    "formatted": text[:20000],
+                    "detail": "the formatted text does not parse: " + p2.diagnostics[0].compact()[:200],
+                }
             mark("format-evaluate")
             after = meaning(p2)
             if after != before:
-                what = f"{before[0]} {before[1] if before[0] == 'diag' else ''} → {after[0]} " \
-                       f"{after[1] if after[0] == 'diag' else ''}"
-                return {"outcome": "format", "sig": f"format:meaning:{before[0]}->{after[0]}",
-                        "formatted": text[:20000], "detail": f"formatting changes the meaning: {what}"}
+                what = (
+                    f"{before[0]} {before[1] if before[0] == 'diag' else ''} → {after[0]} "
+                    f"{after[1] if after[0] == 'diag' else ''}"
+                )
+                return {
+                    "outcome": "format",
+                    "sig": f"format:meaning:{before[0]}->{after[0]}",
+                    "formatted": text[:20000],
+                    "detail": f"formatting changes the meaning: {what}",
+                }
             mark("format")
             again, _ = format_source(text)
             if again != text:
-                return {"outcome": "format", "sig": "format:not-idempotent", "formatted": text[:20000],
-                        "detail": "fmt(fmt(x)) != fmt(x)"}
+                return {
+                    "outcome": "format",
+                    "sig": "format:not-idempotent",
+                    "formatted": text[:20000],
+                    "detail": "fmt(fmt(x)) != fmt(x)",
+                }
         return out
-    except BaseException as e:  # noqa: BLE001 - the finding
+    except BaseException as e:
         frames = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(e.__traceback__)]
         kind = "memory" if isinstance(e, MemoryError) else "exception"
         where = _innermost_vdsl(frames)
-        return {"outcome": kind, "sig": f"{kind}:{type(e).__name__}:{stage}:{where}",
-                "detail": f"{type(e).__name__} in {stage} at {where}: {str(e)[:200]}",
-                "trace": "".join(traceback.format_exception(e))[-3000:]}
+        return {
+            "outcome": kind,
+            "sig": f"{kind}:{type(e).__name__}:{stage}:{where}",
+            "detail": f"{type(e).__name__} in {stage} at {where}: {str(e)[:200]}",
+            "trace": "".join(traceback.format_exception(e))[-3000:],
+        }
 
 
 _STAGE_FD: int | None = None
 
 
-def run_case(source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: int | None = None,
-             wall_factor: float = 6.0) -> dict:
+def run_case(
+    source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: int | None = None, wall_factor: float = 6.0
+) -> dict:
     """check_case(source) in a forked child pinned to `cpu` under RLIMIT_AS=mem_bytes, stopped after
     `timeout` seconds of CPU time (RLIMIT_CPU; a shared machine's load does not count) or wall_factor times
     that in wall time.
@@ -142,7 +165,7 @@ def run_case(source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: i
     before the kernel's SIGKILL), so a timeout says where it was stuck."""
     global _STAGE_FD
     r, w = os.pipe()
-    sr, sw = os.pipe()          # stage lines + faulthandler's stack dump
+    sr, sw = os.pipe()  # stage lines + faulthandler's stack dump
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -161,16 +184,16 @@ def run_case(source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: i
             faulthandler.dump_traceback_later(timeout * wall_factor - 0.5, exit=False, file=sw)
             try:
                 res = check_case(source)
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 res = {"outcome": "exception", "sig": f"exception:{type(e).__name__}:harness", "detail": str(e)}
             faulthandler.cancel_dump_traceback_later()
             try:
                 data = json.dumps(res).encode()
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 data = b'{"outcome": "memory", "sig": "memory:encode", "detail": "could not encode the result"}'
             while data:
-                data = data[os.write(w, data):]
-        except BaseException:  # noqa: BLE001
+                data = data[os.write(w, data) :]
+        except BaseException:
             code = 3
         finally:
             os._exit(code)
@@ -193,12 +216,10 @@ def run_case(source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: i
                     (chunks if fd == r else side).append(b)
     finally:
         if killed:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         _, status, ru = os.wait4(pid, 0)
-        if sr in open_fds:   # whatever faulthandler managed to write
+        if sr in open_fds:  # whatever faulthandler managed to write
             os.set_blocking(sr, False)
             try:
                 while True:
@@ -217,21 +238,35 @@ def run_case(source: str, timeout: float = 5.0, mem_bytes: int = 2 * GIB, cpu: i
     rss = ru.ru_maxrss / 1024
     cpu_s = ru.ru_utime + ru.ru_stime
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    if not killed and not chunks and sig in (signal.SIGKILL, signal.SIGXCPU) and cpu_s >= 0.9 * max(1, math.ceil(timeout)):
-        killed = True   # the kernel stopped it at the CPU limit
+    if (
+        not killed
+        and not chunks
+        and sig in (signal.SIGKILL, signal.SIGXCPU)
+        and cpu_s >= 0.9 * max(1, math.ceil(timeout))
+    ):
+        killed = True  # the kernel stopped it at the CPU limit
     if killed:
         frames = [(f, int(ln), fn) for f, ln, fn in _VDSL_FRAME.findall(text)][::-1]  # dump is innermost-first
         where = _innermost_vdsl(frames)
-        return {"outcome": "timeout", "sig": timeout_sig(stage, where), "wall": wall, "rss_mb": rss, "cpu_s": cpu_s,
-                "detail": f"no answer in {timeout:g} s of CPU time (stage {stage}, at {where})",
-                "trace": text[-3000:]}
+        return {
+            "outcome": "timeout",
+            "sig": timeout_sig(stage, where),
+            "wall": wall,
+            "rss_mb": rss,
+            "cpu_s": cpu_s,
+            "detail": f"no answer in {timeout:g} s of CPU time (stage {stage}, at {where})",
+            "trace": text[-3000:],
+        }
     try:
         res = json.loads(b"".join(chunks))
     except ValueError:
         kind = "memory" if rss > mem_bytes / 2**20 * 0.5 else "crash"
-        res = {"outcome": kind, "sig": f"{kind}:{stage}:signal {sig}", "detail":
-               f"the child died in stage {stage} ({'signal %s' % sig if sig else 'exit %s' % os.WEXITSTATUS(status)})"
-               f", peak RSS {rss:.0f} MiB"}
+        res = {
+            "outcome": kind,
+            "sig": f"{kind}:{stage}:signal {sig}",
+            "detail": f"the child died in stage {stage} ({f'signal {sig}' if sig else f'exit {os.WEXITSTATUS(status)}'})"
+            f", peak RSS {rss:.0f} MiB",
+        }
     res["wall"], res["rss_mb"], res["cpu_s"] = wall, rss, cpu_s
     return res
 
@@ -261,18 +296,22 @@ class GrammarGen:
     def __init__(self, rng: random.Random):
         import lark
         from vdsl.builtins import CONSTANTS, TABLE
+
         self.rng = rng
         g = lark.Lark((ROOT / "grammar" / "vdsl.lark").read_text(), parser="lalr", maybe_placeholders=False)
         self.rules: dict[str, list[list]] = {}
         for r in g.rules:
             self.rules.setdefault(r.origin.name, []).append(r.expansion)
         self.terms = {t.name: t.pattern for t in g.terminals}
-        self.names = list(TABLE) + list(CONSTANTS)[:20] + ["x", "y", "i", "f", "xs", "a", "b", "number", "list",
-                                                            "point", "color", "string", "bool", "paint"]
+        self.names = (
+            list(TABLE)
+            + list(CONSTANTS)[:20]
+            + ["x", "y", "i", "f", "xs", "a", "b", "number", "list", "point", "color", "string", "bool", "paint"]
+        )
         self.min_depth = self._min_depths()
 
     def _min_depths(self) -> dict[str, int]:
-        inf = 10 ** 9
+        inf = 10**9
         d = {k: inf for k in self.rules}
         changed = True
         while changed:
@@ -293,8 +332,19 @@ class GrammarGen:
         if name == "PERCENT":
             return rng.choice(["0%", "50%", "100%", "1e3%", "99999%"]).replace("1e3%", "1000%")
         if name == "STRING":
-            return rng.choice(['""', '"a"', '"M 0 0 L 10 10"', '"red"', '"\\n"', '"\\u{1F600}"',
-                               '"' + "x" * rng.choice([10, 1000]) + '"', "'#fff'", '"multiply"'])
+            return rng.choice(
+                [
+                    '""',
+                    '"a"',
+                    '"M 0 0 L 10 10"',
+                    '"red"',
+                    '"\\n"',
+                    '"\\u{1F600}"',
+                    '"' + "x" * rng.choice([10, 1000]) + '"',
+                    "'#fff'",
+                    '"multiply"',
+                ]
+            )
         if name == "COLOR":
             return rng.choice(["#fff", "#000000", "#12345678", "#abc", "#1", "#123456789"])
         if name in ("OR", "AND", "NOT"):
@@ -313,7 +363,8 @@ class GrammarGen:
         if p.type == "str":
             return p.value
         return {"POW": "**", "__ANON_0": "->", "_ELSE": "else", "TRUE": "true", "FALSE": "false"}.get(
-            name, p.value.replace("\\", ""))
+            name, p.value.replace("\\", "")
+        )
 
     def generate(self, max_depth: int = 12, max_tokens: int = 600) -> str:
         out: list[str] = []
@@ -325,17 +376,40 @@ class GrammarGen:
                 continue
             exps = self.rules[sym]
             if depth >= max_depth or len(out) > max_tokens:
-                best = min(self.min_depth.get(sym, 0), 10 ** 9)
-                exps = [e for e in exps if 1 + max([self.min_depth.get(s.name, 0) if not s.is_term else 0
-                                                    for s in e] or [0]) <= best] or exps
+                best = min(self.min_depth.get(sym, 0), 10**9)
+                exps = [
+                    e
+                    for e in exps
+                    if 1 + max([self.min_depth.get(s.name, 0) if not s.is_term else 0 for s in e] or [0]) <= best
+                ] or exps
             e = self.rng.choice(exps)
             for s in reversed(e):
                 stack.append((s.name, depth + 1, s.is_term))
         return " ".join(out) + "\n"
 
 
-EXTREME_NUMBERS = ["0", "1e308", "1e-308", "5e-324", "1e309", "1e15", "4096", "16384", "65536", "1e9", "200",
-                   "2000", "99999", "100001", "0.000001", "1" * 40, "9" * 400, "255", "360", "0.0"]
+EXTREME_NUMBERS = [
+    "0",
+    "1e308",
+    "1e-308",
+    "5e-324",
+    "1e309",
+    "1e15",
+    "4096",
+    "16384",
+    "65536",
+    "1e9",
+    "200",
+    "2000",
+    "99999",
+    "100001",
+    "0.000001",
+    "1" * 40,
+    "9" * 400,
+    "255",
+    "360",
+    "0.0",
+]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -346,6 +420,7 @@ class BuiltinGen:
 
     def __init__(self, rng: random.Random):
         from vdsl.builtins import TABLE
+
         self.rng = rng
         self.table = {k: b for k, b in TABLE.items() if not b.aliases_of}
         self.by_ret: dict[str, list] = {}
@@ -379,8 +454,18 @@ class BuiltinGen:
         if name == "bool":
             return rng.choice(["true", "false", "chance(0.5)", "i > 3"])
         if name == "string":
-            return rng.choice(['""', '"hello"', '"' + "W" * rng.choice([1, 100, 5000]) + '"', '"M 0 0 L 100 100 Z"',
-                               '"M 0 0 A 1e300 1e300 0 1 1 5 5"', 'str(xs)', 'join(xs, ",")', '"\\u{1F600}"'])
+            return rng.choice(
+                [
+                    '""',
+                    '"hello"',
+                    '"' + "W" * rng.choice([1, 100, 5000]) + '"',
+                    '"M 0 0 L 100 100 Z"',
+                    '"M 0 0 A 1e300 1e300 0 1 1 5 5"',
+                    "str(xs)",
+                    'join(xs, ",")',
+                    '"\\u{1F600}"',
+                ]
+            )
         if name == "color":
             if depth < 3 and rng.random() < 0.3:
                 return self.call(rng.choice(self.by_ret.get("color", [])), depth + 1)
@@ -435,25 +520,33 @@ class BuiltinGen:
             elif r < 0.92:
                 out.append(f"n = n + {self.number(1)}")
             else:
-                out.append(rng.choice([
-                    "xs = xs + xs",
-                    "let s = str(xs) + join(xs, \",\")",
-                    "if contains(xs, 5) { circle(center=(1, 1), r=1) }",
-                    "let t = sum(xs) + len(sort(xs)) + len(reverse(xs)) + len(shuffle(xs))",
-                    "deep(3)"]))
+                out.append(
+                    rng.choice(
+                        [
+                            "xs = xs + xs",
+                            'let s = str(xs) + join(xs, ",")',
+                            "if contains(xs, 5) { circle(center=(1, 1), r=1) }",
+                            "let t = sum(xs) + len(sort(xs)) + len(reverse(xs)) + len(shuffle(xs))",
+                            "deep(3)",
+                        ]
+                    )
+                )
         return out
 
     def generate(self) -> str:
         rng = self.rng
         w, h = rng.choice(["512", "64", "1", "4096", "16384", "1e9", "0", "-5"]), rng.choice(["512", "1", "4096", "3"])
         head = [f"canvas(width={w}, height={h}, background={rng.choice(['white', 'none', '#0000'])})"]
-        head += ["let n = 0", f"let xs = {self.value(_T.list_of(_T.NUMBER), 1)}",
-                 "def deep(k: number) { if k > 0 { blur(radius=k) { circle(center=(10, 10), r=5) deep(k - 1) } } }"]
+        head += [
+            "let n = 0",
+            f"let xs = {self.value(_T.list_of(_T.NUMBER), 1)}",
+            "def deep(k: number) { if k > 0 { blur(radius=k) { circle(center=(10, 10), r=5) deep(k - 1) } } }",
+        ]
         return "\n".join(head + self.stmts(0, rng.randint(1, 8))) + "\n"
 
 
 class _T:
-    from vdsl.types import COLOR, NUMBER, list_of   # noqa: F401 - names used by the generators
+    from vdsl.types import COLOR, NUMBER, list_of
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -479,40 +572,54 @@ class Mutator:
         if not src:
             return rng.choice(self.corpus)
         i = rng.randrange(len(src))
-        if k == 0:      # flip a byte
-            return src[:i] + chr(rng.choice([0, 9, 10, 34, 35, 40, 41, 42, 47, 91, 93, 123, 125, 0x300, 0xFEFF,
-                                             rng.randrange(32, 127)])) + src[i + 1:]
-        if k == 1:      # delete a span
-            return src[:i] + src[i + rng.randint(1, 40):]
-        if k == 2:      # duplicate a span
+        if k == 0:  # flip a byte
+            return (
+                src[:i]
+                + chr(
+                    rng.choice(
+                        [0, 9, 10, 34, 35, 40, 41, 42, 47, 91, 93, 123, 125, 0x300, 0xFEFF, rng.randrange(32, 127)]
+                    )
+                )
+                + src[i + 1 :]
+            )
+        if k == 1:  # delete a span
+            return src[:i] + src[i + rng.randint(1, 40) :]
+        if k == 2:  # duplicate a span
             j = i + rng.randint(1, 200)
             return src[:j] + src[i:j] * rng.choice([1, 2, 10]) + src[j:]
-        if k == 3:      # splice another program at a line boundary
+        if k == 3:  # splice another program at a line boundary
             other = rng.choice(self.corpus).splitlines(keepends=True)
             lines = src.splitlines(keepends=True)
             a, b = rng.randrange(len(lines) + 1), rng.randrange(len(other) + 1)
-            return "".join(lines[:a] + other[b:b + rng.randint(1, 40)] + lines[a:])
+            return "".join(lines[:a] + other[b : b + rng.randint(1, 40)] + lines[a:])
         toks = _TOKEN.findall(src)
         if not toks:
             return src
         j = rng.randrange(len(toks))
-        if k == 4:      # replace a number with an extreme one
+        if k == 4:  # replace a number with an extreme one
             nums = [n for n, t in enumerate(toks) if t[:1].isdigit()]
             if nums:
                 j = rng.choice(nums)
             toks[j] = rng.choice(EXTREME_NUMBERS + ["-1e308", "0", "100000"])
-        elif k == 5:    # replace a token with another known token
+        elif k == 5:  # replace a token with another known token
             toks[j] = rng.choice(self.toks) if self.toks else toks[j]
-        elif k == 6:    # swap two tokens
+        elif k == 6:  # swap two tokens
             m = rng.randrange(len(toks))
             toks[j], toks[m] = toks[m], toks[j]
-        elif k == 7:    # repeat a token
+        elif k == 7:  # repeat a token
             toks[j] = toks[j] * rng.choice([2, 3, 70])
-        else:           # wrap a statement-ish line in an effect block or a loop
+        else:  # wrap a statement-ish line in an effect block or a loop
             lines = src.splitlines()
             ln = rng.randrange(len(lines))
-            wrap = rng.choice(["blur(radius=200) {", "for q in range(1000) {", "group(opacity=0.5) {",
-                               "shadow(blur=200) {", "glow(radius=200) {"])
+            wrap = rng.choice(
+                [
+                    "blur(radius=200) {",
+                    "for q in range(1000) {",
+                    "group(opacity=0.5) {",
+                    "shadow(blur=200) {",
+                    "glow(radius=200) {",
+                ]
+            )
             lines[ln] = f"{wrap} {lines[ln]} }}"
             return "\n".join(lines) + "\n"
         return "".join(toks)
@@ -520,8 +627,11 @@ class Mutator:
 
 def load_corpus(adversarial: bool = True) -> list[str]:
     """Seeds for mutation: examples/*.vd, stdlib/*.vd and (unless told not to) the small adversarial programs."""
-    files = sorted((ROOT / "examples").glob("*.vd")) + sorted((ROOT / "stdlib").glob("*.vd")) + \
-        [p for p in sorted((ROOT / "bench" / "adversarial").glob("*.vd")) if adversarial and p.stat().st_size < 4000]
+    files = (
+        sorted((ROOT / "examples").glob("*.vd"))
+        + sorted((ROOT / "stdlib").glob("*.vd"))
+        + [p for p in sorted((ROOT / "bench" / "adversarial").glob("*.vd")) if adversarial and p.stat().st_size < 4000]
+    )
     return [f.read_text(encoding="utf-8", errors="replace") for f in files]
 
 
@@ -536,7 +646,7 @@ def ddmin(parts: list[str], keep, budget: list[int]) -> list[str]:
         for start in range(0, len(parts), chunk):
             if budget[0] <= 0:
                 break
-            cand = parts[:start] + parts[start + chunk:]
+            cand = parts[:start] + parts[start + chunk :]
             budget[0] -= 1
             if cand and keep("".join(cand)):
                 parts, n, reduced = cand, max(n - 1, 2), True
@@ -560,13 +670,29 @@ def minimise(source: str, sig: str, timeout: float, mem: int, cpu, tries: int) -
 
 
 # ---------------------------------------------------------------------------------------------------------
-def fuzz(minutes: float, seed: int, out: Path, timeout: float, mem: int, cases: int | None, do_min: bool,
-         min_tries: int, log=print, cpu: int | None = -1, adversarial_seeds: bool = True) -> dict:
+def fuzz(
+    minutes: float,
+    seed: int,
+    out: Path,
+    timeout: float,
+    mem: int,
+    cases: int | None,
+    do_min: bool,
+    min_tries: int,
+    log=print,
+    cpu: int | None = -1,
+    adversarial_seeds: bool = True,
+) -> dict:
     import vdsl.backends  # noqa: F401 - import once; every forked child shares it
+
     rng = random.Random(seed)
     if cpu == -1:
         cpu = max(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    gens = {"grammar": GrammarGen(rng), "builtin": BuiltinGen(rng), "mutation": Mutator(rng, load_corpus(adversarial_seeds))}
+    gens = {
+        "grammar": GrammarGen(rng),
+        "builtin": BuiltinGen(rng),
+        "mutation": Mutator(rng, load_corpus(adversarial_seeds)),
+    }
     weights = {"grammar": 0.25, "builtin": 0.35, "mutation": 0.40}
     (out / "findings").mkdir(parents=True, exist_ok=True)
     seen: dict[str, dict] = {}
@@ -581,7 +707,7 @@ def fuzz(minutes: float, seed: int, out: Path, timeout: float, mem: int, cases: 
         n += 1
         counts[g] += 1
         res = run_case(src, timeout, mem, cpu)
-        key = res["outcome"] if res["outcome"] != "diag" else "diag " + " ".join(res.get("codes", [])[:1])
+        res["outcome"] if res["outcome"] != "diag" else "diag " + " ".join(res.get("codes", [])[:1])
         outcomes[res["outcome"]] = outcomes.get(res["outcome"], 0) + 1
         if not is_finding(res):
             continue
@@ -595,9 +721,18 @@ def fuzz(minutes: float, seed: int, out: Path, timeout: float, mem: int, cases: 
         k = len([s for s in seen.values() if s["kind"] == res["outcome"]]) + 1
         name = f"{res['outcome']}-{k:02d}"
         final = run_case(small, timeout, mem, cpu)
-        f = {"name": name, "kind": res["outcome"], "sig": sig, "count": 1, "generator": g, "case": n,
-             "detail": final.get("detail", res["detail"]), "bytes": len(small), "original_bytes": len(src),
-             "sha": hashlib.sha1(small.encode()).hexdigest()[:12]}
+        f = {
+            "name": name,
+            "kind": res["outcome"],
+            "sig": sig,
+            "count": 1,
+            "generator": g,
+            "case": n,
+            "detail": final.get("detail", res["detail"]),
+            "bytes": len(small),
+            "original_bytes": len(src),
+            "sha": hashlib.sha1(small.encode()).hexdigest()[:12],
+        }
         seen[sig] = f
         head = f"// finding: {res['outcome']}\n// sig: {sig}\n// detail: {f['detail'][:200].replace(chr(10), ' ')}\n"
         (out / "findings" / f"{name}.vd").write_text(head + small + ("" if small.endswith("\n") else "\n"))
@@ -611,17 +746,28 @@ def fuzz(minutes: float, seed: int, out: Path, timeout: float, mem: int, cases: 
 
 
 def _write_summary(out: Path, n, counts, outcomes, seen, secs, seed) -> dict:
-    summary = {"cases": n, "seconds": round(secs, 1), "seed": seed, "by_generator": counts, "outcomes": outcomes,
-               "findings": sorted(seen.values(), key=lambda f: f["name"])}
+    summary = {
+        "cases": n,
+        "seconds": round(secs, 1),
+        "seed": seed,
+        "by_generator": counts,
+        "outcomes": outcomes,
+        "findings": sorted(seen.values(), key=lambda f: f["name"]),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    lines = [f"{n} cases in {secs:.0f} s (seed {seed}); by generator: " +
-             ", ".join(f"{k} {v}" for k, v in counts.items()),
-             "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())), "",
-             "| finding | kind | signature | hits | generator | bytes (min/orig) | detail |", "|---|---|---|---:|---|---|---|"]
+    lines = [
+        f"{n} cases in {secs:.0f} s (seed {seed}); by generator: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        "",
+        "| finding | kind | signature | hits | generator | bytes (min/orig) | detail |",
+        "|---|---|---|---:|---|---|---|",
+    ]
     for f in summary["findings"]:
         det = f["detail"].replace("|", "\\|").replace("\n", " ")[:140]
-        lines.append(f"| {f['name']} | {f['kind']} | `{f['sig']}` | {f['count']} | {f['generator']} | "
-                     f"{f['bytes']}/{f['original_bytes']} | {det} |")
+        lines.append(
+            f"| {f['name']} | {f['kind']} | `{f['sig']}` | {f['count']} | {f['generator']} | "
+            f"{f['bytes']}/{f['original_bytes']} | {det} |"
+        )
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     return summary
 
@@ -639,9 +785,19 @@ def main(argv=None) -> int:
     ap.add_argument("--no-minimize", action="store_true")
     ap.add_argument("--min-tries", type=int, default=150, help="runs allowed to minimise one finding (150)")
     a = ap.parse_args(argv)
-    fuzz(a.minutes, a.seed, Path(a.out), a.timeout, int(a.mem_gib * GIB), a.cases, not a.no_minimize,
-         a.min_tries, log=lambda s: print(s, flush=True), cpu=a.cpu,
-         adversarial_seeds=not a.no_adversarial_seeds)
+    fuzz(
+        a.minutes,
+        a.seed,
+        Path(a.out),
+        a.timeout,
+        int(a.mem_gib * GIB),
+        a.cases,
+        not a.no_minimize,
+        a.min_tries,
+        log=lambda s: print(s, flush=True),
+        cpu=a.cpu,
+        adversarial_seeds=not a.no_adversarial_seeds,
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Shared test setup: the harness on sys.path, the recursion limit the evaluator wants, the `slow` marker."""
+
 from __future__ import annotations
 
 import sys

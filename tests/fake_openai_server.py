@@ -1,4 +1,5 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 for the LLM tests: real HTTP, no network."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 # ------------------------------------------------------------------ actions
@@ -39,8 +41,6 @@ def fenced(program: str, before: str = "Here is the program:", after: str = "It 
     return f"{before}\n\n```vdsl\n{program.rstrip()}\n```\n\n{after}"
 
 
-
-
 class FakeOpenAI:
     """POST /v1/chat/completions answered from a script (a queue of actions); when the script runs out,
     `default` (an action, or a function of the request body) answers, else 500.
@@ -64,7 +64,7 @@ class FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args):   # quiet
+            def log_message(self, *args):  # quiet
                 pass
 
             def do_POST(self):
@@ -149,16 +149,27 @@ class FakeOpenAI:
         try:
             if a["do"] == "reply":
                 p, c = a["usage"]
-                h._send_json(200, {
-                    "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion",
-                    "created": int(time.time()), "model": body.get("model", "fake-model"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": a["text"]},
-                                 "finish_reason": a["finish"], "logprobs": None}],
-                    "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}})
+                h._send_json(
+                    200,
+                    {
+                        "id": f"chatcmpl-{len(self.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake-model"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": a["text"]},
+                                "finish_reason": a["finish"],
+                                "logprobs": None,
+                            }
+                        ],
+                        "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+                    },
+                )
             elif a["do"] == "status":
                 extra = {"retry-after": a["retry_after"]} if a["retry_after"] is not None else {}
-                h._send_json(a["code"], {"error": {"message": a["message"], "type": "scripted", "code": None}},
-                             extra)
+                h._send_json(a["code"], {"error": {"message": a["message"], "type": "scripted", "code": None}}, extra)
             elif a["do"] == "sleep":
                 if not self._closing.wait(a["seconds"]):
                     self._act(h, body, a["then"])
@@ -173,6 +184,7 @@ class FakeOpenAI:
                 h.close_connection = True
                 try:
                     import socket
+
                     h.connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
@@ -186,13 +198,13 @@ class FakeOpenAI:
             else:
                 raise ValueError(f"unknown action {a!r}")
         except (BrokenPipeError, ConnectionResetError):
-            pass   # the client gave up (a timeout test)
+            pass  # the client gave up (a timeout test)
 
 
 # ------------------------------------------------------------------ programs the scripted model answers with
 VALID = "canvas(width=64, height=64, background=#87ceeb)\ncircle(center=(32, 32), r=20, fill=red)\n"
 VALID_BLUE = VALID.replace("fill=red", "fill=blue")
-BROKEN = "canvas(width=64, height=64)\ncircle(center=(32, 32), radius=20, fill=red)\n"   # E202: radius -> r
+BROKEN = "canvas(width=64, height=64)\ncircle(center=(32, 32), radius=20, fill=red)\n"  # E202: radius -> r
 RUNTIME_ERROR = "canvas(width=64, height=64)\nlet xs = [1, 2]\ncircle(center=(32, 32), r=xs[5])\n"  # E302
 PROSE = "I'm sorry, but I would rather describe it: a round red ball on a blue sky."
 GARBAGE = "}}}{{ ))) @@@ \x00 ```\n"

@@ -1,4 +1,5 @@
 """Test helper: does the fast LALR driver accept a source, and does Lark's own parser? (They must agree.)"""
+
 from __future__ import annotations
 
 from lark.exceptions import UnexpectedInput

@@ -4,6 +4,7 @@ Each program runs compile → evaluate → render in a forked child under a hard
 the assertion is the outcome (an image, or a diagnostic with an expected code), never a time. Programs that
 today hang, blow up or raise are marked xfail (non-strict) and get a short kill instead: the cost-model and
 render-work branches fix them, and the merger removes their names from KNOWN_FAILING."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -31,9 +32,9 @@ fuzz = _load("fuzz")
 # would fix them; see bench/results/adversarial.md. Empty: every one ends as expected.
 KNOWN_FAILING: dict[str, str] = {}
 KNOWN_FAILING_FUZZ: dict[str, str] = {}
-SAFETY_KILL = 30.0     # CPU seconds for a program expected to pass: killed only if something is badly wrong
-FAILING_KILL = 1.0     # CPU seconds for a known failure: do not spend the suite's time waiting for it
-WALL = 3.0             # ... or this many times that in wall time
+SAFETY_KILL = 30.0  # CPU seconds for a program expected to pass: killed only if something is badly wrong
+FAILING_KILL = 1.0  # CPU seconds for a known failure: do not spend the suite's time waiting for it
+WALL = 3.0  # ... or this many times that in wall time
 MEM = 4 << 30
 
 ADV = bench.programs()
@@ -52,8 +53,12 @@ def adversarial_results() -> dict:
 
 
 def _expectation(path: Path) -> list[str]:
-    return [e.strip() for e in (bench.header(path.read_text(encoding="utf-8", errors="replace")).get("expect")
-                                or "image|diag").split("|")]
+    return [
+        e.strip()
+        for e in (bench.header(path.read_text(encoding="utf-8", errors="replace")).get("expect") or "image|diag").split(
+            "|"
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +88,12 @@ def _ends_as_expected(r: dict, expect: list[str]) -> bool:
 def test_adversarial_program(path: Path, adversarial_results):
     r = adversarial_results[path.stem]
     assert r["outcome"] in ("image", "diag"), f"{r['outcome']}: {r.get('detail')}"
-    assert _ends_as_expected(r, r["expect"]), f"expected {'|'.join(r['expect'])}, got {r.get('codes') or r['outcome']}" \
-                                         f": {r.get('detail')}"
+    assert _ends_as_expected(r, r["expect"]), (
+        f"expected {'|'.join(r['expect'])}, got {r.get('codes') or r['outcome']}: {r.get('detail')}"
+    )
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=_mark(p.stem, KNOWN_FAILING_FUZZ))
-                                  for p in FUZZ])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=_mark(p.stem, KNOWN_FAILING_FUZZ)) for p in FUZZ])
 def test_fuzz_regression(path: Path, fuzz_results):
     """No exception, no hang, the formatter keeps the meaning; and the outcome is the expected one."""
     r = fuzz_results[path.stem]

@@ -1,4 +1,5 @@
 """Budgets: each limit E400-E410 ends an over-budget program with its own code; overrides and caps work."""
+
 from __future__ import annotations
 
 import math
@@ -32,10 +33,10 @@ def assert_code(src, code: str, budgets: Budgets = DEFAULT, **kw):
 
 # ---------------------------------------------------------------- one test per budget code
 def test_e400_source_size():
-    big = "let x = 1 // " + "a" * (1024 * 1024)                      # a 1 MB line
+    big = "let x = 1 // " + "a" * (1024 * 1024)  # a 1 MB line
     d = assert_code(big, "E400")
     assert "262144" in d.message
-    assert_code(big.encode(), "E400")                                # bytes are measured before decoding
+    assert_code(big.encode(), "E400")  # bytes are measured before decoding
     assert codes(big, DEFAULT.with_overrides(source_bytes=2 * 1024 * 1024)) == []
 
 
@@ -56,7 +57,7 @@ def test_e402_call_depth():
 
 
 def test_e403_loop_iterations():
-    assert_code("for i in range(1000000) { }", "E403")                      # a million iterations
+    assert_code("for i in range(1000000) { }", "E403")  # a million iterations
     assert_code("for i in range(1000) { for j in range(1000) { } }", "E403")  # counted over all loops
     assert_code("let xs = [i for i in range(200000)]", "E403")
     small = DEFAULT.with_overrides(loop_iterations=10)
@@ -68,8 +69,9 @@ def test_e404_primitives():
     src = "for i in range(30000) { circle(center=(1, 1), r=1) }"
     assert_code(src, "E404")
     assert codes(src, DEFAULT.with_overrides(primitives=40_000)) == []
-    assert codes("circle(center=(1, 1), r=1)\ncircle(center=(1, 1), r=1)", DEFAULT.with_overrides(primitives=1)) \
-        == ["E404"]
+    assert codes("circle(center=(1, 1), r=1)\ncircle(center=(1, 1), r=1)", DEFAULT.with_overrides(primitives=1)) == [
+        "E404"
+    ]
 
 
 def test_e405_path_segments():
@@ -90,9 +92,14 @@ def test_e406_text():
 
 def test_e407_canvas():
     assert_code("canvas(width=100000, height=100000)", "E407")
-    assert_code("canvas(width=5000, height=5000)", "E407")             # 25M pixels > 16.7M
-    assert codes("canvas(width=5000, height=5000)\ncircle(center=(1, 1), r=1)",
-                 DEFAULT.with_overrides(canvas_pixels=5000 * 5000)) == []
+    assert_code("canvas(width=5000, height=5000)", "E407")  # 25M pixels > 16.7M
+    assert (
+        codes(
+            "canvas(width=5000, height=5000)\ncircle(center=(1, 1), r=1)",
+            DEFAULT.with_overrides(canvas_pixels=5000 * 5000),
+        )
+        == []
+    )
     assert codes("canvas(width=20000, height=10)", DEFAULT.with_overrides(canvas_pixels=10**9)) == ["E407"]
 
 
@@ -111,10 +118,10 @@ def test_e408_blur():
 
 
 NESTED = {
-    "unclosed-parens": "(" * 100_000,                                # 100k unclosed `(`
+    "unclosed-parens": "(" * 100_000,  # 100k unclosed `(`
     "balanced-parens": "let x = " + "(" * 100_000 + "1" + ")" * 100_000,
     "lists": "let x = " + "[" * 5000 + "]" * 5000,
-    "sum": "let x = " + "1 + " * 60_000 + "1",                      # 1+1+...+1
+    "sum": "let x = " + "1 + " * 60_000 + "1",  # 1+1+...+1
     "minus": "let x = " + "-" * 50_000 + "1",
     "not": "let x = " + "not " * 20_000 + "true",
     "power": "let x = " + "2 ** " * 5000 + "1",
@@ -136,7 +143,7 @@ def test_e409_override_and_cap():
     assert codes(src) == ["E409"]
     assert codes(src, DEFAULT.with_overrides(nesting_depth=150)) == []
     deeper = "let x = " + "(" * 300 + "1" + ")" * 300
-    assert codes(deeper, DEFAULT.with_overrides(nesting_depth=10**6)) == ["E409"]   # capped at 200
+    assert codes(deeper, DEFAULT.with_overrides(nesting_depth=10**6)) == ["E409"]  # capped at 200
 
 
 def test_e410_collections():
@@ -168,42 +175,52 @@ def test_with_overrides_rejects_unknown_names():
 
 
 def test_defaults_are_documented_values():
-    assert (DEFAULT.source_bytes, DEFAULT.nesting_depth, DEFAULT.fuel, DEFAULT.call_depth) == \
-        (256 * 1024, 64, 2_000_000, 32)
-    assert DEFAULT == Budgets() and DEFAULT.clamp() == DEFAULT
+    assert (DEFAULT.source_bytes, DEFAULT.nesting_depth, DEFAULT.fuel, DEFAULT.call_depth) == (
+        256 * 1024,
+        64,
+        2_000_000,
+        32,
+    )
+    assert Budgets() == DEFAULT and DEFAULT.clamp() == DEFAULT
 
 
 # ---------------------------------------------------------------- NaN, infinity, 1e308
-@pytest.mark.parametrize("src, code", [
-    ("let x = 1e400", "E305"),
-    ("let x = 1e308 * 10", "E305"),
-    ("let x = 1e308 + 1e308", "E305"),
-    ("let x = -1e308 - 1e308", "E305"),
-    ("let x = 10 ** 400", "E305"),
-    ("let x = gauss(0, 1e308) * 0", "E305"),            # builtins cannot return infinity either
-    ("let x = lerp(1e308, -1e308, 0.5)", "E305"),
-    ("let x = dist((1e308, 1e308), (-1e308, -1e308))", "E305"),
-    ("let x = sum([1e308, 1e308])", "E301"),
-    ("let x = sqrt(-1)", "E301"),
-    ("let x = exp(1e308)", "E301"),
-    ("let x = nan", "E200"),
-    ("let x = inf", "E200"),
-    ("let x = [1][1e308]", "E302"),
-    ("text(\"a\", at=(0, 0), size=1e308)", "E301"),
-    ("let x = range(0, 1e308)", "E403"),
-])
+@pytest.mark.parametrize(
+    "src, code",
+    [
+        ("let x = 1e400", "E305"),
+        ("let x = 1e308 * 10", "E305"),
+        ("let x = 1e308 + 1e308", "E305"),
+        ("let x = -1e308 - 1e308", "E305"),
+        ("let x = 10 ** 400", "E305"),
+        ("let x = gauss(0, 1e308) * 0", "E305"),  # builtins cannot return infinity either
+        ("let x = lerp(1e308, -1e308, 0.5)", "E305"),
+        ("let x = dist((1e308, 1e308), (-1e308, -1e308))", "E305"),
+        ("let x = sum([1e308, 1e308])", "E301"),
+        ("let x = sqrt(-1)", "E301"),
+        ("let x = exp(1e308)", "E301"),
+        ("let x = nan", "E200"),
+        ("let x = inf", "E200"),
+        ("let x = [1][1e308]", "E302"),
+        ('text("a", at=(0, 0), size=1e308)', "E301"),
+        ("let x = range(0, 1e308)", "E403"),
+    ],
+)
 def test_non_finite_numbers_never_enter_a_program(src, code):
     assert codes(src) == [code]
 
 
-@pytest.mark.parametrize("src", [
-    "circle(center=(1e308, -1e308), r=1e308, fill=red)",
-    "rect(x=-1e308, y=-1e308, w=1e308, h=1e308, rotate=1e308)",
-    "group(scale=1e308, rotate=1e308) { circle(center=(1, 1), r=1) }",
-    "line(from=(0, 0), to=(1e308, 1e308), stroke_width=1e4)",
-    "let x = str(1e308) + str(1e-308)\ntext(x, at=(0, 20))",
-    "circle(center=(256, 256), r=100, fill=hsl(1e308, 50, 50))",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "circle(center=(1e308, -1e308), r=1e308, fill=red)",
+        "rect(x=-1e308, y=-1e308, w=1e308, h=1e308, rotate=1e308)",
+        "group(scale=1e308, rotate=1e308) { circle(center=(1, 1), r=1) }",
+        "line(from=(0, 0), to=(1e308, 1e308), stroke_width=1e4)",
+        "let x = str(1e308) + str(1e-308)\ntext(x, at=(0, 20))",
+        "circle(center=(256, 256), r=100, fill=hsl(1e308, 50, 50))",
+    ],
+)
 def test_huge_but_finite_numbers_render(src):
     prog = vdsl.compile(src)
     assert prog.ok, prog.diagnostics

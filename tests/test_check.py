@@ -1,4 +1,5 @@
 """The checker: every builtin's arguments against the signature table, types, names, and all errors in one pass."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,15 @@ from vdsl.types import BOOL, COLOR, NUMBER, POINT, STRING, assignable, list_of
 
 BUILTINS = [b for b in TABLE.values() if b.aliases_of is None]
 WRONG = [('"text"', STRING), ("(1, 2)", POINT), ("5", NUMBER), ("true", BOOL)]
-SAMPLE = {"number": "1", "bool": "true", "string": '"round"', "color": "red", "point": "(1, 2)",
-          "paint": "red", "any": "1"}
+SAMPLE = {
+    "number": "1",
+    "bool": "true",
+    "string": '"round"',
+    "color": "red",
+    "point": "(1, 2)",
+    "paint": "red",
+    "any": "1",
+}
 
 
 def sample(t) -> str:
@@ -69,8 +77,11 @@ def test_builtin_unknown_and_duplicate_arguments(b):
     args = good_args(b)
     assert codes(call(b, args + ["bogus_arg=1"])) == ["E202"]
     first = b.params[0]
-    dup = args + [f"{first.name}={sample(first.type)}"] if first.required else \
-        args + [f"{first.name}={sample(first.type)}"] * 2
+    dup = (
+        args + [f"{first.name}={sample(first.type)}"]
+        if first.required
+        else args + [f"{first.name}={sample(first.type)}"] * 2
+    )
     assert codes(call(b, dup)) == ["E206"]
 
 
@@ -89,19 +100,20 @@ def test_builtin_wrong_type(b):
     for p in b.params:
         wrong = next((lit for lit, t in WRONG if not assignable(t, p.type)), None)
         if wrong is None:
-            continue                    # `any` takes everything
+            continue  # `any` takes everything
         args = [a for a in good_args(b) if not a.startswith(p.name + "=")] + [f"{p.name}={wrong}"]
-        want = "E216" if wrong == '"text"' and assignable(COLOR, p.type) else "E205"   # "text" is no colour
+        want = "E216" if wrong == '"text"' and assignable(COLOR, p.type) else "E205"  # "text" is no colour
         assert codes(call(b, args)) == [want], (p.name, call(b, args))
 
 
 @pytest.mark.parametrize("b", [b for b in BUILTINS if b.variadic is None], ids=lambda b: b.name)
 def test_builtin_positional_limit(b):
-    extra = [sample(p.type) for p in b.params[:b.positional]] + ["1"] * (1 if b.positional < len(b.params) else 0)
+    extra = [sample(p.type) for p in b.params[: b.positional]] + ["1"] * (1 if b.positional < len(b.params) else 0)
     if b.positional == len(b.params):
         extra.append("1")
-    src = call(b, extra + [a for a in good_args(b)
-                           if not any(a.startswith(p.name + "=") for p in b.params[:b.positional])])
+    src = call(
+        b, extra + [a for a in good_args(b) if not any(a.startswith(p.name + "=") for p in b.params[: b.positional])]
+    )
     assert "E204" in codes(src), src
 
 
@@ -139,9 +151,9 @@ RANGES = [(b, p) for b in BUILTINS for p in b.params if p.min is not None or p.m
 def test_builtin_numeric_ranges(b, p):
     base = [a for a in good_args(b) if not a.startswith(p.name + "=")]
     if p.min is not None:
-        assert codes(call(b, base + [f"{p.name}={p.min - 1:g}"])) == ["E301"]            # caught by the checker
+        assert codes(call(b, base + [f"{p.name}={p.min - 1:g}"])) == ["E301"]  # caught by the checker
         scene, diags = vdsl.compile(f"let k = {p.min - 1:g}\n" + call(b, base + [f"{p.name}=k"])).evaluate(0)
-        assert scene is None and [d.code for d in diags] == ["E301"]                      # ... or at run time
+        assert scene is None and [d.code for d in diags] == ["E301"]  # ... or at run time
         assert codes(call(b, base + [f"{p.name}={p.min:g}"])) in ([], ["W502"])
     if p.max is not None:
         assert codes(call(b, base + [f"{p.name}={p.max + 1:g}"])) == ["E301"]
@@ -158,26 +170,45 @@ def test_every_builtin_is_documented():
 def test_all_errors_in_one_pass_sorted_by_position():
     src = "circle(center=(1, 2), radius=3)\nlet a = undefined\nrect(x=1)\nlet a = 2\nfoo()\n"
     diags = vdsl.compile(src).diagnostics
-    assert [(d.span.line, d.code) for d in diags] == [(1, "E202"), (2, "E200"), (3, "E203"), (3, "E203"),
-                                                      (4, "E207"), (5, "E201")]
+    assert [(d.span.line, d.code) for d in diags] == [
+        (1, "E202"),
+        (2, "E200"),
+        (3, "E203"),
+        (3, "E203"),
+        (4, "E207"),
+        (5, "E201"),
+    ]
     assert all(d.code in CODES and d.span.line >= 1 for d in diags)
 
 
 def test_inferred_types_of_lets_and_params():
-    prog = vdsl.compile("param n = 3\nparam c: color = \"red\"\nlet p = (1, 2) * n\nlet s = str(n) + \"x\"\n"
-                        "let xs = [p, p]\nlet ys = [i * 2 for i in range(n)]\nlet q = lerp(p, p, 0.5)\n"
-                        "let r = choice(xs)\nlet t = rand() > 0.5 ? 1 : 2")
+    prog = vdsl.compile(
+        'param n = 3\nparam c: color = "red"\nlet p = (1, 2) * n\nlet s = str(n) + "x"\n'
+        "let xs = [p, p]\nlet ys = [i * 2 for i in range(n)]\nlet q = lerp(p, p, 0.5)\n"
+        "let r = choice(xs)\nlet t = rand() > 0.5 ? 1 : 2"
+    )
     v = prog.checked.values
-    assert (v["n"], v["p"], v["s"], v["xs"], v["ys"], v["q"], v["r"], v["t"]) == \
-        (NUMBER, POINT, STRING, list_of(POINT), list_of(NUMBER), POINT, POINT, NUMBER)
+    assert (v["n"], v["p"], v["s"], v["xs"], v["ys"], v["q"], v["r"], v["t"]) == (
+        NUMBER,
+        POINT,
+        STRING,
+        list_of(POINT),
+        list_of(NUMBER),
+        POINT,
+        POINT,
+        NUMBER,
+    )
     assert str(prog.params["c"]) == "color" and prog.params["n"] == NUMBER
 
 
 def test_def_signatures_and_inferred_returns():
-    prog = vdsl.compile("def f(a: number, b = \"x\", c: list[point] = []) { return a * 2 }\nlet v = f(a=1)")
+    prog = vdsl.compile('def f(a: number, b = "x", c: list[point] = []) { return a * 2 }\nlet v = f(a=1)')
     sig = prog.checked.defs["f"]
-    assert [(p, str(t), d) for p, t, d in sig.params] == [("a", "number", False), ("b", "string", True),
-                                                          ("c", "list[point]", True)]
+    assert [(p, str(t), d) for p, t, d in sig.params] == [
+        ("a", "number", False),
+        ("b", "string", True),
+        ("c", "list[point]", True),
+    ]
     assert sig.returns == NUMBER and prog.checked.values["v"] == NUMBER
 
 
@@ -194,14 +225,17 @@ def test_percent_where_pixels_go_is_a_warning():
     assert [(d.code, d.span.line) for d in prog.diagnostics] == [("W502", 1), ("W502", 2)]
 
 
-@pytest.mark.parametrize("word, candidates, aliases, want", [
-    ("radius", ["center", "r", "fill"], {"radius": "r"}, "r"),
-    ("x", ["text", "at"], {"x": ("center", "at")}, "at"),
-    ("x", ["center", "r"], {"x": ("center", "at")}, "center"),
-    ("FILL", ["fill", "stroke"], None, "fill"),
-    ("strok", ["fill", "stroke"], None, "stroke"),
-    ("zzzz", ["fill", "stroke"], None, None),
-])
+@pytest.mark.parametrize(
+    "word, candidates, aliases, want",
+    [
+        ("radius", ["center", "r", "fill"], {"radius": "r"}, "r"),
+        ("x", ["text", "at"], {"x": ("center", "at")}, "at"),
+        ("x", ["center", "r"], {"x": ("center", "at")}, "center"),
+        ("FILL", ["fill", "stroke"], None, "fill"),
+        ("strok", ["fill", "stroke"], None, "stroke"),
+        ("zzzz", ["fill", "stroke"], None, None),
+    ],
+)
 def test_did_you_mean(word, candidates, aliases, want):
     assert did_you_mean(word, candidates, aliases) == want
 

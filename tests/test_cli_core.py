@@ -1,4 +1,5 @@
 """The core CLI: `vdsl render | check | fmt | doc`, their outputs, files and exit codes (0 ok, 1 diagnostics, 2 usage)."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def cli(tmp_path, monkeypatch):
 
     def run(*args, input=None):
         return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
     return run
 
 
@@ -40,8 +42,17 @@ def image(path) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- render
-@pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("jpg", b"\xff\xd8"), ("jpeg", b"\xff\xd8"),
-                                        ("webp", b"RIFF"), ("svg", b"<"), ("pdf", b"%PDF")])
+@pytest.mark.parametrize(
+    "fmt, magic",
+    [
+        ("png", b"\x89PNG"),
+        ("jpg", b"\xff\xd8"),
+        ("jpeg", b"\xff\xd8"),
+        ("webp", b"RIFF"),
+        ("svg", b"<"),
+        ("pdf", b"%PDF"),
+    ],
+)
 def test_render_formats_by_suffix(cli, tmp_path, fmt, magic):
     r = cli("render", "small.vd", "-o", f"out.{fmt}")
     assert r.exit_code == 0, r.output
@@ -119,7 +130,7 @@ def test_render_reports_diagnostics_and_exits_1(cli, tmp_path):
     r = cli("render", "bad.vd", "small.vd", "-o", "out")
     assert r.exit_code == 1
     assert "error[E202]" in r.stderr and "error[E203]" in r.stderr and "bad.vd:1:" in r.stderr
-    assert (tmp_path / "out" / "small.png").exists()            # the good file is still rendered
+    assert (tmp_path / "out" / "small.png").exists()  # the good file is still rendered
     r = cli("render", "runtime_bad.vd")
     assert r.exit_code == 1 and "E302" in r.stderr
     assert not (tmp_path / "runtime_bad.png").exists()
@@ -131,8 +142,18 @@ def test_render_budget_option(cli):
     assert cli("render", "small.vd", "--budget", "fuel").exit_code == 2
 
 
-@pytest.mark.parametrize("args", [["--size", "big"], ["--scale", "0"], ["--scale", "100"], ["--variants", "0"],
-                                  ["--param", "novalue"], ["-o", "out.xyz"], ["--format", "gif"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--size", "big"],
+        ["--scale", "0"],
+        ["--scale", "100"],
+        ["--variants", "0"],
+        ["--param", "novalue"],
+        ["-o", "out.xyz"],
+        ["--format", "gif"],
+    ],
+)
 def test_render_usage_errors_exit_2(cli, args):
     assert cli("render", "small.vd", *args).exit_code == 2
 
@@ -185,7 +206,7 @@ def test_check_warnings_do_not_fail(cli, tmp_path):
     (tmp_path / "warn.vd").write_text("rect(x=10%, y=0, w=10, h=10, fill=red)")
     r = cli("check", "warn.vd")
     assert r.exit_code == 0 and "warning[W502]" in r.stderr
-    r = cli("render", "warn.vd")                                   # render shows them too, and still renders
+    r = cli("render", "warn.vd")  # render shows them too, and still renders
     assert r.exit_code == 0 and "warning[W502]" in r.stderr and (tmp_path / "warn.png").exists()
 
 
@@ -196,7 +217,7 @@ def test_check_usage_errors_exit_2(cli, args):
 
 def test_check_reads_stdin_and_bad_bytes(cli, tmp_path):
     assert cli("check", "-", input=SMALL).exit_code == 0
-    (tmp_path / "latin1.vd").write_bytes("let s = \"caf\xe9\"".encode("latin-1"))
+    (tmp_path / "latin1.vd").write_bytes('let s = "caf\xe9"'.encode("latin-1"))
     r = cli("check", "latin1.vd")
     assert r.exit_code == 1 and "E108" in r.stderr
 
@@ -223,7 +244,7 @@ def test_fmt_check_and_write(cli, tmp_path):
     assert cli("fmt", "--check", "u.vd").exit_code == 0
     before = (tmp_path / "u.vd").stat().st_mtime_ns
     assert cli("fmt", "-w", "u.vd").exit_code == 0
-    assert (tmp_path / "u.vd").stat().st_mtime_ns == before        # nothing to change, nothing written
+    assert (tmp_path / "u.vd").stat().st_mtime_ns == before  # nothing to change, nothing written
 
 
 def test_fmt_syntax_error(cli, tmp_path):
@@ -234,7 +255,7 @@ def test_fmt_syntax_error(cli, tmp_path):
 
 
 def test_fmt_never_rewrites_bytes_it_cannot_read(cli, tmp_path):
-    raw = "let s = \"caf\xe9\"\n".encode("latin-1")
+    raw = 'let s = "caf\xe9"\n'.encode("latin-1")
     (tmp_path / "latin1.vd").write_bytes(raw)
     r = cli("fmt", "--write", "latin1.vd")
     assert r.exit_code == 1 and "E108" in r.stderr
@@ -261,7 +282,9 @@ def test_checked_in_reference_is_current(cli):
     r = cli("doc")
     current = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     if current.strip() != r.stdout.strip():
-        pytest.xfail("docs/reference.md is stale (stdlib and codes are still changing); run `vdsl doc -o docs/reference.md`")
+        pytest.xfail(
+            "docs/reference.md is stale (stdlib and codes are still changing); run `vdsl doc -o docs/reference.md`"
+        )
 
 
 @pytest.mark.parametrize("cmd", [[], ["render"], ["check"], ["fmt"], ["doc"]])
@@ -284,10 +307,23 @@ def test_unknown_command_is_a_usage_error(cli):
 def test_real_subprocess(tmp_path):
     out = tmp_path / "parrot.png"
     env = dict(os.environ)
-    r = subprocess.run([sys.executable, "-m", "vdsl.cli", "render", str(PARROT), "-o", str(out), "--size", "128x128"],
-                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "vdsl.cli", "render", str(PARROT), "-o", str(out), "--size", "128x128"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert image(out).shape == (128, 128, 4)
-    r = subprocess.run([sys.executable, "-m", "vdsl.cli", "check", "-"], input=BAD, capture_output=True, text=True,
-                       cwd=tmp_path, env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "vdsl.cli", "check", "-"],
+        input=BAD,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 1 and "E202" in r.stderr and "Traceback" not in r.stderr

@@ -1,4 +1,5 @@
 """Tests for the concept corpus: shipped lists, stable ids, class coverage, generators, `vdsl concepts`, and its example programs."""
+
 from __future__ import annotations
 
 import json
@@ -10,15 +11,36 @@ from click.testing import CliRunner
 
 import vdsl
 from vdsl.cli import main
-from vdsl.concepts import (TIERS, Concept, generate_compositions, generate_shape_concepts, load_concepts,
-                           lookup, parse_concepts, pluralize, sample_concepts, slugify, vocabulary)
+from vdsl.concepts import (
+    TIERS,
+    Concept,
+    generate_compositions,
+    generate_shape_concepts,
+    load_concepts,
+    lookup,
+    parse_concepts,
+    pluralize,
+    sample_concepts,
+    slugify,
+    vocabulary,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "concepts"
 # The class lists, written out so the test runs without ../shared (they are checked against it when present).
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STL10 = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
-IMAGENETTE = ["tench", "English springer", "cassette player", "chain saw", "church", "French horn",
-              "garbage truck", "gas pump", "golf ball", "parachute"]
+IMAGENETTE = [
+    "tench",
+    "English springer",
+    "cassette player",
+    "chain saw",
+    "church",
+    "French horn",
+    "garbage truck",
+    "gas pump",
+    "golf ball",
+    "parachute",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,6 +49,7 @@ def _names(concepts) -> dict[str, Concept]:
 
 
 # -- the shipped lists ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("tier,minimum", [("shapes", 30), ("objects", 200), ("scenes", 100), ("compositions", 4)])
 def test_tiers_load_with_minimum_counts(tier, minimum):
@@ -38,10 +61,37 @@ def test_tiers_load_with_minimum_counts(tier, minimum):
 def test_at_least_30_base_shapes_including_pseudo_3d():
     base = {c.name for c in load_concepts("shapes") if "base" in c.tags}
     assert len(base) >= 30
-    for name in ["line", "dotted line", "square", "rectangle", "circle", "ellipse", "triangle", "trapezoid",
-                 "parallelogram", "rhombus", "pentagon", "hexagon", "octagon", "star", "heart", "arrow",
-                 "cross", "crescent", "ring", "spiral", "zigzag", "wave",
-                 "cube", "cylinder", "cone", "torus", "pyramid", "sphere", "prism"]:
+    for name in [
+        "line",
+        "dotted line",
+        "square",
+        "rectangle",
+        "circle",
+        "ellipse",
+        "triangle",
+        "trapezoid",
+        "parallelogram",
+        "rhombus",
+        "pentagon",
+        "hexagon",
+        "octagon",
+        "star",
+        "heart",
+        "arrow",
+        "cross",
+        "crescent",
+        "ring",
+        "spiral",
+        "zigzag",
+        "wave",
+        "cube",
+        "cylinder",
+        "cone",
+        "torus",
+        "pyramid",
+        "sphere",
+        "prism",
+    ]:
         assert name in base, name
 
 
@@ -60,8 +110,11 @@ def test_ids_are_stable():
     assert objects["car"] == "objects/car"
     assert objects["English springer"] == "objects/english-springer"
     assert objects["chest of drawers"] == "objects/chest-of-drawers"
-    assert {c.id for c in load_concepts("shapes")} >= {"shapes/torus", "shapes/three-green-tori-in-a-row",
-                                                       "shapes/dotted-line"}
+    assert {c.id for c in load_concepts("shapes")} >= {
+        "shapes/torus",
+        "shapes/three-green-tori-in-a-row",
+        "shapes/dotted-line",
+    }
     assert "compositions/a-car-shaped-cake" in {c.id for c in load_concepts("compositions")}
     # ... and do not depend on the order of the file
     a = parse_concepts("cat\ndog\n", "t")
@@ -92,12 +145,13 @@ def test_all_150_ade20k_classes_present():
     assert len(ade) == 150
     if (SHARED / "ade20k-150.txt").is_file():
         names = [n.strip() for n in (SHARED / "ade20k-150.txt").read_text().splitlines() if n.strip()]
-        assert [c.name for c in ade] == names    # all of them, in the benchmark's order
+        assert [c.name for c in ade] == names  # all of them, in the benchmark's order
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/concepts is not here")
-@pytest.mark.parametrize("fname,source", [("cifar10.txt", "cifar10"), ("stl10.txt", "stl10"),
-                                          ("imagenette.txt", "imagenette")])
+@pytest.mark.parametrize(
+    "fname,source", [("cifar10.txt", "cifar10"), ("stl10.txt", "stl10"), ("imagenette.txt", "imagenette")]
+)
 def test_shared_class_files_all_resolve(fname, source):
     for name in (SHARED / fname).read_text().split("\n"):
         if name.strip():
@@ -143,6 +197,7 @@ def test_all_concatenates_the_tiers():
 
 # -- files and parsing ----------------------------------------------------------------------------
 
+
 def test_load_from_a_text_file(tmp_path):
     f = tmp_path / "My Birds.txt"
     f.write_text("# a comment\n\nrobin\n  blue   jay  \nkingfisher | aliases=halcyon | tags=water\n", encoding="utf-8")
@@ -172,8 +227,16 @@ def test_slugify_handles_unicode_and_punctuation():
 
 
 def test_pluralize():
-    assert [pluralize(w) for w in ["torus", "cross", "cherry", "knife", "bus", "chest of drawers", "sheep", "key"]] == \
-        ["tori", "crosses", "cherries", "knives", "buses", "chests of drawers", "sheep", "keys"]
+    assert [pluralize(w) for w in ["torus", "cross", "cherry", "knife", "bus", "chest of drawers", "sheep", "key"]] == [
+        "tori",
+        "crosses",
+        "cherries",
+        "knives",
+        "buses",
+        "chests of drawers",
+        "sheep",
+        "keys",
+    ]
 
 
 def test_sample_is_deterministic_and_distinct():
@@ -185,6 +248,7 @@ def test_sample_is_deterministic_and_distinct():
 
 
 # -- generators -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("gen", [generate_shape_concepts, generate_compositions])
 def test_generators_are_deterministic_per_seed_and_differ_across_seeds(gen):
@@ -209,8 +273,13 @@ def test_generated_shapes_use_the_vocabulary():
         assert c.tier == "shapes" and c.id == f"shapes/{slugify(c.name)}"
         assert set(c.parts) <= base
         attrs = dict(c.attributes)
-        for key, words in [("color", "colors"), ("count", "counts"), ("arrangement", "arrangements"),
-                           ("position", "positions"), ("relation", "relations")]:
+        for key, words in [
+            ("color", "colors"),
+            ("count", "counts"),
+            ("arrangement", "arrangements"),
+            ("position", "positions"),
+            ("relation", "relations"),
+        ]:
             if key in attrs:
                 assert attrs[key] in voc[words] and attrs[key] in c.name
     counted = [c for c in items if dict(c.attributes)["kind"] == "count"]
@@ -234,6 +303,7 @@ def test_generated_compositions_pair_two_different_concepts():
 
 # -- the command ----------------------------------------------------------------------------------
 
+
 def test_cli_concepts_text_and_json():
     r = CliRunner().invoke(main, ["concepts", "objects"])
     assert r.exit_code == 0, r.output
@@ -244,8 +314,9 @@ def test_cli_concepts_text_and_json():
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert len(data) == 5 and all(d["tier"] == "scenes" and d["id"].startswith("scenes/") for d in data)
-    assert data == json.loads(CliRunner().invoke(main, ["concepts", "scenes", "--sample", "5", "--seed", "4",
-                                                        "--format", "json"]).output)
+    assert data == json.loads(
+        CliRunner().invoke(main, ["concepts", "scenes", "--sample", "5", "--seed", "4", "--format", "json"]).output
+    )
 
 
 def test_cli_concepts_all_generate_names_and_files(tmp_path):
@@ -271,14 +342,16 @@ def test_cli_concepts_errors():
 def test_packaged_data_files_are_declared_in_pyproject():
     import fnmatch
     import tomllib
+
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "vdsl.concepts" in cfg["packages"]
     data = cfg.get("package-data", {})
-    patterns = [p for p in data.get("vdsl.concepts", [])] + \
-        [p.removeprefix("concepts/") for p in data.get("vdsl", []) if p.startswith("concepts/")]
+    patterns = [p for p in data.get("vdsl.concepts", [])] + [
+        p.removeprefix("concepts/") for p in data.get("vdsl", []) if p.startswith("concepts/")
+    ]
     files = sorted(p.name for p in (ROOT / "vdsl" / "concepts").iterdir() if p.suffix in (".txt", ".json"))
     assert {f"{t}.txt" for t in TIERS} | {"attributes.json"} <= set(files)
-    for name in files:   # every data file ships in the wheel
+    for name in files:  # every data file ships in the wheel
         assert any(fnmatch.fnmatch(name, pat) for pat in patterns), name
 
 
@@ -303,7 +376,7 @@ def test_example_compiles_renders_and_varies_with_the_seed(path):
     assert prog.meta.get("tier") == tier
     assert prog.meta.get("concept") in {c.name for c in load_concepts(tier)}, prog.meta.get("concept")
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[2].startswith("// ") and len(lines[2]) > 20          # a one-line description
+    assert lines[2].startswith("// ") and len(lines[2]) > 20  # a one-line description
     assert not any(line.lstrip().startswith("use ") for line in lines)  # builtins and own defs only
     assert prog.params, "an example must have `param`s so seeds differ"
     a = prog.render(0, size=(128, 128)).astype(int)

@@ -1,5 +1,6 @@
 """The evaluator's cost model: fuel is charged in proportion to work, list sizes are expanded sizes,
 typed lists are checked item by item, and the deadline is polled; every program ends in a scene or diagnostics."""
+
 from __future__ import annotations
 
 import math
@@ -62,9 +63,11 @@ def expanded(v) -> int:
 # ---------------------------------------------------------------- 1. work is charged, not counted
 # Each loop did ~5 units of fuel per iteration before, whatever the size of the list: 1000 iterations
 # fit any budget. Charged for the work, they run out of fuel after a few dozen.
-SETUP = ("def f(ps: list[number]) -> number { return 1 }\n"
-         "let xs = [i * 1.5 for i in range(10000)]\nlet ss = [str(i) for i in range(3000)]\n"
-         "let cs = [red for i in range(10000)]\n")
+SETUP = (
+    "def f(ps: list[number]) -> number { return 1 }\n"
+    "let xs = [i * 1.5 for i in range(10000)]\nlet ss = [str(i) for i in range(3000)]\n"
+    "let cs = [red for i in range(10000)]\n"
+)
 UNMETERED = {
     "sum": "let r = sum(xs)",
     "sort": "let r = sort(xs)",
@@ -96,9 +99,16 @@ def test_work_proportional_builtins_run_out_of_fuel(name):
 
 @pytest.mark.parametrize("name", ["sum", "sort", "str", "join", "contains", "reverse", "shuffle", "concat"])
 def test_fuel_grows_with_list_size(name):
-    call = {"sum": "sum(xs)", "sort": "sort(xs)", "str": "str(xs)", "join": 'join(xs, "")',
-            "contains": "contains(xs, -1)", "reverse": "reverse(xs)", "shuffle": "shuffle(xs)",
-            "concat": "concat(xs, xs)"}[name]
+    call = {
+        "sum": "sum(xs)",
+        "sort": "sort(xs)",
+        "str": "str(xs)",
+        "join": 'join(xs, "")',
+        "contains": "contains(xs, -1)",
+        "reverse": "reverse(xs)",
+        "shuffle": "shuffle(xs)",
+        "concat": "concat(xs, xs)",
+    }[name]
     extra = []
     for n in (100, 1000, 10000):
         base = f"let xs = [rand() for i in range({n})]\n"
@@ -110,8 +120,23 @@ def test_fuel_grows_with_list_size(name):
 
 def test_every_cost_is_declared_in_the_signature_table():
     costed = {name for name, b in TABLE.items() if b.cost is not None}
-    assert {"sum", "sort", "shuffle", "contains", "str", "join", "concat", "reverse", "polygon", "polyline",
-            "curve", "path", "text", "clip_path", "linear"} <= costed
+    assert {
+        "sum",
+        "sort",
+        "shuffle",
+        "contains",
+        "str",
+        "join",
+        "concat",
+        "reverse",
+        "polygon",
+        "polyline",
+        "curve",
+        "path",
+        "text",
+        "clip_path",
+        "linear",
+    } <= costed
     for name in costed:
         assert TABLE[name].cost.doc, name
 
@@ -119,7 +144,7 @@ def test_every_cost_is_declared_in_the_signature_table():
 # ---------------------------------------------------------------- 2. nested lists count in full
 def test_nested_lists_count_every_item():
     small = DEFAULT.with_overrides(collection_size=1000)
-    assert error_codes("let xs = [[i, i] for i in range(300)]", small) == []        # 300 + 600
+    assert error_codes("let xs = [[i, i] for i in range(300)]", small) == []  # 300 + 600
     assert error_codes("let xs = [[i, i, i] for i in range(300)]", small) == ["E410"]  # 300 + 900
     assert error_codes("let xs = [[[i, i] for i in range(30)] for j in range(30)]", small) == ["E410"]
     assert error_codes('let xs = [join(range(50), "") for j in range(30)]', small) == ["E410"]  # text too
@@ -133,7 +158,7 @@ def test_shared_structure_counts_as_often_as_referenced():
     assert error_codes(src.replace("[a, a]", "a + a")) == ["E410"]
     # under the budget: its size is the expanded one, and str/==/contains are charged for it
     a = value("let a: list[any] = [1]\nfor i in range(12) { a = [a, a] }", "a")
-    assert isinstance(a, VList) and a.size == expanded(a) == 2 ** 13 - 2 + 2 ** 12
+    assert isinstance(a, VList) and a.size == expanded(a) == 2**13 - 2 + 2**12
     base = "let a: list[any] = [1]\nlet b: list[any] = [1]\nfor i in range(12) { a = [a, a]\n b = [b, b] }\n"
     for op in ("let t = str(a)", "let t = a == b", "let t = contains([b], a)", 'let t = join([a], "")'):
         assert fuel(base + op) - fuel(base + "let t = 0") >= a.size, op
@@ -152,7 +177,7 @@ MIXED = {
     "curve": 'curve(points=[(i, i) for i in range(200)] + ["a"])',
     "sum": 'let s = sum([i for i in range(70)] + ["a"])',
     "sort": 'let s = sort([i for i in range(70)] + ["a"])',
-    "sort strings": 'let s = sort([str(i) for i in range(70)] + [1])',
+    "sort strings": "let s = sort([str(i) for i in range(70)] + [1])",
     "dash": "rect(x=0, y=0, w=9, h=9, stroke=red, dash=[i for i in range(70)] + [red])",
     "gradient": "rect(x=0, y=0, w=9, h=9, fill=linear((0, 0), (9, 9), [red, blue], [i for i in range(65)] + [red]))",
     "def parameter": "def f(ps: list[point]) -> number { return len(ps) }\nlet n = f([(i, i) for i in range(70)] + [5])",
@@ -170,13 +195,13 @@ def test_mixed_lists_past_64_items_are_type_errors(name):
 # ---------------------------------------------------------------- 4. the deadline, second line of defence
 def test_deadline_is_polled_while_evaluating():
     src = "let x = 0\nfor i in range(10000) { x = x + 1 }"
-    _, diags = run(src, deadline=Deadline(-1.0))   # already past
+    _, diags = run(src, deadline=Deadline(-1.0))  # already past
     assert [d.code for d in diags] == ["E412"] and diags[0].span.line == 2
     assert run(src, deadline=Deadline(None))[0] is not None
     assert run(src)[0] is not None
     prog = vdsl.compile(src, budgets=DEFAULT.with_overrides(time_limit=7))
     ev = Evaluator(prog.checked, 0, prog.budgets, None)
-    assert ev.ctx.deadline.seconds == 7          # by default, one made from budgets.time_limit
+    assert ev.ctx.deadline.seconds == 7  # by default, one made from budgets.time_limit
 
 
 def test_deadline_is_polled_within_check_every_fuel():
@@ -209,12 +234,28 @@ def mixed_list(draw):
     return "[" + ", ".join(items) + "]"
 
 
-CONSUMERS = ["sum({xs})", "sort({xs})", "str({xs})", 'join({xs}, "-")', "contains({xs}, 3)", "reverse({xs})",
-             "shuffle({xs})", "choice({xs})", "len({xs})", "concat({xs}, {xs})", "{xs} + {xs}", "{xs} == {xs}",
-             "{xs}[70]"]
-DRAWERS = ["polygon(points={xs})", "polyline(points={xs})", "curve(points={xs})",
-           "rect(x=0, y=0, w=5, h=5, stroke=red, dash={xs})",
-           "rect(x=0, y=0, w=5, h=5, fill=linear((0, 0), (5, 5), {xs}))"]
+CONSUMERS = [
+    "sum({xs})",
+    "sort({xs})",
+    "str({xs})",
+    'join({xs}, "-")',
+    "contains({xs}, 3)",
+    "reverse({xs})",
+    "shuffle({xs})",
+    "choice({xs})",
+    "len({xs})",
+    "concat({xs}, {xs})",
+    "{xs} + {xs}",
+    "{xs} == {xs}",
+    "{xs}[70]",
+]
+DRAWERS = [
+    "polygon(points={xs})",
+    "polyline(points={xs})",
+    "curve(points={xs})",
+    "rect(x=0, y=0, w=5, h=5, stroke=red, dash={xs})",
+    "rect(x=0, y=0, w=5, h=5, fill=linear((0, 0), (5, 5), {xs}))",
+]
 
 
 def assert_ends(src: str, budgets: Budgets = DEFAULT) -> None:
@@ -225,8 +266,9 @@ def assert_ends(src: str, budgets: Budgets = DEFAULT) -> None:
         return
     scene, diags = prog.evaluate(0)
     assert scene is not None or any(d.is_error for d in diags)
-    assert all(d.code in ("E205", "E211", "E216", "E301", "E302", "E306", "E401", "E410") for d in diags if d.is_error), \
-        [(d.code, d.message) for d in diags]
+    assert all(
+        d.code in ("E205", "E211", "E216", "E301", "E302", "E306", "E401", "E410") for d in diags if d.is_error
+    ), [(d.code, d.message) for d in diags]
 
 
 @PROPS
@@ -237,10 +279,14 @@ def test_long_mixed_lists_never_raise(xs, use):
 
 
 @PROPS
-@given(st.recursive(st.sampled_from(["1", "(1, 2)", '"ab"', "red"]),
-                    lambda inner: st.lists(inner, min_size=0, max_size=8).map(lambda xs: "[" + ", ".join(xs) + "]"),
-                    max_leaves=80),
-       st.sampled_from(CONSUMERS))
+@given(
+    st.recursive(
+        st.sampled_from(["1", "(1, 2)", '"ab"', "red"]),
+        lambda inner: st.lists(inner, min_size=0, max_size=8).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        max_leaves=80,
+    ),
+    st.sampled_from(CONSUMERS),
+)
 def test_nested_lists_never_raise_and_sizes_are_expanded(xs, use):
     assert_ends(f"let r = {use.format(xs=xs)}")
     if xs.startswith("["):
@@ -252,11 +298,16 @@ def test_nested_lists_never_raise_and_sizes_are_expanded(xs, use):
 
 
 @PROPS
-@given(st.integers(1, 17), st.sampled_from(["[{x}, {x}]", "{x} + {x}", "[{x}, [{x}]]", "concat({x}, {x})"]),
-       st.sampled_from(["str(a)", "a == b", "contains(a, b)", 'join(a, "")', "len(a)", "sum(a)"]))
+@given(
+    st.integers(1, 17),
+    st.sampled_from(["[{x}, {x}]", "{x} + {x}", "[{x}, [{x}]]", "concat({x}, {x})"]),
+    st.sampled_from(["str(a)", "a == b", "contains(a, b)", 'join(a, "")', "len(a)", "sum(a)"]),
+)
 def test_shared_structure_ends_in_a_scene_or_e410(k, grow, use):
-    src = (f"let a: list[any] = [1]\nlet b: list[any] = [1]\n"
-           f"for i in range({k}) {{ a = {grow.format(x='a')}\n b = {grow.format(x='b')} }}\nlet r = {use}")
+    src = (
+        f"let a: list[any] = [1]\nlet b: list[any] = [1]\n"
+        f"for i in range({k}) {{ a = {grow.format(x='a')}\n b = {grow.format(x='b')} }}\nlet r = {use}"
+    )
     prog = vdsl.compile(src)
     assert prog.ok, prog.diagnostics
     scene, diags = prog.evaluate(0)
@@ -272,8 +323,16 @@ def test_fuel_charged_is_at_least_the_items_touched(n, call):
 
 def test_builtin_faults_never_escape_as_python_exceptions():
     """A RuntimeFault from a builtin becomes a diagnostic; nothing else is raised for these inputs."""
-    for src in ["let r = sort([])", "let r = choice([])", 'let r = range(1, 2, 0)', "let r = sum([])",
-                "polygon(points=[])", "let r = [1][1.5]", "let r = range(5)[-6]", "let r = range(5)[-5]"]:
+    for src in [
+        "let r = sort([])",
+        "let r = choice([])",
+        "let r = range(1, 2, 0)",
+        "let r = sum([])",
+        "polygon(points=[])",
+        "let r = [1][1.5]",
+        "let r = range(5)[-6]",
+        "let r = range(5)[-5]",
+    ]:
         try:
             prog = vdsl.compile(src)
             if prog.ok:

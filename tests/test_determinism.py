@@ -1,4 +1,5 @@
 """Determinism: same source + seed gives identical IR and PNG bytes, in-process and in a fresh interpreter."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,14 +40,14 @@ def test_same_seed_same_ir_and_png():
     a = fingerprint(RANDOM, 7)
     b = fingerprint(RANDOM, 7)
     assert a == b
-    json.loads(a[0])                       # the IR is real JSON
+    json.loads(a[0])  # the IR is real JSON
 
 
 def test_one_compiled_program_many_seeds_in_any_order():
     prog = vdsl.compile(RANDOM)
     forward = [prog.scene(s).to_json() for s in range(6)]
     backward = [prog.scene(s).to_json() for s in reversed(range(6))][::-1]
-    assert forward == backward             # no RNG state leaks from one evaluation into the next
+    assert forward == backward  # no RNG state leaks from one evaluation into the next
 
 
 def test_different_seeds_differ():
@@ -75,7 +76,7 @@ def test_params_override():
     over = prog.scene(3, params={"hue": 120}).to_json()
     assert base != over
     assert over == prog.scene(3, params={"hue": 120.0}).to_json()
-    assert over == prog.scene(3, params={"hue": "120"}).to_json()     # CLI strings are parsed like numbers
+    assert over == prog.scene(3, params={"hue": "120"}).to_json()  # CLI strings are parsed like numbers
     assert prog.params == {"hue": vdsl.compile("param hue = 1").params["hue"]}
 
 
@@ -101,9 +102,15 @@ print(hashlib.sha256(png).hexdigest())
 
 @pytest.mark.parametrize("seed", [0, 99])
 def test_fresh_interpreter_gives_the_same_bytes(seed):
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(seed)], input=RANDOM, capture_output=True,
-                         text=True, cwd=ROOT, env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"},
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(seed)],
+        input=RANDOM,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     ir_json, digest = out.stdout.rstrip("\n").rsplit("\n", 1)
     assert (ir_json, digest) == fingerprint(RANDOM, seed)

@@ -1,4 +1,5 @@
 """Object-tier example programs: compile, headers, non-blank renders, seed variety, required concepts."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,18 @@ FILES = sorted(EXAMPLES.glob("objects_*.vd"))
 
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STL10 = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
-IMAGENETTE = ["tench", "English springer", "cassette player", "chain saw", "church", "French horn",
-              "garbage truck", "gas pump", "golf ball", "parachute"]
+IMAGENETTE = [
+    "tench",
+    "English springer",
+    "cassette player",
+    "chain saw",
+    "church",
+    "French horn",
+    "garbage truck",
+    "gas pump",
+    "golf ball",
+    "parachute",
+]
 
 
 def _concepts() -> set[str]:

@@ -1,4 +1,5 @@
 """The scene-tier examples (examples/scene_*.vd) compile, declare their concept and tier, and render varied, non-blank images."""
+
 from __future__ import annotations
 
 from pathlib import Path

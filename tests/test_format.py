@@ -1,4 +1,5 @@
 """Formatter: idempotent, keeps the AST (ignoring spans) and every comment, and renders pixel-identically."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,8 @@ def dump(node):
         return [dump(x) for x in node]
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
         return (type(node).__name__,) + tuple(
-            (f.name, dump(getattr(node, f.name))) for f in dataclasses.fields(node) if f.name not in _NOT_AST)
+            (f.name, dump(getattr(node, f.name))) for f in dataclasses.fields(node) if f.name not in _NOT_AST
+        )
     return node
 
 
@@ -64,12 +66,12 @@ def test_examples_roundtrip_and_render_identically(path):
 def test_data_programs_roundtrip(path):
     for case in load_cases(path):
         if parse(case.source)[0] is None:
-            continue                          # syntax-error cases have nothing to format
+            continue  # syntax-error cases have nothing to format
         out = assert_roundtrip(case.source, case.id)
         if not case.expects_errors:
             a, b = vdsl.compile(case.source), vdsl.compile(out)
             assert np.array_equal(a.render(0, size=(48, 48)), b.render(0, size=(48, 48))), case.id
-        else:   # formatting keeps the diagnostics too (their lines may move)
+        else:  # formatting keeps the diagnostics too (their lines may move)
             want = sorted(d.code for d in vdsl.compile(case.source).diagnostics)
             assert sorted(d.code for d in vdsl.compile(out).diagnostics) == want, case.id
 
@@ -84,20 +86,28 @@ def test_generated_programs_roundtrip(src):
 
 def test_canonical_spacing():
     out, _ = format_source("circle(center=(1,2),r=3,fill=red);let  x=1+2*3\nif x>2{rect(w=1,h=2)}else{rect(w=2,h=1)}")
-    assert out == ("circle(center=(1, 2), r=3, fill=red)\nlet x = 1 + 2 * 3\n"
-                   "if x > 2 {\n  rect(w=1, h=2)\n} else {\n  rect(w=2, h=1)\n}\n")
+    assert out == (
+        "circle(center=(1, 2), r=3, fill=red)\nlet x = 1 + 2 * 3\n"
+        "if x > 2 {\n  rect(w=1, h=2)\n} else {\n  rect(w=2, h=1)\n}\n"
+    )
 
 
 def test_precedence_needs_only_the_parentheses_it_needs():
-    out, _ = format_source("let a = ((1 + 2)) * (3)\nlet b = (-2) ** 2\nlet c = -(2 ** 2)\nlet d = (true ? 1 : 2) + 3\n"
-                           "let e = not (1 == 2)\nlet f = (1 - 2) - (3 - 4)")
-    assert out == ("let a = (1 + 2) * 3\nlet b = (-2) ** 2\nlet c = -2 ** 2\nlet d = (true ? 1 : 2) + 3\n"
-                   "let e = not 1 == 2\nlet f = 1 - 2 - (3 - 4)\n")
+    out, _ = format_source(
+        "let a = ((1 + 2)) * (3)\nlet b = (-2) ** 2\nlet c = -(2 ** 2)\nlet d = (true ? 1 : 2) + 3\n"
+        "let e = not (1 == 2)\nlet f = (1 - 2) - (3 - 4)"
+    )
+    assert out == (
+        "let a = (1 + 2) * 3\nlet b = (-2) ** 2\nlet c = -2 ** 2\nlet d = (true ? 1 : 2) + 3\n"
+        "let e = not 1 == 2\nlet f = 1 - 2 - (3 - 4)\n"
+    )
 
 
 def test_comments_are_kept_in_place():
-    src = ("// header: parrot\n\n/* block\n   comment */\nlet a = 1  // trailing\n// before def\n"
-           "def f(x: number) {\n  // inside\n  circle(center=(x, x), r=1)\n  // last in block\n}\n// the end\n")
+    src = (
+        "// header: parrot\n\n/* block\n   comment */\nlet a = 1  // trailing\n// before def\n"
+        "def f(x: number) {\n  // inside\n  circle(center=(x, x), r=1)\n  // last in block\n}\n// the end\n"
+    )
     out = assert_roundtrip(src)
     assert out == src
     prog, _ = parse(out)
@@ -105,9 +115,19 @@ def test_comments_are_kept_in_place():
 
 
 def test_long_calls_wrap_and_still_parse():
-    args = ", ".join(f"{k}={v}" for k, v in [("x", 100), ("y", 200), ("w", 300), ("h", 400), ("r", 12),
-                                              ("fill", "linear((0, 0), (0, 512), [skyblue, white])"),
-                                              ("stroke", "black"), ("stroke_width", 3)])
+    args = ", ".join(
+        f"{k}={v}"
+        for k, v in [
+            ("x", 100),
+            ("y", 200),
+            ("w", 300),
+            ("h", 400),
+            ("r", 12),
+            ("fill", "linear((0, 0), (0, 512), [skyblue, white])"),
+            ("stroke", "black"),
+            ("stroke_width", 3),
+        ]
+    )
     out = assert_roundtrip(f"rect({args})")
     assert out.startswith("rect(\n  x=100, y=200,") and out.endswith("\n)\n")
     assert all(len(line) <= 100 for line in out.splitlines())
@@ -131,18 +151,21 @@ SEPARATORS = ["\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028"
 @pytest.mark.parametrize("sep", SEPARATORS, ids=lambda s: repr(s)[1:-1])
 def test_comments_stay_comments_for_every_line_separator(sep):
     code = "circle(center=(1, 2), r=3)"
-    src = (f"// lead{sep}{code}\nlet a = 1  // trailing{sep}{code}\n"
-           f"def f() {{\n  // inside{sep}{code}\n  rect(w=1, h=1)\n}}\n/* block{sep}{code}\n  more{sep}x */\n"
-           f"// last{sep}{code}")
-    out = assert_roundtrip(src, repr(sep))   # the same statements and comments
+    src = (
+        f"// lead{sep}{code}\nlet a = 1  // trailing{sep}{code}\n"
+        f"def f() {{\n  // inside{sep}{code}\n  rect(w=1, h=1)\n}}\n/* block{sep}{code}\n  more{sep}x */\n"
+        f"// last{sep}{code}"
+    )
+    out = assert_roundtrip(src, repr(sep))  # the same statements and comments
     prog, _ = parse(out)
     circles = sum(isinstance(st, vdsl.nodes.CallStmt) and st.call.name == "circle" for st in prog.stmts)
-    assert circles == (3 if sep == "\r\n" else 0), out    # "\r\n" ends a `//` comment: its "\n" does
+    assert circles == (3 if sep == "\r\n" else 0), out  # "\r\n" ends a `//` comment: its "\n" does
     assert len(prog.comments) == 5
 
 
-@pytest.mark.parametrize("path", ['q\\"uote.vd', "back\\\\slash.vd", "tab\\there.vd", "new\\nline.vd",
-                                  "plain/dir.vd", "\u2028sep\r.vd"])
+@pytest.mark.parametrize(
+    "path", ['q\\"uote.vd', "back\\\\slash.vd", "tab\\there.vd", "new\\nline.vd", "plain/dir.vd", "\u2028sep\r.vd"]
+)
 def test_use_paths_are_printed_escaped(path):
     src = f'use "{path}"\ncircle(center=(1, 2), r=3)\n'
     out = assert_roundtrip(src, path)
@@ -156,6 +179,7 @@ def test_single_quoted_use_path():
 
 def test_quote_reads_back_as_the_same_value():
     from vdsl.syntax import _unescape, quote
+
     for value in ["", 'a"b', "a\\b", "\\", '\\"', "x\ny\tz", "\r\v\f\x85\u2028", "'"]:
         assert _unescape(quote(value)) == value
         prog, diags = parse(f"let a = {quote(value)}")
@@ -168,8 +192,9 @@ def test_field_of_a_number_keeps_its_parentheses():
     assert "(1).e5" in out
 
 
-_COMMENT_TEXT = st.lists(st.sampled_from(list("ab */(){}=\"'\\;") + SEPARATORS + ["circle(center=(1, 1), r=1)"]),
-                         max_size=12).map("".join)
+_COMMENT_TEXT = st.lists(
+    st.sampled_from(list("ab */(){}=\"'\\;") + SEPARATORS + ["circle(center=(1, 1), r=1)"]), max_size=12
+).map("".join)
 
 
 @st.composite
@@ -186,6 +211,7 @@ def commented_program(draw):
         out.append(line + (f"  // {tail}" if draw(st.booleans()) else ""))
     value = draw(st.text(alphabet='ab"\\\t\r\u2028 ', max_size=8))
     from vdsl.syntax import quote
+
     out.append(f"text(text={quote(value)}, at=(5, 10), size=8)")
     return "\n".join(out) + "\n"
 
@@ -213,6 +239,7 @@ def test_fmt_write_replaces_files_atomically(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from vdsl.cli import main
+
     f = tmp_path / "a.vd"
     f.write_text("let  a=1\n// note\u2028circle(center=(1, 2), r=3)\n", encoding="utf-8")
     f.chmod(0o640)
@@ -224,4 +251,4 @@ def test_fmt_write_replaces_files_atomically(tmp_path, monkeypatch):
     assert replaced == [f]
     assert f.read_text(encoding="utf-8") == "let a = 1\n// note\u2028circle(center=(1, 2), r=3)\n"
     assert f.stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["a.vd"]   # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["a.vd"]  # no temporary file left behind

@@ -1,4 +1,5 @@
 """The front end on big adversarial inputs: every one ends in an AST or the right diagnostic, with work linear in its size."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from conformance.harness import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BIG = DEFAULT.source_bytes - 64   # room for the text around the repeated part
+BIG = DEFAULT.source_bytes - 64  # room for the text around the repeated part
 
 
 def fill(head: str, unit: str, tail: str = "", size: int = BIG) -> str:
@@ -32,7 +33,7 @@ def codes(src: str) -> list[str]:
 
 # (source, the diagnostic codes compile ends in; [] = it compiles). One token, a whole source long.
 BIG_TOKENS = {
-    "200k-digit number": (fill("let a = ", "7"), ["E305"]),           # too big for a float: out of range
+    "200k-digit number": (fill("let a = ", "7"), ["E305"]),  # too big for a float: out of range
     "number then %": (fill("let a = ", "7", "%"), ["E305"]),
     "long fraction": (fill("let a = 0.", "7", "e5"), []),
     "long string": (fill('let a = "', "x", '"'), []),
@@ -61,7 +62,9 @@ BIG_PROGRAMS = {
     "many statements on one line": (fill("", "circle(center=(1, 2), r=3); ", size=MID), []),
     "long list on one line": (fill("let a = [0", ", 1", "]", size=MID), []),
     "deep nesting at the budget, repeated": (
-        "".join(f"let a{i} = " + "(" * 62 + "1" + ")" * 62 + "\n" for i in range(MID // 140)), []),
+        "".join(f"let a{i} = " + "(" * 62 + "1" + ")" * 62 + "\n" for i in range(MID // 140)),
+        [],
+    ),
     "brackets over the nesting budget": (fill("let a = ", "(", size=MID), ["E409"]),
     "unary chain over the nesting budget": (fill("let a = ", "-", "1", size=MID), ["E409"]),
     "unclosed /* many times": (fill("let a = 1 ", "/* ", size=MID), ["E102"]),
@@ -71,8 +74,13 @@ BIG_PROGRAMS = {
     "colon block at the end": (fill("", "let a = 1\n", "if a > 1:", size=MID), ["E102"]),
     "unary chain, then a bad token": (fill("let a = ", "-", ")", size=MID), ["E102"]),
     "unbalanced calls": (fill("", "f(", size=MID), ["E409"]),
-    "many unknown names": ("".join(f"let v{i} = {i}\n" for i in range(MID // 32))
-                           + "let z = [" + ", ".join(f"w{i}" for i in range(MID // 32)) + "]", ["E200"]),
+    "many unknown names": (
+        "".join(f"let v{i} = {i}\n" for i in range(MID // 32))
+        + "let z = ["
+        + ", ".join(f"w{i}" for i in range(MID // 32))
+        + "]",
+        ["E200"],
+    ),
 }
 
 
@@ -135,6 +143,7 @@ def calls(src: str) -> int:
         nonlocal count
         if event in ("call", "c_call"):
             count += 1
+
     sys.setprofile(prof)
     try:
         vdsl.compile(src)
@@ -146,13 +155,20 @@ def calls(src: str) -> int:
 SHAPES = {
     "statements": lambda k: "circle(center=(1, 2), r=3)\n" * k,
     "list": lambda k: "let a = [" + ", ".join(["1"] * k) + "]",
-    "nesting at the budget": lambda k: "".join(f"let a{i} = " + "(" * 60 + "1" + ")" * 60 + "\n"
-                                               for i in range(k // 8)),
-    "unknown names": lambda k: "".join(f"let v{i} = {i}\n" for i in range(k))
-    + "let z = [" + ", ".join(f"w{i}" for i in range(k)) + "]",
-    "unknown arguments of a def with many parameters": lambda k:
-        "def f(" + ", ".join(f"p{i}: number = 0" for i in range(k)) + ") {}\n"
-        + "f(" + ", ".join(f"q{i}=1" for i in range(k)) + ")",
+    "nesting at the budget": lambda k: "".join(
+        f"let a{i} = " + "(" * 60 + "1" + ")" * 60 + "\n" for i in range(k // 8)
+    ),
+    "unknown names": lambda k: (
+        "".join(f"let v{i} = {i}\n" for i in range(k)) + "let z = [" + ", ".join(f"w{i}" for i in range(k)) + "]"
+    ),
+    "unknown arguments of a def with many parameters": lambda k: (
+        "def f("
+        + ", ".join(f"p{i}: number = 0" for i in range(k))
+        + ") {}\n"
+        + "f("
+        + ", ".join(f"q{i}=1" for i in range(k))
+        + ")"
+    ),
     "broken at the end": lambda k: "let a = 1\n" * k + "let b = ",
     "bad colon at the end": lambda k: "let a = 1\n" * k + "if a > 1:",
 }
@@ -176,15 +192,18 @@ def test_path_data_work_is_linear():
 
 
 # ---------------------------------------------------------------- the lexer's possessive loops
-TERMS = {t.name: t.pattern.to_regexp() for t in _PLAIN.terminals
-         if t.name in ("PERCENT", "NUMBER", "STRING", "COLOR", "COMMENT")}
+TERMS = {
+    t.name: t.pattern.to_regexp()
+    for t in _PLAIN.terminals
+    if t.name in ("PERCENT", "NUMBER", "STRING", "COLOR", "COMMENT")
+}
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(TERMS)), st.text(alphabet='0123456789.%eE+-"\'\\ \nabfgx#_(/*', max_size=30))
+@given(st.sampled_from(sorted(TERMS)), st.text(alphabet="0123456789.%eE+-\"'\\ \nabfgx#_(/*", max_size=30))
 def test_possessive_terminals_match_what_the_grammar_matches(term, text):
     grammar, lexer = re.compile(TERMS[term]), re.compile(_linear(TERMS[term]))
-    assert _linear(TERMS[term]) != TERMS[term]            # each of these had a backtracking loop
+    assert _linear(TERMS[term]) != TERMS[term]  # each of these had a backtracking loop
     for i in range(len(text) + 1):
         a, b = grammar.match(text, i), lexer.match(text, i)
         assert (a and a.group(0)) == (b and b.group(0)), (text, i)

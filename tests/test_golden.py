@@ -1,4 +1,5 @@
 """Golden renders: tests/golden/*.vd must still draw their .png (mean abs diff < 1.0, max < 40)."""
+
 # Regenerate after an intended rendering change with `python tests/test_golden.py --update`
 # (or VDSL_UPDATE_GOLDEN=1 pytest tests/test_golden.py), and look at the new images before committing.
 from __future__ import annotations
@@ -56,7 +57,8 @@ def test_golden(vd):
     mean, worst = compare(render(vd), expected)
     assert mean < MEAN_TOL and worst < MAX_TOL, (
         f"{vd.name}: render differs from {png.name} (mean abs diff {mean:.3f}, max {worst}); "
-        "if the change is intended, run `python tests/test_golden.py --update`")
+        "if the change is intended, run `python tests/test_golden.py --update`"
+    )
 
 
 def test_the_comparison_can_fail():
@@ -65,7 +67,7 @@ def test_the_comparison_can_fail():
     mean, worst = compare(img, other)
     assert mean >= MEAN_TOL or worst >= MAX_TOL
     nudged = img.copy()
-    nudged[10:20, 10:20, 0] ^= 0x80              # a small but real change is caught by the max
+    nudged[10:20, 10:20, 0] ^= 0x80  # a small but real change is caught by the max
     assert compare(nudged, img)[1] >= MAX_TOL
     assert compare(img, img) == (0.0, 0)
 

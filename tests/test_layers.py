@@ -1,4 +1,5 @@
 """The package's layers, checked by walking every import (module-level and inside functions)."""
+
 from __future__ import annotations
 
 import ast
@@ -10,9 +11,32 @@ ROOT = Path(__file__).resolve().parent.parent / "vdsl"
 
 # Lower numbers are lower layers; a module may import only from its own layer or below.
 LAYERS = {
-    0: {"errors", "diagnostics", "budgets", "deadline", "types", "values", "nodes", "ir", "hints", "syntax_hints",
-        "fastparse", "syntax", "pathdata", "modules", "check", "builtins", "evaluate", "format", "docs", "fonts",
-        "atomic", "grammar", "stdlib", "version"},
+    0: {
+        "errors",
+        "diagnostics",
+        "budgets",
+        "deadline",
+        "types",
+        "values",
+        "nodes",
+        "ir",
+        "hints",
+        "syntax_hints",
+        "fastparse",
+        "syntax",
+        "pathdata",
+        "modules",
+        "check",
+        "builtins",
+        "evaluate",
+        "format",
+        "docs",
+        "fonts",
+        "atomic",
+        "grammar",
+        "stdlib",
+        "version",
+    },
     1: {"backends"},
     2: {"api", "batch", "sandbox", "gallery", "concepts"},
     3: {"llm", "dataset", "train"},
@@ -43,7 +67,7 @@ def _imports():
             if isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = pkg.split(".")
-                    base = base[:len(base) - node.level + 1]
+                    base = base[: len(base) - node.level + 1]
                     target = ".".join(base + ([node.module] if node.module else []))
                 else:
                     target = node.module or ""
@@ -63,8 +87,11 @@ def test_every_unit_has_a_layer():
 
 
 def test_no_upward_imports():
-    bad = [f"{m}:{line} imports {t}" for m, t, line in _imports()
-           if _unit(m) != "vdsl" and _unit(t) != "vdsl" and LAYER_OF[_unit(t)] > LAYER_OF[_unit(m)]]
+    bad = [
+        f"{m}:{line} imports {t}"
+        for m, t, line in _imports()
+        if _unit(m) != "vdsl" and _unit(t) != "vdsl" and LAYER_OF[_unit(t)] > LAYER_OF[_unit(m)]
+    ]
     assert bad == []
 
 
@@ -93,14 +120,23 @@ def test_click_and_exit_only_in_the_commands_layer(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = [a.name for a in node.names] + (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            )
             assert not any(n == "click" or n.startswith("click.") for n in names), f"{rel}:{node.lineno} imports click"
-        if isinstance(node, ast.Attribute) and node.attr == "exit" and isinstance(node.value, ast.Name) \
-                and node.value.id == "sys":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "exit"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
             raise AssertionError(f"{rel}:{node.lineno} calls sys.exit outside the commands layer")
 
 
 def test_every_module_has_a_docstring():
-    missing = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py")
-               if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
+    missing = [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("*.py")
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
+    ]
     assert missing == []

@@ -1,4 +1,5 @@
 """The system prompt is generated (table, overview, stdlib, examples) and compact; replies are read robustly."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,13 +27,16 @@ def fresh_prompt():
 def test_prompt_lists_every_builtin_constant_module_and_component():
     p = system_prompt()
     for b in TABLE.values():
-        assert re.search(rf"\b{re.escape(b.name)}\(" if b.aliases_of is None else rf"\b{b.name}={b.aliases_of}\b", p), b.name
+        assert re.search(rf"\b{re.escape(b.name)}\(" if b.aliases_of is None else rf"\b{b.name}={b.aliases_of}\b", p), (
+            b.name
+        )
     for name, (typ, _, _) in CONSTANTS.items():
         if str(typ) != "color":
             assert re.search(rf"\b{re.escape(name)}\b", p), name
     assert LANGUAGE_OVERVIEW.strip() in p
     from vdsl import nodes as n
     from vdsl.check import ModuleLoader
+
     loader = ModuleLoader()
     for mod in stdlib_names():
         info = loader.load(n.Use(None, mod), [])
@@ -53,7 +57,7 @@ def test_prompt_is_compact():
     p = system_prompt()
     assert estimate_tokens(p) <= TOKEN_TARGET
     smaller = system_prompt(3000)
-    assert len(smaller) < len(p) and "rect(" in smaller      # shrinks but keeps every signature
+    assert len(smaller) < len(p) and "rect(" in smaller  # shrinks but keeps every signature
     sizes = [len(_assemble(*lv)) for lv in LEVELS]
     assert sizes[0] == max(sizes) and sizes[-1] == min(sizes)
 
@@ -84,7 +88,9 @@ def test_extract_fenced_with_prose_around():
 
 
 def test_extract_prefers_the_vdsl_block_then_the_longest():
-    e = extract_program("```\nshort\n```\ntext\n```vdsl\nrect(w=1, h=1)\n```\n```python\nprint('much longer block')\n```")
+    e = extract_program(
+        "```\nshort\n```\ntext\n```vdsl\nrect(w=1, h=1)\n```\n```python\nprint('much longer block')\n```"
+    )
     assert e.program == "rect(w=1, h=1)\n"
     e = extract_program("```\na()\n```\n```js\nlonger_one()\n```")
     assert e.program == "longer_one()\n"
@@ -105,19 +111,33 @@ def test_extract_bare_and_trimmed_and_none():
 
 def test_strip_comments_and_meta_keep_strings():
     src = '// concept: cat\n// tier: objects\nlet u = "a // b /* c */"  // tail\n/* block\n comment */rect(w=1, h=1)\n'
-    assert strip_meta(src).startswith('let u')
+    assert strip_meta(src).startswith("let u")
     assert strip_comments(strip_meta(src)) == 'let u = "a // b /* c */"\nrect(w=1, h=1)\n'
 
 
-@pytest.mark.parametrize("answer,expected", [
-    ("B", 1), ("(b)", 1), ("3", 2), ("3.", 2), ("**C**", 2), ("E) sandy beach", 4),
-    ("The answer is **B) lake**.", 1), ("Answer: D", 3), ("answer: b", 1), ("Option 2", 1),
-    ("I think it is a traffic light.", 3), ("It looks like a Sandy-Beach.", 4),
-    ("The answer is a lake.", 1),                      # "a" is an article here, not choice A
-    ("answer: sandy beach, not the lake", 4),
-    ("A lake under the sky", None),                    # two names, nothing to choose between them
-    ("zzz", None), ("", None), ("9", None),
-])
+@pytest.mark.parametrize(
+    "answer,expected",
+    [
+        ("B", 1),
+        ("(b)", 1),
+        ("3", 2),
+        ("3.", 2),
+        ("**C**", 2),
+        ("E) sandy beach", 4),
+        ("The answer is **B) lake**.", 1),
+        ("Answer: D", 3),
+        ("answer: b", 1),
+        ("Option 2", 1),
+        ("I think it is a traffic light.", 3),
+        ("It looks like a Sandy-Beach.", 4),
+        ("The answer is a lake.", 1),  # "a" is an article here, not choice A
+        ("answer: sandy beach, not the lake", 4),
+        ("A lake under the sky", None),  # two names, nothing to choose between them
+        ("zzz", None),
+        ("", None),
+        ("9", None),
+    ],
+)
 def test_parse_choice(answer, expected):
     assert parse_choice(answer, ["sky", "lake", "terrace", "traffic light", "sandy beach"]) == expected
 

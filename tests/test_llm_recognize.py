@@ -1,4 +1,5 @@
 """`vdsl recognize`: the program only (never the image), robust answer parsing, and the seeded accuracy test over a folder."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ text("http://not-a-comment", at=(2, 10), size=6)
 
 
 def run(srv, tmp_path, *args, env=None):
-    return CliRunner().invoke(main, ["recognize", "--cache-dir", str(tmp_path / "cache"), *args],
-                              env={**(srv.env() if srv else {}), **(env or {})}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main,
+        ["recognize", "--cache-dir", str(tmp_path / "cache"), *args],
+        env={**(srv.env() if srv else {}), **(env or {})},
+        catch_exceptions=False,
+    )
 
 
 def user_text(body) -> str:
@@ -40,11 +45,11 @@ def test_recognize_one_program_shows_the_code_only(tmp_path):
     assert srv.count == 1
     body = srv.requests[0]
     text = user_text(body)
-    assert all(isinstance(m["content"], str) for m in body["messages"])       # no image anywhere
+    assert all(isinstance(m["content"], str) for m in body["messages"])  # no image anywhere
     assert "rect(x=0, y=40, w=64, h=24, fill=steelblue)" in text
-    assert "// concept" not in text and "tier:" not in text and "calm lake" not in text   # no leaks
+    assert "// concept" not in text and "tier:" not in text and "calm lake" not in text  # no leaks
     assert "// water" not in text and "the water" not in text
-    assert '"http://not-a-comment"' in text                                      # strings kept whole
+    assert '"http://not-a-comment"' in text  # strings kept whole
     assert "A) sky\nB) lake\nC) terrace\nD) traffic light\nE) sandy beach" in text
 
 
@@ -68,8 +73,14 @@ def test_an_answer_naming_no_choice_exits_1(tmp_path):
 def test_usage_and_endpoint_errors(tmp_path):
     f = tmp_path / "scene.vd"
     f.write_text(SCENE)
-    r = run(None, tmp_path, str(f), "--choices", "sky,lake",
-            env={"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "VDSL_MODEL": None})
+    r = run(
+        None,
+        tmp_path,
+        str(f),
+        "--choices",
+        "sky,lake",
+        env={"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "VDSL_MODEL": None},
+    )
     assert r.exit_code == 2 and "OPENAI_BASE_URL" in r.output
     with FakeOpenAI() as srv:
         assert run(srv, tmp_path, str(f), "--choices", "sky").exit_code == 2
@@ -84,12 +95,15 @@ def make_programs(root: Path) -> None:
     for i, c in enumerate(CONCEPTS):
         sub = root / ("a" if i % 2 else "b")
         sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"{c}.vd").write_text(f"// concept: {c}\ncanvas(width=32, height=32)\ncircle(center=(16, 16), r={10 + i})\n")
+        (sub / f"{c}.vd").write_text(
+            f"// concept: {c}\ncanvas(width=32, height=32)\ncircle(center=(16, 16), r={10 + i})\n"
+        )
     (root / "unlabelled.vd").write_text("circle(center=(1, 1), r=1)\n")
 
 
 def oracle(right: set[str]):
     """Answers correctly (by letter) for programs of the concepts in `right`, else picks a wrong choice by name."""
+
     def answer(body):
         text = user_text(body)
         r = int(re.search(r"r=(\d+)", text).group(1))
@@ -98,6 +112,7 @@ def oracle(right: set[str]):
         if truth in right:
             return reply(f"Answer: {next(l for l, c in opts if c == truth)}")
         return reply(f"It draws a {next(c for l, c in opts if c != truth)}.")
+
     return answer
 
 
@@ -105,8 +120,18 @@ def test_accuracy_over_a_folder_with_seeded_distractors(tmp_path):
     progs = tmp_path / "progs"
     make_programs(progs)
     with FakeOpenAI(default=oracle({"cat", "dog", "boat", "tree"})) as srv:
-        r = run(srv, tmp_path, "--programs", str(progs), "--distractors", "3", "--seed", "7",
-                "--results", str(tmp_path / "res.jsonl"))
+        r = run(
+            srv,
+            tmp_path,
+            "--programs",
+            str(progs),
+            "--distractors",
+            "3",
+            "--seed",
+            "7",
+            "--results",
+            str(tmp_path / "res.jsonl"),
+        )
         assert r.exit_code == 0, r.output
         assert srv.count == 6
         assert "accuracy: 4/6 = 66.7% (chance 25.0%)" in r.output
@@ -130,4 +155,4 @@ def test_choices_are_seeded_per_program():
     x = choices_for("x.vd", "a", pool, 3, seed=1)
     assert x == choices_for("x.vd", "a", pool, 3, seed=1)
     assert "a" in x and len(x) == 4 and len(set(x)) == 4
-    assert choices_for("x.vd", "a", ["a", "b"], 4, seed=1) in (["a", "b"], ["b", "a"])   # as many as exist
+    assert choices_for("x.vd", "a", ["a", "b"], 4, seed=1) in (["a", "b"], ["b", "a"])  # as many as exist

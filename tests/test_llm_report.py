@@ -1,4 +1,5 @@
 """The refine report from a recorded transcript: strip.png (labelled rounds) and a self-contained, escaped index.html."""
+
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,7 @@ SAMPLE = Path(__file__).parent / "data" / "transcript_sample.jsonl"
 def folder(tmp_path) -> Path:
     d = tmp_path / "run"
     d.mkdir()
-    shutil.copy(SAMPLE, d / "transcript.jsonl")      # the transcript alone: pictures are rendered again
+    shutil.copy(SAMPLE, d / "transcript.jsonl")  # the transcript alone: pictures are rendered again
     return d
 
 
@@ -38,7 +39,9 @@ def test_strip_shows_every_round_side_by_side(tmp_path):
     img = Image.open(d / "strip.png").convert("RGB")
     assert img.size == (PAD + 3 * (TILE + PAD), TITLE_H + TILE + 30 + PAD)
     y = TITLE_H + TILE // 2
-    tiles = [img.crop((PAD + i * (TILE + PAD), TITLE_H, PAD + i * (TILE + PAD) + TILE, TITLE_H + TILE)) for i in range(3)]
+    tiles = [
+        img.crop((PAD + i * (TILE + PAD), TITLE_H, PAD + i * (TILE + PAD) + TILE, TITLE_H + TILE)) for i in range(3)
+    ]
     # rounds 0 and 2 show the dark lamp picture; round 1 (failed) is a light placeholder
     dark = [float((np.asarray(t).astype(int).sum(axis=2) < 200).mean()) for t in tiles]
     assert dark[0] > 0.3 and dark[2] > 0.3 and dark[1] < 0.05
@@ -54,7 +57,7 @@ def test_index_html_is_self_contained_and_escaped(tmp_path):
     assert len(urls) == 3
     for u in urls:
         Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))).verify()
-    assert not re.search(r'(src|href)="(?!data:)', html)          # nothing fetched from outside
+    assert not re.search(r'(src|href)="(?!data:)', html)  # nothing fetched from outside
     # model text, programs and the concept are escaped, never markup
     assert "<script" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "a &lt; b &amp; c" in html and "Enjoy &lt;/pre&gt; &amp; more." in html

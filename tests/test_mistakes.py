@@ -1,4 +1,5 @@
 """The LLM-mistake corpus: each typical mistake gets its diagnostic code, line and a helpful hint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ CASES = load_dir(HERE)
 def test_corpus_size_and_shape():
     assert len(CASES) >= 50
     assert sum(c.expects_errors for c in CASES) >= 50
-    assert len({Path(c.file).stem for c in CASES}) >= 5       # one file per habit: python, js, p5, svg/css, tikz...
+    assert len({Path(c.file).stem for c in CASES}) >= 5  # one file per habit: python, js, p5, svg/css, tikz...
     for c in CASES:
         assert c.source.lstrip().startswith("// mistake:"), f"{c.id}: say what the mistake is"
 

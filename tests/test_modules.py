@@ -1,4 +1,5 @@
 """`use` modules: per-module name resolution, private names, defaults, labels and error locations."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,10 @@ def _compile(tmp_path: Path, main: str) -> vdsl.Program:
     return vdsl.compile_file(tmp_path / "main.vd", allow_files=True)
 
 
-A = 'def dot(at: point) { circle(center=at, r=10, fill=red) }\n' \
-    'def _helper() -> number { return 7 }\nlet _secret = 3\nlet shared = 5\n'
+A = (
+    "def dot(at: point) { circle(center=at, r=10, fill=red) }\n"
+    "def _helper() -> number { return 7 }\nlet _secret = 3\nlet shared = 5\n"
+)
 B = 'use "a.vd"\ndef two_dots() { dot(at=(50, 50))\n dot(at=(80, 50)) }\n'
 
 
@@ -40,8 +43,10 @@ def test_a_module_calls_the_defs_of_the_modules_it_uses(tmp_path):
 def test_a_user_def_does_not_replace_a_module_internal(tmp_path):
     _write(tmp_path, {"a.vd": A, "b.vd": B})
     # The user's `dot` draws blue squares; the module's two_dots must still draw its own red circles.
-    prog = _compile(tmp_path, 'use "b.vd"\ndef dot(at: point) { rect(center=at, w=5, h=5, fill=blue) }\n'
-                              'two_dots()\ndot(at=(10, 10))\n')
+    prog = _compile(
+        tmp_path,
+        'use "b.vd"\ndef dot(at: point) { rect(center=at, w=5, h=5, fill=blue) }\ntwo_dots()\ndot(at=(10, 10))\n',
+    )
     assert prog.ok, prog.diagnostics
     kinds = [s.geom.kind for s, _ in prog.scene(0).iter_shapes()]
     assert kinds == ["ellipse", "ellipse", "rect"]
@@ -55,17 +60,18 @@ def test_names_starting_with_underscore_stay_private(tmp_path):
 
 
 def test_a_default_may_use_earlier_parameters():
-    prog = vdsl.compile("def f(fill: color = red, stroke: color = darken(fill)) {\n"
-                        "  circle(center=(50, 50), r=20, fill=fill, stroke=stroke, stroke_width=4)\n}\n"
-                        "f(fill=blue)\n")
+    prog = vdsl.compile(
+        "def f(fill: color = red, stroke: color = darken(fill)) {\n"
+        "  circle(center=(50, 50), r=20, fill=fill, stroke=stroke, stroke_width=4)\n}\n"
+        "f(fill=blue)\n"
+    )
     assert prog.ok, prog.diagnostics
     shape = next(s for s, _ in prog.scene(0).iter_shapes())
     assert shape.fill.rgba[2] == 1.0 and shape.stroke.paint.rgba[2] < 1.0
 
 
 def test_a_def_call_may_carry_a_label():
-    prog = vdsl.compile('def blob() { circle(center=(5, 5), r=4) }\nblob(label="cell")\nblob()\n'
-                        'blob(label=3)\n')
+    prog = vdsl.compile('def blob() { circle(center=(5, 5), r=4) }\nblob(label="cell")\nblob()\nblob(label=3)\n')
     assert [(d.span.line, d.code) for d in prog.diagnostics] == [(4, "E205")]
     ok = vdsl.compile('def blob() { circle(center=(5, 5), r=4) }\nblob(label="cell")\nblob()\n')
     labels = [s.label for s, _ in ok.scene(0).iter_shapes()]
@@ -85,6 +91,7 @@ def test_a_fault_inside_a_module_def_points_at_the_callers_line(tmp_path):
 
 def test_stdlib_modules_are_checked_once_per_process():
     from vdsl.check import _STDLIB_CACHE
+
     vdsl.compile("use shapes\nstar(center=(50, 50), r=20)\n")
     n = len(_STDLIB_CACHE)
     info = next(v for (name, _), v in _STDLIB_CACHE.items() if name == "shapes")
@@ -111,7 +118,7 @@ def hostile(tmp_path):
     os.symlink("loop_a", d / "loop_b")
     os.symlink("loop_self.vd", d / "loop_self.vd")
     os.symlink("missing.vd", d / "dangling.vd")
-    os.symlink(tmp_path, d / "up")                       # a symlink out of the folder
+    os.symlink(tmp_path, d / "up")  # a symlink out of the folder
     (tmp_path / "secret.vd").write_text("def leak() { }\n")
     return d
 
@@ -120,22 +127,25 @@ def _codes(prog: vdsl.Program) -> list[str]:
     return [d.code for d in prog.diagnostics]
 
 
-@pytest.mark.parametrize("path, code, words", [
-    ("ok.vd", None, None),
-    ("latin1.vd", "E108", "UTF-8"),
-    ("folder.vd", "E218", "a directory"),
-    ("pipe.vd", "E218", "a FIFO"),                 # never opened: reading a FIFO blocks forever
-    ("loop_a", "E218", "symlink loop"),
-    ("loop_a/x.vd", "E218", "symlink loop"),
-    ("loop_self.vd", "E218", "symlink loop"),
-    ("dangling.vd", "E208", None),
-    ("nothing/here.vd", "E208", None),
-    ("up/secret.vd", "E218", "inside the program's folder"),
-    ("../secret.vd", "E218", None),
-    ("a" * 300 + ".vd", "E218", "too long"),
-    ("/".join(["d" * 200] * 30) + "/x.vd", "E218", None),
-    ("é/ü.vd", "E208", None),
-])
+@pytest.mark.parametrize(
+    "path, code, words",
+    [
+        ("ok.vd", None, None),
+        ("latin1.vd", "E108", "UTF-8"),
+        ("folder.vd", "E218", "a directory"),
+        ("pipe.vd", "E218", "a FIFO"),  # never opened: reading a FIFO blocks forever
+        ("loop_a", "E218", "symlink loop"),
+        ("loop_a/x.vd", "E218", "symlink loop"),
+        ("loop_self.vd", "E218", "symlink loop"),
+        ("dangling.vd", "E208", None),
+        ("nothing/here.vd", "E208", None),
+        ("up/secret.vd", "E218", "inside the program's folder"),
+        ("../secret.vd", "E218", None),
+        ("a" * 300 + ".vd", "E218", "too long"),
+        ("/".join(["d" * 200] * 30) + "/x.vd", "E218", None),
+        ("é/ü.vd", "E208", None),
+    ],
+)
 def test_bad_module_paths_are_diagnostics(hostile, path, code, words):
     (hostile / "main.vd").write_text(f'use "{path}"\n')
     prog = vdsl.compile_file(hostile / "main.vd", allow_files=True)
@@ -174,13 +184,35 @@ def test_an_unreadable_module_is_e218(tmp_path):
 def test_read_regular_file_never_opens_a_fifo_and_caps_what_it_reads(tmp_path):
     os.mkfifo(tmp_path / "p")
     with pytest.raises(OSError, match="FIFO"):
-        read_regular_file(tmp_path / "p")          # returns at once: no writer is waited for
+        read_regular_file(tmp_path / "p")  # returns at once: no writer is waited for
     (tmp_path / "big").write_bytes(b"x" * 1000)
     assert read_regular_file(tmp_path / "big", 10) == b"x" * 10
 
 
-_PATH_CHARS = st.sampled_from(["a", "b", "é", "日", "/", ".", "..", "\x00", " ", "\n", "\\", ":", "~",
-                               "loop_a", "pipe.vd", "folder.vd", "up", "ok.vd", ".vd", "a" * 120])
+_PATH_CHARS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "é",
+        "日",
+        "/",
+        ".",
+        "..",
+        "\x00",
+        " ",
+        "\n",
+        "\\",
+        ":",
+        "~",
+        "loop_a",
+        "pipe.vd",
+        "folder.vd",
+        "up",
+        "ok.vd",
+        ".vd",
+        "a" * 120,
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -199,8 +231,10 @@ def _literal(path: str) -> str:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.text(st.characters(blacklist_categories=("Cs",)), max_size=400) | st.lists(_PATH_CHARS).map("".join),
-       name=st.text(max_size=300))
+@given(
+    path=st.text(st.characters(blacklist_categories=("Cs",)), max_size=400) | st.lists(_PATH_CHARS).map("".join),
+    name=st.text(max_size=300),
+)
 def test_compile_never_raises_for_any_use(hostile, path, name):
     for source in (f"use {_literal(path)}\n", f"use {name}\n", f"use {_literal(name)}\n"):
         for base in (hostile, None):

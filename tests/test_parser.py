@@ -1,4 +1,5 @@
 """The parser: spans, comments, reserved words, the fast LALR driver agreeing with Lark, and byte-level input."""
+
 from __future__ import annotations
 
 import threading
@@ -7,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from vdsl import nodes as n
-from vdsl import syntax
 from vdsl.budgets import DEFAULT
 from vdsl.syntax import parse
 
@@ -34,9 +34,11 @@ def err(src) -> tuple[str, int, int, str, str | None]:
 
 # ---------------------------------------------------------------- AST shape and spans
 def test_statement_nodes():
-    prog = ok("let a = 1\nparam b: number = 2\na += 3\ndef f(x: point = (1, 2)) -> number { return 1 }\n"
-              "for i, v in [1] { }\nif true { } else if false { } else { }\nuse nature\nuse \"m.vd\"\n"
-              "group() { circle(center=(0, 0), r=1) }")
+    prog = ok(
+        "let a = 1\nparam b: number = 2\na += 3\ndef f(x: point = (1, 2)) -> number { return 1 }\n"
+        'for i, v in [1] { }\nif true { } else if false { } else { }\nuse nature\nuse "m.vd"\n'
+        "group() { circle(center=(0, 0), r=1) }"
+    )
     kinds = [type(s).__name__ for s in prog.stmts]
     assert kinds == ["Let", "ParamStmt", "Assign", "Def", "For", "If", "Use", "Use", "CallStmt"]
     assign, fn, loop, cond, use1, use2, call = prog.stmts[2:]
@@ -58,7 +60,7 @@ def test_expression_precedence():
     assert cmp.op == "<" and cmp.left.op == "+"
     mul = cmp.left.right
     assert mul.op == "*" and mul.right.op == "**"
-    assert isinstance(mul.right.right, n.Unary)                    # 3 ** -(4 ** 5): right-assoc through unary
+    assert isinstance(mul.right.right, n.Unary)  # 3 ** -(4 ** 5): right-assoc through unary
     assert orr.left.right.op == "not"
 
 
@@ -80,8 +82,13 @@ def test_crlf_and_tabs_and_bom():
 
 
 def test_literals():
-    vals = [s.value for s in ok("let a = 12.5e-1\nlet b = 50%\nlet c = \"x\\n\\\"y\\\\\"\nlet d = 'it'\n"
-                                 "let e = #ABC\nlet f = true\nlet g = .5").stmts]
+    vals = [
+        s.value
+        for s in ok(
+            'let a = 12.5e-1\nlet b = 50%\nlet c = "x\\n\\"y\\\\"\nlet d = \'it\'\n'
+            "let e = #ABC\nlet f = true\nlet g = .5"
+        ).stmts
+    ]
     assert vals[0].value == 1.25 and vals[0].raw == "12.5e-1"
     assert vals[1].value == 0.5 and vals[1].raw == "50%"
     assert vals[2].value == 'x\n"y\\' and vals[3].value == "it"
@@ -106,15 +113,27 @@ def test_a_trailing_comment_is_not_the_next_defs_doc():
 
 
 # ---------------------------------------------------------------- words and operators
-@pytest.mark.parametrize("src", ["let let = 1", "let x = for", "circle(r=in)", "let true = 1", "def use() { }",
-                                 "for return in [1] { }"])
+@pytest.mark.parametrize(
+    "src", ["let let = 1", "let x = for", "circle(r=in)", "let true = 1", "def use() { }", "for return in [1] { }"]
+)
 def test_keywords_are_reserved_everywhere(src):
     code, *_, msg, hint = err(src)
     assert code == "E102" and "reserved" in msg and hint
 
 
-@pytest.mark.parametrize("src", ["let trueish = 1", "let orange2 = 1", "let android = 1", "let elsewhere = 1",
-                                 "let x = 1\norbit(r=1)", "let notx = 1", "let lettuce = 1", "let x_in = 1"])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "let trueish = 1",
+        "let orange2 = 1",
+        "let android = 1",
+        "let elsewhere = 1",
+        "let x = 1\norbit(r=1)",
+        "let notx = 1",
+        "let lettuce = 1",
+        "let x_in = 1",
+    ],
+)
 def test_keywords_only_as_whole_words(src):
     prog = ok(src)
     assert isinstance(prog.stmts[0], n.Let)
@@ -135,11 +154,11 @@ def test_assignment_versus_keyword_argument():
 
 # ---------------------------------------------------------------- errors
 def test_one_syntax_error_with_a_position():
-    assert err("let x = (1 + 2") [:3] == ("E104", 1, 9)
+    assert err("let x = (1 + 2")[:3] == ("E104", 1, 9)
     assert err("circle(center=(1, 2) r=3)")[:3] == ("E102", 1, 22)
-    assert err("let s = \"abc")[:3] == ("E105", 1, 9)
-    assert err("let s = \"abc\nlet t = (1")[:3] == ("E105", 1, 9)        # the string, not the bracket after it
-    assert err("text(\"hi, at=(1, 2))")[0] == "E105"
+    assert err('let s = "abc')[:3] == ("E105", 1, 9)
+    assert err('let s = "abc\nlet t = (1')[:3] == ("E105", 1, 9)  # the string, not the bracket after it
+    assert err('text("hi, at=(1, 2))')[0] == "E105"
     assert err("let x =")[:2] == ("E103", 1)
     assert err("x = 1 }")[:3] == ("E102", 1, 7)
 
@@ -150,15 +169,15 @@ def test_python_comments_all_reported():
 
 
 def test_bad_bytes_and_characters():
-    assert err(b"let s = \"\xff\"")[0] == "E108"
+    assert err(b'let s = "\xff"')[0] == "E108"
     assert err("let a = 1\x00")[0] == "E108"
     assert err("let a = \ud800")[0] == "E108"
     assert err("let a = 1 @ 2")[:3] == ("E101", 1, 11)
-    assert ok(b"let s = \"caf\xc3\xa9\"").stmts[0].value.value == "café"
+    assert ok(b'let s = "caf\xc3\xa9"').stmts[0].value.value == "café"
 
 
 def test_source_size_is_measured_in_bytes():
-    src = "let s = \"" + "é" * 140_000 + "\""              # 280 kB of UTF-8 in 140k characters
+    src = 'let s = "' + "é" * 140_000 + '"'  # 280 kB of UTF-8 in 140k characters
     assert err(src)[0] == "E400"
     assert err(src.encode())[0] == "E400"
 
@@ -193,6 +212,7 @@ def test_parse_is_thread_safe():
             prog, diags = parse(srcs[i], f"f{i}.vd")
             assert prog is not None and prog.stmts[0].name == f"a{i}" and prog.stmts[0].span.file == f"f{i}.vd"
         results[i] = "ok"
+
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()

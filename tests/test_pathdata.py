@@ -1,4 +1,5 @@
 """Tests for vdsl.pathdata: the SVG path-data parser, bounds and serialiser."""
+
 from __future__ import annotations
 
 import math
@@ -37,33 +38,35 @@ def err(d, **kw):
 
 
 # ---------------------------------------------------------------- every command
-@pytest.mark.parametrize("d, expected", [
-    ("M10 20", (("M", 10, 20),)),
-    ("m10 20", (("M", 10, 20),)),  # first m is relative to (0, 0)
-    ("M1 2 L3 4", (("M", 1, 2), ("L", 3, 4))),
-    ("M1 2 l3 4", (("M", 1, 2), ("L", 4, 6))),
-    ("M1 2 H7", (("M", 1, 2), ("L", 7, 2))),
-    ("M1 2 h7", (("M", 1, 2), ("L", 8, 2))),
-    ("M1 2 V7", (("M", 1, 2), ("L", 1, 7))),
-    ("M1 2 v7", (("M", 1, 2), ("L", 1, 9))),
-    ("M1 2 C3 4 5 6 7 8", (("M", 1, 2), ("C", 3, 4, 5, 6, 7, 8))),
-    ("M1 2 c3 4 5 6 7 8", (("M", 1, 2), ("C", 4, 6, 6, 8, 8, 10))),
-    ("M1 2 S5 6 7 8", (("M", 1, 2), ("C", 1, 2, 5, 6, 7, 8))),
-    ("M1 2 s5 6 7 8", (("M", 1, 2), ("C", 1, 2, 6, 8, 8, 10))),
-    ("M1 2 Q3 4 5 6", (("M", 1, 2), ("Q", 3, 4, 5, 6))),
-    ("M1 2 q3 4 5 6", (("M", 1, 2), ("Q", 4, 6, 6, 8))),
-    ("M1 2 T5 6", (("M", 1, 2), ("Q", 1, 2, 5, 6))),
-    ("M1 2 t5 6", (("M", 1, 2), ("Q", 1, 2, 6, 8))),
-    ("M1 2 A3 4 30 1 0 5 6", (("M", 1, 2), ("A", 3, 4, 30, 1, 0, 5, 6))),
-    ("M1 2 a3 4 30 0 1 5 6", (("M", 1, 2), ("A", 3, 4, 30, 0, 1, 6, 8))),
-    ("M1 2 L3 4 Z", (("M", 1, 2), ("L", 3, 4), ("Z",))),
-    ("M1 2 L3 4 z", (("M", 1, 2), ("L", 3, 4), ("Z",))),
-])
+@pytest.mark.parametrize(
+    "d, expected",
+    [
+        ("M10 20", (("M", 10, 20),)),
+        ("m10 20", (("M", 10, 20),)),  # first m is relative to (0, 0)
+        ("M1 2 L3 4", (("M", 1, 2), ("L", 3, 4))),
+        ("M1 2 l3 4", (("M", 1, 2), ("L", 4, 6))),
+        ("M1 2 H7", (("M", 1, 2), ("L", 7, 2))),
+        ("M1 2 h7", (("M", 1, 2), ("L", 8, 2))),
+        ("M1 2 V7", (("M", 1, 2), ("L", 1, 7))),
+        ("M1 2 v7", (("M", 1, 2), ("L", 1, 9))),
+        ("M1 2 C3 4 5 6 7 8", (("M", 1, 2), ("C", 3, 4, 5, 6, 7, 8))),
+        ("M1 2 c3 4 5 6 7 8", (("M", 1, 2), ("C", 4, 6, 6, 8, 8, 10))),
+        ("M1 2 S5 6 7 8", (("M", 1, 2), ("C", 1, 2, 5, 6, 7, 8))),
+        ("M1 2 s5 6 7 8", (("M", 1, 2), ("C", 1, 2, 6, 8, 8, 10))),
+        ("M1 2 Q3 4 5 6", (("M", 1, 2), ("Q", 3, 4, 5, 6))),
+        ("M1 2 q3 4 5 6", (("M", 1, 2), ("Q", 4, 6, 6, 8))),
+        ("M1 2 T5 6", (("M", 1, 2), ("Q", 1, 2, 5, 6))),
+        ("M1 2 t5 6", (("M", 1, 2), ("Q", 1, 2, 6, 8))),
+        ("M1 2 A3 4 30 1 0 5 6", (("M", 1, 2), ("A", 3, 4, 30, 1, 0, 5, 6))),
+        ("M1 2 a3 4 30 0 1 5 6", (("M", 1, 2), ("A", 3, 4, 30, 0, 1, 6, 8))),
+        ("M1 2 L3 4 Z", (("M", 1, 2), ("L", 3, 4), ("Z",))),
+        ("M1 2 L3 4 z", (("M", 1, 2), ("L", 3, 4), ("Z",))),
+    ],
+)
 def test_each_command(d, expected):
     got = P(d)
     assert got == expected
-    assert all(type(v) is float for s in got for i, v in enumerate(s[1:])
-               if not (s[0] == "A" and i in (3, 4)))
+    assert all(type(v) is float for s in got for i, v in enumerate(s[1:]) if not (s[0] == "A" and i in (3, 4)))
 
 
 def test_arc_flags_are_ints_and_radii_absolute():
@@ -92,11 +95,13 @@ def test_implicit_repeats_of_every_command():
     assert P("M0 0 L1 1 2 2") == (("M", 0, 0), ("L", 1, 1), ("L", 2, 2))
     assert P("M0 0 h1 2 3") == (("M", 0, 0), ("L", 1, 0), ("L", 3, 0), ("L", 6, 0))
     assert P("M0 0 v1,2") == (("M", 0, 0), ("L", 0, 1), ("L", 0, 3))
-    assert P("M0 0 c1 1 2 2 3 3 1 1 2 2 3 3") == (
-        ("M", 0, 0), ("C", 1, 1, 2, 2, 3, 3), ("C", 4, 4, 5, 5, 6, 6))
+    assert P("M0 0 c1 1 2 2 3 3 1 1 2 2 3 3") == (("M", 0, 0), ("C", 1, 1, 2, 2, 3, 3), ("C", 4, 4, 5, 5, 6, 6))
     assert P("M0 0 q1 1 2 2 1 1 2 2") == (("M", 0, 0), ("Q", 1, 1, 2, 2), ("Q", 3, 3, 4, 4))
     assert P("M0 0 a1 1 0 0 1 2 0 1 1 0 0 1 2 0") == (
-        ("M", 0, 0), ("A", 1, 1, 0, 0, 1, 2, 0), ("A", 1, 1, 0, 0, 1, 4, 0))
+        ("M", 0, 0),
+        ("A", 1, 1, 0, 0, 1, 2, 0),
+        ("A", 1, 1, 0, 0, 1, 4, 0),
+    )
 
 
 def test_separators_between_argument_sets():
@@ -112,7 +117,7 @@ def test_s_reflects_previous_cubic_control():
 
 def test_s_chain_and_relative_s():
     got = P("M0 0 C0 1 2 3 4 4 s2 1 4 0 s2 1 4 0")
-    assert got[2] == ("C", 6, 5, 6, 5, 8, 4)   # refl (2,3) about (4,4) = (6,5); rel (2,1)+(4,4)
+    assert got[2] == ("C", 6, 5, 6, 5, 8, 4)  # refl (2,3) about (4,4) = (6,5); rel (2,1)+(4,4)
     assert got[3] == ("C", 10, 3, 10, 5, 12, 4)  # refl (6,5) about (8,4) = (10,3)
 
 
@@ -167,19 +172,22 @@ def test_consecutive_commands_without_space():
 
 
 # ---------------------------------------------------------------- numbers
-@pytest.mark.parametrize("d, expected", [
-    ("M1.5.5", (("M", 1.5, 0.5),)),
-    ("M1.5.5-2e-1 3", (("M", 1.5, 0.5), ("L", -0.2, 3))),
-    ("M10-20", (("M", 10, -20),)),
-    ("M.5.5", (("M", 0.5, 0.5),)),
-    ("M-.5-.5", (("M", -0.5, -0.5),)),
-    ("M+1+2", (("M", 1, 2),)),
-    ("M2e-1 1E+3", (("M", 0.2, 1000),)),
-    ("M1e2.5", (("M", 100, 0.5),)),
-    ("M1.e1 2.", (("M", 10, 2),)),
-    ("M0.0.0", (("M", 0, 0),)),
-    ("M 00012 -0", (("M", 12, 0),)),
-])
+@pytest.mark.parametrize(
+    "d, expected",
+    [
+        ("M1.5.5", (("M", 1.5, 0.5),)),
+        ("M1.5.5-2e-1 3", (("M", 1.5, 0.5), ("L", -0.2, 3))),
+        ("M10-20", (("M", 10, -20),)),
+        ("M.5.5", (("M", 0.5, 0.5),)),
+        ("M-.5-.5", (("M", -0.5, -0.5),)),
+        ("M+1+2", (("M", 1, 2),)),
+        ("M2e-1 1E+3", (("M", 0.2, 1000),)),
+        ("M1e2.5", (("M", 100, 0.5),)),
+        ("M1.e1 2.", (("M", 10, 2),)),
+        ("M0.0.0", (("M", 0, 0),)),
+        ("M 00012 -0", (("M", 12, 0),)),
+    ],
+)
 def test_compact_numbers(d, expected):
     assert P(d) == expected
 
@@ -190,19 +198,22 @@ def test_numbers_are_not_split_without_separator():
 
 
 def test_unicode_digits_and_spaces_rejected():
-    err("M\u0663 1")          # Arabic-Indic digit three
-    err("M1\u00a02")          # no-break space is not SVG white space
+    err("M\u0663 1")  # Arabic-Indic digit three
+    err("M1\u00a02")  # no-break space is not SVG white space
 
 
 # ---------------------------------------------------------------- arc flags
-@pytest.mark.parametrize("d, expected", [
-    ("M0 0 a1 1 0 00 1 1", ("A", 1, 1, 0, 0, 0, 1, 1)),
-    ("M0 0 a1,1,0,0,1,1,1", ("A", 1, 1, 0, 0, 1, 1, 1)),
-    ("M0 0 A5 5 0 1110 10", ("A", 5, 5, 0, 1, 1, 10, 10)),
-    ("M0 0 A5 5 0 0,1-10 10", ("A", 5, 5, 0, 0, 1, -10, 10)),
-    ("M0 0 A5 5 0 01.5.5", ("A", 5, 5, 0, 0, 1, 0.5, 0.5)),
-    ("M0 0 a5 5 0 1 0 10,0", ("A", 5, 5, 0, 1, 0, 10, 0)),
-])
+@pytest.mark.parametrize(
+    "d, expected",
+    [
+        ("M0 0 a1 1 0 00 1 1", ("A", 1, 1, 0, 0, 0, 1, 1)),
+        ("M0 0 a1,1,0,0,1,1,1", ("A", 1, 1, 0, 0, 1, 1, 1)),
+        ("M0 0 A5 5 0 1110 10", ("A", 5, 5, 0, 1, 1, 10, 10)),
+        ("M0 0 A5 5 0 0,1-10 10", ("A", 5, 5, 0, 0, 1, -10, 10)),
+        ("M0 0 A5 5 0 01.5.5", ("A", 5, 5, 0, 0, 1, 0.5, 0.5)),
+        ("M0 0 a5 5 0 1 0 10,0", ("A", 5, 5, 0, 1, 0, 10, 0)),
+    ],
+)
 def test_compact_arc_flags(d, expected):
     assert P(d)[1] == expected
 
@@ -214,12 +225,15 @@ def test_flags_then_leading_dot_coordinate():
     assert e.message == "command A needs 7 numbers, got 1" and e.offset == 22
 
 
-@pytest.mark.parametrize("d, offset", [
-    ("M0 0 A5 5 0 2 1 10 10", 12),
-    ("M0 0 A5 5 0 1 .5 10 10", 14),
-    ("M0 0 A5 5 0 0 2 10 10", 14),
-    ("M0 0 A5 5 0 -1 1 10 10", 12),
-])
+@pytest.mark.parametrize(
+    "d, offset",
+    [
+        ("M0 0 A5 5 0 2 1 10 10", 12),
+        ("M0 0 A5 5 0 1 .5 10 10", 14),
+        ("M0 0 A5 5 0 0 2 10 10", 14),
+        ("M0 0 A5 5 0 -1 1 10 10", 12),
+    ],
+)
 def test_bad_arc_flag(d, offset):
     e = err(d)
     assert "flag" in e.message and e.offset == offset
@@ -235,28 +249,31 @@ def test_leading_whitespace_ok():
     assert P("  \n M1 2") == (("M", 1, 2),)
 
 
-@pytest.mark.parametrize("d, offset, fragment", [
-    ("L1 2", 0, "must start with M or m"),
-    ("  l1 2", 2, "must start with M or m"),
-    ("1 2", 0, "must start with M or m"),
-    ("M0 0 X1 2", 5, "unknown command 'X'"),
-    ("M0 0 L1 2 B", 10, "unknown command 'B'"),
-    ("M0 0 L1", 7, "command L needs 2 numbers, got 1"),
-    ("M0 0 l1 2 3", 11, "command l needs 2 numbers, got 1"),
-    ("M0 0 C1 2 3 4 5", 15, "command C needs 6 numbers, got 5"),
-    ("M0 0 C1 2 3 4 5 6 7 8 9", 23, "command C needs 6 numbers, got 3"),
-    ("M0 0 A1 1 0 0 1 2", 17, "command A needs 7 numbers, got 6"),
-    ("M0 0 L", 6, "command L needs 2 numbers, got 0"),
-    ("M0 0 L M1 1", 7, "command L needs 2 numbers, got 0"),
-    ("M0 0 L1,,2", 8, "command L needs 2 numbers, got 1"),
-    ("M0 0 L,1 2", 6, "command L needs 2 numbers, got 0"),
-    ("M0 0 L1 2,", 10, "after ','"),
-    ("M0 0 L1 2,L3 4", 10, "after ','"),
-    ("M0 0 L1 2 -", 10, "expected a number"),
-    ("M0 0 L1e 2", 7, "command L needs 2 numbers, got 1"),
-    ("M0 0 #", 5, "unexpected character"),
-    ("M0 0 Z,", 6, "unexpected ','"),
-])
+@pytest.mark.parametrize(
+    "d, offset, fragment",
+    [
+        ("L1 2", 0, "must start with M or m"),
+        ("  l1 2", 2, "must start with M or m"),
+        ("1 2", 0, "must start with M or m"),
+        ("M0 0 X1 2", 5, "unknown command 'X'"),
+        ("M0 0 L1 2 B", 10, "unknown command 'B'"),
+        ("M0 0 L1", 7, "command L needs 2 numbers, got 1"),
+        ("M0 0 l1 2 3", 11, "command l needs 2 numbers, got 1"),
+        ("M0 0 C1 2 3 4 5", 15, "command C needs 6 numbers, got 5"),
+        ("M0 0 C1 2 3 4 5 6 7 8 9", 23, "command C needs 6 numbers, got 3"),
+        ("M0 0 A1 1 0 0 1 2", 17, "command A needs 7 numbers, got 6"),
+        ("M0 0 L", 6, "command L needs 2 numbers, got 0"),
+        ("M0 0 L M1 1", 7, "command L needs 2 numbers, got 0"),
+        ("M0 0 L1,,2", 8, "command L needs 2 numbers, got 1"),
+        ("M0 0 L,1 2", 6, "command L needs 2 numbers, got 0"),
+        ("M0 0 L1 2,", 10, "after ','"),
+        ("M0 0 L1 2,L3 4", 10, "after ','"),
+        ("M0 0 L1 2 -", 10, "expected a number"),
+        ("M0 0 L1e 2", 7, "command L needs 2 numbers, got 1"),
+        ("M0 0 #", 5, "unexpected character"),
+        ("M0 0 Z,", 6, "unexpected ','"),
+    ],
+)
 def test_error_messages_and_offsets(d, offset, fragment):
     e = err(d)
     assert fragment in e.message
@@ -264,17 +281,20 @@ def test_error_messages_and_offsets(d, offset, fragment):
     assert str(offset) in str(e)
 
 
-@pytest.mark.parametrize("d, offset", [
-    ("M0 0 L nan 1", 7),
-    ("M0 0 L1 NaN", 8),
-    ("M0 0 L inf 1", 7),
-    ("M0 0 L1 -Infinity", 8),
-    ("M0 0 L1 2 inf 3", 10),
-    ("M1e309 0", 1),
-    ("M0 0 L0 -1e400", 8),
-    ("M0 0 A1e309 1 0 0 1 5 5", 6),
-    ("M0 0 A0 1e309 0 0 1 5 5", 8),   # ry dropped by the zero-radius rule, still rejected
-])
+@pytest.mark.parametrize(
+    "d, offset",
+    [
+        ("M0 0 L nan 1", 7),
+        ("M0 0 L1 NaN", 8),
+        ("M0 0 L inf 1", 7),
+        ("M0 0 L1 -Infinity", 8),
+        ("M0 0 L1 2 inf 3", 10),
+        ("M1e309 0", 1),
+        ("M0 0 L0 -1e400", 8),
+        ("M0 0 A1e309 1 0 0 1 5 5", 6),
+        ("M0 0 A0 1e309 0 0 1 5 5", 8),  # ry dropped by the zero-radius rule, still rejected
+    ],
+)
 def test_non_finite_numbers_rejected(d, offset):
     e = err(d)
     assert e.offset == offset
@@ -337,9 +357,14 @@ def test_large_input_parses():
 
 # ---------------------------------------------------------------- serialise
 def test_segments_to_d_formatting():
-    segs = (("M", 0.0, -0.0), ("L", 1.5, -2.25), ("C", 1.0, 2.0, 3.123456, 4.0, 5.0, 6.0),
-            ("Q", 0.1, 0.2, 0.30000000000000004, 10.0), ("A", 5.0, 5.0, 0.0, 1, 0, -10.0, 0.00004),
-            ("Z",))
+    segs = (
+        ("M", 0.0, -0.0),
+        ("L", 1.5, -2.25),
+        ("C", 1.0, 2.0, 3.123456, 4.0, 5.0, 6.0),
+        ("Q", 0.1, 0.2, 0.30000000000000004, 10.0),
+        ("A", 5.0, 5.0, 0.0, 1, 0, -10.0, 0.00004),
+        ("Z",),
+    )
     assert segments_to_d(segs) == "M0 0L1.5-2.25C1 2 3.1235 4 5 6Q0.1 0.2 0.3 10A5 5 0 1 0-10 0Z"
     assert segments_to_d(()) == ""
 
@@ -385,8 +410,15 @@ def _path_d(draw):
         nums = []
         for _ in range(reps):
             if u == "A":
-                nums += [str(draw(_coord)), str(draw(_coord)), str(draw(_coord)),
-                         draw(_flag), draw(_flag), str(draw(_coord)), str(draw(_coord))]
+                nums += [
+                    str(draw(_coord)),
+                    str(draw(_coord)),
+                    str(draw(_coord)),
+                    draw(_flag),
+                    draw(_flag),
+                    str(draw(_coord)),
+                    str(draw(_coord)),
+                ]
             else:
                 nums += [str(draw(_coord)) for _ in range(k)]
         parts.append(c + draw(_gap) + _join_numbers(draw, nums))
@@ -467,9 +499,15 @@ def to_skia(segs) -> skia.Path:
             p.quadTo(*s[1:])
         elif k == "A":
             rx, ry, rot, large, sweep, x, y = s[1:]
-            p.arcTo(rx, ry, rot,
-                    skia.Path.ArcSize.kLarge_ArcSize if large else skia.Path.ArcSize.kSmall_ArcSize,
-                    skia.PathDirection.kCW if sweep else skia.PathDirection.kCCW, x, y)
+            p.arcTo(
+                rx,
+                ry,
+                rot,
+                skia.Path.ArcSize.kLarge_ArcSize if large else skia.Path.ArcSize.kSmall_ArcSize,
+                skia.PathDirection.kCW if sweep else skia.PathDirection.kCCW,
+                x,
+                y,
+            )
         else:
             p.close()
     return p
@@ -497,11 +535,11 @@ def test_skia_known_arc_sweep_clockwise():
 
 
 def test_skia_large_arc_and_scaled_radii():
-    segs = P("M0 0 A50 50 0 1 1 50 50")   # three quarters of a circle centred at (50, 0)
+    segs = P("M0 0 A50 50 0 1 1 50 50")  # three quarters of a circle centred at (50, 0)
     exp = (0, -50, 100, 50)
     assert _rect(to_skia(segs).computeTightBounds()) == pytest.approx(exp, abs=1e-3)
     assert segments_bounds(segs) == pytest.approx(exp, abs=1e-9)
-    segs = P("M0 0 A1 1 0 0 1 100 0")     # radii too small: scaled up to a half circle
+    segs = P("M0 0 A1 1 0 0 1 100 0")  # radii too small: scaled up to a half circle
     exp = (0, -50, 100, 0)
     assert _rect(to_skia(segs).computeTightBounds()) == pytest.approx(exp, abs=1e-3)
     assert segments_bounds(segs) == pytest.approx(exp, abs=1e-9)
@@ -511,9 +549,17 @@ _arc_num = st.integers(-200, 200).map(float)
 
 
 @settings(max_examples=300, deadline=None)
-@given(_arc_num, _arc_num, st.integers(1, 300).map(float), st.integers(1, 300).map(float),
-       st.integers(-360, 360).map(float), st.integers(0, 1), st.integers(0, 1),
-       st.integers(-150, 150).map(float), st.integers(-150, 150).map(float))
+@given(
+    _arc_num,
+    _arc_num,
+    st.integers(1, 300).map(float),
+    st.integers(1, 300).map(float),
+    st.integers(-360, 360).map(float),
+    st.integers(0, 1),
+    st.integers(0, 1),
+    st.integers(-150, 150).map(float),
+    st.integers(-150, 150).map(float),
+)
 def test_arc_bounds_match_skia(x0, y0, rx, ry, rot, large, sweep, dx, dy):
     # Only arcs whose radii are large enough to reach: when SVG scales the radii up,
     # skia's single-precision arc construction drifts visibly for very thin ellipses.
@@ -529,12 +575,16 @@ def test_arc_bounds_match_skia(x0, y0, rx, ry, rot, large, sweep, dx, dy):
     assert got == pytest.approx(sk, abs=tol)
 
 
-@pytest.mark.parametrize("unit, tail, offset_back", [
-    (" L 1 2", " L 1", 0),                 # a set one number short, at the very end
-    (" L 1 2", " L 1 2 X", 1),             # an unknown command after 40k segments
-    (" 1 2", ",", 0),                      # a dangling comma
-    (" c 1 2 3 4 5 6", " L " + "9" * 50_000 + "e9 1", None),   # a 50k-digit number: out of range
-], ids=["short set", "unknown command", "dangling comma", "huge number"])
+@pytest.mark.parametrize(
+    "unit, tail, offset_back",
+    [
+        (" L 1 2", " L 1", 0),  # a set one number short, at the very end
+        (" L 1 2", " L 1 2 X", 1),  # an unknown command after 40k segments
+        (" 1 2", ",", 0),  # a dangling comma
+        (" c 1 2 3 4 5 6", " L " + "9" * 50_000 + "e9 1", None),  # a 50k-digit number: out of range
+    ],
+    ids=["short set", "unknown command", "dangling comma", "huge number"],
+)
 def test_errors_at_the_end_of_long_path_data_are_found(unit, tail, offset_back):
     d = "M 0 0" + unit * 40_000 + tail
     with pytest.raises(PathDataError) as e:

@@ -1,8 +1,8 @@
 """Property tests: any input gives a scene or diagnostics (never an exception); both parsers agree."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import vdsl
@@ -65,8 +65,31 @@ def test_random_unicode(text):
 
 # Tokens the grammar knows (keywords and operators come from the parser's own tables), plus literals.
 _TOKENS = sorted(set(syntax.PARSER.keywords) | set(syntax.PARSER.op_types)) + [
-    "x", "y", "circle", "rect", "group", "range", "center", "r", "fill", "red", "f", "blur",
-    "0", "1", "2.5", "1e3", "50%", '"s"', "'t'", "#f80", "#ff880080", "#12345", "\n", "// c\n", "/* c */",
+    "x",
+    "y",
+    "circle",
+    "rect",
+    "group",
+    "range",
+    "center",
+    "r",
+    "fill",
+    "red",
+    "f",
+    "blur",
+    "0",
+    "1",
+    "2.5",
+    "1e3",
+    "50%",
+    '"s"',
+    "'t'",
+    "#f80",
+    "#ff880080",
+    "#12345",
+    "\n",
+    "// c\n",
+    "/* c */",
 ]
 _soup = st.lists(st.sampled_from(_TOKENS), max_size=40).map(" ".join)
 
@@ -76,11 +99,11 @@ _fast_accepts, _lark_accepts = fast_accepts, lark_accepts
 
 @settings(max_examples=200, deadline=None)
 @given(_soup)
-@example("let x = true || false")            # `||` once fell apart into empty operators
-@example("let let = 1")                       # keywords are reserved everywhere
-@example("let x = 1\norbit(r=1)")             # ... but only as whole words
+@example("let x = true || false")  # `||` once fell apart into empty operators
+@example("let let = 1")  # keywords are reserved everywhere
+@example("let x = 1\norbit(r=1)")  # ... but only as whole words
 @example("let x = 1 != 2")
-@example("f(a=1)\nx += 2")                     # `=` is EQUAL in arguments, ASSIGN_OP in statements
+@example("f(a=1)\nx += 2")  # `=` is EQUAL in arguments, ASSIGN_OP in statements
 def test_token_soup(src):
     assert _fast_accepts(src) == _lark_accepts(src), src
     assert_total(src)
@@ -103,15 +126,25 @@ def test_generated_programs_compile_evaluate_and_render(src, seed):
 def test_generated_programs_survive_truncation(src):
     # every prefix of a valid program is handled: a scene or diagnostics, never an exception
     for cut in sorted({len(src) // 3, len(src) // 2, len(src) - 2}):
-        assert_total(src[:max(0, cut)])
+        assert_total(src[: max(0, cut)])
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.sampled_from(["nan", "inf", "-inf", "1e308", "-1e308", "1e-308", "0", "-0"]),
-       st.sampled_from(["circle(center=({v}, {v}), r=abs({v}))", "let q = {v} * {v} + {v} / 3",
-                        "rect(x={v}, y=0, w=abs({v}), h=10, rotate={v})", "let p = polar((0, 0), {v}, {v})",
-                        "text(str({v}), at=(0, {v}))", "group(scale={v}) {{ circle(center=(1, 1), r=1) }}",
-                        "let g = gauss({v}, {v}) + rand({v}, {v})", "let s = sqrt(abs({v})) + exp(min({v}, 10))"]))
+@given(
+    st.sampled_from(["nan", "inf", "-inf", "1e308", "-1e308", "1e-308", "0", "-0"]),
+    st.sampled_from(
+        [
+            "circle(center=({v}, {v}), r=abs({v}))",
+            "let q = {v} * {v} + {v} / 3",
+            "rect(x={v}, y=0, w=abs({v}), h=10, rotate={v})",
+            "let p = polar((0, 0), {v}, {v})",
+            "text(str({v}), at=(0, {v}))",
+            "group(scale={v}) {{ circle(center=(1, 1), r=1) }}",
+            "let g = gauss({v}, {v}) + rand({v}, {v})",
+            "let s = sqrt(abs({v})) + exp(min({v}, 10))",
+        ]
+    ),
+)
 def test_extreme_numbers(v, template):
     src = template.format(v=v)
     prog, scene = assert_total(src)

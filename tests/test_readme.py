@@ -1,4 +1,5 @@
 """The README is the front door: its program compiles and renders, and every command it shows exists."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ def test_the_readme_program_compiles_and_renders():
 def test_every_command_the_readme_shows_exists():
     shell = "\n".join(re.findall(r"```bash\n(.*?)```", README, re.S))
     shown = set(re.findall(r"^vdsl ([a-z]+(?: [a-z]+)?)", shell, re.M))
-    assert {"render", "check", "fmt", "doc", "refine", "recognize", "prompt", "concepts", "gallery"} <= \
-        {s.split()[0] for s in shown}
+    assert {"render", "check", "fmt", "doc", "refine", "recognize", "prompt", "concepts", "gallery"} <= {
+        s.split()[0] for s in shown
+    }
     runner = CliRunner()
     for cmd in sorted(shown):
         words = cmd.split()
@@ -43,8 +45,11 @@ def test_the_readme_budget_table_matches_the_defaults():
     from dataclasses import fields
 
     from vdsl.budgets import CAPS, DEFAULT
-    rows = {m.group(1): (m.group(2), m.group(3)) for m in
-            re.finditer(r"^  \| `(\w+)`: [^|]+\| ([\d,.]+) \| ([\d,.]+) \|", README, re.M)}
+
+    rows = {
+        m.group(1): (m.group(2), m.group(3))
+        for m in re.finditer(r"^  \| `(\w+)`: [^|]+\| ([\d,.]+) \| ([\d,.]+) \|", README, re.M)
+    }
     assert set(rows) == {f.name for f in fields(DEFAULT)}
     for name, (default, cap) in rows.items():
         assert float(default.replace(",", "")) == getattr(DEFAULT, name), name

@@ -1,4 +1,5 @@
 """Tests for the backends: raster pixels, encoders, SVG, PDF, save(), and the bundled fonts."""
+
 from __future__ import annotations
 
 import io
@@ -11,9 +12,24 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 from vdsl import fonts
-from vdsl.ir import (Effect, EllipseGeom, Group, LinearGradient, Noise, PathGeom, Pattern,
-                     RadialGradient, RectGeom, Scene, Shape, Solid, Stop, Stroke, SweepGradient,
-                     TextGeom)
+from vdsl.ir import (
+    Effect,
+    EllipseGeom,
+    Group,
+    LinearGradient,
+    Noise,
+    PathGeom,
+    Pattern,
+    RadialGradient,
+    RectGeom,
+    Scene,
+    Shape,
+    Solid,
+    Stop,
+    Stroke,
+    SweepGradient,
+    TextGeom,
+)
 from vdsl.backends import encode_image, render_array, render_bytes, render_pdf, render_svg, save
 
 WHITE = (1.0, 1.0, 1.0, 1.0)
@@ -102,7 +118,7 @@ def test_clip_is_in_group_coordinates_after_transform():
     clip = PathGeom((("M", 0, 0), ("L", 50, 0), ("L", 50, 100), ("L", 0, 100), ("Z",)))
     g = Group(children=(RED_RECT,), clip=clip, transform=(1, 0, 0, 1, 20, 0))
     a = render_array(scene(g))
-    assert px(a, 65, 50) == (255, 0, 0, 255)   # inside the moved clip (20..70)
+    assert px(a, 65, 50) == (255, 0, 0, 255)  # inside the moved clip (20..70)
     assert px(a, 80, 50) == (255, 255, 255, 255)
 
 
@@ -116,9 +132,9 @@ def test_group_opacity_halves_alpha_on_transparent_background():
 def test_shape_opacity_with_fill_and_stroke_does_not_double_overlap():
     s = Shape(RectGeom(25, 25, 50, 50), Solid(RED), Stroke(Solid(RED), 10), opacity=0.5)
     a = render_array(scene(s, bg=None))
-    assert abs(px(a, 25, 50)[3] - 128) <= 1   # on the stroke, over the fill
+    assert abs(px(a, 25, 50)[3] - 128) <= 1  # on the stroke, over the fill
     assert abs(px(a, 50, 50)[3] - 128) <= 1
-    assert abs(px(a, 22, 50)[3] - 128) <= 1   # stroke only
+    assert abs(px(a, 22, 50)[3] - 128) <= 1  # stroke only
 
 
 def test_blend_multiply_darkens():
@@ -150,8 +166,18 @@ def test_stroke_dash_alternates():
 
 def test_path_arc_and_fill_rules():
     # an outer square with an inner square in the same direction: evenodd leaves a hole
-    segs = (("M", 10, 10), ("L", 90, 10), ("L", 90, 90), ("L", 10, 90), ("Z",),
-            ("M", 30, 30), ("L", 70, 30), ("L", 70, 70), ("L", 30, 70), ("Z",))
+    segs = (
+        ("M", 10, 10),
+        ("L", 90, 10),
+        ("L", 90, 90),
+        ("L", 10, 90),
+        ("Z",),
+        ("M", 30, 30),
+        ("L", 70, 30),
+        ("L", 70, 70),
+        ("L", 30, 70),
+        ("Z",),
+    )
     nz = render_array(scene(Shape(PathGeom(segs, "nonzero"), Solid(RED))))
     eo = render_array(scene(Shape(PathGeom(segs, "evenodd"), Solid(RED))))
     assert px(nz, 50, 50) == (255, 0, 0, 255)
@@ -161,7 +187,7 @@ def test_path_arc_and_fill_rules():
     # sweep=1 goes through larger y when starting on the left -> bottom half)
     arc = PathGeom((("M", 20, 50), ("A", 30, 30, 0, 0, 1, 80, 50), ("Z",)))
     h = render_array(scene(Shape(arc, Solid(BLUE))))
-    assert px(h, 50, 35) == (0, 0, 255, 255)     # SVG: sweep-flag 1 from left to right goes over the top
+    assert px(h, 50, 35) == (0, 0, 255, 255)  # SVG: sweep-flag 1 from left to right goes over the top
     assert px(h, 50, 65) == (255, 255, 255, 255)
     q = PathGeom((("M", 10, 90), ("Q", 50, -30, 90, 90), ("Z",)))
     c = PathGeom((("M", 10, 90), ("C", 10, 10, 90, 10, 90, 90), ("Z",)))
@@ -234,14 +260,14 @@ def test_noise_is_not_uniform_and_is_deterministic():
     def noise(seed):
         n = Noise("fractal", (0.05, 0.05), 3, seed, (BLACK, WHITE))
         return render_array(scene(Shape(RectGeom(0, 0, 100, 100), n)))
+
     a, b, c = noise(1), noise(1), noise(2)
     assert a[..., 0].std() > 5
     assert int(a[..., 0].max()) - int(a[..., 0].min()) > 40
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     assert (a[..., 0] == a[..., 1]).all()  # mapped between black and white: grey
-    turb = render_array(scene(Shape(RectGeom(0, 0, 100, 100),
-                                    Noise("turbulence", (0.05, 0.05), 2, 1, (BLACK, WHITE)))))
+    turb = render_array(scene(Shape(RectGeom(0, 0, 100, 100), Noise("turbulence", (0.05, 0.05), 2, 1, (BLACK, WHITE)))))
     assert not np.array_equal(turb, a)
 
 
@@ -265,20 +291,19 @@ def test_blur_softens_an_edge():
 def test_shadow_appears_offset_under_content():
     sh = Effect("shadow", radius=2, dx=8, dy=8, rgba=BLACK)
     a = render_array(scene(Group(children=(RED_RECT,), effects=(sh,))))
-    assert px(a, 78, 78)[0] < 60           # shadow to the lower right
+    assert px(a, 78, 78)[0] < 60  # shadow to the lower right
     assert px(a, 22, 22) == (255, 255, 255, 255)  # nothing to the upper left
-    assert px(a, 70, 70) == (255, 0, 0, 255)      # content drawn on top
+    assert px(a, 70, 70) == (255, 0, 0, 255)  # content drawn on top
 
 
 def test_glow_brightens_around_the_shape():
     shape = Shape(EllipseGeom(50, 50, 20, 20), Solid(WHITE))
     plain = render_array(scene(Group(children=(shape,)), bg=BLACK))
-    glow = render_array(scene(Group(children=(shape,), effects=(Effect("glow", 10, rgba=(1, 0.5, 0, 1)),)),
-                              bg=BLACK))
+    glow = render_array(scene(Group(children=(shape,), effects=(Effect("glow", 10, rgba=(1, 0.5, 0, 1)),)), bg=BLACK))
     assert px(plain, 50, 25)[:3] == (0, 0, 0)
-    r, g, b, _ = px(glow, 50, 27)   # 3 px outside the circle
+    r, g, b, _ = px(glow, 50, 27)  # 3 px outside the circle
     assert r > 100 and g > 30 and b < 10
-    assert px(glow, 50, 25)[0] > 40   # still lit at half the radius
+    assert px(glow, 50, 25)[0] > 40  # still lit at half the radius
     assert px(glow, 50, 50) == (255, 255, 255, 255)
     assert px(glow, 50, 25)[0] > px(glow, 50, 15)[0]  # fades with distance
 
@@ -321,6 +346,7 @@ def test_text_weight_changes_ink():
 
 def test_fonts_are_bundled_roboto_files():
     import font_roboto
+
     root = os.path.dirname(font_roboto.__file__)
     for weight in fonts.WEIGHTS:
         for italic in (False, True):
@@ -374,9 +400,12 @@ def test_encode_rejects_bad_input():
 
 
 def test_render_is_deterministic():
-    s = scene(RED_RECT, Shape(TextGeom("abc", 10, 90, 20), Solid(BLACK)),
-              Group(children=(Shape(EllipseGeom(70, 30, 10, 10), Solid(BLUE)),), effects=(Effect("glow", 6),)),
-              Shape(RectGeom(0, 0, 30, 30), Noise("fractal", (0.1, 0.1), 2, 7, (BLACK, WHITE))))
+    s = scene(
+        RED_RECT,
+        Shape(TextGeom("abc", 10, 90, 20), Solid(BLACK)),
+        Group(children=(Shape(EllipseGeom(70, 30, 10, 10), Solid(BLUE)),), effects=(Effect("glow", 6),)),
+        Shape(RectGeom(0, 0, 30, 30), Noise("fractal", (0.1, 0.1), 2, 7, (BLACK, WHITE))),
+    )
     for fmt in ("png", "svg", "pdf", "webp"):
         assert render_bytes(s, fmt)[0] == render_bytes(s, fmt)[0], fmt
 
@@ -408,11 +437,20 @@ def test_svg_is_well_formed_with_expected_elements():
         Shape(EllipseGeom(50, 50, 20, 10), RadialGradient((50, 50), 20, (Stop(0, RED), Stop(1, (0, 0, 1, 0.5))))),
         Shape(RectGeom(50, 0, 50, 50), Pattern("checker", (BLACK, WHITE), 5, 30)),
         Shape(RectGeom(0, 50, 50, 50), Noise("turbulence", (0.1, 0.2), 3, 4, (BLACK, WHITE))),
-        Group(children=(RED_RECT,), clip=clip, transform=(1, 0, 0, 1, 5, 5), opacity=0.5, blend="multiply",
-              effects=(Effect("blur", 2), Effect("shadow", 2, 3, 3), Effect("glow", 4, rgba=GREEN))),
+        Group(
+            children=(RED_RECT,),
+            clip=clip,
+            transform=(1, 0, 0, 1, 5, 5),
+            opacity=0.5,
+            blend="multiply",
+            effects=(Effect("blur", 2), Effect("shadow", 2, 3, 3), Effect("glow", 4, rgba=GREEN)),
+        ),
         Shape(TextGeom("Hi <&>", 10, 90, 12), Solid(BLACK), label='a "label" <&>'),
-        Shape(PathGeom((("M", 1, 1), ("A", 5, 5, 0, 1, 0, 9, 9), ("Q", 1, 2, 3, 4), ("Z",)), "evenodd"),
-              None, Stroke(Solid(BLACK), 2, (3, 1), "round", "bevel")),
+        Shape(
+            PathGeom((("M", 1, 1), ("A", 5, 5, 0, 1, 0, 9, 9), ("Q", 1, 2, 3, 4), ("Z",)), "evenodd"),
+            None,
+            Stroke(Solid(BLACK), 2, (3, 1), "round", "bevel"),
+        ),
     )
     root, text, diags = _svg(s)
     assert root.tag == f"{SVG_NS}svg"
@@ -473,8 +511,10 @@ def test_pdf_starts_with_header_and_plain_scene_has_no_warnings():
 
 
 def test_pdf_warns_about_rasterised_effects_and_noise():
-    s = scene(Group(children=(RED_RECT,), effects=(Effect("blur", 4),)),
-              Shape(RectGeom(0, 0, 10, 10), Noise("fractal", (0.1, 0.1), 2, 1, (BLACK, WHITE))))
+    s = scene(
+        Group(children=(RED_RECT,), effects=(Effect("blur", 4),)),
+        Shape(RectGeom(0, 0, 10, 10), Noise("fractal", (0.1, 0.1), 2, 1, (BLACK, WHITE))),
+    )
     data, diags = render_pdf(s)
     assert data.startswith(b"%PDF")
     msgs = " ".join(d.message for d in diags)
@@ -484,10 +524,18 @@ def test_pdf_warns_about_rasterised_effects_and_noise():
 
 
 # ---------------------------------------------------------------- save
-@pytest.mark.parametrize("suffix,magic", [
-    (".png", b"\x89PNG"), (".jpg", b"\xff\xd8"), (".jpeg", b"\xff\xd8"), (".webp", b"RIFF"),
-    (".svg", b"<svg"), (".pdf", b"%PDF"), (".PNG", b"\x89PNG"),
-])
+@pytest.mark.parametrize(
+    "suffix,magic",
+    [
+        (".png", b"\x89PNG"),
+        (".jpg", b"\xff\xd8"),
+        (".jpeg", b"\xff\xd8"),
+        (".webp", b"RIFF"),
+        (".svg", b"<svg"),
+        (".pdf", b"%PDF"),
+        (".PNG", b"\x89PNG"),
+    ],
+)
 def test_save_picks_format_by_suffix(tmp_path, suffix, magic):
     out = tmp_path / f"pic{suffix}"
     diags = save(scene(RED_RECT), out)
@@ -518,8 +566,8 @@ def test_save_rejects_unknown_suffix(tmp_path):
 
 
 def test_svg_escapes_control_characters_and_markup():
-    s = scene(Shape(TextGeom("a\x01b\n<c>&\"d\"", 10, 50, 12), Solid(BLACK), label="x\x00y]]>"))
+    s = scene(Shape(TextGeom('a\x01b\n<c>&"d"', 10, 50, 12), Solid(BLACK), label="x\x00y]]>"))
     root, text, _ = _svg(s)
     path = [e for e in _all(root, "path") if e.get("aria-label")][0]
-    assert path.get("aria-label") == "ab\n<c>&\"d\""
+    assert path.get("aria-label") == 'ab\n<c>&"d"'
     assert path.get("data-label") == "xy]]>"

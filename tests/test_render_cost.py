@@ -1,4 +1,5 @@
 """Render-work budget: worst-case scenes end in E411 / E407 before drawing; the estimate's shape."""
+
 from __future__ import annotations
 
 import glob
@@ -14,8 +15,7 @@ from vdsl.backends.cost import MAX_DASHES, dash_count, path_length
 from vdsl.budgets import DEFAULT, Budgets
 from vdsl.deadline import Deadline
 from vdsl.errors import DiagnosticsError
-from vdsl.ir import (Effect, EllipseGeom, Group, Noise, PathGeom, RectGeom, Scene, Shape, Solid,
-                     Stroke)
+from vdsl.ir import Effect, EllipseGeom, Group, Noise, PathGeom, RectGeom, Scene, Shape, Solid, Stroke
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RED = Solid((1.0, 0.0, 0.0, 1.0))
@@ -55,51 +55,62 @@ def test_sixteen_nested_blurs_on_1024_are_refused():
 
 
 def test_two_hundred_blur_layers_are_refused():
-    sc = scene_of("canvas(width=1024, height=1024)\n"
-                  "for i in range(200) { blur(radius=200) { rect(x=0, y=0, w=1024, h=1024, fill=red) } }\n")
+    sc = scene_of(
+        "canvas(width=1024, height=1024)\n"
+        "for i in range(200) { blur(radius=200) { rect(x=0, y=0, w=1024, h=1024, fill=red) } }\n"
+    )
     refused(lambda: render_bytes(sc, "png"))
 
 
 def test_many_full_canvas_noise_fills_are_refused():
-    sc = scene_of("canvas(width=1024, height=1024)\n"
-                  "for i in range(100) { rect(x=0, y=0, w=1024, h=1024, "
-                  "fill=noise(color=red, background=blue, frequency=0.02, octaves=6)) }\n")
+    sc = scene_of(
+        "canvas(width=1024, height=1024)\n"
+        "for i in range(100) { rect(x=0, y=0, w=1024, h=1024, "
+        "fill=noise(color=red, background=blue, frequency=0.02, octaves=6)) }\n"
+    )
     err = refused(lambda: render_array(sc))
     assert "noise" in err.diagnostics[0].hint
 
 
 def test_dense_dashes_are_refused():
-    sc = scene_of("canvas(width=1024, height=1024)\n"
-                  "for i in range(200) { circle(center=(512, 512), r=10 + i * 2, fill=none, stroke=black, "
-                  "dash=[0.05, 0.05]) }\n")
+    sc = scene_of(
+        "canvas(width=1024, height=1024)\n"
+        "for i in range(200) { circle(center=(512, 512), r=10 + i * 2, fill=none, stroke=black, "
+        "dash=[0.05, 0.05]) }\n"
+    )
     err = refused(lambda: render_array(sc))
     assert "dash" in err.diagnostics[0].hint
 
 
-@pytest.mark.parametrize("wrap", [
-    'shadow(dx=5, dy=5, blur=150, color=#00000080) {{ {body} }}',
-    'glow(radius=150, color=yellow) {{ {body} }}',
-    'blur(radius=150) {{ {body} }}',
-    'group(opacity=0.5) {{ {body} }}',
-    'group(blend="hue") {{ {body} }}',
-])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        "shadow(dx=5, dy=5, blur=150, color=#00000080) {{ {body} }}",
+        "glow(radius=150, color=yellow) {{ {body} }}",
+        "blur(radius=150) {{ {body} }}",
+        "group(opacity=0.5) {{ {body} }}",
+        'group(blend="hue") {{ {body} }}',
+    ],
+)
 def test_many_large_effect_and_layer_groups_are_refused(wrap):
     body = "rect(x=0, y=0, w=1024, h=1024, fill=red)"
-    sc = scene_of("canvas(width=1024, height=1024)\n"
-                  f"for i in range(2000) {{ {wrap.format(body=body)} }}\n")
+    sc = scene_of(f"canvas(width=1024, height=1024)\nfor i in range(2000) {{ {wrap.format(body=body)} }}\n")
     refused(lambda: render_array(sc))
 
 
 def test_many_full_canvas_blended_shapes_are_refused():
-    sc = scene_of("canvas(width=1024, height=1024)\n"
-                  "for i in range(5000) { rect(x=0, y=0, w=1024, h=1024, fill=red, blend=\"luminosity\") }\n")
+    sc = scene_of(
+        "canvas(width=1024, height=1024)\n"
+        'for i in range(5000) { rect(x=0, y=0, w=1024, h=1024, fill=red, blend="luminosity") }\n'
+    )
     refused(lambda: render_array(sc))
 
 
 def zigzag(n: int, side: int = 1024) -> PathGeom:
     """n full-height edges that cross each other: the worst case of Skia's scan converter."""
-    return PathGeom((("M", 0.0, 0.0),) + tuple(("L", float(i % (side // 2)), 0.0 if i % 2 else float(side))
-                                               for i in range(n)))
+    return PathGeom(
+        (("M", 0.0, 0.0),) + tuple(("L", float(i % (side // 2)), 0.0 if i % 2 else float(side)) for i in range(n))
+    )
 
 
 def test_paths_of_many_crossing_edges_are_refused():
@@ -109,15 +120,19 @@ def test_paths_of_many_crossing_edges_are_refused():
 
 
 def test_clip_paths_of_many_crossing_edges_are_refused():
-    sc = Scene(1024, 1024, None, Group(tuple(
-        Group((Shape(RectGeom(0, 0, 1024, 1024), RED),), clip=zigzag(20000)) for _ in range(5))))
+    sc = Scene(
+        1024,
+        1024,
+        None,
+        Group(tuple(Group((Shape(RectGeom(0, 0, 1024, 1024), RED),), clip=zigzag(20000)) for _ in range(5))),
+    )
     refused(lambda: render_array(sc))
 
 
 def test_edge_cost_grows_with_crossing_edges():
     few = estimate(Scene(1024, 1024, None, Group((Shape(zigzag(100), RED),)))).parts["paths"]
     many = estimate(Scene(1024, 1024, None, Group((Shape(zigzag(1000), RED),)))).parts["paths"]
-    assert many > 50 * few   # 10x the edges, each sorted against 10x as many
+    assert many > 50 * few  # 10x the edges, each sorted against 10x as many
 
 
 def test_scale_16_on_4096_is_a_canvas_error_not_memory_error():
@@ -134,8 +149,12 @@ def test_canvas_side_budget_applies_after_scaling():
 
 
 def dashed_circle(dash=(0.05, 0.05), cap="round") -> Scene:
-    return Scene(512, 512, (1.0, 1.0, 1.0, 1.0), Group((
-        Shape(EllipseGeom(256, 256, 250, 250), None, Stroke(Solid((0, 0, 0, 1)), 3.0, dash, cap)),)))
+    return Scene(
+        512,
+        512,
+        (1.0, 1.0, 1.0, 1.0),
+        Group((Shape(EllipseGeom(256, 256, 250, 250), None, Stroke(Solid((0, 0, 0, 1)), 3.0, dash, cap)),)),
+    )
 
 
 def test_dashed_circle_to_pdf_is_refused():
@@ -147,7 +166,7 @@ def test_dashed_circle_to_pdf_is_refused():
 def test_dashed_circle_to_svg_stays_small_with_native_dashes():
     text, _ = render_svg(dashed_circle())
     assert 'stroke-dasharray="0.05 0.05"' in text
-    assert len(text) < 2000   # one circle element, not thousands of dash segments
+    assert len(text) < 2000  # one circle element, not thousands of dash segments
 
 
 def test_save_writes_nothing_when_refused(tmp_path):
@@ -221,6 +240,7 @@ def test_estimate_grows_with_scale_squared():
 def test_noise_costs_more_than_solid_and_grows_with_octaves():
     def cost(fill):
         return estimate(Scene(512, 512, None, Group((Shape(RectGeom(0, 0, 512, 512), fill),)))).total
+
     noise = [cost(Noise("fractal", (0.02, 0.02), o, 1, ((0, 0, 0, 1), (1, 1, 1, 1)))) for o in (1, 4, 10)]
     assert cost(RED) < noise[0] < noise[1] < noise[2]
 
@@ -228,6 +248,7 @@ def test_noise_costs_more_than_solid_and_grows_with_octaves():
 def test_dashes_cost_by_segment_count():
     def cost(dash):
         return estimate(dashed_circle(dash, "butt")).parts.get("dashes", 0.0)
+
     assert cost(()) == 0.0
     assert cost((1, 1)) == pytest.approx(10 * cost((10, 10)), rel=1e-6)
     assert cost((0.01, 0.01)) > cost((1, 1))
@@ -252,8 +273,12 @@ def test_text_and_segments_count():
     text = scene_of('canvas(width=256, height=256)\ntext("hello world", at=(10, 100), size=20)\n')
     assert estimate(text).parts["text"] > 0
     path = Scene(64, 64, None, Group((Shape(PathGeom((("M", 0.0, 0.0),) + (("L", 5.0, 5.0),) * 100), RED),)))
-    assert estimate(path).parts["paths"] > estimate(Scene(64, 64, None, Group((Shape(
-        PathGeom((("M", 0.0, 0.0), ("L", 5.0, 5.0))), RED),)))).parts["paths"]
+    assert (
+        estimate(path).parts["paths"]
+        > estimate(Scene(64, 64, None, Group((Shape(PathGeom((("M", 0.0, 0.0), ("L", 5.0, 5.0))), RED),)))).parts[
+            "paths"
+        ]
+    )
 
 
 def test_pdf_and_svg_estimates_are_separate_targets():
@@ -284,7 +309,7 @@ def test_examples_are_well_under_the_render_budget(path):
     assert estimate(sc).total < 0.25 * DEFAULT.render_work
     big = fit(sc, (1024, 1024))
     assert estimate(big).total < 0.6 * DEFAULT.render_work
-    assert estimate(big, quick=True).total >= estimate(big).total   # the quick bound is an upper bound
+    assert estimate(big, quick=True).total >= estimate(big).total  # the quick bound is an upper bound
 
 
 def test_examples_found():
@@ -292,20 +317,25 @@ def test_examples_found():
 
 
 # ---------------------------------------------------------------- property: deep effect nesting
-EFFECTS = st.sampled_from([
-    lambda r: {"effects": (Effect("blur", r),)},
-    lambda r: {"effects": (Effect("shadow", r, 3.0, 4.0, (0, 0, 0, 0.5)),)},
-    lambda r: {"effects": (Effect("glow", r, 0.0, 0.0, (1, 1, 0, 1)),)},
-    lambda r: {"opacity": 0.5},
-    lambda r: {"blend": "multiply"},
-    lambda r: {"clip": PathGeom((("M", 0.0, 0.0), ("L", 50.0, 0.0), ("L", 0.0, 50.0), ("Z",)))},
-])
+EFFECTS = st.sampled_from(
+    [
+        lambda r: {"effects": (Effect("blur", r),)},
+        lambda r: {"effects": (Effect("shadow", r, 3.0, 4.0, (0, 0, 0, 0.5)),)},
+        lambda r: {"effects": (Effect("glow", r, 0.0, 0.0, (1, 1, 0, 1)),)},
+        lambda r: {"opacity": 0.5},
+        lambda r: {"blend": "multiply"},
+        lambda r: {"clip": PathGeom((("M", 0.0, 0.0), ("L", 50.0, 0.0), ("L", 0.0, 50.0), ("Z",)))},
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layers=st.lists(st.tuples(EFFECTS, st.floats(0.0, 200.0)), min_size=1, max_size=24),
-       side=st.sampled_from([16, 64, 200]), scale=st.sampled_from([0.5, 1.0, 3.0, 400.0]),
-       fmt=st.sampled_from(["png", "pdf", "svg"]))
+@given(
+    layers=st.lists(st.tuples(EFFECTS, st.floats(0.0, 200.0)), min_size=1, max_size=24),
+    side=st.sampled_from([16, 64, 200]),
+    scale=st.sampled_from([0.5, 1.0, 3.0, 400.0]),
+    fmt=st.sampled_from(["png", "pdf", "svg"]),
+)
 def test_deep_effect_nesting_renders_or_is_refused(layers, side, scale, fmt):
     node = Shape(EllipseGeom(side / 2, side / 2, side / 3, side / 4), RED, Stroke(RED, 2.0, (2.0, 1.0)))
     for make, radius in layers:
@@ -313,7 +343,7 @@ def test_deep_effect_nesting_renders_or_is_refused(layers, side, scale, fmt):
     sc = Scene(side, side, (1.0, 1.0, 1.0, 1.0), Group((node,)))
     target = {"png": "raster"}.get(fmt, fmt)
     assert estimate(sc, scale, target, quick=True).total >= estimate(sc, scale, target).total
-    small = Budgets(render_work=30_000_000)   # ~30 ms: what is accepted stays quick to draw
+    small = Budgets(render_work=30_000_000)  # ~30 ms: what is accepted stays quick to draw
     try:
         data, _ = render_bytes(sc, fmt, scale, budgets=small)
     except DiagnosticsError as e:
@@ -324,7 +354,8 @@ def test_deep_effect_nesting_renders_or_is_refused(layers, side, scale, fmt):
 
 # ---------------------------------------------------------------- the stdlib showcases too
 def stdlib_defs():
-    from test_stdlib import DRAWING_DEFS, _call   # the stdlib tests' own list and calls
+    from test_stdlib import DRAWING_DEFS, _call  # the stdlib tests' own list and calls
+
     return [(m, _call(d, sig)) for m, d, sig in DRAWING_DEFS]
 
 
@@ -336,8 +367,12 @@ def test_stdlib_defs_are_well_under_the_render_budget(module, call):
 
 
 def test_encoding_is_budgeted_by_format():
-    sc = Scene(1024, 1024, None, Group((Shape(RectGeom(0, 0, 1024, 1024), Noise(
-        "fractal", (0.05, 0.05), 1, 1, ((0, 0, 0, 1), (1, 1, 1, 1)))),)))
+    sc = Scene(
+        1024,
+        1024,
+        None,
+        Group((Shape(RectGeom(0, 0, 1024, 1024), Noise("fractal", (0.05, 0.05), 1, 1, ((0, 0, 0, 1), (1, 1, 1, 1)))),)),
+    )
     bare = estimate(sc).total
     png, webp = (estimate(sc, encoding=f).total for f in ("png", "webp"))
     assert bare < png < webp

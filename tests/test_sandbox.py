@@ -1,4 +1,5 @@
 """vdsl.sandbox: results equal in-process ones; time limit (E412), memory cap (E413), crashes are results, not hangs."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,10 @@ import vdsl
 from vdsl.budgets import Budgets
 from vdsl.sandbox import CRASH, ERROR, MEMORY, OK, TIMEOUT, Job, Sandbox, execute, limit_memory
 
-SRC = ("canvas(width=64, height=48, background=white)\n"
-       "circle(center=(32, 24), r=rand(5, 20), fill=hsl(rand(0, 360), 70%, 50%))\n")
+SRC = (
+    "canvas(width=64, height=48, background=white)\n"
+    "circle(center=(32, 24), r=rand(5, 20), fill=hsl(rand(0, 360), 70%, 50%))\n"
+)
 # ~10M evaluation steps: seconds of work, far past a 1 s limit
 SLOW = "canvas(width=64, height=64)\nfor i in range(5000000) { let y = i * i * i * i }\n"
 SLOW_BUDGETS = Budgets(fuel=100_000_000, loop_iterations=10_000_000, time_limit=1.0)
@@ -54,7 +57,7 @@ def test_errors_are_the_compilers_and_evaluators_diagnostics(sb):
     assert r.status == ERROR and [d.code for d in r.diagnostics] == ["E302"]
     assert sb.run(SRC, fmt="gif").status == ERROR
     assert sb.run(SRC, size=(0, 5)).diagnostics[0].code == "E407"
-    r = sb.run(SRC, params={"f": lambda: 0})       # cannot be sent to the worker: a result, not an exception
+    r = sb.run(SRC, params={"f": lambda: 0})  # cannot be sent to the worker: a result, not an exception
     assert r.status == CRASH and r.diagnostics[0].code == "E300"
     assert sb.run(SRC).ok
 
@@ -63,14 +66,14 @@ def test_past_the_time_limit_is_e412_and_the_next_call_works(sb):
     t0 = time.monotonic()
     r = sb.run(SLOW, budgets=SLOW_BUDGETS)
     assert r.status == TIMEOUT and [d.code for d in r.diagnostics] == ["E412"]
-    assert time.monotonic() - t0 < 30            # stopped near the 1 s limit, not after the whole program
+    assert time.monotonic() - t0 < 30  # stopped near the 1 s limit, not after the whole program
     assert sb.run(SRC).ok
     r = sb.run(SLOW, budgets=SLOW_BUDGETS.with_overrides(time_limit=3600), time_limit=1)
     assert r.status == TIMEOUT
 
 
 def test_over_the_memory_cap_is_e413_and_the_next_call_works():
-    with Sandbox(memory_limit=48 << 20) as small:   # a 4096 x 4096 surface alone needs 64 MiB
+    with Sandbox(memory_limit=48 << 20) as small:  # a 4096 x 4096 surface alone needs 64 MiB
         r = small.run(BIG)
         assert r.status == MEMORY and [d.code for d in r.diagnostics] == ["E413"]
         assert "48 MiB" in r.diagnostics[0].message
@@ -82,7 +85,7 @@ def test_over_the_memory_cap_is_e413_and_the_next_call_works():
 def test_a_worker_that_dies_is_a_crash_result_then_replaced(sb):
     assert sb.run(SRC).ok
     idle = sb._idle[0]
-    os.kill(idle.proc.pid, signal.SIGKILL)         # dead while idle: silently replaced
+    os.kill(idle.proc.pid, signal.SIGKILL)  # dead while idle: silently replaced
     idle.proc.join(5)
     assert sb.run(SRC).ok
     pid = sb._idle[0].proc.pid
@@ -117,6 +120,7 @@ def test_forkserver_workers_give_the_same_result():
 
 def test_limit_memory_caps_this_process_only_in_a_child():
     import multiprocessing as mp
+
     ctx = mp.get_context("fork")
 
     def child(q):

@@ -1,4 +1,5 @@
 """Tests for the standard library (stdlib/*.vd): every module compiles cleanly, every def is documented, draws something, and the layout functions return the right points."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ from vdsl.types import NONE
 
 EXPECTED_MODULES = {"shapes", "solids", "textures", "nature", "living", "things", "effects", "layout"}
 SIZE = 256
-BACKGROUND = "#7f9fbf"   # mid-tone, so white things (clouds, fog, snow) and black things both show
+BACKGROUND = "#7f9fbf"  # mid-tone, so white things (clouds, fog, snow) and black things both show
 
 
 def _module(name: str):
@@ -39,11 +40,25 @@ DRAWING_DEFS = [d for d in ALL_DEFS if d[2].returns == NONE]
 VALUE_DEFS = [d for d in ALL_DEFS if d[2].returns != NONE]
 
 # Values for required arguments, by parameter name first, then by type.
-BY_NAME = {"n": "5", "cols": "3", "rows": "4", "from": "(40, 128)", "to": "(216, 128)",
-           "points": "[(10, 200), (30, 20), (50, 120), (70, 20)]"}
-BY_TYPE = {"number": "60", "point": "(128, 128)", "color": "#cc3333", "paint": "#cc3333", "bool": "true",
-           "string": '"x"', "list[point]": "[(10, 200), (30, 20), (50, 120)]", "list[number]": "[1, 2, 3]",
-           "list[color]": "[red, blue]"}
+BY_NAME = {
+    "n": "5",
+    "cols": "3",
+    "rows": "4",
+    "from": "(40, 128)",
+    "to": "(216, 128)",
+    "points": "[(10, 200), (30, 20), (50, 120), (70, 20)]",
+}
+BY_TYPE = {
+    "number": "60",
+    "point": "(128, 128)",
+    "color": "#cc3333",
+    "paint": "#cc3333",
+    "bool": "true",
+    "string": '"x"',
+    "list[point]": "[(10, 200), (30, 20), (50, 120)]",
+    "list[number]": "[1, 2, 3]",
+    "list[color]": "[red, blue]",
+}
 
 
 def _call(dname, sig) -> str:
@@ -66,7 +81,7 @@ def _compile_ok(src: str):
 
 def _changed(img) -> float:
     """The share of pixels that differ visibly from BACKGROUND."""
-    bg = np.array([0x7f, 0x9f, 0xbf, 255])
+    bg = np.array([0x7F, 0x9F, 0xBF, 255])
     return float(np.any(np.abs(img.astype(int) - bg) > 8, axis=2).mean())
 
 
@@ -94,7 +109,7 @@ def _centres(src: str, seed: int = 0) -> list[tuple[float, float]]:
 
 # ---------------------------------------------------------------- modules
 def test_the_stdlib_has_every_module():
-    assert EXPECTED_MODULES <= set(stdlib_names())
+    assert set(stdlib_names()) >= EXPECTED_MODULES
 
 
 def test_there_are_defs_to_test():
@@ -141,10 +156,23 @@ def test_def_names_are_unique_across_modules():
         seen[dname] = module
 
 
-COMMON_TYPES = {"at": {"point"}, "center": {"point"}, "size": {"number"}, "rotate": {"number"},
-                "fill": {"color", "paint"}, "stroke": {"color", "paint"}, "stroke_width": {"number"},
-                "flip": {"bool"}, "x": {"number"}, "y": {"number"}, "w": {"number"}, "h": {"number"},
-                "r": {"number"}, "n": {"number"}, "opacity": {"number"}}
+COMMON_TYPES = {
+    "at": {"point"},
+    "center": {"point"},
+    "size": {"number"},
+    "rotate": {"number"},
+    "fill": {"color", "paint"},
+    "stroke": {"color", "paint"},
+    "stroke_width": {"number"},
+    "flip": {"bool"},
+    "x": {"number"},
+    "y": {"number"},
+    "w": {"number"},
+    "h": {"number"},
+    "r": {"number"},
+    "n": {"number"},
+    "opacity": {"number"},
+}
 
 
 @pytest.mark.parametrize("module,dname,sig", ALL_DEFS, ids=[f"{m}.{d}" for m, d, _ in ALL_DEFS])
@@ -182,8 +210,9 @@ def test_position_and_size_move_and_scale_the_drawing():
         img = _compile_ok(f"canvas(width=256, height=256, background=white)\nuse living\n{body}\n").render()
         ys, xs = np.nonzero(np.any(img[:, :, :3] < 200, axis=2))
         return xs.min(), ys.min(), xs.max(), ys.max()
+
     x0, y0, x1, y1 = bbox("cat(at=(64, 200), size=80)")
-    assert 20 < x0 and x1 < 110 and y1 <= 203 and 110 < y0
+    assert x0 > 20 and x1 < 110 and y1 <= 203 and y0 > 110
     x0b, y0b, x1b, y1b = bbox("cat(at=(160, 250), size=160)")
     assert (y1b - y0b) > 1.7 * (y1 - y0) and x0b > x0
 
@@ -203,15 +232,26 @@ def test_stdlib_renders_are_deterministic_per_seed():
 
 
 def test_module_lets_do_not_clash_with_the_program():
-    src = _program("nature", "let leaf_green = blue\nlet bark = red\ntree()\ncircle(center=(10, 10), r=5, fill=leaf_green)")
+    src = _program(
+        "nature", "let leaf_green = blue\nlet bark = red\ntree()\ncircle(center=(10, 10), r=5, fill=leaf_green)"
+    )
     _compile_ok(src).render()
 
 
 # ---------------------------------------------------------------- value defs
 EXPECTED_COUNTS = {
-    "row_points": 5, "column_points": 5, "line_points": 5, "grid_points": 12, "ring_points": 5,
-    "arc_points": 5, "spiral_points": 5, "scatter_points": 5, "spread_points": 5, "depth_sorted": 4,
-    "polygon_points": 6, "star_points": 10,
+    "row_points": 5,
+    "column_points": 5,
+    "line_points": 5,
+    "grid_points": 12,
+    "ring_points": 5,
+    "arc_points": 5,
+    "spiral_points": 5,
+    "scatter_points": 5,
+    "spread_points": 5,
+    "depth_sorted": 4,
+    "polygon_points": 6,
+    "star_points": 10,
 }
 
 
@@ -232,21 +272,34 @@ def test_value_def_returns_what_it_says(module, dname, sig):
 
 @pytest.mark.parametrize("n_", [0, 1, 2, 7])
 def test_layout_counts(n_):
-    calls = {"row_points": n_, "column_points": n_, "line_points": n_, "ring_points": n_, "arc_points": n_,
-             "spiral_points": n_, "scatter_points": n_, "spread_points": n_}
+    calls = {
+        "row_points": n_,
+        "column_points": n_,
+        "line_points": n_,
+        "ring_points": n_,
+        "arc_points": n_,
+        "spiral_points": n_,
+        "scatter_points": n_,
+        "spread_points": n_,
+    }
     for f, want in calls.items():
         assert len(_centres(_program("layout", f"for p in {f}({n_}) {{ circle(center=p, r=2) }}"))) == want, f
     assert len(_centres(_program("layout", f"for p in grid_points({n_}, 3) {{ circle(center=p, r=2) }}"))) == 3 * n_
 
 
 def test_row_column_and_grid_geometry():
-    assert _centres(_program("layout", "for p in row_points(3, start=(10, 20), step=15) { circle(center=p, r=1) }")) \
-        == [(10, 20), (25, 20), (40, 20)]
-    assert _centres(_program("layout", "for p in column_points(3, start=(10, 20), step=15) { circle(center=p, r=1) }")) \
-        == [(10, 20), (10, 35), (10, 50)]
-    assert _centres(_program("layout", "for p in line_points(3, from=(0, 0), to=(100, 50)) { circle(center=p, r=1) }")) \
-        == [(0, 0), (50, 25), (100, 50)]
-    grid = _centres(_program("layout", "for p in grid_points(3, 2, origin=(5, 7), dx=10, dy=20) { circle(center=p, r=1) }"))
+    assert _centres(
+        _program("layout", "for p in row_points(3, start=(10, 20), step=15) { circle(center=p, r=1) }")
+    ) == [(10, 20), (25, 20), (40, 20)]
+    assert _centres(
+        _program("layout", "for p in column_points(3, start=(10, 20), step=15) { circle(center=p, r=1) }")
+    ) == [(10, 20), (10, 35), (10, 50)]
+    assert _centres(
+        _program("layout", "for p in line_points(3, from=(0, 0), to=(100, 50)) { circle(center=p, r=1) }")
+    ) == [(0, 0), (50, 25), (100, 50)]
+    grid = _centres(
+        _program("layout", "for p in grid_points(3, 2, origin=(5, 7), dx=10, dy=20) { circle(center=p, r=1) }")
+    )
     assert grid == [(5, 7), (15, 7), (25, 7), (5, 27), (15, 27), (25, 27)]
     # default grid: centred cells covering the canvas
     grid = _centres(_program("layout", "for p in grid_points(4, 2) { circle(center=p, r=1) }"))
@@ -257,9 +310,15 @@ def test_ring_arc_and_spiral_geometry():
     ring = _centres(_program("layout", "for p in ring_points(4, center=(100, 100), r=50) { circle(center=p, r=1) }"))
     want = [(100, 50), (150, 100), (100, 150), (50, 100)]
     assert all(math.dist(a, b) < 1e-6 for a, b in zip(ring, want)) and len(ring) == 4
-    arc = _centres(_program("layout", "for p in arc_points(3, center=(100, 100), r=50, start=0, end=180) { circle(center=p, r=1) }"))
+    arc = _centres(
+        _program(
+            "layout", "for p in arc_points(3, center=(100, 100), r=50, start=0, end=180) { circle(center=p, r=1) }"
+        )
+    )
     assert all(math.dist(a, b) < 1e-6 for a, b in zip(arc, [(150, 100), (100, 150), (50, 100)]))
-    spiral = _centres(_program("layout", "for p in spiral_points(20, center=(128, 128), r=100) { circle(center=p, r=1) }"))
+    spiral = _centres(
+        _program("layout", "for p in spiral_points(20, center=(128, 128), r=100) { circle(center=p, r=1) }")
+    )
     radii = [math.dist(p, (128, 128)) for p in spiral]
     assert radii == sorted(radii) and abs(radii[-1] - 100) < 1e-6
 
@@ -269,19 +328,29 @@ def test_scatter_and_spread_stay_inside_and_follow_the_seed():
     a, b = _centres(src, seed=1), _centres(src, seed=2)
     assert all(10 <= x <= 40 and 20 <= y <= 60 for x, y in a + b)
     assert a != b and a == _centres(src, seed=1)
-    spread = _centres(_program("layout", "for p in spread_points(16, x=0, y=0, w=200, h=200, gap=30) { circle(center=p, r=1) }"))
+    spread = _centres(
+        _program("layout", "for p in spread_points(16, x=0, y=0, w=200, h=200, gap=30) { circle(center=p, r=1) }")
+    )
     assert len(spread) == 16 and all(0 <= x <= 200 and 0 <= y <= 200 for x, y in spread)
-    assert min(math.dist(p, q) for i, p in enumerate(spread) for q in spread[i + 1:]) >= 30 - 1e-6
+    assert min(math.dist(p, q) for i, p in enumerate(spread) for q in spread[i + 1 :]) >= 30 - 1e-6
 
 
 def test_depth_sorted_orders_by_y():
-    got = _centres(_program("layout", "for p in depth_sorted([(1, 50), (2, 10), (3, 30), (4, 10)]) { circle(center=p, r=1) }"))
+    got = _centres(
+        _program("layout", "for p in depth_sorted([(1, 50), (2, 10), (3, 30), (4, 10)]) { circle(center=p, r=1) }")
+    )
     assert got == [(2, 10), (4, 10), (3, 30), (1, 50)]
 
 
 def test_shape_point_helpers():
-    star = _centres(_program("shapes", "for p in star_points(center=(100, 100), r=40, points=4, inner=0.5) { circle(center=p, r=1) }"))
+    star = _centres(
+        _program(
+            "shapes", "for p in star_points(center=(100, 100), r=40, points=4, inner=0.5) { circle(center=p, r=1) }"
+        )
+    )
     radii = [round(math.dist(p, (100, 100)), 6) for p in star]
     assert radii == [40, 20] * 4
-    poly = _centres(_program("shapes", "for p in polygon_points(center=(0, 0), r=10, sides=3) { circle(center=p, r=1) }"))
+    poly = _centres(
+        _program("shapes", "for p in polygon_points(center=(0, 0), r=10, sides=3) { circle(center=p, r=1) }")
+    )
     assert len(poly) == 3 and math.dist(poly[0], (0, -10)) < 1e-6

@@ -1,4 +1,5 @@
 """Tests for vdsl.train: tiny CPU runs of training, resume, live rendering, DDP (gloo), eval and the experiment."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,19 @@ def programs(tmp_path_factory) -> Path:
 def build_folder(programs: Path, out: Path, variants: int, seed: int = 0) -> Path:
     """A dataset made by the real builder, as `vdsl dataset build --programs DIR` makes it."""
     from vdsl.dataset import BuildOptions, build
-    build(BuildOptions(out=out, programs=(Path(programs),), variants=variants, seed_start=seed, size=(SIZE, SIZE),
-                       workers=1, progress=False), echo=lambda s: None)
+
+    build(
+        BuildOptions(
+            out=out,
+            programs=(Path(programs),),
+            variants=variants,
+            seed_start=seed,
+            size=(SIZE, SIZE),
+            workers=1,
+            progress=False,
+        ),
+        echo=lambda s: None,
+    )
     return out
 
 
@@ -66,9 +78,21 @@ def folder(programs, tmp_path_factory) -> Path:
 
 
 def cfg(out, folder, **kw) -> TrainConfig:
-    base = dict(out=str(out), data=str(folder), method="supervised", arch="resnet18", image_size=SIZE,
-                epochs=1, batch_size=8, workers=0, seed=0, progress=False, device="cpu",
-                moco_queue=32, bn_splits=2)
+    base = dict(
+        out=str(out),
+        data=str(folder),
+        method="supervised",
+        arch="resnet18",
+        image_size=SIZE,
+        epochs=1,
+        batch_size=8,
+        workers=0,
+        seed=0,
+        progress=False,
+        device="cpu",
+        moco_queue=32,
+        bn_splits=2,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -79,6 +103,7 @@ def losses(run_dir) -> list[float]:
 
 # ------------------------------------------------------------------------------------- data
 
+
 def test_training_reads_a_built_dataset(folder):
     files = sorted((folder / "images").rglob("*.png"))
     assert len(files) == 32 and {f.parent.name for f in files} == {"circle", "square"}
@@ -88,12 +113,13 @@ def test_training_reads_a_built_dataset(folder):
     assert ds.classes == ["circle", "square"] and len(ds) == 32
     img, label = ds[0]
     assert img.dtype == torch.uint8 and tuple(img.shape) == (3, SIZE, SIZE) and label in (0, 1)
-    sub = D.FolderImages(folder, limit=10)      # the same image budget for every source
+    sub = D.FolderImages(folder, limit=10)  # the same image budget for every source
     assert len(sub) == 10 and sub.targets.count(0) == 5
 
 
 def test_metadata_decides_which_images(folder, tmp_path):
     import shutil
+
     copy = tmp_path / "ds"
     shutil.copytree(folder, copy)
     rows = (copy / "metadata.jsonl").read_text().splitlines()
@@ -105,19 +131,21 @@ def test_live_loader_new_images_every_epoch(programs):
     live = D.LiveRenders(programs, SIZE, length=4, seed=7)
     assert live.classes == ["circle", "square"]
     first = [live[i][0] for i in range(4)]
-    assert all(torch.equal(a, live[i][0]) for i, a in enumerate(first))      # deterministic
+    assert all(torch.equal(a, live[i][0]) for i, a in enumerate(first))  # deterministic
     live.set_epoch(1)
     second = [live[i][0] for i in range(4)]
-    assert not any(torch.equal(a, b) for a, b in zip(first, second))          # fresh seeds
+    assert not any(torch.equal(a, b) for a, b in zip(first, second))  # fresh seeds
     assert [live[i][1] for i in range(4)] == [0, 1, 0, 1]
 
     def through_loader(workers: int, epoch: int):
         live.set_epoch(epoch)
         loader = torch.utils.data.DataLoader(live, batch_size=2, num_workers=workers)
         return torch.cat([x for x, _ in loader])
+
     # worker processes render the same pictures as the main process; a pickled copy (spawned
     # workers) compiles the programs itself
     import pickle
+
     copy = pickle.loads(pickle.dumps(live))
     assert copy._programs is None and torch.equal(copy[1][0], live[1][0])
     a, b = through_loader(0, 3), through_loader(2, 3)
@@ -127,12 +155,13 @@ def test_live_loader_new_images_every_epoch(programs):
 
 def test_views_are_seeded_and_independent_of_what_ran_before(folder):
     from vdsl.train.augment import views
+
     batch = D.collate([D.FolderImages(folder)[i] for i in range(8)])[0]
     a = views(batch, "moco", SIZE, 2, seed=5)
-    torch.rand(3)                                      # the global RNG plays no part
+    torch.rand(3)  # the global RNG plays no part
     b = views(batch, "moco", SIZE, 2, seed=5)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
-    assert not torch.equal(a[0], a[1])                 # two views differ
+    assert not torch.equal(a[0], a[1])  # two views differ
     assert not torch.equal(a[0], views(batch, "moco", SIZE, 2, seed=6)[0])
     assert a[0].shape == (8, 3, SIZE, SIZE) and a[0].dtype == torch.float32
 
@@ -146,6 +175,7 @@ def test_squares_stack_images_of_any_shape():
 
 def test_crop_boxes_follow_random_resized_crop():
     from vdsl.train.augment import _crop_boxes
+
     g = torch.Generator().manual_seed(0)
     b = _crop_boxes(4000, 32, 48, (0.2, 1.0), g, "cpu")
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
@@ -154,13 +184,14 @@ def test_crop_boxes_follow_random_resized_crop():
     assert area.min() >= 0.19 and area.max() <= 1.0 and area.std() > 0.1
     r = w / h
     assert r.min() >= 0.7 and r.max() <= 1.4 and (r < 0.9).any() and (r > 1.1).any()
-    tall = _crop_boxes(10, 100, 10, (1.0, 1.0), g, "cpu")        # never fits: a centre crop at ratio 3:4 (13 px tall)
+    tall = _crop_boxes(10, 100, 10, (1.0, 1.0), g, "cpu")  # never fits: a centre crop at ratio 3:4 (13 px tall)
     assert torch.equal(tall[0], torch.tensor([0.0, 43.0, 10.0, 56.0]))
 
 
 def test_colour_operations_match_torchvision():
     from torchvision.transforms.v2 import functional as TF
     from vdsl.train.augment import _gray, _hsv_to_rgb, _jitter, _rgb_to_hsv
+
     x = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(_hsv_to_rgb(_rgb_to_hsv(x)), x, atol=1e-5)
     assert torch.allclose(_gray(x), TF.rgb_to_grayscale(x), atol=1e-6)
@@ -169,44 +200,50 @@ def test_colour_operations_match_torchvision():
     assert torch.allclose(shifted, TF.adjust_hue(x, 0.25), atol=1e-4)
     off = torch.zeros(6, dtype=torch.bool)
     g = torch.Generator().manual_seed(0)
-    assert torch.allclose(_jitter(x, (0.4, 0.4, 0.4, 0.1), off, g), x)   # switched off: unchanged
+    assert torch.allclose(_jitter(x, (0.4, 0.4, 0.4, 0.1), off, g), x)  # switched off: unchanged
     on = _jitter(x, (0.4, 0.4, 0.4, 0.1), ~off, g)
     assert not torch.allclose(on, x) and on.min() >= 0 and on.max() <= 1
 
 
 def test_recipes_crop_flip_and_colour_as_their_papers_say():
     from vdsl.train.augment import MEAN, STD, views
+
     img = torch.empty(200, 3, 16, 16, dtype=torch.uint8)
-    img[:, 0], img[:, 1], img[:, 2] = 200, 90, 30            # orange ...
-    img[..., :8] = 0                                         # ... with a black left half: flips show
+    img[:, 0], img[:, 1], img[:, 2] = 200, 90, 30  # orange ...
+    img[..., :8] = 0  # ... with a black left half: flips show
     mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
     sup = views(img, "supervised", 16, 1, seed=0)[0] * std + mean
-    right = sup[..., -1]                                    # a column that is orange or black
-    assert torch.allclose(right.amax((0, 2)), torch.tensor([200, 90, 30]) / 255, atol=1e-4)   # no jitter
+    right = sup[..., -1]  # a column that is orange or black
+    assert torch.allclose(right.amax((0, 2)), torch.tensor([200, 90, 30]) / 255, atol=1e-4)  # no jitter
     left_dark = sup[..., :4].mean((1, 2, 3)) < sup[..., -4:].mean((1, 2, 3))
-    assert 60 < int(left_dark.sum()) < 140                  # about half of them flipped
+    assert 60 < int(left_dark.sum()) < 140  # about half of them flipped
     sim = views(img, "simclr", 16, 1, seed=0)[0] * std + mean
     grey = (sim[:, 0] - sim[:, 1]).abs().amax((1, 2)) < 1e-4
-    assert 20 < int(grey.sum()) < 90                        # grayscale p=0.2 (and some fully desaturated)
-    hue = sim[~grey].amax((2, 3)).argmax(1)                 # the brightest channel after the hue shift
+    assert 20 < int(grey.sum()) < 90  # grayscale p=0.2 (and some fully desaturated)
+    hue = sim[~grey].amax((2, 3)).argmax(1)  # the brightest channel after the hue shift
     assert (hue == 0).sum() > 0 and (hue != 0).sum() > 0
 
 
 def test_dead_leaves_program():
     from vdsl.train.experiment import DEAD_LEAVES
+
     prog = compile_file(DEAD_LEAVES)
     assert prog.ok, prog.diagnostics
     a, b = prog.render(0, size=(SIZE, SIZE)), prog.render(1, size=(SIZE, SIZE))
     assert a.shape == (SIZE, SIZE, 4) and not np.array_equal(a, b)
-    assert len(np.unique(a[..., :3].reshape(-1, 3), axis=0)) > 20   # many coloured leaves
+    assert len(np.unique(a[..., :3].reshape(-1, 3), axis=0)) > 20  # many coloured leaves
 
 
 # ------------------------------------------------------------------------------------- models
 
-@pytest.mark.parametrize("arch,size,stem,spatial", [("resnet18", 32, "small", 4), ("resnet18", 64, "imagenet", 2),
-                                                      ("resnet50", 32, "small", 4)])
+
+@pytest.mark.parametrize(
+    "arch,size,stem,spatial",
+    [("resnet18", 32, "small", 4), ("resnet18", 64, "imagenet", 2), ("resnet50", 32, "small", 4)],
+)
 def test_backbones(arch, size, stem, spatial):
     from vdsl.train.models import build_backbone, resolve_stem
+
     assert resolve_stem("auto", size) == stem
     net, dim = build_backbone(arch, size)
     assert dim == (512 if arch == "resnet18" else 2048)
@@ -216,6 +253,7 @@ def test_backbones(arch, size, stem, spatial):
 
 
 # ------------------------------------------------------------------------------------- training
+
 
 @pytest.fixture(scope="module")
 def supervised_run(folder, tmp_path_factory) -> Path:
@@ -256,7 +294,7 @@ def test_resume_continues_exactly(folder, tmp_path, method):
     ck = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
     assert (ck["epoch"], ck["step_in_epoch"], ck["global_step"]) == (1, 1, 5)
     resumed = train(cfg(tmp_path / "part", folder, epochs=None, max_steps=None), resume=True)
-    assert losses(resumed) == whole          # bit-identical on CPU, including the next step
+    assert losses(resumed) == whole  # bit-identical on CPU, including the next step
     # and the weights end the same
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["backbone"]
     b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["backbone"]
@@ -269,6 +307,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_matches(folder, tmp_path, monkeypa
     import os
     import signal
     from vdsl.train import loop
+
     whole = losses(train(cfg(tmp_path / "whole", folder, epochs=2)))
 
     class Interrupting(D.FolderImages):
@@ -276,9 +315,10 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_matches(folder, tmp_path, monkeypa
 
         def __getitem__(self, i):
             Interrupting.calls += 1
-            if Interrupting.calls == 8 * 2 + 3:     # inside the 3rd batch
+            if Interrupting.calls == 8 * 2 + 3:  # inside the 3rd batch
                 os.kill(os.getpid(), signal.SIGINT)
             return super().__getitem__(i)
+
     monkeypatch.setattr(loop, "build_data", lambda c: Interrupting(c.data))
     train(cfg(tmp_path / "cut", folder, epochs=2))
     ck = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)
@@ -294,13 +334,26 @@ def test_resume_can_extend_epochs(folder, tmp_path):
 
 
 def test_live_training(programs, tmp_path):
-    run = train(TrainConfig(out=str(tmp_path / "live"), live=str(programs), images_per_epoch=16, method="simclr",
-                            image_size=SIZE, epochs=2, batch_size=8, workers=0, progress=False, device="cpu"))
+    run = train(
+        TrainConfig(
+            out=str(tmp_path / "live"),
+            live=str(programs),
+            images_per_epoch=16,
+            method="simclr",
+            image_size=SIZE,
+            epochs=2,
+            batch_size=8,
+            workers=0,
+            progress=False,
+            device="cpu",
+        )
+    )
     assert len(losses(run)) == 4
 
 
 def test_ddp_two_processes_gloo(folder, tmp_path):
     from vdsl.train import dist
+
     c = cfg(tmp_path / "ddp", folder, method="moco", max_steps=2, batch_size=8)
     dist.spawn(train, 2, c, threads=1)
     ck = torch.load(tmp_path / "ddp" / "checkpoint.pt", weights_only=False)
@@ -312,6 +365,7 @@ def test_ddp_two_processes_gloo(folder, tmp_path):
 
 
 # ------------------------------------------------------------------------------------- evaluation
+
 
 @pytest.fixture(scope="module")
 def separable(tmp_path_factory) -> Path:
@@ -339,19 +393,35 @@ def test_probe_on_separable_set_beats_chance(separable):
 
 def test_cross_validation_reads_only_the_train_photos(separable, tmp_path):
     import shutil
+
     train_only = tmp_path / "rgb"
-    shutil.copytree(separable / "train", train_only / "train")      # no test/ at all
+    shutil.copytree(separable / "train", train_only / "train")  # no test/ at all
     net, _ = E.load_encoder("random", "resnet18", SIZE, seed=0)
     r = E.probe(net, train_only, SIZE, cv=3)
     assert r["n_test"] == 0 and r["protocol"].startswith("3-fold")
     assert len(r["knn"]["folds"]) == 3 and r["linear_probe"]["accuracy"] >= 0.9 and r["knn"]["accuracy"] >= 0.9
     y = torch.arange(60) % 3
     fold = E.stratified_folds(y, 5)
-    for i in range(5):       # every fold holds every class equally
+    for i in range(5):  # every fold holds every class equally
         assert torch.bincount(y[fold == i], minlength=3).tolist() == [4, 4, 4]
     from vdsl.cli import main
-    res = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--image-size", str(SIZE), "--data",
-                                    str(train_only), "--cv", "3", "-o", str(tmp_path / "cv.json")])
+
+    res = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--checkpoint",
+            "random",
+            "--image-size",
+            str(SIZE),
+            "--data",
+            str(train_only),
+            "--cv",
+            "3",
+            "-o",
+            str(tmp_path / "cv.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "3-fold CV on train" in res.output
     bad = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--cv", "1"])
@@ -371,9 +441,11 @@ def test_knn_and_linear_probe_on_features():
 
 def test_eval_command_random_and_checkpoint(folder, separable, tmp_path):
     from vdsl.cli import main
+
     out = tmp_path / "eval.json"
-    res = CliRunner().invoke(main, ["eval", "--checkpoint", "random", "--image-size", str(SIZE), "--data",
-                                    str(separable), "-o", str(out)])
+    res = CliRunner().invoke(
+        main, ["eval", "--checkpoint", "random", "--image-size", str(SIZE), "--data", str(separable), "-o", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "linear probe" in res.output
     saved = json.loads(out.read_text())["results"][0]
@@ -396,46 +468,71 @@ def test_class_map_names_and_synonyms():
 def test_zero_real_photo_classification(folder, programs, supervised_run, tmp_path):
     """A supervised model of the concepts 'circle'/'square', applied to a held-out set of those classes."""
     real = build_folder(programs, tmp_path / "heldout", 16, seed=99)
-    for sub in ("circle", "square"):     # the layout of a real set: test/<class>/*
+    for sub in ("circle", "square"):  # the layout of a real set: test/<class>/*
         (tmp_path / "real" / "test").mkdir(parents=True, exist_ok=True)
         (real / "images" / sub).rename(tmp_path / "real" / "test" / sub)
     r = E.zero_shot(str(supervised_run / "checkpoint.pt"), tmp_path / "real")
     assert r["map"] == {"circle": ["circle"], "square": ["square"]} and r["unmapped"] == []
     assert r["chance"] == 0.5 and r["accuracy"] >= 0.75
     with pytest.raises(ValueError, match="supervised"):
-        E.zero_shot(str(train(cfg(tmp_path / "moco", folder, method="moco", max_steps=1)) / "checkpoint.pt"),
-                    tmp_path / "real")
+        E.zero_shot(
+            str(train(cfg(tmp_path / "moco", folder, method="moco", max_steps=1)) / "checkpoint.pt"), tmp_path / "real"
+        )
 
 
 @pytest.mark.skipif(D.find_shared() is None, reason="../shared (real photos) not present")
 def test_real_photo_sets_load():
     x, y, classes = E.load_split("cifar10", "test", 32)
     assert x.shape == (1000, 3, 32, 32) and len(classes) == 10 and int(y.bincount().min()) == 100
-    x, y, classes = E.load_split("imagenette", "train", 32)     # greyscale JPEGs become RGB
+    x, y, classes = E.load_split("imagenette", "train", 32)  # greyscale JPEGs become RGB
     assert x.shape == (1000, 3, 32, 32) and "church" in classes
 
 
 # ------------------------------------------------------------------------------------- commands
 
+
 def test_train_command_and_resume(folder, tmp_path):
     from vdsl.cli import main
+
     out = tmp_path / "cli"
-    args = ["train", str(folder), "--method", "simclr", "--image-size", str(SIZE), "--batch-size", "8",
-            "--epochs", "1", "--workers", "0", "--device", "cpu", "--quiet", "-o", str(out), "--max-steps", "2"]
+    args = [
+        "train",
+        str(folder),
+        "--method",
+        "simclr",
+        "--image-size",
+        str(SIZE),
+        "--batch-size",
+        "8",
+        "--epochs",
+        "1",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--quiet",
+        "-o",
+        str(out),
+        "--max-steps",
+        "2",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    res = CliRunner().invoke(main, ["train", "-o", str(out), "--resume", "--quiet", "--workers", "0",
-                                    "--device", "cpu"])
+    res = CliRunner().invoke(
+        main, ["train", "-o", str(out), "--resume", "--quiet", "--workers", "0", "--device", "cpu"]
+    )
     assert res.exit_code == 0, res.output
     assert len(losses(out)) == 4
     assert CliRunner().invoke(main, ["train"]).exit_code == 2
 
 
 def test_commands_without_torch():
-    code = ("import sys; sys.modules['torch'] = None; from click.testing import CliRunner; "
-            "from vdsl.cli import main; r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
-            "assert 'train' in r.output; r = CliRunner().invoke(main, ['train', '.']); "
-            "print(r.exit_code); print(r.output)")
+    code = (
+        "import sys; sys.modules['torch'] = None; from click.testing import CliRunner; "
+        "from vdsl.cli import main; r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+        "assert 'train' in r.output; r = CliRunner().invoke(main, ['train', '.']); "
+        "print(r.exit_code); print(r.output)"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("2") and "pip install 'vdsl[train]'" in p.stdout
@@ -447,6 +544,7 @@ def test_experiment_command_defaults_are_the_config_defaults():
     from dataclasses import fields
     from vdsl.commands.train import experiment_cmd
     from vdsl.train.experiment import ExperimentConfig
+
     cli = {p.name: p.default for p in experiment_cmd.params}
     renamed = {"reals": "real"}
     checked = 0
@@ -454,9 +552,12 @@ def test_experiment_command_defaults_are_the_config_defaults():
         field = renamed.get(name, name)
         if field in {f.name for f in fields(ExperimentConfig)}:
             want = getattr(ExperimentConfig(), field)
-            got = [int(x) for x in default.split(",")] if field == "seeds" else (
-                list(default) if isinstance(default, tuple) else default)
-            if not isinstance(got, (int, float, str, list)):      # click's "no default"
+            got = (
+                [int(x) for x in default.split(",")]
+                if field == "seeds"
+                else (list(default) if isinstance(default, tuple) else default)
+            )
+            if not isinstance(got, (int, float, str, list)):  # click's "no default"
                 got = None
             assert got == want, (field, got, want)
             checked += 1
@@ -466,6 +567,7 @@ def test_experiment_command_defaults_are_the_config_defaults():
 def test_paired_differences_confidence_intervals_and_holm():
     from scipy import stats as sst
     from vdsl.train.statistics import compare, holm, paired
+
     a, b = {0: 0.50, 1: 0.60, 2: 0.55}, {0: 0.40, 1: 0.50, 2: 0.46}
     r = paired(a, b)
     d = [0.10, 0.10, 0.09]
@@ -474,21 +576,36 @@ def test_paired_differences_confidence_intervals_and_holm():
     assert (r.low, r.high) == pytest.approx((np.mean(d) - half, np.mean(d) + half))
     assert r.p == pytest.approx(sst.ttest_rel([0.50, 0.60, 0.55], [0.40, 0.50, 0.46]).pvalue) and r.p < 0.05
     noisy = paired(a, {0: 0.45, 1: 0.62, 2: 0.50})
-    assert noisy.mean > 0 and noisy.low < 0 < noisy.high and noisy.p > 0.05     # better on average, not reliably
-    assert paired({"0": 0.5}, {"0": 0.4}).p is None                            # one seed: no test
-    assert paired({0: 0.5, 1: 0.6}, {0: 0.4, 1: 0.5}).p is None                # no spread: no test
+    assert noisy.mean > 0 and noisy.low < 0 < noisy.high and noisy.p > 0.05  # better on average, not reliably
+    assert paired({"0": 0.5}, {"0": 0.4}).p is None  # one seed: no test
+    assert paired({0: 0.5, 1: 0.6}, {0: 0.4, 1: 0.5}).p is None  # no spread: no test
     # Holm: sorted p x (m - rank), made monotone, capped at 1; untested comparisons are not counted
     assert holm([0.01, 0.04, 0.03, None, 0.5]) == pytest.approx([0.04, 0.09, 0.09, None, 0.5])
     assert holm([0.3, 0.6]) == [0.6, 0.6] and holm([0.9, 0.8]) == [1.0, 1.0]
-    per_seed = {"corpus": {"x": {0: {"linear_probe": 0.5, "knn": 0.5}, 1: {"linear_probe": 0.6, "knn": 0.6},
-                                 2: {"linear_probe": 0.55, "knn": 0.52}}},
-                "dead_leaves": {"x": {0: {"linear_probe": 0.4, "knn": 0.45}, 1: {"linear_probe": 0.5, "knn": 0.62},
-                                      2: {"linear_probe": 0.46, "knn": 0.50}}},
-                "random": {"x": {s: {"linear_probe": 0.1, "knn": 0.1 + s / 100} for s in range(3)}}}
+    per_seed = {
+        "corpus": {
+            "x": {
+                0: {"linear_probe": 0.5, "knn": 0.5},
+                1: {"linear_probe": 0.6, "knn": 0.6},
+                2: {"linear_probe": 0.55, "knn": 0.52},
+            }
+        },
+        "dead_leaves": {
+            "x": {
+                0: {"linear_probe": 0.4, "knn": 0.45},
+                1: {"linear_probe": 0.5, "knn": 0.62},
+                2: {"linear_probe": 0.46, "knn": 0.50},
+            }
+        },
+        "random": {"x": {s: {"linear_probe": 0.1, "knn": 0.1 + s / 100} for s in range(3)}},
+    }
     rows = compare(per_seed)
     assert [(r["a"], r["b"], r["metric"]) for r in rows] == [
-        ("corpus", "dead_leaves", "linear_probe"), ("corpus", "dead_leaves", "knn"),
-        ("corpus", "random", "linear_probe"), ("corpus", "random", "knn")]
+        ("corpus", "dead_leaves", "linear_probe"),
+        ("corpus", "dead_leaves", "knn"),
+        ("corpus", "random", "linear_probe"),
+        ("corpus", "random", "knn"),
+    ]
     assert [r["p_holm"] for r in rows] == pytest.approx(holm([r["p"] for r in rows]))
     assert rows[0]["p_holm"] > rows[0]["p"] and rows[0]["significant"] == (rows[0]["p_holm"] < 0.05)
     assert not rows[1]["significant"]
@@ -496,9 +613,22 @@ def test_paired_differences_confidence_intervals_and_holm():
 
 def tiny_experiment(out, programs, real, **kw):
     from vdsl.train.experiment import ExperimentConfig
-    base = dict(out=str(out), programs=str(programs), images=8, image_size=SIZE, method="moco", epochs=1,
-                batch_size=8, seeds=[0, 1], real=[str(real)], workers=0, render_workers=1, device="cpu",
-                progress=False)
+
+    base = dict(
+        out=str(out),
+        programs=str(programs),
+        images=8,
+        image_size=SIZE,
+        method="moco",
+        epochs=1,
+        batch_size=8,
+        seeds=[0, 1],
+        real=[str(real)],
+        workers=0,
+        render_workers=1,
+        device="cpu",
+        progress=False,
+    )
     base.update(kw)
     return ExperimentConfig(**base)
 
@@ -507,6 +637,7 @@ def tiny_experiment(out, programs, real, **kw):
 def tiny_run(programs, separable, tmp_path_factory):
     """A finished tiny experiment (its config, result): every test below shares its data settings."""
     from vdsl.train.experiment import run
+
     c = tiny_experiment(tmp_path_factory.mktemp("tiny") / "exp", programs, separable)
     return c, run(c)
 
@@ -514,6 +645,7 @@ def tiny_run(programs, separable, tmp_path_factory):
 def with_data_of(tiny_run, out: Path) -> Path:
     """A new experiment folder holding the rendered data of tiny_run (reused: same data settings)."""
     import shutil
+
     out.mkdir(parents=True)
     shutil.copytree(Path(tiny_run[0].out) / "data", out / "data")
     return out
@@ -522,10 +654,11 @@ def with_data_of(tiny_run, out: Path) -> Path:
 def test_experiment_end_to_end_tiny(tiny_run, tmp_path):
     from vdsl.train.experiment import run
     from vdsl.train.plan import plan
+
     c, result = tiny_run
     s = result["summary"]
     assert set(s) == {"corpus", "dead_leaves", "random", "corpus_supervised"}
-    z = result["zero_shot"]["rgb"]      # no concept draws red/green/blue: nothing can be predicted
+    z = result["zero_shot"]["rgb"]  # no concept draws red/green/blue: nothing can be predicted
     assert z["unmapped"] == ["blue", "green", "red"] and set(z["accuracy"].values()) == {0.0}
     for name in s:
         lin, sd = s[name]["rgb"]["linear_probe"]
@@ -542,13 +675,14 @@ def test_experiment_end_to_end_tiny(tiny_run, tmp_path):
         conf = json.loads((runs[(name, 0)].path / "config.json").read_text())
         assert conf["resolved"]["images"] == 8 and conf["method"] == "moco"
         assert json.loads((Path(conf["data"]) / "stats.json").read_text())["command"] == "vdsl experiment"
-    again = run(c)          # a rerun reuses every step and reports the same numbers
+    again = run(c)  # a rerun reuses every step and reports the same numbers
     assert again["per_seed"] == result["per_seed"] and again["steps"]["computed"] == []
 
 
 def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tmp_path, monkeypatch):
     """Change one setting at a time: exactly the artifacts that depend on it are recomputed."""
     from vdsl.train import experiment as X
+
     calls = {"build": 0, "train": 0, "probe": 0}
 
     def counted(name):
@@ -557,23 +691,25 @@ def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tm
         def wrapper(*a, **kw):
             calls[name] += 1
             return real(*a, **kw)
+
         return wrapper
+
     for name in calls:
         monkeypatch.setattr(X, name, counted(name))
     out = with_data_of(tiny_run, tmp_path / "exp")
 
-    def artifacts():       # every file of every data set, training run and evaluation
-        return {p: p.stat().st_mtime_ns for d in ("data", "runs", "evals") for p in (out / d).rglob("*")
-                if p.is_file()}
+    def artifacts():  # every file of every data set, training run and evaluation
+        return {p: p.stat().st_mtime_ns for d in ("data", "runs", "evals") for p in (out / d).rglob("*") if p.is_file()}
 
     def go(**kw):
         for k in calls:
             calls[k] = 0
         before = artifacts()
-        result = X.run(tiny_experiment(out, programs, separable, **{"method": "simclr", "seeds": [0],
-                                                                      "supervised": False, **kw}))
+        result = X.run(
+            tiny_experiment(out, programs, separable, **{"method": "simclr", "seeds": [0], "supervised": False, **kw})
+        )
         changed = [p for p, t in before.items() if not p.is_file() or p.stat().st_mtime_ns != t]
-        assert changed == []        # an artifact, once made, is never rewritten: new settings, new paths
+        assert changed == []  # an artifact, once made, is never rewritten: new settings, new paths
         return dict(calls), result
 
     counts, first = go()  # other training settings than tiny_run's, the same data settings
@@ -584,14 +720,17 @@ def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tm
     counts, r = go(method="moco")  # new checkpoints and their probes; data, random reused
     assert counts == {"build": 0, "train": 2, "probe": 2}
     probed = {json.loads(f.read_text())["result"]["method"] for f in (out / "evals").glob("corpus-*")}
-    assert probed == {"simclr", "moco"}                  # the old evaluation is kept, not relabelled
+    assert probed == {"simclr", "moco"}  # the old evaluation is kept, not relabelled
     counts, r = go(image_size=40)  # everything depends on the image size
     assert counts == {"build": 2, "train": 2, "probe": 3}
     assert {json.loads(f.read_text())["result"]["image_size"] for f in (out / "evals").glob("*.json")} == {SIZE, 40}
     counts, r = go(epochs=2)  # a new schedule trains from scratch
     assert counts == {"build": 0, "train": 2, "probe": 2}
-    two = [p for p in (out / "runs").glob("corpus-s0-*") if json.loads((p / "step.json").read_text())[
-        "settings"]["epochs"] == 2]
+    two = [
+        p
+        for p in (out / "runs").glob("corpus-s0-*")
+        if json.loads((p / "step.json").read_text())["settings"]["epochs"] == 2
+    ]
     assert len(two) == 1 and [row["epoch"] for row in read_metrics(two[0])] == [0, 1]
     counts, r = go(seeds=[0, 1])  # only the new seed is trained and probed
     assert counts == {"build": 0, "train": 2, "probe": 3} and set(r["per_seed"]["corpus"]["rgb"]) == {0, 1}
@@ -603,8 +742,9 @@ def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tm
 
 
 @pytest.mark.parametrize("signum,code", [("SIGINT", 130), ("SIGTERM", 143)])
-def test_experiment_stops_on_a_signal_and_resumes_the_same_run(tiny_run, programs, separable, tmp_path, monkeypatch,
-                                                               signum, code):
+def test_experiment_stops_on_a_signal_and_resumes_the_same_run(
+    tiny_run, programs, separable, tmp_path, monkeypatch, signum, code
+):
     """A signal mid-training: the run's checkpoint is saved, the whole experiment stops (no next run,
     no results), the exit status is 128 + the signal, one line says how to resume; the rerun's plan
     resumes that checkpoint."""
@@ -613,20 +753,53 @@ def test_experiment_stops_on_a_signal_and_resumes_the_same_run(tiny_run, program
     import time
     from vdsl.train import experiment as X
     from vdsl.train.plan import plan
+
     out = with_data_of(tiny_run, tmp_path / "exp")
     c = tiny_experiment(out, programs, separable, epochs=500, seeds=[0], supervised=False)
-    args = ["experiment", "-o", str(out), "--programs", str(programs), "--real", str(separable), "--images", "8",
-            "--image-size", str(SIZE), "--method", "moco", "--epochs", "500", "--batch-size", "8", "--seeds", "0",
-            "--no-supervised", "--workers", "0", "--render-workers", "1", "--device", "cpu", "--quiet"]
+    args = [
+        "experiment",
+        "-o",
+        str(out),
+        "--programs",
+        str(programs),
+        "--real",
+        str(separable),
+        "--images",
+        "8",
+        "--image-size",
+        str(SIZE),
+        "--method",
+        "moco",
+        "--epochs",
+        "500",
+        "--batch-size",
+        "8",
+        "--seeds",
+        "0",
+        "--no-supervised",
+        "--workers",
+        "0",
+        "--render-workers",
+        "1",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     first = next(st for st in plan(c) if st.kind == "train")
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo)}
-    proc = subprocess.Popen([sys.executable, "-m", "vdsl.cli", *args], cwd=repo, env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vdsl.cli", *args],
+        cwd=repo,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
-        while len(read_metrics(first.path)) < 2:          # training has taken steps
+        while len(read_metrics(first.path)) < 2:  # training has taken steps
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         proc.send_signal(getattr(signal, signum))
@@ -641,8 +814,8 @@ def test_experiment_stops_on_a_signal_and_resumes_the_same_run(tiny_run, program
     ck = torch.load(first.path / "checkpoint.pt", weights_only=False)
     assert 2 <= ck["global_step"] < 500 and len(losses(first.path)) == ck["global_step"]
     assert not (first.path / "step.json").exists() and not (out / "results.md").exists()
-    assert not list((out / "runs").glob("dead_leaves-*"))         # the next run never started
-    seen = []        # rerun with the same settings: the same folder, resumed from its checkpoint
+    assert not list((out / "runs").glob("dead_leaves-*"))  # the next run never started
+    seen = []  # rerun with the same settings: the same folder, resumed from its checkpoint
     monkeypatch.setattr(X, "train", lambda tc, resume, **kw: seen.append((tc.out, resume)))
     X.train_model(first, c, {st.key: st for st in plan(c)})
     assert seen == [(str(first.path), True)]

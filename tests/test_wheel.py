@@ -1,4 +1,5 @@
 """The built wheel carries grammar/ and stdlib/ and renders an example from a fresh venv (not the checkout)."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,14 @@ def test_wheel_contents(wheel):
     stdlib = sorted(p.name for p in (ROOT / "stdlib").glob("*.vd"))
     for name in stdlib:
         assert f"vdsl/stdlib/{name}" in names, f"stdlib/{name} is missing from the wheel"
-    for module in ("vdsl/__init__.py", "vdsl/cli.py", "vdsl/syntax.py", "vdsl/fastparse.py", "vdsl/builtins/__init__.py",
-                   "vdsl/backends/__init__.py"):
+    for module in (
+        "vdsl/__init__.py",
+        "vdsl/cli.py",
+        "vdsl/syntax.py",
+        "vdsl/fastparse.py",
+        "vdsl/builtins/__init__.py",
+        "vdsl/backends/__init__.py",
+    ):
         assert module in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
@@ -71,8 +78,9 @@ def test_installed_wheel_renders_from_a_fresh_venv(wheel, tmp_path):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
-    where = _run([py, "-c", "import vdsl, vdsl.syntax; print(vdsl.__file__); print(vdsl.syntax.__file__)"],
-                 cwd=work, env=env).stdout.split()
+    where = _run(
+        [py, "-c", "import vdsl, vdsl.syntax; print(vdsl.__file__); print(vdsl.syntax.__file__)"], cwd=work, env=env
+    ).stdout.split()
     venv_root = env_dir.resolve()
     for f in where:
         assert Path(f).resolve().is_relative_to(venv_root), f"vdsl was imported from {f}, not from the venv"
@@ -86,8 +94,16 @@ def test_installed_wheel_renders_from_a_fresh_venv(wheel, tmp_path):
     assert data.startswith(b"\x89PNG") and len(data) > 1000
 
     # the installed package finds its grammar and stdlib through importlib.resources
-    r = _run([py, "-c", "from vdsl.syntax import GRAMMAR_TEXT; from vdsl.modules import stdlib_names; "
-                        "print(len(GRAMMAR_TEXT) > 100, stdlib_names() == sorted(stdlib_names()))"], cwd=work, env=env)
+    r = _run(
+        [
+            py,
+            "-c",
+            "from vdsl.syntax import GRAMMAR_TEXT; from vdsl.modules import stdlib_names; "
+            "print(len(GRAMMAR_TEXT) > 100, stdlib_names() == sorted(stdlib_names()))",
+        ],
+        cwd=work,
+        env=env,
+    )
     assert r.stdout.split() == ["True", "True"]
     r = _run([vdsl_exe, "check", "parrot.vd"], cwd=work, env=env)
     assert "ok: 1 file" in r.stderr

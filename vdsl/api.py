@@ -1,4 +1,5 @@
 """The Python API: compile a source once, then evaluate and render it for many seeds."""
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,12 @@ def _internal(e: BaseException, stage: str, file: str = "<input>") -> Diagnostic
         return Diagnostic("E413", f"{stage} ran out of memory", sp, "draw less, or at a smaller size")
     if isinstance(e, RecursionError):
         return Diagnostic("E409", f"{stage} nested too deeply", sp, "split deep nesting into `def`s")
-    return Diagnostic("E300", f"internal error while {stage}: {type(e).__name__}: {e}"[:500], sp,
-                      "this is a bug in vdsl; please report it with the program")
+    return Diagnostic(
+        "E300",
+        f"internal error while {stage}: {type(e).__name__}: {e}"[:500],
+        sp,
+        "this is a bug in vdsl; please report it with the program",
+    )
 
 
 def _fault(f: RuntimeFault, file: str = "<input>") -> Diagnostic:
@@ -38,12 +43,13 @@ def _fault(f: RuntimeFault, file: str = "<input>") -> Diagnostic:
 @dataclass
 class Program:
     """A compiled vdsl program. `ok` is False when it has errors; `diagnostics` says why."""
+
     source: str
     file: str
     checked: Checked | None
     diagnostics: list[Diagnostic]
     budgets: Budgets = DEFAULT
-    meta: dict[str, str] = field(default_factory=dict)   # `// key: value` header lines
+    meta: dict[str, str] = field(default_factory=dict)  # `// key: value` header lines
 
     @property
     def ok(self) -> bool:
@@ -53,8 +59,13 @@ class Program:
     def params(self) -> dict:
         return dict(self.checked.params) if self.checked else {}
 
-    def evaluate(self, seed: int = 0, params: dict | None = None, budgets: Budgets | None = None,
-                 deadline: Deadline | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
+    def evaluate(
+        self,
+        seed: int = 0,
+        params: dict | None = None,
+        budgets: Budgets | None = None,
+        deadline: Deadline | None = None,
+    ) -> tuple[ir.Scene | None, list[Diagnostic]]:
         """Errors are values: (scene, warnings) or (None, diagnostics). Never raises.
 
         One Deadline(budgets.time_limit) is made per call unless one is passed (E412 past it)."""
@@ -63,36 +74,58 @@ class Program:
         budgets = budgets or self.budgets
         deadline = deadline or Deadline(budgets.time_limit)
         if params is not None and not isinstance(params, dict):
-            return None, [Diagnostic("E205", f"params must be a dict of name -> value, got {type(params).__name__}",
-                                     Span(1, 1, 1, 2, self.file))]
+            return None, [
+                Diagnostic(
+                    "E205",
+                    f"params must be a dict of name -> value, got {type(params).__name__}",
+                    Span(1, 1, 1, 2, self.file),
+                )
+            ]
         try:
             scene, diags = evaluate(self.checked, seed, budgets, params, deadline=deadline)
-            if scene is not None and deadline.expired():   # also when the evaluator never polled it
+            if scene is not None and deadline.expired():  # also when the evaluator never polled it
                 deadline.check("evaluating the program")
             return scene, diags
         except RuntimeFault as f:
             return None, [_fault(f, self.file)]
-        except Exception as e:  # noqa: BLE001 - totality: a bug is a diagnostic, never a traceback
+        except Exception as e:
             return None, [_internal(e, "evaluating the program", self.file)]
 
-    def scene(self, seed: int = 0, params: dict | None = None, size: tuple[int, int] | None = None,
-              deadline: Deadline | None = None) -> ir.Scene:
+    def scene(
+        self,
+        seed: int = 0,
+        params: dict | None = None,
+        size: tuple[int, int] | None = None,
+        deadline: Deadline | None = None,
+    ) -> ir.Scene:
         """The scene IR for a seed; raises DiagnosticsError with the diagnostics on failure (and nothing else)."""
         scene, diags = self.evaluate(seed, params, deadline=deadline)
         if scene is None:
             raise DiagnosticsError(diags, self.source)
         return fit(scene, size, self.budgets) if size is not None else scene
 
-    def render(self, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
-               params: dict | None = None, deadline: Deadline | None = None) -> np.ndarray:
+    def render(
+        self,
+        seed: int = 0,
+        size: tuple[int, int] | None = None,
+        scale: float = 1.0,
+        params: dict | None = None,
+        deadline: Deadline | None = None,
+    ) -> np.ndarray:
         """An HxWx4 uint8 RGBA array; raises DiagnosticsError on failure (and nothing else)."""
         deadline = deadline or Deadline(self.budgets.time_limit)
         scene = self.scene(seed, params, size, deadline)
         return render_scene(scene, "array", scale, self.budgets, deadline, self)[0]
 
-    def render_bytes(self, fmt: str = "png", seed: int = 0, size: tuple[int, int] | None = None,
-                     scale: float = 1.0, params: dict | None = None,
-                     deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+    def render_bytes(
+        self,
+        fmt: str = "png",
+        seed: int = 0,
+        size: tuple[int, int] | None = None,
+        scale: float = 1.0,
+        params: dict | None = None,
+        deadline: Deadline | None = None,
+    ) -> tuple[bytes, list[Diagnostic]]:
         """Encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf) and the backend's warnings.
         Raises DiagnosticsError on failure, and ValueError only for an unknown fmt."""
         _check_format(fmt)
@@ -103,25 +136,31 @@ class Program:
 
 def _check_format(fmt) -> str:
     from .backends import FORMATS
+
     f = fmt.lower().lstrip(".") if isinstance(fmt, str) else None
     if f not in FORMATS and f != "array":
         raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
     return f
 
 
-def render_scene(scene: ir.Scene, fmt: str = "array", scale: float = 1.0, budgets: Budgets = DEFAULT,
-                 deadline: Deadline | None = None, prog: Program | None = None):
+def render_scene(
+    scene: ir.Scene,
+    fmt: str = "array",
+    scale: float = 1.0,
+    budgets: Budgets = DEFAULT,
+    deadline: Deadline | None = None,
+    prog: Program | None = None,
+):
     """Draw a scene: ("array" → an HxWx4 uint8 array, or png/jpeg/webp/svg/pdf → bytes, warnings).
     Raises DiagnosticsError for a bad scale, an output over the budgets, the deadline, or a backend failure."""
     from .backends import render_array, render_bytes
+
     f = _check_format(fmt)
     deadline = deadline or Deadline(budgets.time_limit)
     _check_output(scene, scale, budgets)
     if f == "array":
-        return _guard(lambda: render_array(scene, scale, budgets=budgets, deadline=deadline),
-                      deadline, prog), []
-    return _guard(lambda: render_bytes(scene, f, scale, budgets=budgets, deadline=deadline),
-                  deadline, prog)
+        return _guard(lambda: render_array(scene, scale, budgets=budgets, deadline=deadline), deadline, prog), []
+    return _guard(lambda: render_bytes(scene, f, scale, budgets=budgets, deadline=deadline), deadline, prog)
 
 
 def _guard(draw, deadline: Deadline, prog: Program | None):
@@ -135,9 +174,10 @@ def _guard(draw, deadline: Deadline, prog: Program | None):
         raise
     except RuntimeFault as f:
         raise DiagnosticsError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
-    except Exception as e:  # noqa: BLE001 - totality
-        raise DiagnosticsError([_internal(e, "rendering", prog.file if prog else "<input>")],
-                        prog and prog.source) from None
+    except Exception as e:
+        raise DiagnosticsError(
+            [_internal(e, "rendering", prog.file if prog else "<input>")], prog and prog.source
+        ) from None
 
 
 def _check_output(scene: ir.Scene, scale, budgets: Budgets) -> None:
@@ -150,9 +190,16 @@ def _check_output(scene: ir.Scene, scale, budgets: Budgets) -> None:
 
 def _check_canvas(w: int, h: int, budgets: Budgets) -> None:
     if w < 1 or h < 1 or w * h > budgets.canvas_pixels or max(w, h) > budgets.canvas_side:
-        raise DiagnosticsError([Diagnostic("E407", f"output size {w}x{h} is over the canvas budget "
-                                    f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
-                                    hint="draw at a smaller size or scale")])
+        raise DiagnosticsError(
+            [
+                Diagnostic(
+                    "E407",
+                    f"output size {w}x{h} is over the canvas budget "
+                    f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
+                    hint="draw at a smaller size or scale",
+                )
+            ]
+        )
 
 
 def read_meta(source: str) -> dict[str, str]:
@@ -173,8 +220,9 @@ def read_meta(source: str) -> dict[str, str]:
     return meta
 
 
-def compile(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT,
-            base_dir: str | os.PathLike | None = None) -> Program:
+def compile(
+    source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT, base_dir: str | os.PathLike | None = None
+) -> Program:
     """Parse and check. Never raises for bad input: look at `.ok` and `.diagnostics`.
 
     base_dir enables `use "file.vd"` for files under that folder (off when None)."""
@@ -182,15 +230,24 @@ def compile(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAU
     if isinstance(source, (bytearray, memoryview)):
         source = bytes(source)
     if not isinstance(source, (str, bytes)):
-        return Program("", file, None, [Diagnostic("E108", f"the source must be str or bytes, got "
-                                                   f"{type(source).__name__}", Span(1, 1, 1, 2, file))], budgets)
+        return Program(
+            "",
+            file,
+            None,
+            [
+                Diagnostic(
+                    "E108", f"the source must be str or bytes, got {type(source).__name__}", Span(1, 1, 1, 2, file)
+                )
+            ],
+            budgets,
+        )
     text = source if isinstance(source, str) else source.decode("utf-8", "replace")
     try:
         program, diags = parse(source, file, budgets)
         if program is None:
             return Program(text, file, None, sort_diagnostics(diags), budgets, read_meta(text))
         checked = check(program, None if base_dir is None else os.fspath(base_dir), budgets)
-    except Exception as e:  # noqa: BLE001 - totality: a bug is a diagnostic, never a traceback
+    except Exception as e:
         return Program(text, file, None, [_internal(e, "compiling", file)], budgets, read_meta(text))
     return Program(text, file, checked, checked.diagnostics, budgets, read_meta(text))
 
@@ -209,8 +266,9 @@ def compile_file(path: str | os.PathLike, budgets: Budgets = DEFAULT, allow_file
         why = os_reason(e) if isinstance(e, (OSError, ValueError)) else "not a path"
         if isinstance(e, NotRegularFile):
             why = e.strerror
-        return Program("", shown, None, [Diagnostic("E100", f"cannot read {shown[:300]}: {why}",
-                                                    Span(0, 0, 0, 0, shown))], budgets)
+        return Program(
+            "", shown, None, [Diagnostic("E100", f"cannot read {shown[:300]}: {why}", Span(0, 0, 0, 0, shown))], budgets
+        )
     return compile(data, shown, budgets, str(p.parent) if allow_files else None)
 
 
@@ -224,8 +282,9 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
             raise ValueError
         w, h = int(w), int(h)
     except (TypeError, ValueError, OverflowError):
-        raise DiagnosticsError([Diagnostic(
-            "E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]) from None
+        raise DiagnosticsError(
+            [Diagnostic("E407", f"output size must be two whole numbers (width, height), got {size!r}"[:200])]
+        ) from None
     _check_canvas(w, h, budgets)
     if (w, h) == (scene.width, scene.height):
         return scene
@@ -235,8 +294,14 @@ def fit(scene: ir.Scene, size: tuple[int, int], budgets: Budgets = DEFAULT) -> i
     return ir.Scene(w, h, scene.background, root)
 
 
-def render(source: str | bytes, seed: int = 0, size: tuple[int, int] | None = None, scale: float = 1.0,
-           params: dict | None = None, budgets: Budgets = DEFAULT) -> np.ndarray:
+def render(
+    source: str | bytes,
+    seed: int = 0,
+    size: tuple[int, int] | None = None,
+    scale: float = 1.0,
+    params: dict | None = None,
+    budgets: Budgets = DEFAULT,
+) -> np.ndarray:
     """Compile and render in one call; raises DiagnosticsError when the program has errors (and nothing else).
 
     One Deadline(budgets.time_limit) covers the compile, the evaluation and the render."""

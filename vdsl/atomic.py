@@ -1,13 +1,14 @@
 """Atomic file writes: a temp file beside the target, then os.replace — readers see the old file or the new, never half."""
+
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+import contextlib
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int | None = None,
-                 fsync: bool = False) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int | None = None, fsync: bool = False) -> None:
     """Replace `path` with `data` in one step. mode None keeps the replaced file's mode (else 0o644);
     fsync makes the data durable before the rename (slower; for records that must survive power loss)."""
     path = Path(path)
@@ -21,11 +22,9 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int | None = 
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, mode)   # mkstemp makes files 0600
+        os.chmod(tmp, mode)  # mkstemp makes files 0600
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise

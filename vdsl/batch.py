@@ -1,9 +1,10 @@
 """Render many programs × seeds to files: the output-path rules and the loop behind `vdsl render`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Iterator
 
 from .api import Program, fit
 from .atomic import atomic_write
@@ -17,6 +18,7 @@ from .errors import DiagnosticsError, UsageError, VdslError
 @dataclass
 class Outputs:
     """Where renders go: one file (`target`), a folder (`folder`), or next to the working directory."""
+
     target: Path | None = None
     folder: Path | None = None
     ext: str = "png"
@@ -40,6 +42,7 @@ class Outputs:
 @dataclass
 class Rendered:
     """One finished (or failed) image: its file, or the diagnostics that stopped it; and any warnings."""
+
     program: Program
     seed: int
     path: Path | None
@@ -50,9 +53,19 @@ class Rendered:
         return self.path is not None
 
 
-def render_seeds(prog: Program, stem: str, outputs: Outputs, *, seed: int = 0, variants: int = 1,
-                 size: tuple[int, int] | None = None, scale: float = 1.0, params: dict | None = None,
-                 budgets: Budgets | None = None, json_ir: bool = False) -> Iterator[Rendered]:
+def render_seeds(
+    prog: Program,
+    stem: str,
+    outputs: Outputs,
+    *,
+    seed: int = 0,
+    variants: int = 1,
+    size: tuple[int, int] | None = None,
+    scale: float = 1.0,
+    params: dict | None = None,
+    budgets: Budgets | None = None,
+    json_ir: bool = False,
+) -> Iterator[Rendered]:
     """Evaluate and save prog at seed, seed+1, ... (NAME_SEED when variants > 1); stops at the first
     seed that fails. Each image gets its own deadline of budgets.time_limit seconds."""
     b = budgets or prog.budgets
@@ -77,6 +90,6 @@ def render_seeds(prog: Program, stem: str, outputs: Outputs, *, seed: int = 0, v
             return
         except OSError as e:
             raise VdslError(f"cannot write {target}: {e.strerror or e}") from None
-        except ValueError as e:   # an output suffix no backend knows
+        except ValueError as e:  # an output suffix no backend knows
             raise UsageError(str(e)) from None
         yield Rendered(prog, s, target, list(warnings))

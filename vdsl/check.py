@@ -1,4 +1,5 @@
 """The checker: resolves every name, checks every call against the signature table, infers types; all errors in one pass."""
+
 from __future__ import annotations
 
 import math
@@ -9,15 +10,23 @@ from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
 from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
-from .hints import (ARG_ALIASES, ARG_HINTS, CHOICE_ALIASES, FOREIGN_NAMES, FUNCTION_ALIASES, NAME_ALIASES,
-                    STATE_CALLS, did_you_mean)
+from .hints import (
+    ARG_ALIASES,
+    ARG_HINTS,
+    CHOICE_ALIASES,
+    FOREIGN_NAMES,
+    FUNCTION_ALIASES,
+    NAME_ALIASES,
+    STATE_CALLS,
+    did_you_mean,
+)
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
-from .types import (ANY, BOOL, COLOR, NAMED, NONE, NUMBER, PAINT, POINT, STRING, TYPE_ALIASES, Type,
-                    assignable, join, list_of)
+from .types import ANY, BOOL, COLOR, NAMED, NONE, NUMBER, POINT, STRING, TYPE_ALIASES, Type, assignable, join, list_of
 
 # Number parameters measured in pixels: a percentage there (50% = 0.5) is almost surely a mistake.
-_PIXEL_PARAMS = frozenset({"x", "y", "w", "h", "r", "rx", "ry", "width", "height", "size", "stroke_width",
-                           "spacing", "dx", "dy"})
+_PIXEL_PARAMS = frozenset(
+    {"x", "y", "w", "h", "r", "rx", "ry", "width", "height", "size", "stroke_width", "spacing", "dx", "dy"}
+)
 
 # Only these argument expressions can be a literal number, the case _check_literal_range looks at.
 _RANGE_CHECKED = (n.Number, n.Percent, n.Unary)
@@ -29,10 +38,10 @@ CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
 @dataclass
 class DefSig:
     name: str
-    params: list[tuple[str, Type, bool]]   # (name, type, has_default)
+    params: list[tuple[str, Type, bool]]  # (name, type, has_default)
     returns: Type
     node: n.Def
-    module: str                            # the file it is written in (program or module)
+    module: str  # the file it is written in (program or module)
 
     def signature(self) -> str:
         ps = ", ".join(f"{p}: {t}" + (" = …" if d else "") for p, t, d in self.params)
@@ -43,11 +52,11 @@ class DefSig:
 class ModuleInfo:
     name: str
     program: n.Program
-    defs: dict[str, DefSig]          # what `use` exports: its own defs not starting with `_`
-    values: dict[str, Type]          # ... and its own top-level `let`s not starting with `_`
-    deps: list["ModuleInfo"]         # every module it needs, dependencies first
-    uses: list["ModuleInfo"]         # the modules it names in `use` itself
-    scope_defs: dict[str, DefSig]    # every def its own code can call (own, private and imported)
+    defs: dict[str, DefSig]  # what `use` exports: its own defs not starting with `_`
+    values: dict[str, Type]  # ... and its own top-level `let`s not starting with `_`
+    deps: list["ModuleInfo"]  # every module it needs, dependencies first
+    uses: list["ModuleInfo"]  # the modules it names in `use` itself
+    scope_defs: dict[str, DefSig]  # every def its own code can call (own, private and imported)
     diagnostics: list[Diagnostic]
 
     @property
@@ -60,10 +69,10 @@ class Checked:
     program: n.Program
     diagnostics: list[Diagnostic]
     defs: dict[str, DefSig] = field(default_factory=dict)
-    modules: list[ModuleInfo] = field(default_factory=list)   # dependencies first
+    modules: list[ModuleInfo] = field(default_factory=list)  # dependencies first
     params: dict[str, Type] = field(default_factory=dict)
-    values: dict[str, Type] = field(default_factory=dict)    # top-level `let`s and params
-    uses: list[ModuleInfo] = field(default_factory=list)     # the modules named in `use`
+    values: dict[str, Type] = field(default_factory=dict)  # top-level `let`s and params
+    uses: list[ModuleInfo] = field(default_factory=list)  # the modules named in `use`
 
     @property
     def ok(self) -> bool:
@@ -74,7 +83,7 @@ class Checked:
 class _Var:
     type: Type
     mutable: bool
-    owner: int       # id of the function scope (0 = top level) that may assign it
+    owner: int  # id of the function scope (0 = top level) that may assign it
 
 
 class _Scope:
@@ -132,20 +141,30 @@ class ModuleLoader:
             diags.append(Diagnostic("E208", f"module `{use.module}` uses itself (a `use` cycle)", use.span))
             return None
         try:
-            src: ModuleSource | None = (file_source(use.module, self.base_dir) if use.is_path
-                                        else stdlib_source(use.module))
+            src: ModuleSource | None = (
+                file_source(use.module, self.base_dir) if use.is_path else stdlib_source(use.module)
+            )
         except FileAccessDenied as e:
-            diags.append(Diagnostic("E218", f"cannot use \"{use.module}\": {e}", use.span))
+            diags.append(Diagnostic("E218", f'cannot use "{use.module}": {e}', use.span))
             return None
         if src is None:
             names = stdlib_names()
             s = did_you_mean(use.module, names)
-            diags.append(Diagnostic("E208", f"unknown module `{use.module}`", use.span,
-                                    f"did you mean `{s}`?" if s else
-                                    (f"stdlib modules: {', '.join(names)}" if names else
-                                     "the standard library has no modules yet")))
+            diags.append(
+                Diagnostic(
+                    "E208",
+                    f"unknown module `{use.module}`",
+                    use.span,
+                    f"did you mean `{s}`?"
+                    if s
+                    else (
+                        f"stdlib modules: {', '.join(names)}" if names else "the standard library has no modules yet"
+                    ),
+                )
+            )
             return None
         from .syntax import parse
+
         program, pdiags = parse(src.text, src.file, self.budgets)
         if program is None:
             diags.extend(pdiags)
@@ -158,8 +177,9 @@ class ModuleLoader:
         diags.extend(checked.diagnostics)
         exported = {k: v for k, v in checked.defs.items() if v.module == src.file and not k.startswith("_")}
         values = {k: v for k, v in checked.values.items() if not k.startswith("_")}
-        info = ModuleInfo(use.module, program, exported, values, checked.modules, checked.uses,
-                          checked.defs, checked.diagnostics)
+        info = ModuleInfo(
+            use.module, program, exported, values, checked.modules, checked.uses, checked.defs, checked.diagnostics
+        )
         self.cache[key] = info
         if not use.is_path:
             _STDLIB_CACHE[(use.module, self.budgets)] = info
@@ -173,8 +193,7 @@ _SUGGESTION_WORK = 20_000
 
 
 class Checker:
-    def __init__(self, loader: ModuleLoader | None = None, is_module: bool = False,
-                 budgets: Budgets = DEFAULT):
+    def __init__(self, loader: ModuleLoader | None = None, is_module: bool = False, budgets: Budgets = DEFAULT):
         self.loader = loader or ModuleLoader(budgets=budgets)
         self.is_module = is_module
         self.diags: list[Diagnostic] = []
@@ -187,7 +206,7 @@ class Checker:
         self._returns: dict[int, list[Type]] = {}
         self._canvas_seen = False
         self._drew = False
-        self._item_types: dict[int, list[Type]] = {}   # id(list literal) -> its items' types
+        self._item_types: dict[int, list[Type]] = {}  # id(list literal) -> its items' types
         self._suggestion_work = _SUGGESTION_WORK
 
     def _may_suggest(self, candidates: int) -> bool:
@@ -221,7 +240,7 @@ class Checker:
                 if st.name in self.defs and self.defs[st.name].module == file:
                     self.err("E207", f"`{st.name}` is defined twice", st.span, "rename one of them")
                 self.defs[st.name] = self._def_signature(st, file)
-        forward = _Scope(top, 0)   # top-level values are visible inside defs (as `any` until bound)
+        forward = _Scope(top, 0)  # top-level values are visible inside defs (as `any` until bound)
         for st in program.stmts:
             if isinstance(st, (n.Let, n.ParamStmt)):
                 forward.vars.setdefault(st.name, _Var(ANY, isinstance(st, n.Let), 0))
@@ -233,8 +252,7 @@ class Checker:
             if not isinstance(st, (n.Def, n.Use)):
                 self.stmt(st, top, top_level=True)
         values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
-        return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values,
-                       self.uses)
+        return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values, self.uses)
 
     def _import(self, info: ModuleInfo, top: _Scope) -> None:
         for dep in info.deps:
@@ -263,9 +281,12 @@ class Checker:
         t = NAMED.get(ref.name)
         if t is None:
             alias = TYPE_ALIASES.get(ref.name) or did_you_mean(ref.name, list(NAMED) + ["list"])
-            self.err("E212", f"unknown type `{ref.name}`", ref.span,
-                     f"did you mean `{alias}`?" if alias else "types: number, bool, string, color, point, "
-                     "paint, list[T]")
+            self.err(
+                "E212",
+                f"unknown type `{ref.name}`",
+                ref.span,
+                f"did you mean `{alias}`?" if alias else "types: number, bool, string, color, point, paint, list[T]",
+            )
             return ANY
         return t
 
@@ -306,7 +327,7 @@ class Checker:
         self._owner_counter += 1
         scope = _Scope(outer, self._owner_counter)
         for (pname, ptype, _), decl in zip(sig.params, d.params):
-            if decl.default is not None:   # a default may use the parameters before it
+            if decl.default is not None:  # a default may use the parameters before it
                 dt = self.expr(decl.default, scope)
                 self._expect(dt, ptype, decl.default, f"default of `{pname}`")
             scope.vars[pname] = _Var(ptype, True, self._owner_counter)
@@ -330,8 +351,12 @@ class Checker:
         if isinstance(st, n.Let):
             t = self.expr(st.value, scope)
             if t == NONE:
-                self.err("E205", f"`{st.name}` would hold nothing: the call draws but returns no value",
-                         st.value.span, "call drawing functions as statements, not in `let`")
+                self.err(
+                    "E205",
+                    f"`{st.name}` would hold nothing: the call draws but returns no value",
+                    st.value.span,
+                    "call drawing functions as statements, not in `let`",
+                )
             declared = self.resolve_type(st.type)
             if declared is not None:
                 self._expect(t, declared, st.value, f"`{st.name}`")
@@ -339,8 +364,12 @@ class Checker:
             self._bind(scope, st.name, t, st.span, mutable=True)
         elif isinstance(st, n.ParamStmt):
             if not top_level or self.is_module:
-                self.err("E214", "`param` is only allowed at the top level of a program", st.span,
-                         "use `let` inside blocks and modules")
+                self.err(
+                    "E214",
+                    "`param` is only allowed at the top level of a program",
+                    st.span,
+                    "use `let` inside blocks and modules",
+                )
             t = self.expr(st.value, scope)
             declared = self.resolve_type(st.type)
             if declared is not None:
@@ -358,8 +387,12 @@ class Checker:
             if it.name == "list":
                 elem = it.elem or ANY
             elif it != ANY:
-                self.err("E205", f"`for` needs a list to loop over, got {it}", st.iterable.span,
-                         "loop over range(n) or a list")
+                self.err(
+                    "E205",
+                    f"`for` needs a list to loop over, got {it}",
+                    st.iterable.span,
+                    "loop over range(n) or a list",
+                )
             inner = _Scope(scope, scope.owner)
             if st.var2 is not None:
                 inner.vars[st.var] = _Var(NUMBER, False, scope.owner)
@@ -382,16 +415,19 @@ class Checker:
                     self._expect(t, sig.returns, st.value, f"the result of `{sig.name}`")
                 self._returns[id(sig)].append(t)
         elif isinstance(st, n.Def):
-            self.err("E214", "`def` is only allowed at the top level", st.span,
-                     "move the definition out of the block")
+            self.err("E214", "`def` is only allowed at the top level", st.span, "move the definition out of the block")
         elif isinstance(st, n.Use):
             self.err("E214", "`use` is only allowed at the top level", st.span)
 
     def _bind(self, scope: _Scope, name: str, t: Type, span: Span, mutable: bool) -> None:
         prev = scope.vars.get(name)
         if prev is not None and prev.owner != -1:
-            self.err("E207", f"`{name}` is already defined in this scope", span,
-                     f"assign a new value with `{name} = ...`, or pick another name")
+            self.err(
+                "E207",
+                f"`{name}` is already defined in this scope",
+                span,
+                f"assign a new value with `{name} = ...`, or pick another name",
+            )
         scope.vars[name] = _Var(t, mutable, scope.owner)
 
     def _assign(self, st: n.Assign, scope: _Scope) -> None:
@@ -402,8 +438,12 @@ class Checker:
             return
         if not var.mutable or var.owner != scope.owner:
             why = "a param, loop variable or constant" if not var.mutable else "defined outside this `def`"
-            self.err("E215", f"cannot assign to `{st.name}`: it is {why}", st.span,
-                     "use a new `let` name, or return a value from the def")
+            self.err(
+                "E215",
+                f"cannot assign to `{st.name}`: it is {why}",
+                st.span,
+                "use a new `let` name, or return a value from the def",
+            )
             return
         if st.op != "=":
             t = self._binary_type(st.op[0], var.type, t, st)
@@ -413,23 +453,32 @@ class Checker:
     def _cond(self, e: n.Expr, scope: _Scope) -> None:
         t = self.expr(e, scope)
         if not assignable(t, BOOL):
-            self.err("E205", f"a condition must be a bool, got {t}", e.span,
-                     "compare explicitly, e.g. `x != 0` or `len(xs) > 0`")
+            self.err(
+                "E205",
+                f"a condition must be a bool, got {t}",
+                e.span,
+                "compare explicitly, e.g. `x != 0` or `len(xs) > 0`",
+            )
 
     def _call_stmt(self, st: n.CallStmt, scope: _Scope, top_level: bool) -> None:
         c = st.call
         b = TABLE.get(c.name) if c.name not in self.defs else None
         if self.is_module and top_level:
-            self.err("E214", "a module may only define things; it cannot draw at its top level", st.span,
-                     "wrap the drawing in a `def`")
+            self.err(
+                "E214",
+                "a module may only define things; it cannot draw at its top level",
+                st.span,
+                "wrap the drawing in a `def`",
+            )
         if c.name == "canvas" and b is not None:
             if not top_level:
                 self.err("E214", "canvas() must be at the top level", st.span)
             elif self._canvas_seen:
                 self.err("E214", "canvas() is called twice", st.span, "call canvas() once, first")
             elif self._drew:
-                self.err("E214", "canvas() comes after drawing has started", st.span,
-                         "call canvas() first, before any shape")
+                self.err(
+                    "E214", "canvas() comes after drawing has started", st.span, "call canvas() first, before any shape"
+                )
             self._canvas_seen = True
         elif b is not None and b.returns == NONE:
             self._drew = True
@@ -447,8 +496,12 @@ class Checker:
             for a in c.args:
                 self.expr(a.value, scope)
             if scope.lookup(c.name) is not None:
-                self.err("E201", f"`{c.name}` is a value, not a function", c.name_span,
-                         f"only builtins and `def`s can be called; to multiply write `{c.name} * (...)`")
+                self.err(
+                    "E201",
+                    f"`{c.name}` is a value, not a function",
+                    c.name_span,
+                    f"only builtins and `def`s can be called; to multiply write `{c.name} * (...)`",
+                )
                 return ANY
             cands = list(TABLE) + list(self.defs) if self._may_suggest(len(TABLE) + len(self.defs)) else []
             s = did_you_mean(c.name, cands, FUNCTION_ALIASES) if cands else None
@@ -461,13 +514,14 @@ class Checker:
             return ANY
         return self._call_builtin(c, b, scope, block, as_value)
 
-    def _bind_args(self, c: n.Call, names: list[str], positional: int, scope: _Scope, what: str,
-                   signature: str = "") -> tuple[dict[str, tuple[Type, n.Arg]], bool]:
+    def _bind_args(
+        self, c: n.Call, names: list[str], positional: int, scope: _Scope, what: str, signature: str = ""
+    ) -> tuple[dict[str, tuple[Type, n.Arg]], bool]:
         """Bind arguments to parameter names; also says whether extra positional ones were refused."""
         bound: dict[str, tuple[Type, n.Arg]] = {}
         pos_i = 0
         refused = False
-        known = set(names)   # a def may have thousands of parameters: no list scan per argument
+        known = set(names)  # a def may have thousands of parameters: no list scan per argument
         for a in c.args:
             t = self.expr(a.value, scope)
             if a.name is None:
@@ -475,12 +529,16 @@ class Checker:
                     refused = True
                     sig = f": {signature}" if signature else ""
                     if positional == 0:
-                        self.err("E204", f"`{c.name}` takes keyword arguments only", a.span,
-                                 f"name every argument{sig}")
+                        self.err(
+                            "E204", f"`{c.name}` takes keyword arguments only", a.span, f"name every argument{sig}"
+                        )
                     else:
-                        self.err("E204", f"{what} takes at most {positional} positional argument"
-                                 f"{'s' if positional != 1 else ''}", a.span,
-                                 f"pass the rest by name{sig}")
+                        self.err(
+                            "E204",
+                            f"{what} takes at most {positional} positional argument{'s' if positional != 1 else ''}",
+                            a.span,
+                            f"pass the rest by name{sig}",
+                        )
                     pos_i += 1
                     continue
                 pname = names[pos_i]
@@ -488,8 +546,12 @@ class Checker:
             else:
                 pname = a.name
                 if pname not in known:
-                    self.err("E202", f"unknown argument `{pname}` for `{c.name}`", a.span,
-                             self._unknown_arg_hint(c, pname, names) if self._may_suggest(len(names)) else None)
+                    self.err(
+                        "E202",
+                        f"unknown argument `{pname}` for `{c.name}`",
+                        a.span,
+                        self._unknown_arg_hint(c, pname, names) if self._may_suggest(len(names)) else None,
+                    )
                     continue
             if pname in bound:
                 self.err("E206", f"argument `{pname}` is given twice", a.span)
@@ -517,8 +579,12 @@ class Checker:
                 if a.name is not None:
                     self.err("E202", f"`{c.name}` takes positional arguments only", a.span)
                 elif t.name == "list" and b.variadic == NUMBER:
-                    self.err("E205", f"`{c.name}` takes numbers, not a list", a.value.span,
-                             f"write {c.name}(a, b, ...) with the numbers themselves")
+                    self.err(
+                        "E205",
+                        f"`{c.name}` takes numbers, not a list",
+                        a.value.span,
+                        f"write {c.name}(a, b, ...) with the numbers themselves",
+                    )
                 else:
                     self._expect(t, b.variadic, a.value, f"argument of `{c.name}`")
             return self._result(c, b.result_type({}), block, b.block, as_value)
@@ -530,17 +596,20 @@ class Checker:
             if p.name in bound:
                 t, a = bound[p.name]
                 types[p.name] = t
-                if not assignable(t, p.type):   # (the message is only built for a mismatch)
+                if not assignable(t, p.type):  # (the message is only built for a mismatch)
                     self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
                 if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
                     s = did_you_mean(a.value.value, p.choices, CHOICE_ALIASES)
-                    self.err("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{a.value.value}\"",
-                             a.value.span, f"did you mean \"{s}\"?" if s else None)
+                    self.err(
+                        "E217",
+                        f'`{p.name}` must be one of {", ".join(p.choices)}; got "{a.value.value}"',
+                        a.value.span,
+                        f'did you mean "{s}"?' if s else None,
+                    )
                 if isinstance(a.value, _RANGE_CHECKED):
                     self._check_literal_range(c, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
-                self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span,
-                         b.short_signature())
+                self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
         return self._result(c, b.result_type(types), block, b.block, as_value)
 
     def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
@@ -552,25 +621,32 @@ class Checker:
         v = -lit.value if neg else lit.value
         if not p.in_range(v):
             self.err("E301", range_message(p, c.name, f"{v:g}"), e.span, range_hint(p))
-        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba")
-                                                                       and p.name in "rgb")):
+        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba") and p.name in "rgb")):
             scale = "0-255" if c.name in ("rgb", "rgba") else "pixels"
-            self.err("W502", f"{lit.raw} is the number {v:g}, not a share of the canvas or of 255",
-                     e.span, f"`{p.name}` is in {scale}: write the number itself"
-                     + (", or use hsl(h, s%, l%) for percentages" if scale == "0-255" else ""))
+            self.err(
+                "W502",
+                f"{lit.raw} is the number {v:g}, not a share of the canvas or of 255",
+                e.span,
+                f"`{p.name}` is in {scale}: write the number itself"
+                + (", or use hsl(h, s%, l%) for percentages" if scale == "0-255" else ""),
+            )
 
     def _suggested_for_unknown(self, c: n.Call, names: list[str]) -> set[str]:
         """Parameters that an unknown argument's did-you-mean already points at (no second error)."""
         known = set(names)
-        return {did_you_mean(a.name, names, ARG_ALIASES) for a in c.args
-                if a.name is not None and a.name not in known and self._may_suggest(len(names))} - {None}
+        return {
+            did_you_mean(a.name, names, ARG_ALIASES)
+            for a in c.args
+            if a.name is not None and a.name not in known and self._may_suggest(len(names))
+        } - {None}
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
         names = [p[0] for p in sig.params]
         # Every def call may carry `label=` (its drawing is labelled with the def's name otherwise).
         extra_label = "label" not in names
-        bound, refused = self._bind_args(c, names + ["label"] * extra_label, len(names), scope,
-                                         f"`{c.name}`", sig.signature())
+        bound, refused = self._bind_args(
+            c, names + ["label"] * extra_label, len(names), scope, f"`{c.name}`", sig.signature()
+        )
         if extra_label and "label" in bound:
             t, a = bound.pop("label")
             self._expect(t, STRING, a.value, f"`label` of `{c.name}`")
@@ -586,11 +662,19 @@ class Checker:
 
     def _result(self, c: n.Call, t: Type, block, takes_block: bool, as_value: bool) -> Type:
         if block is not None and not takes_block:
-            self.err("E209", f"`{c.name}` does not take a `{{ ... }}` block", c.span,
-                     "only group, clip_rect, clip_circle, clip_path, blur, shadow and glow take blocks")
+            self.err(
+                "E209",
+                f"`{c.name}` does not take a `{{ ... }}` block",
+                c.span,
+                "only group, clip_rect, clip_circle, clip_path, blur, shadow and glow take blocks",
+            )
         if block is None and takes_block and not as_value:
-            self.err("E210", f"`{c.name}` needs a `{{ ... }}` block of shapes", c.span,
-                     f"write `{c.name}(...) {{ circle(...) }}`")
+            self.err(
+                "E210",
+                f"`{c.name}` needs a `{{ ... }}` block of shapes",
+                c.span,
+                f"write `{c.name}(...) {{ circle(...) }}`",
+            )
         if as_value and takes_block:
             self.err("E214", f"`{c.name}` draws a block; it cannot be used as a value", c.span)
         return t
@@ -598,12 +682,20 @@ class Checker:
     def _expect(self, t: Type, want: Type, e: n.Expr, what: str) -> None:
         if assignable(t, want):
             return
-        if want.name == "list" and want.elem is not None and isinstance(e, n.ListLit) and \
-                e.items and assignable(COLOR, want.elem) and id(e) in self._item_types:
+        if (
+            want.name == "list"
+            and want.elem is not None
+            and isinstance(e, n.ListLit)
+            and e.items
+            and assignable(COLOR, want.elem)
+            and id(e) in self._item_types
+        ):
             # [red, "blue", "#ff8800"]: string literals in a list of colours are colours too
             types = self._item_types[id(e)]
-            if all(assignable(it, want.elem) or (it == STRING and isinstance(item, n.String))
-                   for item, it in zip(e.items, types)):
+            if all(
+                assignable(it, want.elem) or (it == STRING and isinstance(item, n.String))
+                for item, it in zip(e.items, types)
+            ):
                 for item, it in zip(e.items, types):
                     self._expect(it, want.elem, item, what)
                 return
@@ -615,7 +707,7 @@ class Checker:
                     hint = "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc"
                 elif "(" in e.value and e.value.split("(")[0].strip().lower() in TABLE:
                     hint = f"write the call without quotes: {e.value.strip()}"
-                self.err("E216", f"unknown colour \"{e.value}\"", e.span, hint)
+                self.err("E216", f'unknown colour "{e.value}"', e.span, hint)
             return  # a colour written as a string literal ("red", "#ff0000") is accepted
         hint = None
         if want == POINT and t.name == "list":
@@ -623,8 +715,10 @@ class Checker:
         elif want == list_of(POINT) and t.name == "list" and t.elem is not None and t.elem.name == "list":
             hint = "write each point as (x, y), not [x, y]: [(0, 0), (10, 0), (5, 8)]"
         elif t == STRING and assignable(COLOR, want):
-            hint = ("a colour is a value, not text: write `red` or `#ff0000` without quotes "
-                    "(or declare `let c: color = \"red\"`)")
+            hint = (
+                "a colour is a value, not text: write `red` or `#ff0000` without quotes "
+                '(or declare `let c: color = "red"`)'
+            )
         elif want == POINT and t == NUMBER:
             hint = "a point is written (x, y)"
         elif want.name == "list" and t == POINT:
@@ -670,8 +764,12 @@ class Checker:
             return self._binary_type(e.op, lt, rt, e)
         if isinstance(e, n.ColorLit):
             if parse_hex(e.raw) is None:
-                self.err("E106", f"`{e.raw}` is not a valid colour", e.span,
-                         "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc")
+                self.err(
+                    "E106",
+                    f"`{e.raw}` is not a valid colour",
+                    e.span,
+                    "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc",
+                )
             return COLOR
         if isinstance(e, n.String):
             return STRING
@@ -701,16 +799,23 @@ class Checker:
             self.err("E211", f"unary `{e.op}` needs a number or point, got {t}", e.span)
             return ANY
         if isinstance(e, n.Field):
-            if isinstance(e.obj, n.Name) and scope.lookup(e.obj.name) is None and \
-                    e.obj.name not in self.defs and e.obj.name not in TABLE:
+            if (
+                isinstance(e.obj, n.Name)
+                and scope.lookup(e.obj.name) is None
+                and e.obj.name not in self.defs
+                and e.obj.name not in TABLE
+            ):
                 return self._module_field(e, scope)
             t = self.expr(e.obj, scope)
             fields = {"point": ("x", "y"), "color": ("r", "g", "b", "a")}.get(t.name)
             if t == ANY:
                 return ANY
             if fields is None or e.name not in fields:
-                hint = (f"{t} has fields {', '.join(fields)}" if fields else
-                        "only points (.x, .y) and colours (.r, .g, .b, .a) have fields")
+                hint = (
+                    f"{t} has fields {', '.join(fields)}"
+                    if fields
+                    else "only points (.x, .y) and colours (.r, .g, .b, .a) have fields"
+                )
                 if t.name == "list" and e.name in ("length", "len", "size", "count"):
                     hint = "use len(xs)"
                 self.err("E213", f"{t} has no field `{e.name}`", e.name_span or e.span, hint)
@@ -751,8 +856,11 @@ class Checker:
         s = did_you_mean(e.name, names, NAME_ALIASES, cutoff=0.8)
         if s is None and e.name.lower() in names:
             s = e.name.lower()
-        hint = (f"vdsl has no modules or objects: write `{s}`" if s else
-                "vdsl has no modules or objects; only points (.x, .y) and colours (.r, .g, .b, .a) have fields")
+        hint = (
+            f"vdsl has no modules or objects: write `{s}`"
+            if s
+            else "vdsl has no modules or objects; only points (.x, .y) and colours (.r, .g, .b, .a) have fields"
+        )
         self.err("E200", f"unknown name `{e.obj.name}`", e.obj.span, hint)
         return ANY
 
@@ -768,7 +876,7 @@ class Checker:
         names = scope.names() | {"true", "false"} if suggest else set()
         s = did_you_mean(e.name, names, NAME_ALIASES) if suggest else None
         if s is None and e.name in NAME_ALIASES:
-            s = NAME_ALIASES[e.name]            # `true`, `false`: keywords, not names in scope
+            s = NAME_ALIASES[e.name]  # `true`, `false`: keywords, not names in scope
         hint = f"did you mean `{s}`?" if s else None
         if e.name in FOREIGN_NAMES:
             hint = FOREIGN_NAMES[e.name]

@@ -1,4 +1,5 @@
 """The command line's registry: the `vdsl` group and its commands, each group of them in one module of vdsl/commands/."""
+
 from __future__ import annotations
 
 from .commands import concepts, core, dataset, llm, main, train

@@ -1,4 +1,5 @@
 """Wall-clock deadlines: the second line of defence behind the work budgets (code E412)."""
+
 from __future__ import annotations
 
 import time
@@ -11,6 +12,7 @@ class Deadline:
 
     Stages poll `check()` at bounded intervals (the evaluator every few thousand steps, the backends
     between draw calls), so a deadline is honoured within one bounded unit of work."""
+
     __slots__ = ("seconds", "at")
 
     def __init__(self, seconds: float | None):
@@ -26,8 +28,11 @@ class Deadline:
 
     def check(self, stage: str = "the program") -> None:
         if self.at is not None and time.monotonic() > self.at:
-            raise RuntimeFault("E412", f"{stage} ran past the time limit ({self.seconds:g} s)",
-                               "draw less, or raise it with --budget time_limit=SECONDS")
+            raise RuntimeFault(
+                "E412",
+                f"{stage} ran past the time limit ({self.seconds:g} s)",
+                "draw less, or raise it with --budget time_limit=SECONDS",
+            )
 
 
 NO_DEADLINE = Deadline(None)

@@ -1,13 +1,16 @@
 """Diagnostics as values: a stable code, a span, a message and a hint; collected, sorted, printed."""
+
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, asdict
-from typing import Iterable, NamedTuple
+from dataclasses import dataclass, asdict
+from typing import NamedTuple
+from collections.abc import Iterable
 
 
 class Span(NamedTuple):
     """A source range: 1-based line/column of the start and the end (end exclusive)."""
+
     line: int = 1
     col: int = 1
     end_line: int = 1

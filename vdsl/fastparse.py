@@ -1,4 +1,5 @@
 """A fast LALR driver over Lark's own tables: lexes with one regex and reduces straight into AST callbacks."""
+
 from __future__ import annotations
 
 import re
@@ -18,6 +19,7 @@ class Tok(NamedTuple):
     """A lexed token: its terminal type, text and position (1-based line/col, end exclusive).
 
     A tuple, because the lexer makes one per token: building it is a single C call."""
+
     type: str
     value: str
     start_pos: int
@@ -66,8 +68,11 @@ class FastParser:
     def _build_lexer(self, lark: Lark) -> None:
         terms = {t.name: t for t in lark.terminals}
         fixed = [t for t in terms.values() if t.name in ("COMMENT",) or t.name.startswith("__IGNORE")]
-        lits = [t for t in terms.values() if t.name not in ("NAME", "NUMBER", "PERCENT", "STRING", "COLOR")
-                and t not in fixed]
+        lits = [
+            t
+            for t in terms.values()
+            if t.name not in ("NAME", "NUMBER", "PERCENT", "STRING", "COLOR") and t not in fixed
+        ]
         word = re.compile(r"[A-Za-z_]\w*\Z")
         # Literal terminals: words become keywords looked up after a NAME match; the rest
         # (operators, punctuation) are tried longest first.
@@ -110,7 +115,7 @@ class FastParser:
                 f"(?P<STRING>{_linear(terms['STRING'].pattern.to_regexp())})",
                 f"(?P<COLOR>{_linear(terms['COLOR'].pattern.to_regexp())})",
                 r"(?P<EOF>\Z)",
-                r"(?P<BAD>[\s\S])",   # any other character: a lexing error, where no token can start
+                r"(?P<BAD>[\s\S])",  # any other character: a lexing error, where no token can start
             ]
             # Blanks before a token are consumed by the same match, and every character is in some
             # match: one finditer over the text yields the tokens back to back.
@@ -127,7 +132,7 @@ class FastParser:
         with an `$ERROR` token instead, which no parser state accepts (it fails there, not sooner)."""
         keywords, op_types = self.keywords, self.op_types
         on_comment = self.on_comment if comments else None
-        new = tuple.__new__   # Tok(...) without the Python-level __new__ (one call per token)
+        new = tuple.__new__  # Tok(...) without the Python-level __new__ (one call per token)
         out: list[Tok] = []
         append = out.append
         line, line_start = 1, 0
@@ -137,14 +142,26 @@ class FastParser:
         for scan in scans:
             for m in scan:
                 kind = m.lastgroup
-                pos, end = m.span(kind)   # the token's own span, after the blanks before it
+                pos, end = m.span(kind)  # the token's own span, after the blanks before it
                 if kind == "OP":
                     val = m.group(kind)
                     append(new(Tok, (op_types[val], val, pos, line, pos - line_start + 1, line, end - line_start + 1)))
                 elif kind == "NAME":
                     val = m.group(kind)
-                    append(new(Tok, (keywords.get(val, "NAME"), val, pos, line, pos - line_start + 1, line,
-                                     end - line_start + 1)))
+                    append(
+                        new(
+                            Tok,
+                            (
+                                keywords.get(val, "NAME"),
+                                val,
+                                pos,
+                                line,
+                                pos - line_start + 1,
+                                line,
+                                end - line_start + 1,
+                            ),
+                        )
+                    )
                 elif kind == "NL":
                     line += 1
                     line_start = end
@@ -160,7 +177,7 @@ class FastParser:
                     break
                 elif kind == "OPEN_COMMENT":
                     append(new(Tok, (op_types["/"], "/", pos, line, pos - line_start + 1, line, end - line_start + 1)))
-                    scans.append(self.master_unclosed.finditer(text, end))   # no block comments from here
+                    scans.append(self.master_unclosed.finditer(text, end))  # no block comments from here
                     break
                 elif kind == "BAD":
                     col = pos - line_start + 1
@@ -179,6 +196,7 @@ class FastParser:
         as `parse` does, so both parsers see one token stream and accept the same language."""
         from lark import Token
         from lark.exceptions import UnexpectedCharacters
+
         states = parser_state.parse_conf.parse_table.states
         alternatives = self.alternatives
         for tok in self.tokens(text, comments=False):
@@ -194,16 +212,23 @@ class FastParser:
                 row = states[parser_state.position]
                 if ttype not in row:
                     ttype = next((a for a in alternatives[tok.value] if a in row), ttype)
-            yield Token(ttype, tok.value, tok.start_pos, tok.line, tok.column, tok.end_line,
-                        tok.end_column, tok.start_pos + len(tok.value))
+            yield Token(
+                ttype,
+                tok.value,
+                tok.start_pos,
+                tok.line,
+                tok.column,
+                tok.end_line,
+                tok.end_column,
+                tok.start_pos + len(tok.value),
+            )
 
     # ------------------------------------------------------------ parsing
     def _reducer(self, rule):
         name = rule.alias or rule.origin.name
         inline = name.startswith("_")
         expansion = rule.expansion
-        keep = [not (getattr(s, "is_term", False) and (s.filter_out or s.name.startswith("_")))
-                for s in expansion]
+        keep = [not (getattr(s, "is_term", False) and (s.filter_out or s.name.startswith("_"))) for s in expansion]
         empty = rule.options.empty_indices
         if empty:  # absent optional parts `[x]` become None placeholders (maybe_placeholders)
             it = iter(keep)
@@ -228,15 +253,19 @@ class FastParser:
         expand1 = rule.options.expand1 and not rule.alias
         builder = self.builder
         # `"(" expr ")"` leaves no node of its own; the builder may still count it (nesting budget)
-        bracket = getattr(self.builder, "bracket", None) if expand1 and len(expansion) > 1 and \
-            getattr(expansion[0], "name", "") == "LPAR" else None
+        bracket = (
+            getattr(self.builder, "bracket", None)
+            if expand1 and len(expansion) > 1 and getattr(expansion[0], "name", "") == "LPAR"
+            else None
+        )
         # Where the span starts and ends: a token's position, a node's (or _Seq's) span, or else
         # (inlined lists, empty rules) the first/last child that has a position.
         first = _edge(expansion[0]) if expansion else None
         last = _edge(expansion[-1]) if expansion else None
-        new = tuple.__new__   # Span(...) without the Python-level __new__ (one call per reduction)
+        new = tuple.__new__  # Span(...) without the Python-level __new__ (one call per reduction)
 
         if any(spliced for _, spliced in plan):
+
             def reduce(children):
                 kids = []
                 for i, spliced in plan:
@@ -249,6 +278,7 @@ class FastParser:
                 if expand1 and len(kids) == 1:
                     return kids[0] if bracket is None else bracket(kids[0])
                 return method(new(Span, _span_of(children, first, last) + (builder.file,)), *kids)
+
             return reduce
 
         # No spliced children: the kept ones are fixed positions, picked by one itemgetter;
@@ -261,10 +291,12 @@ class FastParser:
             if bracket is None:
                 return lambda children: children[pick]
             return lambda children: bracket(children[pick])
-        if size == 1 and first == "tok" and picks == [0]:   # `atom: NUMBER -> number`: the token's span
+        if size == 1 and first == "tok" and picks == [0]:  # `atom: NUMBER -> number`: the token's span
+
             def reduce_token(children):
                 c = children[0]
                 return method(new(Span, (c.line, c.column, c.end_line, c.end_column, builder.file)), c)
+
             return reduce_token
         get = itemgetter(*picks) if picks else None
         one = len(picks) == 1
@@ -296,6 +328,7 @@ class FastParser:
             if one:
                 return method(span, get(children))
             return method(span, *get(children))
+
         return reduce
 
     @staticmethod
@@ -303,25 +336,28 @@ class FastParser:
         """An inlined rule (`_stmt`, repetition helpers) reduces to a plain list of its kept
         children, spliced into its parent. Each value is consumed by one reduction only, so the
         children list and a left-recursive rule's own list (`xs: xs "," x`) are reused in place."""
-        if plan == [(0, False)] and size == 1:   # `_stmt: call_stmt`
+        if plan == [(0, False)] and size == 1:  # `_stmt: call_stmt`
             return lambda children: children
         if plan and plan[0][1]:
             head, rest = plan[0][0], plan[1:]
         else:
             head, rest = None, plan
-        if head is not None and len(rest) == 1 and rest[0][0] is not None:   # `xs: xs "," x`
+        if head is not None and len(rest) == 1 and rest[0][0] is not None:  # `xs: xs "," x`
             i, spliced = rest[0]
             if spliced:
+
                 def extend(children):
                     out = children[head]
                     out.extend(children[i])
                     return out
+
                 return extend
 
             def append(children):
                 out = children[head]
                 out.append(children[i])
                 return out
+
             return append
 
         def reduce(children):
@@ -334,6 +370,7 @@ class FastParser:
                 else:
                     out.append(children[i])
             return out
+
         return reduce
 
     def _compile_tables(self):
@@ -351,14 +388,19 @@ class FastParser:
                         rules.append(arg)
                     out[str(sym)] = -1 - index[arg]
             rows[st] = out
-        if sorted(rows) == list(range(len(rows))):   # states are 0..n-1: index a list, not a dict
+        if sorted(rows) == list(range(len(rows))):  # states are 0..n-1: index a list, not a dict
             rows = [rows[i] for i in range(len(rows))]
         self._rows = rows
         self._sizes = [len(r.expansion) for r in rules]
         self._origins = [str(r.origin.name) for r in rules]
         # A unit production of a `?rule` (expr -> ternary -> ... -> atom) passes its child through.
-        self._units = [len(r.expansion) == 1 and r.options.expand1 and not r.alias
-                       and not getattr(r.expansion[0], "is_term", False) for r in rules]
+        self._units = [
+            len(r.expansion) == 1
+            and r.options.expand1
+            and not r.alias
+            and not getattr(r.expansion[0], "is_term", False)
+            for r in rules
+        ]
         self._funcs = [self._reducer(r) for r in rules]
         self._unit_memo: dict = {}
 
@@ -368,7 +410,7 @@ class FastParser:
         rows, end_state = self._rows, self.end
         sizes, origins, units, funcs = self._sizes, self._origins, self._units, self._funcs
         state = self.start
-        state_stack: list = []   # the states under `state`
+        state_stack: list = []  # the states under `state`
         values: list = []
         push_state, push_value = state_stack.append, values.append
         alternatives = self.alternatives
@@ -382,14 +424,15 @@ class FastParser:
                         for alt in alternatives[tok.value]:
                             act = rows[state].get(alt)
                             if act is not None:
-                                ttype = alt   # the token keeps its lexed type: the builder reads only text and position
+                                ttype = alt  # the token keeps its lexed type: the builder reads only text and position
                                 break
                     if act is None:
                         if ttype == "$END" and state == end_state:
                             return values[-1]
-                        done = values[0] if values else None   # the top-level statements so far
-                        raise SyntaxFailure(tok.start_pos, (done[-1].span[0], done[-1].span[1])
-                                            if type(done) is list and done else None)
+                        done = values[0] if values else None  # the top-level statements so far
+                        raise SyntaxFailure(
+                            tok.start_pos, (done[-1].span[0], done[-1].span[1]) if type(done) is list and done else None
+                        )
                 if act >= 0:
                     push_state(state)
                     state = act
@@ -410,12 +453,12 @@ class FastParser:
                     state = top
                     continue
                 size = sizes[r]
-                if size:   # pop `size` states: the one left on top is `below`
+                if size:  # pop `size` states: the one left on top is `below`
                     children = values[-size:]
                     del values[-size:]
                     below = state_stack[-size]
                     if size > 1:
-                        del state_stack[1 - size:]
+                        del state_stack[1 - size :]
                 else:
                     children = []
                     below = state
@@ -435,10 +478,16 @@ def _edge(sym) -> str | None:
 
 def _span_of(children, first, last) -> tuple:
     c0, c1 = children[0] if children else None, children[-1] if children else None
-    sl, sc = (c0.line, c0.column) if first == "tok" else (c0.span[0], c0.span[1]) if first == "node" \
-        else _start(children)
-    el, ec = (c1.end_line, c1.end_column) if last == "tok" else (c1.span[2], c1.span[3]) if last == "node" \
+    sl, sc = (
+        (c0.line, c0.column) if first == "tok" else (c0.span[0], c0.span[1]) if first == "node" else _start(children)
+    )
+    el, ec = (
+        (c1.end_line, c1.end_column)
+        if last == "tok"
+        else (c1.span[2], c1.span[3])
+        if last == "node"
         else _end(children)
+    )
     return sl, sc, el, ec
 
 
@@ -483,7 +532,7 @@ _LINEAR_FORMS = [
     # `#fff...fg`: no shorter run of hex digits ends at a word boundary either
     (r"[0-9a-fA-F]+\b", r"[0-9a-fA-F]++\b"),
     # a block comment: the capturing group saves its mark at every character (30x slower)
-    ("(.|\n)*?", r"[\s\S]*?"),   # (Lark writes the newline out)
+    ("(.|\n)*?", r"[\s\S]*?"),  # (Lark writes the newline out)
 ]
 
 
@@ -504,7 +553,7 @@ def _alternatives(pattern: str) -> list[str]:
         if c == "\\":
             i += 2
             continue
-        if c == "[":   # a character class: skip to its end (a `]` first in it is literal)
+        if c == "[":  # a character class: skip to its end (a `]` first in it is literal)
             i += 2 if pattern.startswith("[^", i) else 1
             i += pattern.startswith("]", i)
             while pattern[i] != "]":

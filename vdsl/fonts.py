@@ -1,4 +1,5 @@
 """Bundled fonts: find the Roboto TTFs shipped by `font_roboto` and load them as cached skia Typefaces."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,12 @@ import skia
 # IR weight name -> Roboto file style stem.  Never falls back to system fonts:
 # every typeface comes from a file path inside the font_roboto package (Apache-2.0).
 WEIGHTS: dict[str, str] = {
-    "thin": "Thin", "light": "Light", "regular": "Regular",
-    "medium": "Medium", "bold": "Bold", "black": "Black",
+    "thin": "Thin",
+    "light": "Light",
+    "regular": "Regular",
+    "medium": "Medium",
+    "bold": "Bold",
+    "black": "Black",
 }
 
 
@@ -46,7 +51,7 @@ def _quiet_stderr():
     system's font configuration although vdsl never looks up a system font (it loads files by path)."""
     try:
         saved = os.dup(2)
-    except OSError:   # no stderr to silence
+    except OSError:  # no stderr to silence
         yield
         return
     try:
@@ -58,7 +63,7 @@ def _quiet_stderr():
         os.close(saved)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def typeface(weight: str = "regular", italic: bool = False) -> skia.Typeface:
     """The skia Typeface for (weight, italic), loaded from the bundled file and cached."""
     path = font_path(weight, italic)
@@ -104,6 +109,7 @@ def text_start_x(x: float, advance: float, anchor: str) -> float:
 def pil_font(size: int, weight: str = "regular"):
     """The bundled Roboto at `size` pixels as a PIL font, for contact sheets, reports and charts."""
     from PIL import ImageFont
+
     return ImageFont.truetype(str(font_path(weight)), max(1, int(size)))
 
 

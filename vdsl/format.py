@@ -1,4 +1,5 @@
 """The formatter: prints an AST back as canonical vdsl source, keeping comments; fmt(fmt(x)) == fmt(x)."""
+
 from __future__ import annotations
 
 from . import nodes as n
@@ -7,8 +8,22 @@ from .syntax import quote
 INDENT = "  "
 WIDTH = 100
 
-_PREC = {"or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
-         "+": 6, "-": 6, "*": 7, "/": 7, "%": 7, "**": 9}
+_PREC = {
+    "or": 2,
+    "and": 3,
+    "==": 5,
+    "!=": 5,
+    "<": 5,
+    "<=": 5,
+    ">": 5,
+    ">=": 5,
+    "+": 6,
+    "-": 6,
+    "*": 7,
+    "/": 7,
+    "%": 7,
+    "**": 9,
+}
 
 
 def expr(e: n.Expr, need: int = 0) -> str:
@@ -21,7 +36,7 @@ def _expr(e: n.Expr) -> tuple[str, int]:
     if isinstance(e, (n.Number, n.Percent)):
         return e.raw, 11
     if isinstance(e, n.String):
-        return e.raw or quote(e.value), 11   # raw: the literal as written (escaped, either quote)
+        return e.raw or quote(e.value), 11  # raw: the literal as written (escaped, either quote)
     if isinstance(e, n.ColorLit):
         return e.raw, 11
     if isinstance(e, n.Bool):
@@ -38,7 +53,7 @@ def _expr(e: n.Expr) -> tuple[str, int]:
     if isinstance(e, n.Call):
         return call(e), 11
     if isinstance(e, n.Field):
-        if isinstance(e.obj, n.Number):   # `(1).e5`, not `1.e5` (a number)
+        if isinstance(e.obj, n.Number):  # `(1).e5`, not `1.e5` (a number)
             return f"({e.obj.raw}).{e.name}", 10
         return f"{expr(e.obj, 10)}.{e.name}", 10
     if isinstance(e, n.Index):
@@ -92,7 +107,7 @@ class _Printer:
         self.comments = sorted(comments, key=lambda c: (c.line, c.col))
         self.ci = 0
         self.out: list[str] = []
-        self.last_line = 0   # source line of the last statement printed
+        self.last_line = 0  # source line of the last statement printed
 
     def _comments_before(self, line: int, indent: str) -> None:
         while self.ci < len(self.comments) and self.comments[self.ci].line < line:
@@ -104,13 +119,16 @@ class _Printer:
             # and turn the rest of it into code.
             lines = c.text.split("\n")
             self.out.append(indent + lines[0].strip())
-            self.out.extend(line.rstrip() for line in lines[1:])   # block comments stay verbatim
+            self.out.extend(line.rstrip() for line in lines[1:])  # block comments stay verbatim
             self.last_line = c.line + c.text.count("\n")
             self.ci += 1
 
     def _trailing(self, line: int) -> None:
-        while self.ci < len(self.comments) and self.comments[self.ci].line == line \
-                and "\n" not in self.comments[self.ci].text:
+        while (
+            self.ci < len(self.comments)
+            and self.comments[self.ci].line == line
+            and "\n" not in self.comments[self.ci].text
+        ):
             self.out[-1] += "  " + self.comments[self.ci].text.strip()
             self.ci += 1
 
@@ -122,8 +140,13 @@ class _Printer:
 
     def stmt(self, st: n.Stmt, indent: str) -> None:
         self._comments_before(st.span.line, indent)
-        if self.out and self.last_line and st.span.line > self.last_line + 1 and self.out[-1] != "" \
-                and not self.out[-1].endswith("{"):
+        if (
+            self.out
+            and self.last_line
+            and st.span.line > self.last_line + 1
+            and self.out[-1] != ""
+            and not self.out[-1].endswith("{")
+        ):
             self.out.append("")
         if isinstance(st, n.Let):
             ann = f": {_type(st.type)}" if st.type else ""
@@ -144,8 +167,12 @@ class _Printer:
             else:
                 self._open_block(head, st.block, indent, st.span.end_line)
         elif isinstance(st, n.Def):
-            params = ", ".join(p.name + (f": {_type(p.type)}" if p.type else "")
-                               + (f" = {expr(p.default)}" if p.default is not None else "") for p in st.params)
+            params = ", ".join(
+                p.name
+                + (f": {_type(p.type)}" if p.type else "")
+                + (f" = {expr(p.default)}" if p.default is not None else "")
+                for p in st.params
+            )
             ret = f" -> {_type(st.returns)}" if st.returns else ""
             self._open_block(f"{indent}def {st.name}({params}){ret}", st.body, indent, st.span.end_line)
         elif isinstance(st, n.For):
@@ -174,8 +201,7 @@ class _Printer:
         if st.otherwise is None:
             return
         closing = self.out.pop()
-        if len(st.otherwise) == 1 and isinstance(st.otherwise[0], n.If) and \
-                st.otherwise[0].span.line == then_end:
+        if len(st.otherwise) == 1 and isinstance(st.otherwise[0], n.If) and st.otherwise[0].span.line == then_end:
             self._if(st.otherwise[0], indent, f"{closing} else if ")
         else:
             self._open_block(f"{closing} else", st.otherwise, indent, st.span.end_line)
@@ -184,7 +210,7 @@ class _Printer:
 def format_program(program: n.Program) -> str:
     p = _Printer(program.comments)
     p.block(program.stmts, "", None)
-    p._comments_before(10 ** 9, "")
+    p._comments_before(10**9, "")
     while p.out and p.out[-1] == "":
         p.out.pop()
     return "\n".join(p.out) + "\n"
@@ -193,6 +219,7 @@ def format_program(program: n.Program) -> str:
 def format_source(source: str, file: str = "<input>"):
     """(formatted text, diagnostics); the text is None when the source does not parse."""
     from .syntax import parse
+
     program, diags = parse(source, file)
     if program is None:
         return None, diags

@@ -1,4 +1,5 @@
 """Contact sheets: render every program in a folder at several seeds into one labelled PNG grid."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from .fonts import fit_text, pil_font
 
-GAP = 6                      # pixels between cells and around the sheet
+GAP = 6  # pixels between cells and around the sheet
 BACKGROUND = (236, 236, 236)
 FAIL_FILL = (204, 40, 40)
 MAX_CELLS = 10_000
@@ -19,10 +20,11 @@ MAX_CELLS = 10_000
 @dataclass
 class Cell:
     """One rendered (program, seed) cell: its label and, for a failure, the error code and message."""
+
     file: str
     label: str
     seed: int
-    image: np.ndarray | None = None     # size x size x 4 uint8, None when it failed
+    image: np.ndarray | None = None  # size x size x 4 uint8, None when it failed
     code: str = ""
     message: str = ""
 
@@ -57,6 +59,7 @@ def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed:
     program: a compile error, run-time error or budget overrun becomes a failed Cell with its code."""
     from .api import compile_file
     from .errors import DiagnosticsError
+
     cells: list[Cell] = []
     for path in paths:
         prog = compile_file(path)
@@ -102,8 +105,13 @@ def contact_sheet(cells: list[Cell], size: int = 128, columns: int = 8) -> Image
         else:
             draw.rectangle([x, y, x + size - 1, y + size - 1], fill=FAIL_FILL)
             code = cell.code or "error"
-            draw.text((x + size / 2, y + size / 2), fit_text(draw, code, f_code, size - 8),
-                      font=f_code, fill=(255, 255, 255), anchor="mm")
+            draw.text(
+                (x + size / 2, y + size / 2),
+                fit_text(draw, code, f_code, size - 8),
+                font=f_code,
+                fill=(255, 255, 255),
+                anchor="mm",
+            )
             sub, sub_fill = f"seed {cell.seed}: {cell.message}", FAIL_FILL
         ty = y + size + 2
         draw.text((x, ty), fit_text(draw, cell.label, f_label, size), font=f_label, fill=(20, 20, 20))
@@ -116,8 +124,9 @@ def find_programs(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*.vd") if p.is_file())
 
 
-def gallery(folder: str | Path, output: str | Path, seeds: int = 3, size: int = 128,
-            columns: int | None = None) -> list[Cell]:
+def gallery(
+    folder: str | Path, output: str | Path, seeds: int = 3, size: int = 128, columns: int | None = None
+) -> list[Cell]:
     """Render every .vd in `folder` at `seeds` seeds into a contact sheet saved at `output`."""
     if seeds < 1 or size < 16 or size > 2048:
         raise ValueError("need seeds >= 1 and size in 16..2048")

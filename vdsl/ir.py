@@ -3,11 +3,12 @@
 Nodes are immutable by convention (never modified after creation; derive with dataclasses.replace)
 and hashable by value. They are not `frozen` dataclasses only because frozen ones take ~5x longer
 to create, and the evaluator creates several per shape."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, asdict
-from typing import Any, Union
+from typing import Any
 
 # A colour is (r, g, b, a), each a float in [0, 1] (straight, not premultiplied alpha).
 RGBA = tuple[float, float, float, float]
@@ -68,6 +69,7 @@ class Pattern:
     checker  (colors=[a, b], size=cell size, angle)
     grid     (colors=[line, background], size=cell size, width=line width)
     """
+
     kind: str
     colors: tuple[RGBA, ...]
     size: float
@@ -81,6 +83,7 @@ class Pattern:
 class Noise:
     """Perlin noise mapped between two colours (SVG feTurbulence semantics).
     kind: "fractal" or "turbulence"; freq: base frequency per pixel (x, y)."""
+
     kind: str
     freq: tuple[float, float]
     octaves: int
@@ -89,7 +92,7 @@ class Noise:
     type: str = "noise"
 
 
-Paint = Union[Solid, LinearGradient, RadialGradient, SweepGradient, Pattern, Noise]
+Paint = Solid | LinearGradient | RadialGradient | SweepGradient | Pattern | Noise
 
 
 @dataclass(unsafe_hash=True)
@@ -97,8 +100,8 @@ class Stroke:
     paint: Paint
     width: float = 1.0
     dash: tuple[float, ...] = ()
-    cap: str = "butt"     # butt | round | square
-    join: str = "miter"   # miter | round | bevel
+    cap: str = "butt"  # butt | round | square
+    join: str = "miter"  # miter | round | bevel
 
 
 # ---------------------------------------------------------------- geometry
@@ -133,15 +136,15 @@ class PathGeom:
 class TextGeom:
     text: str
     x: float
-    y: float          # baseline
+    y: float  # baseline
     size: float
-    anchor: str = "start"   # start | middle | end
+    anchor: str = "start"  # start | middle | end
     weight: str = "regular"  # regular | bold | light | medium | black | thin
     italic: bool = False
     kind: str = "text"
 
 
-Geometry = Union[RectGeom, EllipseGeom, PathGeom, TextGeom]
+Geometry = RectGeom | EllipseGeom | PathGeom | TextGeom
 
 
 # ---------------------------------------------------------------- nodes
@@ -164,6 +167,7 @@ class Effect:
     shadow (dx, dy, radius, rgba): a blurred, offset copy under the content
     glow   (radius, rgba): a blurred, tinted copy of the content under it, no offset
     """
+
     kind: str
     radius: float = 0.0
     dx: float = 0.0
@@ -177,18 +181,32 @@ class Group:
     transform: Matrix | None = None
     opacity: float = 1.0
     blend: str = "normal"
-    clip: PathGeom | None = None   # in the group's own (transformed) coordinates
+    clip: PathGeom | None = None  # in the group's own (transformed) coordinates
     effects: tuple[Effect, ...] = ()
     label: str | None = None
     node: str = "group"
 
 
-Node = Union[Shape, Group]
+Node = Shape | Group
 
 BLEND_MODES = (
-    "normal", "multiply", "screen", "overlay", "darken", "lighten", "color-dodge",
-    "color-burn", "hard-light", "soft-light", "difference", "exclusion", "hue",
-    "saturation", "color", "luminosity", "plus",
+    "normal",
+    "multiply",
+    "screen",
+    "overlay",
+    "darken",
+    "lighten",
+    "color-dodge",
+    "color-burn",
+    "hard-light",
+    "soft-light",
+    "difference",
+    "exclusion",
+    "hue",
+    "saturation",
+    "color",
+    "luminosity",
+    "plus",
 )
 
 
@@ -221,5 +239,4 @@ def multiply(m: Matrix, n: Matrix) -> Matrix:
     """Return m·n: apply n first, then m."""
     a, b, c, d, e, f = m
     A, B, C, D, E, F = n
-    return (a * A + c * B, b * A + d * B, a * C + c * D, b * C + d * D,
-            a * E + c * F + e, b * E + d * F + f)
+    return (a * A + c * B, b * A + d * B, a * C + c * D, b * C + d * D, a * E + c * F + e, b * E + d * F + f)

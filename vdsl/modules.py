@@ -1,4 +1,5 @@
 """Module resolution for `use`: stdlib modules by name, and (only when allowed) files under the program's folder."""
+
 from __future__ import annotations
 
 import errno
@@ -15,14 +16,14 @@ from .budgets import CAPS
 # The most bytes read from any source file: one more than the largest source-size budget, so an
 # oversized file is still reported as E400 by the parser, and a huge file is never read whole.
 MAX_READ = CAPS["source_bytes"] + 1
-MAX_PATH_CHARS = 1024           # longer `use "..."` paths are refused before touching the file system
+MAX_PATH_CHARS = 1024  # longer `use "..."` paths are refused before touching the file system
 _STDLIB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
 class ModuleSource:
-    name: str       # as written after `use`
-    file: str       # shown in diagnostics
+    name: str  # as written after `use`
+    file: str  # shown in diagnostics
     text: str
 
 
@@ -93,7 +94,7 @@ def read_regular_file(path: str | os.PathLike, max_bytes: int = MAX_READ) -> byt
         fd = os.open(path, flags)
     except IsADirectoryError:
         raise NotRegularFile(os.fspath(path), "a directory") from None
-    except ValueError as e:              # an embedded NUL byte: no such file can exist
+    except ValueError as e:  # an embedded NUL byte: no such file can exist
         raise FileNotFoundError(errno.ENOENT, str(e), os.fspath(path)) from None
     try:
         st = os.fstat(fd)

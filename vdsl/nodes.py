@@ -1,8 +1,8 @@
 """The typed AST: one dataclass per construct, every node carrying its source span."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
 
 from .diagnostics import Span
 
@@ -16,7 +16,7 @@ class Node:
 @dataclass(eq=False)
 class TypeRef(Node):
     name: str
-    arg: Optional["TypeRef"] = None
+    arg: "TypeRef" | None = None
 
 
 # ---------------------------------------------------------------- expressions
@@ -74,7 +74,7 @@ class Comprehension(Expr):
     item: Expr
     var: str
     iterable: Expr
-    cond: Optional[Expr]
+    cond: Expr | None
 
 
 @dataclass(eq=False)
@@ -112,7 +112,7 @@ class Index(Expr):
 
 @dataclass(eq=False)
 class Arg(Node):
-    name: Optional[str]
+    name: str | None
     value: Expr
 
 
@@ -132,14 +132,14 @@ class Stmt(Node):
 @dataclass(eq=False)
 class Let(Stmt):
     name: str
-    type: Optional[TypeRef]
+    type: TypeRef | None
     value: Expr
 
 
 @dataclass(eq=False)
 class ParamStmt(Stmt):
     name: str
-    type: Optional[TypeRef]
+    type: TypeRef | None
     value: Expr
 
 
@@ -153,15 +153,15 @@ class Assign(Stmt):
 @dataclass(eq=False)
 class ParamDecl(Node):
     name: str
-    type: Optional[TypeRef]
-    default: Optional[Expr]
+    type: TypeRef | None
+    default: Expr | None
 
 
 @dataclass(eq=False)
 class Def(Stmt):
     name: str
     params: list[ParamDecl]
-    returns: Optional[TypeRef]
+    returns: TypeRef | None
     body: list[Stmt]
     doc: str = ""  # the // comment lines right above the def
 
@@ -169,7 +169,7 @@ class Def(Stmt):
 @dataclass(eq=False)
 class For(Stmt):
     var: str
-    var2: Optional[str]  # `for i, x in list` binds the index and the item
+    var2: str | None  # `for i, x in list` binds the index and the item
     iterable: Expr
     body: list[Stmt]
 
@@ -178,7 +178,7 @@ class For(Stmt):
 class If(Stmt):
     cond: Expr
     then: list[Stmt]
-    otherwise: Optional[list[Stmt]]  # an `else if` is a one-statement list holding an If
+    otherwise: list[Stmt] | None  # an `else if` is a one-statement list holding an If
 
 
 @dataclass(eq=False)
@@ -195,7 +195,7 @@ class Return(Stmt):
 @dataclass(eq=False)
 class CallStmt(Stmt):
     call: Call
-    block: Optional[list[Stmt]]
+    block: list[Stmt] | None
 
 
 @dataclass(eq=False)
@@ -212,4 +212,4 @@ class Program(Node):
     file: str = "<input>"
 
 
-Statement = Union[Let, ParamStmt, Assign, Def, For, If, Use, Return, CallStmt]
+Statement = Let | ParamStmt | Assign | Def | For | If | Use | Return | CallStmt

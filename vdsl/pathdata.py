@@ -1,4 +1,5 @@
 """Parse SVG path data into vdsl's absolute, normalised path segments (and bound and serialise them)."""
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,8 @@ _W = "[ \\t\\n\\r\\f]"
 _NUM_BODY = r"(?>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
 _NUM = "(" + _NUM_BODY + ")"
 _FLAG = "([01])"
-_LEAD = _W + "*+"                          # before a command's first number
-_SEP = _W + "*+(?:," + _W + "*+)?+"        # comma-wsp? between numbers / argument sets
+_LEAD = _W + "*+"  # before a command's first number
+_SEP = _W + "*+(?:," + _W + "*+)?+"  # comma-wsp? between numbers / argument sets
 
 _WS_RE = re.compile(_LEAD)
 _SEP_RE = re.compile(_SEP)
@@ -45,8 +46,16 @@ _NONFINITE_RE = re.compile(r"[+-]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
 
 # argument kinds per command: n = number, f = arc flag
 _ARGS = {
-    "M": "nn", "L": "nn", "H": "n", "V": "n", "C": "nnnnnn", "S": "nnnn",
-    "Q": "nnnn", "T": "nn", "A": "nnnffnn", "Z": "",
+    "M": "nn",
+    "L": "nn",
+    "H": "n",
+    "V": "n",
+    "C": "nnnnnn",
+    "S": "nnnn",
+    "Q": "nnnn",
+    "T": "nn",
+    "A": "nnnffnn",
+    "Z": "",
 }
 _NUMBER_START = frozenset("0123456789.+-")
 
@@ -139,9 +148,9 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
     out: list[tuple] = []
     append = out.append
     isfinite = math.isfinite
-    cx = cy = 0.0       # current point
-    sx = sy = 0.0       # start of the current subpath
-    kx = ky = 0.0       # last control point of a C/S (prev == "C") or Q/T (prev == "Q")
+    cx = cy = 0.0  # current point
+    sx = sy = 0.0  # start of the current subpath
+    kx = ky = 0.0  # last control point of a C/S (prev == "C") or Q/T (prev == "Q")
     prev = ""
     last_z = False
 
@@ -213,7 +222,12 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
             elif up == "C":
                 x1, y1, x2, y2, x, y = map(float, m.groups())
                 if rel:
-                    x1 += cx; y1 += cy; x2 += cx; y2 += cy; x += cx; y += cy
+                    x1 += cx
+                    y1 += cy
+                    x2 += cx
+                    y2 += cy
+                    x += cx
+                    y += cy
                 seg = ("C", x1, y1, x2, y2, x, y)
                 if not all(map(isfinite, seg[1:])):
                     _overflow(d, m, ch)
@@ -223,7 +237,10 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
             elif up == "S":
                 x2, y2, x, y = map(float, m.groups())
                 if rel:
-                    x2 += cx; y2 += cy; x += cx; y += cy
+                    x2 += cx
+                    y2 += cy
+                    x += cx
+                    y += cy
                 if prev == "C":
                     x1 = 2.0 * cx - kx
                     y1 = 2.0 * cy - ky
@@ -238,7 +255,10 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
             elif up == "Q":
                 x1, y1, x, y = map(float, m.groups())
                 if rel:
-                    x1 += cx; y1 += cy; x += cx; y += cy
+                    x1 += cx
+                    y1 += cy
+                    x += cx
+                    y += cy
                 seg = ("Q", x1, y1, x, y)
                 if not all(map(isfinite, seg[1:])):
                     _overflow(d, m, ch)
@@ -274,8 +294,7 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
                 if rel:
                     x += cx
                     y += cy
-                if not (isfinite(rx) and isfinite(ry) and isfinite(rot)
-                        and isfinite(x) and isfinite(y)):
+                if not (isfinite(rx) and isfinite(ry) and isfinite(rot) and isfinite(x) and isfinite(y)):
                     _overflow(d, m, ch)
                 if x == cx and y == cy:
                     pass  # identical end points: the arc is omitted entirely
@@ -328,8 +347,8 @@ def _arc_extent(x1: float, y1: float, seg: tuple, acc: list) -> None:
         dt += 2.0 * math.pi
     elif not sweep and dt > 0.0:
         dt -= 2.0 * math.pi
-    tx = math.atan2(-ry * sp, rx * cp)   # d x / d theta == 0
-    ty = math.atan2(ry * cp, rx * sp)    # d y / d theta == 0
+    tx = math.atan2(-ry * sp, rx * cp)  # d x / d theta == 0
+    ty = math.atan2(ry * cp, rx * sp)  # d y / d theta == 0
     two_pi = 2.0 * math.pi
     for t in (tx, tx + math.pi, ty, ty + math.pi):
         inside = ((t - t1) % two_pi <= dt + 1e-12) if dt >= 0.0 else ((t1 - t) % two_pi <= -dt + 1e-12)

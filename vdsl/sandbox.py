@@ -1,4 +1,5 @@
 """Run untrusted programs (compile + evaluate + render) in a child process under a wall-clock limit and a memory cap."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -15,8 +16,8 @@ from .diagnostics import Diagnostic, Span
 # Address space a program may use on top of its worker's own (the interpreter, numpy, Skia: ~250 MiB):
 # 2 GiB holds the largest default canvas (4096 x 4096) several times over, with blur layers and encoders.
 DEFAULT_MEMORY_LIMIT = 2 << 30
-GRACE = 0.5                    # seconds past the time limit (+5 %) before the parent kills a worker
-START_TIMEOUT = 120.0          # seconds a fresh worker may take to import vdsl and Skia
+GRACE = 0.5  # seconds past the time limit (+5 %) before the parent kills a worker
+START_TIMEOUT = 120.0  # seconds a fresh worker may take to import vdsl and Skia
 
 OK, ERROR, TIMEOUT, MEMORY, CRASH = "ok", "error", "timeout", "memory", "crash"
 FORMATS = ("png", "jpeg", "jpg", "webp", "svg", "pdf", "array", "scene")
@@ -25,11 +26,12 @@ FORMATS = ("png", "jpeg", "jpg", "webp", "svg", "pdf", "array", "scene")
 @dataclass(frozen=True)
 class Job:
     """What to run: one program, one seed, one output. Picklable; sent to the worker as is."""
+
     source: str | bytes
     seed: int = 0
-    fmt: str = "png"                     # png jpeg webp svg pdf (bytes), array (HxWx4 uint8), scene (IR)
+    fmt: str = "png"  # png jpeg webp svg pdf (bytes), array (HxWx4 uint8), scene (IR)
     size: tuple[int, int] | None = None  # fit the drawing to (W, H), letterboxed
-    max_side: int | None = None          # or scale it down so that its longer side is at most this
+    max_side: int | None = None  # or scale it down so that its longer side is at most this
     scale: float = 1.0
     params: dict | None = None
     file: str = "<input>"
@@ -40,6 +42,7 @@ class Job:
 class SandboxResult:
     """status: ok, error (diagnostics say why), timeout (E412), memory (E413) or crash (E300).
     value: bytes, an array or a scene when ok; diagnostics: the warnings when ok, else the errors."""
+
     status: str
     value: object = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -62,8 +65,12 @@ def status_of(diags: list[Diagnostic]) -> str:
 
 def memory_diagnostic(limit: int | None, file: str = "<input>") -> Diagnostic:
     cap = f" ({limit / (1 << 20):.0f} MiB)" if limit else ""
-    return _diag("E413", f"the program needed more memory than the memory cap{cap}", file,
-                 "draw less or smaller; the cap is Sandbox(memory_limit=...) / --memory-limit")
+    return _diag(
+        "E413",
+        f"the program needed more memory than the memory cap{cap}",
+        file,
+        "draw less or smaller; the cap is Sandbox(memory_limit=...) / --memory-limit",
+    )
 
 
 # ----------------------------------------------------------------------------- the work (any process)
@@ -75,12 +82,16 @@ def execute(job: Job) -> tuple[str, object, list[Diagnostic]]:
     from .diagnostics import has_errors
     from .errors import DiagnosticsError
     from .values import RuntimeFault
+
     budgets = job.budgets
     deadline = Deadline(budgets.time_limit)
     try:
         if job.fmt not in FORMATS:
-            return ERROR, None, [_diag("E217", f"unknown output format {job.fmt!r}; expected one of "
-                                               f"{', '.join(FORMATS)}", job.file)]
+            return (
+                ERROR,
+                None,
+                [_diag("E217", f"unknown output format {job.fmt!r}; expected one of {', '.join(FORMATS)}", job.file)],
+            )
         prog = compile(job.source, job.file, budgets)
         diags = list(prog.diagnostics)
         if not prog.ok:
@@ -106,7 +117,7 @@ def execute(job: Job) -> tuple[str, object, list[Diagnostic]]:
         return status_of([d]), None, [d]
     except MemoryError:
         return MEMORY, None, [memory_diagnostic(None, job.file)]
-    except Exception as e:  # noqa: BLE001 - totality: a bug costs this job only
+    except Exception as e:
         return CRASH, None, [_diag("E300", f"internal error: {type(e).__name__}: {e}"[:500], job.file)]
 
 
@@ -129,6 +140,7 @@ def limit_memory(extra: int | None) -> bool:
     _fresh_allocations()
     try:
         import resource
+
         now = address_space()
         if now is None:
             return False
@@ -148,9 +160,10 @@ def _fresh_allocations() -> None:
     the cap (glibc raises its mmap and trim thresholds after such frees)."""
     try:
         import ctypes
+
         libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 128 * 1024)       # M_MMAP_THRESHOLD back to the default (fixes it: no more raising)
-        libc.mallopt(-1, 128 * 1024)       # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD back to the default (fixes it: no more raising)
+        libc.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD
         libc.malloc_trim(0)
     except (OSError, AttributeError, TypeError):
         pass
@@ -160,9 +173,10 @@ def die_with_parent() -> None:
     """Linux: SIGKILL this process when its parent dies, however it dies."""
     try:
         import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - not Linux: the worker exits on EOF from its pipe instead
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
         pass
 
 
@@ -171,13 +185,15 @@ def warm_up(budgets: Budgets = DEFAULT) -> None:
     workers start with them (instead of each loading them again)."""
     from .api import compile, render_scene
     from .modules import stdlib_names
+
     try:
         for name in stdlib_names():
             compile(f"use {name}\ncanvas(width=8, height=8)\n", "<warm-up>", budgets)
-        prog = compile("canvas(width=8, height=8, background=white)\ncircle(center=(4, 4), r=2, fill=red)\n",
-                       "<warm-up>", budgets)
+        prog = compile(
+            "canvas(width=8, height=8, background=white)\ncircle(center=(4, 4), r=2, fill=red)\n", "<warm-up>", budgets
+        )
         render_scene(prog.scene(0), "png", 1.0, budgets)
-    except Exception:  # noqa: BLE001 - only a warm-up
+    except Exception:
         pass
 
 
@@ -185,6 +201,7 @@ def warm_up(budgets: Budgets = DEFAULT) -> None:
 def _send_result(conn, status: str, value, diags: list, seconds: float) -> None:
     """Header first (pickled), then large payloads as raw bytes (no pickled copy under the memory cap)."""
     import numpy as np
+
     if isinstance(value, np.ndarray):
         conn.send((status, "array", (value.shape, str(value.dtype)), diags, seconds))
         conn.send_bytes(memoryview(np.ascontiguousarray(value)).cast("B"))
@@ -203,8 +220,9 @@ def _serve(conn, memory_limit: int | None, parent: int | None) -> None:
         die_with_parent()
         if os.getppid() != parent:
             os._exit(0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent handles Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     import vdsl.backends  # noqa: F401 - loaded before the cap, not counted against the program
+
     limit_memory(memory_limit)
     try:
         conn.send(("ready", os.getpid()))
@@ -226,24 +244,32 @@ def _serve(conn, memory_limit: int | None, parent: int | None) -> None:
         except MemoryError:  # pragma: no cover - execute catches it; a last resort
             status, value, diags = MEMORY, None, []
         if status == MEMORY:
-            value, diags = None, [d if d.code != "E413" else memory_diagnostic(memory_limit, job.file) for d in diags] \
-                or [memory_diagnostic(memory_limit, job.file)]
+            value, diags = (
+                None,
+                [d if d.code != "E413" else memory_diagnostic(memory_limit, job.file) for d in diags]
+                or [memory_diagnostic(memory_limit, job.file)],
+            )
         try:
             _send_result(conn, status, value, diags, clock() - t0)
         except MemoryError:
             value = None
             try:
                 _send_result(conn, MEMORY, None, [memory_diagnostic(memory_limit, job.file)], clock() - t0)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 break
             status = MEMORY
         except (OSError, EOFError):
             break
-        except Exception as e:  # noqa: BLE001 - e.g. a value that cannot be pickled
+        except Exception as e:
             try:
-                _send_result(conn, CRASH, None, [_diag("E300", f"internal error: cannot send the result: "
-                                                        f"{type(e).__name__}: {e}"[:300], job.file)], clock() - t0)
-            except Exception:  # noqa: BLE001
+                _send_result(
+                    conn,
+                    CRASH,
+                    None,
+                    [_diag("E300", f"internal error: cannot send the result: {type(e).__name__}: {e}"[:300], job.file)],
+                    clock() - t0,
+                )
+            except Exception:
                 break
         del value
         if status == MEMORY:
@@ -265,8 +291,9 @@ class _Worker:
     def __init__(self, ctx, memory_limit: int | None):
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         parent = None if ctx.get_start_method() == "forkserver" else os.getpid()
-        self.proc = ctx.Process(target=_serve, name="vdsl-sandbox", daemon=True,
-                                args=(child_conn, memory_limit, parent))
+        self.proc = ctx.Process(
+            target=_serve, name="vdsl-sandbox", daemon=True, args=(child_conn, memory_limit, parent)
+        )
         self.proc.start()
         child_conn.close()
         self.conn = parent_conn
@@ -316,8 +343,13 @@ class Sandbox:
     time_limit defaults to budgets.time_limit (E412); memory_limit is the address space a program may
     use above its worker's own (default DEFAULT_MEMORY_LIMIT, 2 GiB; None: no cap; Linux only)."""
 
-    def __init__(self, budgets: Budgets = DEFAULT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-                 keep_idle: int = 1, start_method: str | None = None):
+    def __init__(
+        self,
+        budgets: Budgets = DEFAULT,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        keep_idle: int = 1,
+        start_method: str | None = None,
+    ):
         self.budgets = budgets
         self.memory_limit = memory_limit
         self.keep_idle = max(0, int(keep_idle))
@@ -332,7 +364,7 @@ class Sandbox:
         method = self.start_method or _start_method()
         ctx = mp.get_context(method)
         if method == "fork" and not self._warm:
-            warm_up(self.budgets)          # once: every forked worker starts with it all loaded
+            warm_up(self.budgets)  # once: every forked worker starts with it all loaded
             self._warm = True
         elif method == "forkserver":
             ctx.set_forkserver_preload(["vdsl.sandbox", "vdsl.api", "vdsl.backends"])
@@ -383,9 +415,19 @@ class Sandbox:
             self.close()
 
     # -- running
-    def run(self, source: str | bytes, seed: int = 0, fmt: str = "png", size: tuple[int, int] | None = None,
-            max_side: int | None = None, scale: float = 1.0, params: dict | None = None, file: str = "<input>",
-            budgets: Budgets | None = None, time_limit: float | None = None) -> SandboxResult:
+    def run(
+        self,
+        source: str | bytes,
+        seed: int = 0,
+        fmt: str = "png",
+        size: tuple[int, int] | None = None,
+        max_side: int | None = None,
+        scale: float = 1.0,
+        params: dict | None = None,
+        file: str = "<input>",
+        budgets: Budgets | None = None,
+        time_limit: float | None = None,
+    ) -> SandboxResult:
         """Compile, evaluate and render source in a worker. Never raises, never waits much past the limit."""
         budgets = budgets or self.budgets
         if time_limit is not None:
@@ -396,24 +438,41 @@ class Sandbox:
         t0 = time.monotonic()
         try:
             w = self._take()
-        except Exception as e:  # noqa: BLE001 - cannot start a process (fd or process limits)
-            return SandboxResult(CRASH, None, [_diag("E300", f"internal error: cannot start the sandbox: {e}",
-                                                     job.file)], time.monotonic() - t0)
+        except Exception as e:
+            return SandboxResult(
+                CRASH,
+                None,
+                [_diag("E300", f"internal error: cannot start the sandbox: {e}", job.file)],
+                time.monotonic() - t0,
+            )
         if not w.wait_ready(START_TIMEOUT):
             w.kill()
-            return SandboxResult(CRASH, None, [_diag("E300", "internal error: the sandbox process did not start "
-                                                     f"(exit code {w.proc.exitcode})", job.file)],
-                                 time.monotonic() - t0)
+            return SandboxResult(
+                CRASH,
+                None,
+                [
+                    _diag(
+                        "E300",
+                        f"internal error: the sandbox process did not start (exit code {w.proc.exitcode})",
+                        job.file,
+                    )
+                ],
+                time.monotonic() - t0,
+            )
         t0 = time.monotonic()
         try:
             w.conn.send(job)
-        except Exception as e:  # noqa: BLE001 - a dead worker, or a job that cannot be pickled
+        except Exception as e:
             self._replace(w)
-            return SandboxResult(CRASH, None, [_diag("E300", f"internal error: cannot send the job: "
-                                                     f"{type(e).__name__}: {e}"[:300], job.file)], 0.0)
+            return SandboxResult(
+                CRASH,
+                None,
+                [_diag("E300", f"internal error: cannot send the job: {type(e).__name__}: {e}"[:300], job.file)],
+                0.0,
+            )
         try:
             return self._answer(w, job, t0)
-        except BaseException:              # Ctrl-C while waiting: the worker's state is unknown
+        except BaseException:  # Ctrl-C while waiting: the worker's state is unknown
             w.kill()
             raise
 
@@ -424,18 +483,29 @@ class Sandbox:
         try:
             answered = w.conn.poll(wait)
         except (OSError, ValueError):
-            answered = True                # EOF: read it below
+            answered = True  # EOF: read it below
         if not answered:
             self._replace(w)
-            return SandboxResult(TIMEOUT, None, [_diag(
-                "E412", f"the program ran past the time limit ({limit:g} s); its process was stopped", job.file,
-                "draw less, or raise it with --budget time_limit=SECONDS")], time.monotonic() - t0)
+            return SandboxResult(
+                TIMEOUT,
+                None,
+                [
+                    _diag(
+                        "E412",
+                        f"the program ran past the time limit ({limit:g} s); its process was stopped",
+                        job.file,
+                        "draw less, or raise it with --budget time_limit=SECONDS",
+                    )
+                ],
+                time.monotonic() - t0,
+            )
         try:
             status, kind, meta, diags, seconds = w.conn.recv()
             if kind == "array":
                 import numpy as np
+
                 shape, dtype = meta
-                value = np.empty(shape, dtype=dtype)          # received in place: no extra copy
+                value = np.empty(shape, dtype=dtype)  # received in place: no extra copy
                 w.conn.recv_bytes_into(memoryview(value).cast("B"))
             elif kind == "bytes":
                 value = w.conn.recv_bytes()
@@ -445,16 +515,30 @@ class Sandbox:
             w.proc.join(5)
             code = w.proc.exitcode
             self._replace(w)
-            if code == -signal.SIGKILL:    # killed by the kernel's OOM killer, not by us
-                return SandboxResult(MEMORY, None, [memory_diagnostic(self.memory_limit, job.file)],
-                                     time.monotonic() - t0)
-            why = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 and \
-                -code in signal.valid_signals() else f"exit code {code}"
-            return SandboxResult(CRASH, None, [_diag("E300", f"internal error: the sandbox process died ({why})",
-                                                     job.file, "this is a bug in vdsl; please report it")],
-                                 time.monotonic() - t0)
+            if code == -signal.SIGKILL:  # killed by the kernel's OOM killer, not by us
+                return SandboxResult(
+                    MEMORY, None, [memory_diagnostic(self.memory_limit, job.file)], time.monotonic() - t0
+                )
+            why = (
+                f"signal {signal.Signals(-code).name}"
+                if code is not None and code < 0 and -code in signal.valid_signals()
+                else f"exit code {code}"
+            )
+            return SandboxResult(
+                CRASH,
+                None,
+                [
+                    _diag(
+                        "E300",
+                        f"internal error: the sandbox process died ({why})",
+                        job.file,
+                        "this is a bug in vdsl; please report it",
+                    )
+                ],
+                time.monotonic() - t0,
+            )
         if status == MEMORY:
-            self._replace(w)               # it exits after a MemoryError; start its successor now
+            self._replace(w)  # it exits after a MemoryError; start its successor now
         else:
             self._give_back(w)
         return SandboxResult(status, value, list(diags), seconds)

@@ -1,4 +1,5 @@
 """Parsing: source text → typed AST with spans, or syntax diagnostics (never a traceback)."""
+
 from __future__ import annotations
 
 import gc
@@ -21,6 +22,7 @@ GRAMMAR_TEXT = resources.files("vdsl.grammar").joinpath("vdsl.lark").read_text(e
 
 class _Seq(list):
     """A list of child nodes that remembers its span and nesting depth (blocks, argument lists)."""
+
     __slots__ = ("span", "_depth")
 
     def __init__(self, items, span):
@@ -68,7 +70,7 @@ class _Builder:
     def _deep(self, node, *children):
         d = 0
         for c in children:
-            cd = getattr(c, "_depth", 0)   # None and tokens have no depth
+            cd = getattr(c, "_depth", 0)  # None and tokens have no depth
             if cd > d:
                 d = cd
         d += 1
@@ -190,7 +192,7 @@ class _Builder:
 
     def point(self, meta, x, y):
         node = n.PointLit(meta, x, y)
-        d = max(getattr(x, "_depth", 0), getattr(y, "_depth", 0)) + 1   # _deep, inlined: points are common
+        d = max(getattr(x, "_depth", 0), getattr(y, "_depth", 0)) + 1  # _deep, inlined: points are common
         if d > self.max_depth:
             raise _TooDeep(meta)
         node._depth = d
@@ -215,7 +217,7 @@ class _Builder:
 
     def kwarg(self, meta, name, value):
         node = n.Arg(meta, name.value, value)
-        d = getattr(value, "_depth", 0) + 1   # _deep1, inlined: the commonest node
+        d = getattr(value, "_depth", 0) + 1  # _deep1, inlined: the commonest node
         if d > self.max_depth:
             raise _TooDeep(meta)
         node._depth = d
@@ -234,6 +236,7 @@ def _collect_comment(line: int, col: int, text: str) -> None:
 class _SharedLexer(Lexer):
     """Lark's lexer is the fast driver's: one token stream, so both parsers accept the same
     language (keywords are reserved everywhere, `orbit` is one name, `!=` one operator)."""
+
     __future_interface__ = 1
 
     def __init__(self, lexer_conf):
@@ -252,8 +255,11 @@ PARSER = FastParser(_PLAIN, _BUILDER, on_comment=_collect_comment)
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 # Strings are matched unrolled (a run of plain characters, then escapes), one step per character.
-_SCAN = re.compile(r'//[^\n]*|/\*.*?(\*/|\Z)|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?'
-                   r'|[()\[\]{}]|\n|#', re.S)
+_SCAN = re.compile(
+    r'//[^\n]*|/\*.*?(\*/|\Z)|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'?'
+    r"|[()\[\]{}]|\n|#",
+    re.S,
+)
 _CLOSED_STRING = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
@@ -261,6 +267,7 @@ _PY_COMMENT = re.compile(r"(?m)^[ \t]*(#(?![0-9a-fA-F]+\b))")
 
 def _offset_to_linecol(starts: list[int], off: int) -> tuple[int, int]:
     import bisect
+
     i = bisect.bisect_right(starts, off) - 1
     return i + 1, off - starts[i] + 1
 
@@ -275,9 +282,14 @@ def _python_comments(source: str, file: str) -> list[Diagnostic]:
         if starts is None:
             starts = [0] + [m2.end() for m2 in re.finditer("\n", source)]
         line, col = _offset_to_linecol(starts, m.start(1))
-        diags.append(Diagnostic("E107", "`#` starts a comment in Python, not in vdsl",
-                                Span(line, col, line, col + 1, file),
-                                "write comments as `// ...` (or `/* ... */`)"))
+        diags.append(
+            Diagnostic(
+                "E107",
+                "`#` starts a comment in Python, not in vdsl",
+                Span(line, col, line, col + 1, file),
+                "write comments as `// ...` (or `/* ... */`)",
+            )
+        )
     return diags
 
 
@@ -294,32 +306,49 @@ def _prescan(source: str, file: str, budgets: Budgets) -> list[Diagnostic]:
     for m in _SCAN.finditer(source):
         t = m.group(0)
         if t[0] in "\"'" and not _CLOSED_STRING.fullmatch(t):
-            return []   # an unterminated string hides the brackets after it: Lark reports the string
+            return []  # an unterminated string hides the brackets after it: Lark reports the string
         if t in _OPEN:
             stack.append((t, m.start()))
             if len(stack) > budgets.nesting_depth:
-                diags.append(Diagnostic("E409", f"brackets nested deeper than the nesting budget "
-                                        f"({budgets.nesting_depth})", span_at(m.start()),
-                                        "flatten the program: use `let` for intermediate values"))
+                diags.append(
+                    Diagnostic(
+                        "E409",
+                        f"brackets nested deeper than the nesting budget ({budgets.nesting_depth})",
+                        span_at(m.start()),
+                        "flatten the program: use `let` for intermediate values",
+                    )
+                )
                 return diags
         elif t in _CLOSE:
             if not stack:
-                diags.append(Diagnostic("E102", f"unmatched closing `{t}`", span_at(m.start()),
-                                        "remove it, or add the opening bracket it closes"))
+                diags.append(
+                    Diagnostic(
+                        "E102",
+                        f"unmatched closing `{t}`",
+                        span_at(m.start()),
+                        "remove it, or add the opening bracket it closes",
+                    )
+                )
                 return diags
             opener, off = stack.pop()
             if _OPEN[opener] != t:
-                diags.append(Diagnostic("E104", f"`{opener}` is closed by `{t}`", span_at(off),
-                                        f"close it with `{_OPEN[opener]}` before the `{t}`"))
+                diags.append(
+                    Diagnostic(
+                        "E104",
+                        f"`{opener}` is closed by `{t}`",
+                        span_at(off),
+                        f"close it with `{_OPEN[opener]}` before the `{t}`",
+                    )
+                )
                 return diags
     for opener, off in stack[-1:]:
-        diags.append(Diagnostic("E104", f"unclosed `{opener}`", span_at(off),
-                                f"add the matching `{_OPEN[opener]}`"))
+        diags.append(Diagnostic("E104", f"unclosed `{opener}`", span_at(off), f"add the matching `{_OPEN[opener]}`"))
     return diags
 
 
-def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
-          ) -> tuple[n.Program | None, list[Diagnostic]]:
+def parse(
+    source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
+) -> tuple[n.Program | None, list[Diagnostic]]:
     """Parse source into a Program. Returns (program, []) or (None, diagnostics)."""
     if isinstance(source, bytes):
         if len(source) > budgets.source_bytes:
@@ -327,14 +356,26 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
         try:
             source = source.decode("utf-8")
         except UnicodeDecodeError as e:
-            return None, [Diagnostic("E108", f"the source is not valid UTF-8 (byte {e.start})",
-                                     Span(1, 1, 1, 2, file), "save the file as UTF-8 text")]
+            return None, [
+                Diagnostic(
+                    "E108",
+                    f"the source is not valid UTF-8 (byte {e.start})",
+                    Span(1, 1, 1, 2, file),
+                    "save the file as UTF-8 text",
+                )
+            ]
     size = len(source.encode("utf-8", "surrogatepass"))
     if size > budgets.source_bytes:
         return None, [_too_big(size, file, budgets)]
     if "\x00" in source or _SURROGATE.search(source):
-        return None, [Diagnostic("E108", "the source contains NUL bytes or lone surrogates",
-                                 Span(1, 1, 1, 2, file), "save the file as UTF-8 text")]
+        return None, [
+            Diagnostic(
+                "E108",
+                "the source contains NUL bytes or lone surrogates",
+                Span(1, 1, 1, 2, file),
+                "save the file as UTF-8 text",
+            )
+        ]
     diags = _python_comments(source, file)
     if diags:
         return None, diags
@@ -343,13 +384,18 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
         _BUILDER.max_depth = budgets.nesting_depth
         _BUILDER.comments = []
         collecting = gc.isenabled()
-        gc.disable()   # the AST has no cycles: collections during the parse would only rescan the heap
+        gc.disable()  # the AST has no cycles: collections during the parse would only rescan the heap
         try:
             program = PARSER.parse(source)
         except _TooDeep as e:
-            return None, [Diagnostic("E409", f"the program is nested deeper than the nesting budget "
-                                     f"({budgets.nesting_depth})", e.span,
-                                     "split long expressions with `let` and deep blocks into `def`s")]
+            return None, [
+                Diagnostic(
+                    "E409",
+                    f"the program is nested deeper than the nesting budget ({budgets.nesting_depth})",
+                    e.span,
+                    "split long expressions with `let` and deep blocks into `def`s",
+                )
+            ]
         except SyntaxFailure as e:
             # Bracket balance and depth first (clearer than "unexpected end of input"), then Lark's view.
             return None, _prescan(source, file, budgets) or [_lark_diagnostic(source, file, e.resume)]
@@ -364,9 +410,12 @@ def parse(source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT
 
 
 def _too_big(size: int, file: str, budgets: Budgets) -> Diagnostic:
-    return Diagnostic("E400", f"the source is {size} bytes, more than the source-size budget "
-                      f"({budgets.source_bytes})", Span(1, 1, 1, 2, file),
-                      "draw with loops and functions instead of listing every shape")
+    return Diagnostic(
+        "E400",
+        f"the source is {size} bytes, more than the source-size budget ({budgets.source_bytes})",
+        Span(1, 1, 1, 2, file),
+        "draw with loops and functions instead of listing every shape",
+    )
 
 
 def _attach_docs(program: n.Program, source: str) -> None:
@@ -374,9 +423,12 @@ def _attach_docs(program: n.Program, source: str) -> None:
     if not any(isinstance(st, n.Def) for st in program.stmts):
         return
     src_lines = source.split("\n")
-    by_line = {c.line: c.text for c in program.comments if c.text.startswith("//")
-               and not src_lines[c.line - 1][:c.col - 1].strip()}
-    docs: dict[int, str] = {}   # per line: defs that share a line share the comment block above it
+    by_line = {
+        c.line: c.text
+        for c in program.comments
+        if c.text.startswith("//") and not src_lines[c.line - 1][: c.col - 1].strip()
+    }
+    docs: dict[int, str] = {}  # per line: defs that share a line share the comment block above it
     for st in program.stmts:
         if isinstance(st, n.Def):
             if st.span.line not in docs:
@@ -412,23 +464,37 @@ def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic
         ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
         sp = Span(line, col, line, col + 1, file)
         if ch in "\"'":
-            return Diagnostic("E105", "unterminated string", sp,
-                              f"close the string with {ch} on the same line")
+            return Diagnostic("E105", "unterminated string", sp, f"close the string with {ch} on the same line")
         if ch == "#":
-            rest = re.match(r"#\w*", source[e.pos_in_stream:e.pos_in_stream + 40]).group(0)
-            return Diagnostic("E106", f"`{rest}` is not a colour or a comment", sp,
-                              "colours are #rgb, #rgba, #rrggbb or #rrggbbaa; comments are // ...")
+            rest = re.match(r"#\w*", source[e.pos_in_stream : e.pos_in_stream + 40]).group(0)
+            return Diagnostic(
+                "E106",
+                f"`{rest}` is not a colour or a comment",
+                sp,
+                "colours are #rgb, #rgba, #rrggbb or #rrggbbaa; comments are // ...",
+            )
         shown = (ch if ch.isprintable() else repr(ch)[1:-1]) if ch else "end of input"
-        hint = {"@": "vdsl has no decorators", "$": "vdsl has no template strings; use + to join strings",
-                "`": "strings use double quotes", "\\": "a backslash is only allowed inside strings",
-                "&": "use `and` (or &&)", "|": "use `or` (or ||)",
-                "~": "vdsl has no bitwise operators", "^": "use ** for powers",
-                "\u201c": "use straight double quotes: \"...\"", "\u201d": "use straight double quotes: \"...\"",
-                "\u2018": "use straight quotes: \"...\"", "\u2019": "use straight quotes: \"...\"",
-                "\u2212": "use the ASCII minus sign -", "\u00d7": "use * to multiply"}.get(ch)
-        if ch == "\\" and re.match(r"\\[A-Za-z]+", source[e.pos_in_stream:]):
-            hint = ("vdsl is not TikZ or LaTeX: write calls such as "
-                    "line(from=(0, 0), to=(100, 100)) or circle(center=(50, 50), r=20)")
+        hint = {
+            "@": "vdsl has no decorators",
+            "$": "vdsl has no template strings; use + to join strings",
+            "`": "strings use double quotes",
+            "\\": "a backslash is only allowed inside strings",
+            "&": "use `and` (or &&)",
+            "|": "use `or` (or ||)",
+            "~": "vdsl has no bitwise operators",
+            "^": "use ** for powers",
+            "\u201c": 'use straight double quotes: "..."',
+            "\u201d": 'use straight double quotes: "..."',
+            "\u2018": 'use straight quotes: "..."',
+            "\u2019": 'use straight quotes: "..."',
+            "\u2212": "use the ASCII minus sign -",
+            "\u00d7": "use * to multiply",
+        }.get(ch)
+        if ch == "\\" and re.match(r"\\[A-Za-z]+", source[e.pos_in_stream :]):
+            hint = (
+                "vdsl is not TikZ or LaTeX: write calls such as "
+                "line(from=(0, 0), to=(100, 100)) or circle(center=(50, 50), r=20)"
+            )
         if hint is None and ch and not ch.isascii() and ch.isalpha():
             hint = "names use ASCII letters, digits and _ (text with any characters goes in strings)"
         return Diagnostic("E101", f"unexpected character `{shown}`", sp, hint)
@@ -436,8 +502,9 @@ def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic
         last = source.rstrip()
         ln = last.count("\n") + 1
         col = len(last) - (last.rfind("\n") + 1) + 1
-        return Diagnostic("E103", "unexpected end of input", Span(ln, col, ln, col + 1, file),
-                          explain_end_of_input(e, source, _PLAIN))
+        return Diagnostic(
+            "E103", "unexpected end of input", Span(ln, col, ln, col + 1, file), explain_end_of_input(e, source, _PLAIN)
+        )
     assert isinstance(e, UnexpectedToken)
     tok = e.token
     sp = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1, file)

@@ -1,4 +1,5 @@
 """Friendly syntax errors: turns Lark's unexpected-token errors into messages and hints for typical LLM habits."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,36 @@ from lark.exceptions import UnexpectedToken
 
 # How terminals read in a message.
 _SHOW = {
-    "LPAR": "`(`", "RPAR": "`)`", "LBRACE": "`{`", "RBRACE": "`}`", "LSQB": "`[`", "RSQB": "`]`",
-    "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "DOT": "`.`", "SEMICOLON": "`;`", "QMARK": "`?`",
-    "NAME": "a name", "NUMBER": "a number", "PERCENT": "a percentage", "STRING": "a string",
-    "COLOR": "a colour", "ASSIGN_OP": "`=`", "CMP_OP": "a comparison", "ADD_OP": "`+` or `-`",
-    "MUL_OP": "`*`, `/` or `%`", "POW": "`**`", "$END": "end of input", "TRUE": "true", "FALSE": "false",
-    "OR": "`or`", "AND": "`and`", "NOT": "`not`", "_ELSE": "`else`", "IN": "`in`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "DOT": "`.`",
+    "SEMICOLON": "`;`",
+    "QMARK": "`?`",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "STRING": "a string",
+    "COLOR": "a colour",
+    "ASSIGN_OP": "`=`",
+    "CMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/` or `%`",
+    "POW": "`**`",
+    "$END": "end of input",
+    "TRUE": "true",
+    "FALSE": "false",
+    "OR": "`or`",
+    "AND": "`and`",
+    "NOT": "`not`",
+    "_ELSE": "`else`",
+    "IN": "`in`",
 }
 
 # Words other languages use at the start of a statement, and what vdsl says instead.
@@ -49,8 +74,10 @@ _MESSAGES = {
     "colon-block": ("a block starts with `{` here, not `:`", "vdsl uses braces: `for i in range(3) { ... }`"),
     "missing-comma": (None, "separate arguments and list items with `,`"),
     "colon-kwarg": ("keyword arguments are written `name=value`", "write `name=value`, not `name: value`"),
-    "call-needs-parens": (None, "a statement is a call such as `circle(center=(0, 0), r=5)`, a `let`, "
-                                "a `for`, an `if` or a `def`"),
+    "call-needs-parens": (
+        None,
+        "a statement is a call such as `circle(center=(0, 0), r=5)`, a `let`, a `for`, an `if` or a `def`",
+    ),
     "increment": ("vdsl has no `++`/`--`", "write `i += 1`"),
     "double-equal-assign": ("`==` compares; `let` binds with `=`", "write `let name = value`"),
     "let-missing-eq": ("`let` needs `=` and a value", "write `let name = value`"),
@@ -96,18 +123,24 @@ _METHODS = {
     "add": "lists are values: write `xs = xs + [item]`",
     "extend": "lists are values: write `xs = xs + ys`",
     "insert": "lists are values: build a new one with `+`",
-    "length": "use len(xs)", "len": "use len(xs)", "size": "use len(xs)", "count": "use len(xs)",
+    "length": "use len(xs)",
+    "len": "use len(xs)",
+    "size": "use len(xs)",
+    "count": "use len(xs)",
     "map": "use a comprehension: [f(x) for x in xs]",
     "filter": "use a comprehension: [x for x in xs if cond]",
     "forEach": "use a loop: for x in xs { ... }",
-    "toString": "use str(x)", "format": "join text with +: \"n = \" + str(n)",
-    "toFixed": "use str(round(x))", "join": "use join(xs, sep)",
+    "toString": "use str(x)",
+    "format": 'join text with +: "n = " + str(n)',
+    "toFixed": "use str(round(x))",
+    "join": "use join(xs, sep)",
 }
 
 
 def _method_hint(obj: str, meth: str) -> str:
     from .builtins import TABLE
     from .hints import FUNCTION_ALIASES
+
     if meth in _METHODS and obj not in ("Math", "math", "np", "numpy", "random", "Random"):
         return _METHODS[meth]
     for cand in (meth, meth.lower(), FUNCTION_ALIASES.get(meth), FUNCTION_ALIASES.get(meth.lower())):
@@ -124,13 +157,13 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
     val = str(tok.value)
     expected = set(e.expected)
     start = tok.start_pos or 0
-    before = source[max(0, start - _WINDOW):start]
-    line_before = before[before.rfind("\n") + 1:]
+    before = source[max(0, start - _WINDOW) : start]
+    line_before = before[before.rfind("\n") + 1 :]
     code_before = _STRINGS.sub('""', line_before)
     prev_char = before[-1:]
     m = _WORD_BEFORE.search(before)
     prev_word = m.group(1) if m else None
-    after = source[start:start + 200]
+    after = source[start : start + 200]
 
     m = _FOREIGN_IN_LINE.search(code_before)
     if m and m.group(1) in _FOREIGN_WORDS:
@@ -139,12 +172,17 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
         obj, meth = m.groups()
         return f"`{obj}.{meth}(...)`: vdsl has no methods or modules", _method_hint(obj, meth)
     if tok.type == "DOT" and prev_word and (m := _METHOD_AFTER.match(after)):
-        return f"`{prev_word}.{m.group(1)}(...)`: vdsl has no methods or modules", \
-            _method_hint(prev_word, m.group(1))
-    if tok.type in ("DOT", "LSQB") and prev_word and not code_before[:-len(prev_word)].strip() and \
-            re.match(r"[.\[][^=\n]*?[^=!<>]=(?!=)", after):
-        return ("vdsl cannot assign to a field or an item",
-                f"values do not change in place: build a new one, e.g. `{prev_word} = ...`")
+        return f"`{prev_word}.{m.group(1)}(...)`: vdsl has no methods or modules", _method_hint(prev_word, m.group(1))
+    if (
+        tok.type in ("DOT", "LSQB")
+        and prev_word
+        and not code_before[: -len(prev_word)].strip()
+        and re.match(r"[.\[][^=\n]*?[^=!<>]=(?!=)", after)
+    ):
+        return (
+            "vdsl cannot assign to a field or an item",
+            f"values do not change in place: build a new one, e.g. `{prev_word} = ...`",
+        )
     if tok.type == "LBRACE" and "NAME" in expected and not before.rstrip().endswith("("):
         return "vdsl has no objects or dictionaries", "use separate `let`s, or a list [a, b, c]"
     if tok.type == "IF" and "NAME" in expected:
@@ -157,14 +195,13 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
         return "vdsl has no C-style `for (...; ...; ...)`", "write `for i in range(n) { ... }`"
     if tok.type == "NAME" and prev_char.isdigit() and val.lower() in _UNITS:
         num = re.search(r"[\d.]+$", before).group(0)
-        return f"`{num}{val}`: numbers have no units", \
-            f"lengths are pixels and angles degrees: write just `{num}`"
+        return f"`{num}{val}`: numbers have no units", f"lengths are pixels and angles degrees: write just `{num}`"
     if tok.type == "NAME" and prev_char == "0" and re.fullmatch(r"[xX][0-9a-fA-F]+", val):
         return f"`0{val}` is not a vdsl number", f"write colours as #{val[1:]} and numbers in decimal"
     if tok.type == "NUMBER" and val.startswith(".") and prev_char == ".":
         return "vdsl has no `a..b` ranges", "write range(a, b)"
     if tok.type == "STRING" and prev_word in ("f", "r", "b", "rf", "fr") and before.endswith(prev_word):
-        return f"vdsl has no {prev_word}-strings", "join text with +: \"n = \" + str(n)"
+        return f"vdsl has no {prev_word}-strings", 'join text with +: "n = " + str(n)'
     if tok.type == "CMP_OP" and val == "<" and not code_before.strip() and re.match(r"<\s*/?\s*[A-Za-z!?]", after):
         return "vdsl is not SVG or HTML markup", "write calls such as circle(center=(10, 10), r=5, fill=red)"
     if tok.type == "CMP_OP" and "CMP_OP" not in expected and re.search(r"==|!=|<|>", code_before):
@@ -172,8 +209,10 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
     if val == "/" and after.startswith("/*"):
         return "a `/*` comment that is never closed", "end the comment with `*/`"
     if tok.type == "COMMA" and expected == {"RPAR"} and re.search(r"\([^()]*,[^()]*$", code_before):
-        return ("a point has exactly two numbers: (x, y)",
-                "for a colour write rgb(255, 0, 0); for more items use a list [a, b, c]")
+        return (
+            "a point has exactly two numbers: (x, y)",
+            "for a colour write rgb(255, 0, 0); for more items use a list [a, b, c]",
+        )
     if val == "=" and after.startswith("=>"):
         return "vdsl has no arrow functions", "write `def double(x: number) -> number { return x * 2 }`"
     if tok.type == "SEMICOLON":
@@ -192,7 +231,7 @@ def explain_unexpected_token(e: UnexpectedToken, source: str, plain_parser) -> t
     shown = str(tok.value)[:30]
     kind = {"NAME": "name ", "NUMBER": "number ", "STRING": "string ", "COLOR": "colour "}.get(tok.type, "")
     base = f"unexpected {kind}`{shown}`"
-    before = source[max(0, tok.start_pos - _WINDOW):tok.start_pos] if tok.start_pos is not None else ""
+    before = source[max(0, tok.start_pos - _WINDOW) : tok.start_pos] if tok.start_pos is not None else ""
     m = _WORD_BEFORE.search(before)
     prev_word = m.group(1) if m else None
     # A statement that starts with a word from another language: `elif`, `function`, `import`, ...
@@ -204,9 +243,8 @@ def explain_unexpected_token(e: UnexpectedToken, source: str, plain_parser) -> t
     if found is not None:
         return found
     if tok.type != "NAME" and _WORD.match(shown) and "NAME" in e.expected:
-        return (f"`{shown}` is a reserved word; it cannot be used as a name",
-                f"pick another name, such as `{shown}_`")
-    if tok.type == "ADD_OP" and source[tok.start_pos:tok.start_pos + 2] in ("++", "--"):
+        return (f"`{shown}` is a reserved word; it cannot be used as a name", f"pick another name, such as `{shown}_`")
+    if tok.type == "ADD_OP" and source[tok.start_pos : tok.start_pos + 2] in ("++", "--"):
         label = "increment"
     else:
         label = _classify(e, plain_parser)
@@ -221,7 +259,7 @@ def explain_unexpected_token(e: UnexpectedToken, source: str, plain_parser) -> t
         return base + _expected(e), "only calls like group(...), clip_rect(...), glow(...) take a `{ ... }` block"
     if tok.type in ("NAME", "NUMBER", "STRING", "COLOR", "LPAR") and "COMMA" in e.expected:
         return base + _expected(e), "missing `,` before it?"
-    line_before = before[before.rfind("\n") + 1:]
+    line_before = before[before.rfind("\n") + 1 :]
     if "LBRACE" in e.expected and _BLOCK_HEAD.match(line_before):
         return base + _expected(e), "a block is written in braces, even for one statement: `for i in range(3) { ... }`"
     return base + _expected(e), None
@@ -241,8 +279,10 @@ def explain_end_of_input(e, source: str, plain_parser) -> str:
         if word.startswith("_"):
             return "write numbers without `_` separators: 1000, not 1_000"
     if label == "call-needs-parens" and last:
-        return (f"`{last.group(2)}` alone is not a statement: a statement is a call such as "
-                "`circle(center=(0, 0), r=5)`, a `let`, a `for`, an `if` or a `def`")
+        return (
+            f"`{last.group(2)}` alone is not a statement: a statement is a call such as "
+            "`circle(center=(0, 0), r=5)`, a `let`, a `for`, an `if` or a `def`"
+        )
     if label in _MESSAGES and _MESSAGES[label][1]:
         return _MESSAGES[label][1]
     expected = set(getattr(e, "expected", ()) or ())

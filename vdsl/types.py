@@ -1,4 +1,5 @@
 """The static types of vdsl values, their names as written in source, and assignability."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Type:
     name: str
-    elem: "Type | None" = None          # for list[T]
-    options: tuple["Type", ...] = ()   # for unions (builtin signatures only)
+    elem: "Type | None" = None  # for list[T]
+    options: tuple["Type", ...] = ()  # for unions (builtin signatures only)
 
     def __str__(self) -> str:
         if self.name == "list":
@@ -23,9 +24,9 @@ BOOL = Type("bool")
 STRING = Type("string")
 COLOR = Type("color")
 POINT = Type("point")
-PAINT = Type("paint")      # a colour, gradient, pattern or noise
-NONE = Type("none")        # what drawing calls return
-ANY = Type("any")          # unknown: unannotated parameters, results after an error
+PAINT = Type("paint")  # a colour, gradient, pattern or noise
+NONE = Type("none")  # what drawing calls return
+ANY = Type("any")  # unknown: unannotated parameters, results after an error
 
 
 def list_of(t: Type) -> Type:
@@ -36,12 +37,22 @@ def union(*ts: Type) -> Type:
     return Type("union", None, tuple(ts))
 
 
-NAMED = {"number": NUMBER, "bool": BOOL, "string": STRING, "color": COLOR,
-         "point": POINT, "paint": PAINT, "any": ANY}
+NAMED = {"number": NUMBER, "bool": BOOL, "string": STRING, "color": COLOR, "point": POINT, "paint": PAINT, "any": ANY}
 # Spellings other languages use, for hints.
-TYPE_ALIASES = {"int": "number", "float": "number", "double": "number", "str": "string",
-                "boolean": "bool", "colour": "color", "vec2": "point", "tuple": "point",
-                "array": "list", "List": "list", "Point": "point", "Color": "color"}
+TYPE_ALIASES = {
+    "int": "number",
+    "float": "number",
+    "double": "number",
+    "str": "string",
+    "boolean": "bool",
+    "colour": "color",
+    "vec2": "point",
+    "tuple": "point",
+    "array": "list",
+    "List": "list",
+    "Point": "point",
+    "Color": "color",
+}
 
 
 def assignable(src: Type, dst: Type) -> bool:

@@ -1,4 +1,5 @@
 """Runtime values of vdsl (numbers are floats; colours and points are small tuples) and runtime faults."""
+
 from __future__ import annotations
 
 import math
@@ -10,6 +11,7 @@ from .types import ANY, BOOL, COLOR, NONE, NUMBER, PAINT, POINT, STRING, Type
 
 class Color(NamedTuple):
     """Straight-alpha RGBA, each channel a float in [0, 1]."""
+
     r: float
     g: float
     b: float
@@ -27,6 +29,7 @@ class Point(NamedTuple):
 
 class NumRange:
     """A lazy range of numbers (range(a, b, step)); never materialised beyond the budget."""
+
     __slots__ = ("start", "stop", "step", "count")
 
     def __init__(self, start: float, stop: float, step: float):
@@ -49,6 +52,7 @@ class NumRange:
 class VList(list):
     """A list value of a running program. vdsl lists are never changed in place, so each carries its
     expanded `size` and nesting `depth`, computed once when it is built (see new_list)."""
+
     __slots__ = ("size", "depth")
 
 
@@ -63,7 +67,7 @@ def size_of(v) -> int:
         return len(v)
     if t is float or t is Point or t is Color or t is bool or v is None:
         return 0
-    if isinstance(v, list):   # a plain list from outside (a default, a param): small, measured once
+    if isinstance(v, list):  # a plain list from outside (a default, a param): small, measured once
         return len(v) + sum(size_of(x) for x in v)
     if t is NumRange:
         return v.count
@@ -117,6 +121,7 @@ PAINT_CLASSES = (ir.Solid, ir.LinearGradient, ir.RadialGradient, ir.SweepGradien
 
 def type_of(v) -> Type:
     from .types import list_of
+
     if isinstance(v, bool):
         return BOOL
     if isinstance(v, float):
@@ -155,7 +160,7 @@ def matches(v, t: Type) -> bool:
         return isinstance(v, Point)
     if n == "paint":
         return isinstance(v, (Color,) + PAINT_CLASSES)
-    if n == "list":   # every item: callers charge fuel for it (see checks_items)
+    if n == "list":  # every item: callers charge fuel for it (see checks_items)
         if not isinstance(v, list):
             return False
         e = t.elem
@@ -164,8 +169,9 @@ def matches(v, t: Type) -> bool:
         simple = _SIMPLE.get(e.name)
         if simple is not None:
             return all(type(x) is simple for x in v)
-        return all(type(x) is float or matches(x, e) for x in v) if e.name == "number" else \
-            all(matches(x, e) for x in v)
+        return (
+            all(type(x) is float or matches(x, e) for x in v) if e.name == "number" else all(matches(x, e) for x in v)
+        )
     if n == "union":
         return any(matches(v, o) for o in t.options)
     if n == "none":
@@ -196,8 +202,9 @@ def first_mismatch(v: list, t: Type) -> int | None:
 
 def finite(x: float, what: str = "number") -> float:
     if not math.isfinite(x):
-        raise RuntimeFault("E305", f"{what} is {x!r}, not a finite number",
-                           "check for a division by a tiny number or a huge power")
+        raise RuntimeFault(
+            "E305", f"{what} is {x!r}, not a finite number", "check for a division by a tiny number or a huge power"
+        )
     return x
 
 

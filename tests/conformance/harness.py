@@ -17,6 +17,7 @@ must also evaluate and render to a non-blank image.
 `python tests/conformance/harness.py --bless` writes the spans the compiler gives now into every
 expectation (review the diff: it is the test).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,8 @@ _MARK = re.compile(r"^(\^*)\s*([EW]\d{3})\b(?:\s*@(\d+)-(?:(\d+):)?(\d+))?\s*(.*
 class Expect:
     line: int
     code: str
-    text: str = ""      # substring of the message or hint ("" = any)
-    span: tuple[int, int, int] | None = None   # (col, end_line, end_col), when pinned
+    text: str = ""  # substring of the message or hint ("" = any)
+    span: tuple[int, int, int] | None = None  # (col, end_line, end_col), when pinned
 
     def key(self) -> tuple:
         return (self.line, self.code) + (self.span or ())
@@ -45,8 +46,8 @@ class Expect:
 @dataclass
 class Case:
     file: str
-    index: int          # 0-based position of the program in its file
-    first_line: int     # line in the file where the program starts (1-based)
+    index: int  # 0-based position of the program in its file
+    first_line: int  # line in the file where the program starts (1-based)
     source: str
     expects: list[Expect] = field(default_factory=list)
 
@@ -116,8 +117,13 @@ def _key(d: Diagnostic, pinned: bool = True) -> tuple:
 
 
 def describe(diags: list[Diagnostic]) -> str:
-    return "\n".join(f"  {d.span.line}:{d.span.col} {d.code} {d.message}" + (f"  (hint: {d.hint})" if d.hint else "")
-                     for d in diags) or "  (none)"
+    return (
+        "\n".join(
+            f"  {d.span.line}:{d.span.col} {d.code} {d.message}" + (f"  (hint: {d.hint})" if d.hint else "")
+            for d in diags
+        )
+        or "  (none)"
+    )
 
 
 def check_case(case: Case) -> None:
@@ -125,17 +131,20 @@ def check_case(case: Case) -> None:
     prog, diags, scene = diagnose(case.source)
     where = f"{case.file}:{case.first_line} (program {case.index})"
     pinned = any(e.span for e in case.expects)
-    if pinned:   # spans pinned: every diagnostic counts (a multiset)
+    if pinned:  # spans pinned: every diagnostic counts (a multiset)
         got, want = sorted(_key(d) for d in diags), sorted(e.key() for e in case.expects)
-    else:        # (line, code) only: a set, as the mistake corpus states it
+    else:  # (line, code) only: a set, as the mistake corpus states it
         got, want = sorted({_key(d, pinned=False) for d in diags}), sorted({e.key() for e in case.expects})
-    assert got == want, (f"{where}: diagnostics differ (line, code, col, end line, end col)\n expected {want}\n"
-                         f" got {got}\n{describe(diags)}")
+    assert got == want, (
+        f"{where}: diagnostics differ (line, code, col, end line, end col)\n expected {want}\n"
+        f" got {got}\n{describe(diags)}"
+    )
     for e in case.expects:
         if e.text:
             texts = [f"{d.message} {d.hint or ''}".lower() for d in diags if (d.span.line, d.code) == (e.line, e.code)]
-            assert any(e.text.lower() in t for t in texts), \
+            assert any(e.text.lower() in t for t in texts), (
                 f"{where}: no {e.code} on line {e.line} mentions {e.text!r}\n{describe(diags)}"
+            )
     for d in diags:
         assert d.span.line >= 1 and d.span.col >= 1, f"{where}: diagnostic without a span: {d}"
     if not case.expects_errors:
@@ -174,11 +183,15 @@ def bless(path: str | Path) -> int:
                 if not todo:
                     raise ValueError(f"{path}:{n + 1}: no {code} on line {line} to pin")
                 sp = todo.pop(0)
-                new = f" {carets}{code} {_span_text(sp.line, sp.col, sp.end_line, sp.end_col)}" + (f" {text}" if text else "")
+                new = f" {carets}{code} {_span_text(sp.line, sp.col, sp.end_line, sp.end_col)}" + (
+                    f" {text}" if text else ""
+                )
                 changed += new.rstrip() != part.rstrip()
                 out.append(new + (" " if part.endswith(" ") and part is not parts[-1] else ""))
-                while todo and not any(_MARK.match(p) and _MARK.match(p).group(2) == code for p in parts[parts.index(part) + 1:]):
-                    sp = todo.pop(0)   # a second diagnostic with the same code on this line
+                while todo and not any(
+                    _MARK.match(p) and _MARK.match(p).group(2) == code for p in parts[parts.index(part) + 1 :]
+                ):
+                    sp = todo.pop(0)  # a second diagnostic with the same code on this line
                     out.append(f" {carets}{code} {_span_text(sp.line, sp.col, sp.end_line, sp.end_col)} ")
                     changed += 1
             lines[n] = head + "//~" + "//~".join(o if o is out[-1] else o.rstrip() + " " for o in out)
@@ -186,8 +199,9 @@ def bless(path: str | Path) -> int:
     return changed
 
 
-if __name__ == "__main__":   # python tests/conformance/harness.py --bless
+if __name__ == "__main__":  # python tests/conformance/harness.py --bless
     import sys
+
     if sys.argv[1:] != ["--bless"]:
         raise SystemExit("usage: python tests/conformance/harness.py --bless")
     for f in sorted(Path(__file__).parent.glob("*.vd")):

@@ -1,4 +1,5 @@
 """Hypothesis strategies that write random *well-formed, well-typed* vdsl programs (for property tests)."""
+
 from __future__ import annotations
 
 from hypothesis import strategies as st
@@ -11,8 +12,12 @@ COLORS = ["red", "teal", "gold", "navy", "#f80", "#12345678", '"tomato"', "none"
 @st.composite
 def number(draw, vars: tuple[str, ...] = (), depth: int = 0) -> str:
     """A number expression that never divides by zero and stays finite."""
-    leaves = [st.integers(-500, 500).map(str), st.floats(-100, 100, allow_nan=False).map(lambda f: f"{f:.3f}"),
-              st.integers(0, 100).map(lambda i: f"{i}%"), st.sampled_from(["pi", "tau", "width", "height"])]
+    leaves = [
+        st.integers(-500, 500).map(str),
+        st.floats(-100, 100, allow_nan=False).map(lambda f: f"{f:.3f}"),
+        st.integers(0, 100).map(lambda i: f"{i}%"),
+        st.sampled_from(["pi", "tau", "width", "height"]),
+    ]
     if vars:
         leaves.append(st.sampled_from(vars))
     if depth >= 3:
@@ -68,13 +73,17 @@ def shape(draw, vars=()) -> str:
     if kind == 0:
         return f"circle(center={draw(point(vars))}, r={draw(size(vars))}, fill={fill})"
     if kind == 1:
-        return (f"rect(x={draw(number(vars))}, y={draw(number(vars))}, w={draw(size(vars))}, "
-                f"h={draw(size(vars))}, fill={fill}, rotate={draw(number(vars))})")
+        return (
+            f"rect(x={draw(number(vars))}, y={draw(number(vars))}, w={draw(size(vars))}, "
+            f"h={draw(size(vars))}, fill={fill}, rotate={draw(number(vars))})"
+        )
     if kind == 2:
         return f"ellipse(center={draw(point(vars))}, rx={draw(size(vars))}, ry={draw(size(vars))}, fill={fill})"
     if kind == 3:
-        return (f"line(from={draw(point(vars))}, to={draw(point(vars))}, stroke={fill}, "
-                f"stroke_width={draw(st.integers(0, 20))})")
+        return (
+            f"line(from={draw(point(vars))}, to={draw(point(vars))}, stroke={fill}, "
+            f"stroke_width={draw(st.integers(0, 20))})"
+        )
     if kind == 4:
         pts = ", ".join(draw(point(vars)) for _ in range(draw(st.integers(2, 5))))
         return f"polygon(points=[{pts}], fill={fill}, opacity={draw(st.integers(0, 100))}%)"
@@ -105,10 +114,15 @@ def statement(draw, vars: tuple[str, ...], depth: int = 0) -> tuple[str, tuple[s
         other = f" else {{\n{draw(block(vars, depth + 1))}\n}}" if draw(st.booleans()) else ""
         return f"if {cond} {{\n{draw(block(vars, depth + 1))}\n}}{other}", vars
     if kind == 5:
-        return (f"group(translate={draw(point(vars))}, rotate={draw(number(vars))}, "
-                f"opacity=0.8) {{\n{draw(block(vars, depth + 1))}\n}}"), vars
-    eff = draw(st.sampled_from(["blur(radius=3)", "shadow(dx=2, dy=2)", "glow(radius=5)",
-                                "clip_circle(center=(256, 256), r=200)"]))
+        return (
+            f"group(translate={draw(point(vars))}, rotate={draw(number(vars))}, "
+            f"opacity=0.8) {{\n{draw(block(vars, depth + 1))}\n}}"
+        ), vars
+    eff = draw(
+        st.sampled_from(
+            ["blur(radius=3)", "shadow(dx=2, dy=2)", "glow(radius=5)", "clip_circle(center=(256, 256), r=200)"]
+        )
+    )
     return f"{eff} {{\n{draw(block(vars, depth + 1))}\n}}", vars
 
 
@@ -126,12 +140,15 @@ def program(draw) -> str:
     """A whole program: an optional canvas, an optional def, then statements."""
     lines = []
     if draw(st.booleans()):
-        lines.append(f"canvas(width={draw(st.integers(16, 300))}, height={draw(st.integers(16, 300))}, "
-                     f"background={draw(st.sampled_from(['white', 'black', 'none', '#abc']))})")
+        lines.append(
+            f"canvas(width={draw(st.integers(16, 300))}, height={draw(st.integers(16, 300))}, "
+            f"background={draw(st.sampled_from(['white', 'black', 'none', '#abc']))})"
+        )
     vars: tuple[str, ...] = ()
     if draw(st.booleans()):
-        lines.append("def blob(at: point, r: number = 20, tint: color = red) {\n"
-                     "  circle(center=at, r=abs(r), fill=tint)\n}")
+        lines.append(
+            "def blob(at: point, r: number = 20, tint: color = red) {\n  circle(center=at, r=abs(r), fill=tint)\n}"
+        )
         lines.append(f"blob(at={draw(point())})")
     for _ in range(draw(st.integers(1, 6))):
         s, vars = draw(statement(vars))

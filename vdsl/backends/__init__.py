@@ -1,4 +1,5 @@
 """Backends: draw a scene IR to raster arrays, PNG/JPEG/WebP, SVG or PDF, and save by file suffix."""
+
 from __future__ import annotations
 
 import os
@@ -18,12 +19,25 @@ from .svg import render_svg
 
 FORMATS = RASTER_FORMATS + ("svg", "pdf")
 
-__all__ = ["FORMATS", "Estimate", "check_canvas", "check_work", "draw_scene", "encode_image",
-           "estimate", "render_array", "render_bytes", "render_pdf", "render_svg", "save"]
+__all__ = [
+    "FORMATS",
+    "Estimate",
+    "check_canvas",
+    "check_work",
+    "draw_scene",
+    "encode_image",
+    "estimate",
+    "render_array",
+    "render_bytes",
+    "render_pdf",
+    "render_svg",
+    "save",
+]
 
 
-def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
-                 deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+def render_bytes(
+    scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets = DEFAULT, deadline: Deadline | None = None
+) -> tuple[bytes, list[Diagnostic]]:
     """Render to encoded bytes in fmt (png, jpeg/jpg, webp, svg, pdf).  scale applies to raster only.
     Over a budget (E407 canvas, E411 render work) or past the deadline (E412): DiagnosticsError."""
     fmt = fmt.lower().lstrip(".")
@@ -41,15 +55,22 @@ def render_bytes(scene: Scene, fmt: str, scale: float = 1.0, *, budgets: Budgets
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def save(scene: Scene, path: str | os.PathLike, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
-         deadline: Deadline | None = None) -> list[Diagnostic]:
+def save(
+    scene: Scene,
+    path: str | os.PathLike,
+    scale: float = 1.0,
+    *,
+    budgets: Budgets = DEFAULT,
+    deadline: Deadline | None = None,
+) -> list[Diagnostic]:
     """Render to `path`, picking the format from its suffix; the file is replaced atomically.
     Raises DiagnosticsError (E407/E411/E412) like render_bytes, before writing anything."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the output format from {path.name!r}; "
-                         f"use one of: {', '.join('.' + f for f in FORMATS)}")
+        raise ValueError(
+            f"cannot tell the output format from {path.name!r}; use one of: {', '.join('.' + f for f in FORMATS)}"
+        )
     data, diags = render_bytes(scene, fmt, scale, budgets=budgets, deadline=deadline)
     atomic_write(path, data)
     return diags

@@ -1,4 +1,5 @@
 """Conservative bounding boxes of IR nodes, so effect layers only process the pixels they touch."""
+
 from __future__ import annotations
 
 from ..ir import EllipseGeom, Group, Matrix, PathGeom, RectGeom, Shape, TextGeom
@@ -59,7 +60,7 @@ def shape_box(s: Shape) -> Box | None:
     else:
         return None
     if s.stroke is not None:
-        b = grow(b, s.stroke.width * 2.0)   # miter joins may reach past width / 2
+        b = grow(b, s.stroke.width * 2.0)  # miter joins may reach past width / 2
     return transform_box(b, s.transform)
 
 

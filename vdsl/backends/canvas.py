@@ -1,4 +1,5 @@
 """Draw a scene onto any skia Canvas: the one drawing routine shared by the raster and PDF backends."""
+
 from __future__ import annotations
 
 import skia
@@ -36,13 +37,18 @@ def build_path(geom: PathGeom) -> skia.Path:
             p.quadTo(seg[1], seg[2], seg[3], seg[4])
         elif op == "A":
             rx, ry, rot, large, sweep, x, y = seg[1:8]
-            p.arcTo(abs(rx), abs(ry), rot,
-                    skia.Path.ArcSize.kLarge_ArcSize if large else skia.Path.ArcSize.kSmall_ArcSize,
-                    skia.PathDirection.kCW if sweep else skia.PathDirection.kCCW, x, y)
+            p.arcTo(
+                abs(rx),
+                abs(ry),
+                rot,
+                skia.Path.ArcSize.kLarge_ArcSize if large else skia.Path.ArcSize.kSmall_ArcSize,
+                skia.PathDirection.kCW if sweep else skia.PathDirection.kCCW,
+                x,
+                y,
+            )
         elif op == "Z":
             p.close()
-    p.setFillType(skia.PathFillType.kEvenOdd if geom.fill_rule == "evenodd"
-                  else skia.PathFillType.kWinding)
+    p.setFillType(skia.PathFillType.kEvenOdd if geom.fill_rule == "evenodd" else skia.PathFillType.kWinding)
     return p
 
 
@@ -76,8 +82,9 @@ def _draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint) -> None:
         else:
             canvas.drawRect(r, paint)
     elif isinstance(geom, EllipseGeom):
-        canvas.drawOval(skia.Rect.MakeLTRB(geom.cx - geom.rx, geom.cy - geom.ry,
-                                           geom.cx + geom.rx, geom.cy + geom.ry), paint)
+        canvas.drawOval(
+            skia.Rect.MakeLTRB(geom.cx - geom.rx, geom.cy - geom.ry, geom.cx + geom.rx, geom.cy + geom.ry), paint
+        )
     elif isinstance(geom, PathGeom):
         canvas.drawPath(build_path(geom), paint)
     elif isinstance(geom, TextGeom):
@@ -130,6 +137,7 @@ def draw_shape(canvas: skia.Canvas, s: Shape) -> None:
 
 class Poll:
     """Checks a deadline every `every` calls: cheap enough to call between draw calls."""
+
     __slots__ = ("deadline", "every", "left")
 
     def __init__(self, deadline: Deadline, every: int = 16):
@@ -158,7 +166,7 @@ def draw_group(canvas: skia.Canvas, g: Group, poll: Poll | None = None) -> None:
         bounds = None
         if filt is not None:
             lp.setImageFilter(filt)
-            box = content_box(g)   # process only the pixels the effect can touch
+            box = content_box(g)  # process only the pixels the effect can touch
             if box is None:
                 canvas.restoreToCount(count)
                 return
@@ -174,8 +182,7 @@ def draw_group(canvas: skia.Canvas, g: Group, poll: Poll | None = None) -> None:
     canvas.restoreToCount(count)
 
 
-def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True,
-               deadline: Deadline | None = None) -> None:
+def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True, deadline: Deadline | None = None) -> None:
     """Paint the background (if any, unless the caller cleared to it) and the root group onto
     `canvas` in scene units, checking `deadline` (E412) between draw calls when one is given."""
     if background and scene.background is not None:

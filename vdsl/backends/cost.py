@@ -1,4 +1,5 @@
 """Render-work estimates: what drawing a scene IR will cost, checked against the budgets before drawing."""
+
 # One work unit is about one nanosecond of one-core Skia time on the calibration machine
 # (bench/bench_render_cost.py measures seconds per unit for every op class and reports the worst).
 # The estimate walks the IR once, O(IR size), tracking the device transform and the device clip box:
@@ -28,8 +29,22 @@ from dataclasses import dataclass, field
 from ..budgets import Budgets
 from ..diagnostics import Diagnostic
 from ..errors import DiagnosticsError
-from ..ir import (EllipseGeom, Group, LinearGradient, Matrix, Noise, PathGeom, Pattern,
-                  RadialGradient, RectGeom, Scene, Shape, Solid, SweepGradient, TextGeom, multiply)
+from ..ir import (
+    EllipseGeom,
+    Group,
+    LinearGradient,
+    Matrix,
+    Noise,
+    PathGeom,
+    Pattern,
+    RadialGradient,
+    RectGeom,
+    Scene,
+    Shape,
+    SweepGradient,
+    TextGeom,
+    multiply,
+)
 from ..pathdata import segments_bounds
 from ..values import RuntimeFault
 from .bounds import Box, effect_margin, grow, shape_box, transform_box, union
@@ -39,48 +54,55 @@ from .skia_paint import dash_intervals
 TARGETS = ("raster", "pdf", "svg")
 
 # ---------------------------------------------------------------- weights (units ~ ns, see bench)
-BASE_PX = 6.0          # per output pixel: clear, read back, encode
-SOLID_PX = 4.0         # per covered pixel, solid colour, anti-aliased source-over
-GRADIENT_PX = 16.0     # linear / radial / sweep gradient shader
-PATTERN_PX = 32.0      # pattern (a picture shader)
-NOISE_PX = 12.0        # Perlin noise: this plus NOISE_OCTAVE_PX per octave
+BASE_PX = 6.0  # per output pixel: clear, read back, encode
+SOLID_PX = 4.0  # per covered pixel, solid colour, anti-aliased source-over
+GRADIENT_PX = 16.0  # linear / radial / sweep gradient shader
+PATTERN_PX = 32.0  # pattern (a picture shader)
+NOISE_PX = 12.0  # Perlin noise: this plus NOISE_OCTAVE_PX per octave
 NOISE_OCTAVE_PX = 17.0
 # A non-normal blend mode multiplies a shape's pixel cost: the non-separable modes most.
-BLEND_FACTOR = {"hue": 3.0, "saturation": 3.0, "color": 3.0, "luminosity": 3.0, "soft-light": 2.0,
-                "color-dodge": 2.0, "color-burn": 2.0}
+BLEND_FACTOR = {
+    "hue": 3.0,
+    "saturation": 3.0,
+    "color": 3.0,
+    "luminosity": 3.0,
+    "soft-light": 2.0,
+    "color-dodge": 2.0,
+    "color-burn": 2.0,
+}
 BLEND_FACTOR_OTHER = 1.2
-STROKE_BAND = 25.0     # a stroke costs (width + this) pixels per unit of length (edge walking)
-EDGE_ROW = 25.0        # per pixel row a path edge crosses (scan conversion)
-EDGE_SORT = 0.45       # per row, times (edges active on it)^2: sorting crossing edges ...
+STROKE_BAND = 25.0  # a stroke costs (width + this) pixels per unit of length (edge walking)
+EDGE_ROW = 25.0  # per pixel row a path edge crosses (scan conversion)
+EDGE_SORT = 0.45  # per row, times (edges active on it)^2: sorting crossing edges ...
 EDGE_SORT_CAP = 800.0  # ... at most this times the edges (measured on crossing zigzags)
-STROKE_EDGES = 2.5     # a stroked path's outline has about this many edges per segment
-QUICK_SEGMENTS = 8     # the quick bound measures paths longer than this, bounds shorter ones
-LAYER_PX = 4.0         # per pixel of a save-layer (allocate, clear, composite)
+STROKE_EDGES = 2.5  # a stroked path's outline has about this many edges per segment
+QUICK_SEGMENTS = 8  # the quick bound measures paths longer than this, bounds shorter ones
+LAYER_PX = 4.0  # per pixel of a save-layer (allocate, clear, composite)
 BLEND_LAYER_PX = 10.0  # ... composited with a non-normal blend mode
-CLIP_PX = 2.0          # per pixel of an anti-aliased clip path's box
-BLUR_PX = 80.0         # per pixel an effect filter reads or writes, per Gaussian blur pass
-EFFECT_PX = 10.0       # ... per colour filter / merge step
-ROTATED_EFFECT = 1.6   # effect layers under a rotation or skew (filtered in a local space) cost more
-DRAW = 13000.0         # per draw call (Python and Skia overhead)
-GROUP = 1500.0         # per group
-SEGMENT = 200.0        # per path segment (building the path)
-GLYPH = 1500.0         # per glyph
-DASH = 2500.0          # per dash segment, raster (butt / square caps)
-DASH_ROUND = 4000.0    # ... round caps
-PDF_DRAW = 19000.0     # per element written to the PDF
-PDF_IMAGE_PX = 70.0    # per pixel of a layer the PDF rasterises (encoded into an image)
-PDF_DASH = 15000.0     # per dash segment expanded into PDF path data (butt / square caps)
+CLIP_PX = 2.0  # per pixel of an anti-aliased clip path's box
+BLUR_PX = 80.0  # per pixel an effect filter reads or writes, per Gaussian blur pass
+EFFECT_PX = 10.0  # ... per colour filter / merge step
+ROTATED_EFFECT = 1.6  # effect layers under a rotation or skew (filtered in a local space) cost more
+DRAW = 13000.0  # per draw call (Python and Skia overhead)
+GROUP = 1500.0  # per group
+SEGMENT = 200.0  # per path segment (building the path)
+GLYPH = 1500.0  # per glyph
+DASH = 2500.0  # per dash segment, raster (butt / square caps)
+DASH_ROUND = 4000.0  # ... round caps
+PDF_DRAW = 19000.0  # per element written to the PDF
+PDF_IMAGE_PX = 70.0  # per pixel of a layer the PDF rasterises (encoded into an image)
+PDF_DASH = 15000.0  # per dash segment expanded into PDF path data (butt / square caps)
 PDF_DASH_ROUND = 70000.0  # ... with round caps (each dash becomes curves)
-PDF_RASTER_DPI = 144   # where Skia's PDF backend rasterises (effects, noise): pdf.RASTER_DPI
-PDF_DPI_SCALE = PDF_RASTER_DPI / 72   # device pixels per scene unit (a point) there
-SVG_DRAW = 30000.0     # per element written to the SVG
-SVG_SEGMENT = 4000.0   # per path segment formatted
-SVG_DOC = 300000.0     # per SVG document
-SVG_GLYPH = 100000.0   # per glyph outline converted to path data
+PDF_RASTER_DPI = 144  # where Skia's PDF backend rasterises (effects, noise): pdf.RASTER_DPI
+PDF_DPI_SCALE = PDF_RASTER_DPI / 72  # device pixels per scene unit (a point) there
+SVG_DRAW = 30000.0  # per element written to the SVG
+SVG_SEGMENT = 4000.0  # per path segment formatted
+SVG_DOC = 300000.0  # per SVG document
+SVG_GLYPH = 100000.0  # per glyph outline converted to path data
 # Encoding the image, per output pixel: (smooth drawing, noise/pattern texture), measured on 1024^2
 # (fpng; Pillow JPEG quality 90; Pillow WebP method 4): WebP on noise is the slowest by far.
 ENCODE_PX = {"png": (15.0, 30.0), "jpeg": (20.0, 45.0), "jpg": (20.0, 45.0), "webp": (80.0, 400.0)}
-RASTERISED = ("noise", "pattern")   # paints the PDF backend draws as images over the shape
+RASTERISED = ("noise", "pattern")  # paints the PDF backend draws as images over the shape
 MAX_DASHES = 1_000_000  # Skia's own cap on dash segments per path (past it, it draws undashed)
 
 # What to suggest when one class of work dominates the estimate.
@@ -101,12 +123,13 @@ HINTS = {
 @dataclass
 class Estimate:
     """The estimated work of drawing one scene, in units (~ns), in total and per op class."""
+
     target: str
     total: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
 
     def add(self, part: str, units: float) -> None:
-        if not units > 0:          # also drops NaN
+        if not units > 0:  # also drops NaN
             return
         self.parts[part] = self.parts.get(part, 0.0) + units
         self.total += units
@@ -116,7 +139,7 @@ class Estimate:
 
 
 # ---------------------------------------------------------------- geometry helpers
-MAX_REACH = 1e6   # pixels past the clip an effect layer is costed for (Skia bounds layers by the device)
+MAX_REACH = 1e6  # pixels past the clip an effect layer is costed for (Skia bounds layers by the device)
 
 
 def clip_box(b: Box | None, clip: Box) -> Box | None:
@@ -163,8 +186,11 @@ def path_measure(segments) -> tuple[float, float]:
             rise += abs(seg[2] - cy)
             cx, cy = seg[1], seg[2]
         elif k == "C":
-            total += (hyp(seg[1] - cx, seg[2] - cy) + hyp(seg[3] - seg[1], seg[4] - seg[2])
-                      + hyp(seg[5] - seg[3], seg[6] - seg[4]))
+            total += (
+                hyp(seg[1] - cx, seg[2] - cy)
+                + hyp(seg[3] - seg[1], seg[4] - seg[2])
+                + hyp(seg[5] - seg[3], seg[6] - seg[4])
+            )
             rise += abs(seg[2] - cy) + abs(seg[4] - seg[2]) + abs(seg[6] - seg[4])
             cx, cy = seg[5], seg[6]
         elif k == "Q":
@@ -222,7 +248,7 @@ def dash_count(stroke, length: float) -> float:
         return 0.0
     n = length / sum(iv) * (len(iv) / 2)
     if not n >= 0:
-        return float(MAX_DASHES)   # a non-finite length
+        return float(MAX_DASHES)  # a non-finite length
     return min(n, float(MAX_DASHES))
 
 
@@ -262,9 +288,9 @@ def _identity(m) -> bool:
 class _Walk:
     def __init__(self, target: str, quick: bool = False):
         self.target = target
-        self.quick = quick   # paths, text and effect layers as large as their clip: an upper bound
+        self.quick = quick  # paths, text and effect layers as large as their clip: an upper bound
         self.est = Estimate(target)
-        self.parts: defaultdict[str, float] = defaultdict(float)   # the shapes' share, added at the end
+        self.parts: defaultdict[str, float] = defaultdict(float)  # the shapes' share, added at the end
         self.boxes: dict[int, Box | None] = {}
 
     def content(self, g: Group) -> Box | None:
@@ -314,7 +340,7 @@ class _Walk:
                 return
             reach = effect_margin(g)
             k = matrix_scale(ctm)
-            layer = grow(clip, min(reach * k, MAX_REACH))   # a layer reaches past the clip by its margin
+            layer = grow(clip, min(reach * k, MAX_REACH))  # a layer reaches past the clip by its margin
             if box is not None:
                 layer = clip_box(transform_box(grow(box, reach), ctm), layer)
             if layer is None:
@@ -325,19 +351,18 @@ class _Walk:
             a = area(layer)
             turned = 1.0 if ctm[1] == 0 and ctm[2] == 0 else ROTATED_EFFECT
             add("effects", (a * LAYER_PX + fx * effect_weight(g)) * turned)
-            if not raster:   # the PDF backend rasterises the layer into an image
+            if not raster:  # the PDF backend rasterises the layer into an image
                 add("effects", a * PDF_IMAGE_PX)
             clip, raster = layer, True
-        elif g.opacity < 1 or g.blend != "normal":
-            if raster:
-                add("layers", area(clip) * (LAYER_PX if g.blend == "normal" else BLEND_LAYER_PX))
+        elif (g.opacity < 1 or g.blend != "normal") and raster:
+            add("layers", area(clip) * (LAYER_PX if g.blend == "normal" else BLEND_LAYER_PX))
         clip_px, clip_h = area(clip), math.ceil(clip[3]) - math.floor(clip[1])
         shape = self.shape
         for child in g.children:
             if type(child) is Shape:
                 shape(child, ctm, clip, raster, clip_px, clip_h)
             else:
-                self.group(child, ctm, clip, raster)   # recursion bounded like the renderer's
+                self.group(child, ctm, clip, raster)  # recursion bounded like the renderer's
 
     def shape(self, s: Shape, ctm: Matrix, clip: Box, raster: bool, clip_px: float, clip_h: float) -> None:
         # The hot path (one call per shape): kept lean so the estimate stays a few % of a render.
@@ -352,7 +377,7 @@ class _Walk:
         parts = self.parts
         target = self.target
         calls = (fill is not None) + (stroke is not None)
-        if target == "svg":   # dashes stay stroke-dasharray, noise a filter: text out only
+        if target == "svg":  # dashes stay stroke-dasharray, noise a filter: text out only
             draws = SVG_DRAW * calls
             if type(geom) is PathGeom:
                 parts["paths"] += len(geom.segments) * SVG_SEGMENT
@@ -364,7 +389,7 @@ class _Walk:
         quick = self.quick
         is_path = type(geom) is PathGeom
         nseg = 0
-        length = rise = -1.0   # -1: not measured
+        length = rise = -1.0  # -1: not measured
         if is_path:
             nseg = len(geom.segments)
             parts["paths"] += nseg * SEGMENT
@@ -377,13 +402,14 @@ class _Walk:
                 length = geom_length(geom)
             if stroke.dash:
                 n = dash_count(stroke, length)
-                if raster:   # each dash is a small path: its edges cross ~ its width in rows
+                if raster:  # each dash is a small path: its edges cross ~ its width in rows
                     w = min(stroke.width * matrix_scale(ctm), clip_h)
-                    parts["dashes"] += n * ((DASH_ROUND if stroke.cap == "round" else DASH)
-                                            + STROKE_EDGES * w * EDGE_ROW)
+                    parts["dashes"] += n * (
+                        (DASH_ROUND if stroke.cap == "round" else DASH) + STROKE_EDGES * w * EDGE_ROW
+                    )
                 else:
                     parts["dashes"] += n * (PDF_DASH_ROUND if stroke.cap == "round" else PDF_DASH)
-        if quick and (is_path or type(geom) is TextGeom):   # their boxes cost a walk: take the clip
+        if quick and (is_path or type(geom) is TextGeom):  # their boxes cost a walk: take the clip
             px, height = clip_px, clip_h
         else:
             px, height = self.pixels(s, ctm, clip)
@@ -392,7 +418,7 @@ class _Walk:
         full = ctm if _identity(s.transform) else multiply(ctm, tuple(s.transform))
         k = matrix_scale(full)
         if is_path and raster:
-            cap = nseg * height   # an edge crosses at most every row of the clipped box
+            cap = nseg * height  # an edge crosses at most every row of the clipped box
             if rise < 0:
                 rows = cap
             else:
@@ -407,7 +433,7 @@ class _Walk:
         factor = 1.0 if s.blend == "normal" else BLEND_FACTOR.get(s.blend, BLEND_FACTOR_OTHER)
         if fill is not None:
             part, w = paint_cost(fill)
-            if raster or part in RASTERISED:   # PDF: vector paint costs no pixels of ours
+            if raster or part in RASTERISED:  # PDF: vector paint costs no pixels of ours
                 parts[part] += px * w * factor
         if stroke is not None:
             part, w = paint_cost(stroke.paint)
@@ -424,7 +450,7 @@ class _Walk:
         if box is None:
             return 0.0, 0.0
         a, b, c, d, e, f = ctm
-        if b == 0 and c == 0:   # scale + translate: the common case, without transform_box's lists
+        if b == 0 and c == 0:  # scale + translate: the common case, without transform_box's lists
             x0, x1, y0, y1 = a * box[0] + e, a * box[2] + e, d * box[1] + f, d * box[3] + f
             if x1 < x0:
                 x0, x1 = x1, x0
@@ -439,8 +465,9 @@ class _Walk:
         return area(box), math.ceil(box[3]) - math.floor(box[1])
 
 
-def estimate(scene: Scene, scale: float = 1.0, target: str = "raster", quick: bool = False,
-             encoding: str | None = None) -> Estimate:
+def estimate(
+    scene: Scene, scale: float = 1.0, target: str = "raster", quick: bool = False, encoding: str | None = None
+) -> Estimate:
     """The estimated work of drawing `scene` to `target` (raster at `scale`, pdf or svg).
 
     quick=True skips the boxes of paths, text and effect layers, taking each as large as its clip,
@@ -469,14 +496,21 @@ def estimate(scene: Scene, scale: float = 1.0, target: str = "raster", quick: bo
 def check_canvas(width: int, height: int, budgets: Budgets) -> None:
     """E407 (as a DiagnosticsError) when an output of width x height pixels is over the canvas budget."""
     if width * height > budgets.canvas_pixels or max(width, height) > budgets.canvas_side:
-        raise DiagnosticsError([Diagnostic(
-            "E407", f"output size {width}x{height} is over the canvas budget "
+        raise DiagnosticsError(
+            [
+                Diagnostic(
+                    "E407",
+                    f"output size {width}x{height} is over the canvas budget "
                     f"({budgets.canvas_pixels} pixels, {budgets.canvas_side} per side)",
-            hint="draw at a smaller size or scale")])
+                    hint="draw at a smaller size or scale",
+                )
+            ]
+        )
 
 
-def check_work(scene: Scene, budgets: Budgets, scale: float = 1.0, target: str = "raster",
-               encoding: str | None = None) -> Estimate:
+def check_work(
+    scene: Scene, budgets: Budgets, scale: float = 1.0, target: str = "raster", encoding: str | None = None
+) -> Estimate:
     """The estimate, or E411 (as a DiagnosticsError) when it is over budgets.render_work.
 
     The quick upper bound decides when it is under the budget; the full estimate otherwise."""
@@ -489,10 +523,16 @@ def check_work(scene: Scene, budgets: Budgets, scale: float = 1.0, target: str =
         share = 100.0 * est.parts.get(top, 0.0) / est.total if est.total > 0 else 100.0
         what = {"raster": "rendering", "pdf": "writing the PDF", "svg": "writing the SVG"}[target]
         hint = HINTS[top] + ("; or draw at a smaller size" if target == "raster" and top != "output" else "")
-        raise DiagnosticsError([Diagnostic(
-            "E411", f"{what} would take about {est.total:.3g} units of work, over the render-work "
+        raise DiagnosticsError(
+            [
+                Diagnostic(
+                    "E411",
+                    f"{what} would take about {est.total:.3g} units of work, over the render-work "
                     f"budget ({budgets.render_work:.3g}); {share:.0f}% of it is {top}",
-            hint=hint)])
+                    hint=hint,
+                )
+            ]
+        )
     return est
 
 

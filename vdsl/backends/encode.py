@@ -1,4 +1,5 @@
 """Encode an RGBA uint8 array (straight alpha) as PNG, JPEG or WebP bytes."""
+
 from __future__ import annotations
 
 import io
@@ -30,6 +31,7 @@ PNG_COMPRESS_LEVEL = 1
 
 try:
     import fpng as _fpng
+
     _fpng.from_ndarray(np.zeros((1, 1, 3), np.uint8))
 except Exception:  # pragma: no cover - a platform without an fpng wheel
     _fpng = None

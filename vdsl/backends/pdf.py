@@ -1,4 +1,5 @@
 """Write a scene as a one-page PDF with Skia's PDF backend, using the shared canvas drawing code."""
+
 from __future__ import annotations
 
 import skia
@@ -13,7 +14,7 @@ from .cost import PDF_RASTER_DPI, check_work, faults_as_errors
 # Resolution at which Skia's PDF backend rasterises what PDF cannot express as vectors
 # (image-filter layers, noise and pattern shaders).  Scene units are PDF points (1/72 in),
 # so 144 dpi is 2x the scene's pixel size.
-RASTER_DPI = PDF_RASTER_DPI   # 144, declared with the cost model, which costs rasterising at it
+RASTER_DPI = PDF_RASTER_DPI  # 144, declared with the cost model, which costs rasterising at it
 
 
 def pdf_warnings(scene: Scene) -> list[Diagnostic]:
@@ -37,11 +38,15 @@ def pdf_warnings(scene: Scene) -> list[Diagnostic]:
             pattern |= any(isinstance(p, Pattern) for p in paints)
     out = []
     if kinds:
-        out.append(Diagnostic("W500", f"PDF: {', '.join(sorted(kinds))} effects are rasterised into "
-                                      f"images at {RASTER_DPI} dpi (SVG keeps them as filters)"))
+        out.append(
+            Diagnostic(
+                "W500",
+                f"PDF: {', '.join(sorted(kinds))} effects are rasterised into "
+                f"images at {RASTER_DPI} dpi (SVG keeps them as filters)",
+            )
+        )
     if noise:
-        out.append(Diagnostic("W500", f"PDF: noise paints are rasterised into image tiles at "
-                                      f"{RASTER_DPI} dpi"))
+        out.append(Diagnostic("W500", f"PDF: noise paints are rasterised into image tiles at {RASTER_DPI} dpi"))
     if pattern:
         out.append(Diagnostic("W500", f"PDF: pattern tiles are rasterised at {RASTER_DPI} dpi"))
     if blend_plus:
@@ -49,8 +54,9 @@ def pdf_warnings(scene: Scene) -> list[Diagnostic]:
     return out
 
 
-def render_pdf(scene: Scene, *, budgets: Budgets = DEFAULT,
-               deadline: Deadline | None = None) -> tuple[bytes, list[Diagnostic]]:
+def render_pdf(
+    scene: Scene, *, budgets: Budgets = DEFAULT, deadline: Deadline | None = None
+) -> tuple[bytes, list[Diagnostic]]:
     """The scene as a deterministic one-page PDF (page size = scene size in points).
 
     Raises DiagnosticsError with E411 when the estimated work (dash segments expanded into path data,
@@ -68,7 +74,7 @@ def render_pdf(scene: Scene, *, budgets: Budgets = DEFAULT,
         with faults_as_errors():
             draw_scene(canvas, scene, deadline=deadline)
     except BaseException:
-        doc.abort()   # an open page left to the garbage collector crashes Skia
+        doc.abort()  # an open page left to the garbage collector crashes Skia
         raise
     doc.endPage()
     doc.close()

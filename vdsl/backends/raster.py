@@ -1,4 +1,5 @@
 """Rasterise a scene with Skia into an HxWx4 uint8 RGBA array (straight alpha)."""
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,14 @@ def output_size(scene: Scene, scale: float = 1.0) -> tuple[int, int]:
     return max(1, round(scene.width * scale)), max(1, round(scene.height * scale))
 
 
-def render_array(scene: Scene, scale: float = 1.0, *, budgets: Budgets = DEFAULT,
-                 deadline: Deadline | None = None, encoding: str | None = None) -> np.ndarray:
+def render_array(
+    scene: Scene,
+    scale: float = 1.0,
+    *,
+    budgets: Budgets = DEFAULT,
+    deadline: Deadline | None = None,
+    encoding: str | None = None,
+) -> np.ndarray:
     """Draw the scene on a raster surface and read it back as unpremultiplied RGBA uint8.
 
     Raises DiagnosticsError with E407 when the output (after scaling) is over the canvas budget, E411 when

@@ -1,4 +1,5 @@
 """Translate IR paints, strokes, blend modes and effects into skia Paints, shaders and image filters."""
+
 # Conventions shared with the SVG backend (svg.py must agree):
 # * Blur-like effects use a Gaussian with sigma = radius / 2.
 # * Patterns are anchored at the user-space origin (0, 0) of the shape that uses
@@ -21,20 +22,27 @@ import math
 
 import skia
 
-from ..ir import (Effect, LinearGradient, Noise, Paint, Pattern, RadialGradient, Solid,
-                  Stop, Stroke, SweepGradient, RGBA)
+from ..ir import Effect, LinearGradient, Noise, Paint, Pattern, RadialGradient, Solid, Stop, Stroke, SweepGradient, RGBA
 
 TRANSPARENT: RGBA = (0.0, 0.0, 0.0, 0.0)
 
 _BLEND = {
-    "normal": skia.BlendMode.kSrcOver, "multiply": skia.BlendMode.kMultiply,
-    "screen": skia.BlendMode.kScreen, "overlay": skia.BlendMode.kOverlay,
-    "darken": skia.BlendMode.kDarken, "lighten": skia.BlendMode.kLighten,
-    "color-dodge": skia.BlendMode.kColorDodge, "color-burn": skia.BlendMode.kColorBurn,
-    "hard-light": skia.BlendMode.kHardLight, "soft-light": skia.BlendMode.kSoftLight,
-    "difference": skia.BlendMode.kDifference, "exclusion": skia.BlendMode.kExclusion,
-    "hue": skia.BlendMode.kHue, "saturation": skia.BlendMode.kSaturation,
-    "color": skia.BlendMode.kColor, "luminosity": skia.BlendMode.kLuminosity,
+    "normal": skia.BlendMode.kSrcOver,
+    "multiply": skia.BlendMode.kMultiply,
+    "screen": skia.BlendMode.kScreen,
+    "overlay": skia.BlendMode.kOverlay,
+    "darken": skia.BlendMode.kDarken,
+    "lighten": skia.BlendMode.kLighten,
+    "color-dodge": skia.BlendMode.kColorDodge,
+    "color-burn": skia.BlendMode.kColorBurn,
+    "hard-light": skia.BlendMode.kHardLight,
+    "soft-light": skia.BlendMode.kSoftLight,
+    "difference": skia.BlendMode.kDifference,
+    "exclusion": skia.BlendMode.kExclusion,
+    "hue": skia.BlendMode.kHue,
+    "saturation": skia.BlendMode.kSaturation,
+    "color": skia.BlendMode.kColor,
+    "luminosity": skia.BlendMode.kLuminosity,
     "plus": skia.BlendMode.kPlus,
 }
 _CAP = {"butt": skia.Paint.kButt_Cap, "round": skia.Paint.kRound_Cap, "square": skia.Paint.kSquare_Cap}
@@ -75,7 +83,7 @@ def sigma(radius: float) -> float:
 
 # A glow is two tinted, blurred copies of the content under it: a wide soft halo (sigma = radius/2)
 # and a tight bright one (sigma = radius/6), each with its alpha multiplied by a gain (then clamped).
-GLOW_HALOS = ((0.5, 2.5), (1 / 6, 2.0))   # (sigma as a fraction of the radius, alpha gain)
+GLOW_HALOS = ((0.5, 2.5), (1 / 6, 2.0))  # (sigma as a fraction of the radius, alpha gain)
 
 
 def clean_stops(stops: tuple[Stop, ...]) -> list[tuple[float, RGBA]]:
@@ -108,14 +116,21 @@ def pattern_tile(p: Pattern) -> tuple[float, float, list[tuple[str, RGBA, tuple[
         r = min(r, s / 2)
         return s, s, [("rect", b, (0, 0, s, s)), ("circle", a, (s / 2, s / 2, r))]
     if p.kind == "checker":
-        return 2 * s, 2 * s, [("rect", b, (0, 0, 2 * s, 2 * s)), ("rect", a, (0, 0, s, s)),
-                              ("rect", a, (s, s, s, s))]
+        return 2 * s, 2 * s, [("rect", b, (0, 0, 2 * s, 2 * s)), ("rect", a, (0, 0, s, s)), ("rect", a, (s, s, s, s))]
     if p.kind == "grid":
         w = float(p.width) if p.width > 0 else 1.0
         h = min(w / 2, s / 2)
-        return s, s, [("rect", b, (0, 0, s, s)),
-                      ("rect", a, (0, 0, s, h)), ("rect", a, (0, s - h, s, h)),
-                      ("rect", a, (0, 0, h, s)), ("rect", a, (s - h, 0, h, s))]
+        return (
+            s,
+            s,
+            [
+                ("rect", b, (0, 0, s, s)),
+                ("rect", a, (0, 0, s, h)),
+                ("rect", a, (0, s - h, s, h)),
+                ("rect", a, (0, 0, h, s)),
+                ("rect", a, (s - h, 0, h, s)),
+            ],
+        )
     # unknown kind: a flat fill with the first colour
     return s, s, [("rect", a, (0, 0, s, s))]
 
@@ -166,14 +181,16 @@ def _gradient_shader(paint) -> skia.Shader | RGBA | None:
         (x0, y0), (x1, y1) = paint.start, paint.end
         if x0 == x1 and y0 == y1:
             return stops[-1][1]  # SVG: a zero-length gradient paints its last stop
-        return skia.GradientShader.MakeLinear([skia.Point(x0, y0), skia.Point(x1, y1)], colors, pos,
-                                              skia.TileMode.kClamp)
+        return skia.GradientShader.MakeLinear(
+            [skia.Point(x0, y0), skia.Point(x1, y1)], colors, pos, skia.TileMode.kClamp
+        )
     if isinstance(paint, RadialGradient):
         if paint.radius <= 0:
             return stops[-1][1]
         cx, cy = paint.center
-        return skia.GradientShader.MakeRadial(skia.Point(cx, cy), float(paint.radius), colors, pos,
-                                              skia.TileMode.kClamp)
+        return skia.GradientShader.MakeRadial(
+            skia.Point(cx, cy), float(paint.radius), colors, pos, skia.TileMode.kClamp
+        )
     cx, cy = paint.center
     lm = skia.Matrix.RotateDeg(float(paint.start_angle), skia.Point(cx, cy))
     return skia.GradientShader.MakeSweep(cx, cy, colors, pos, skia.TileMode.kClamp, 0, 360, 0, lm)
@@ -188,6 +205,7 @@ def _cached(fn):
             return cached(value)
         except TypeError:
             return fn(value)
+
     return call
 
 
@@ -207,16 +225,16 @@ def _pattern_shader(p: Pattern) -> skia.Shader | RGBA:
             c.drawCircle(prm[0], prm[1], prm[2], tile_paint)
     pic = rec.finishRecordingAsPicture()
     lm = skia.Matrix.RotateDeg(float(p.angle))
-    return pic.makeShader(skia.TileMode.kRepeat, skia.TileMode.kRepeat, skia.FilterMode.kLinear,
-                          lm, skia.Rect.MakeWH(tw, th))
+    return pic.makeShader(
+        skia.TileMode.kRepeat, skia.TileMode.kRepeat, skia.FilterMode.kLinear, lm, skia.Rect.MakeWH(tw, th)
+    )
 
 
 @_cached
 def _noise_shader(n: Noise) -> skia.Shader:
     fx, fy = (max(0.0, float(f)) for f in n.freq)
     octaves = max(1, min(int(n.octaves), 10))
-    make = (skia.PerlinNoiseShader.MakeTurbulence if n.kind == "turbulence"
-            else skia.PerlinNoiseShader.MakeFractalNoise)
+    make = skia.PerlinNoiseShader.MakeTurbulence if n.kind == "turbulence" else skia.PerlinNoiseShader.MakeFractalNoise
     base = make(fx, fy, octaves, float(n.seed))
     cols = [clamp_rgba(c) for c in n.colors[:2]]
     while len(cols) < 2:
@@ -262,7 +280,7 @@ def _memo(kind: str, key, build):
         return _PAINTS[k]
     except KeyError:
         pass
-    except TypeError:   # an unhashable paint (never produced by the evaluator): build it each time
+    except TypeError:  # an unhashable paint (never produced by the evaluator): build it each time
         return build()
     if len(_PAINTS) > 4096:
         _PAINTS.clear()
@@ -310,7 +328,7 @@ def _stroke_paint(stroke: Stroke, opacity: float, blend: str) -> skia.Paint | No
     iv = dash_intervals(stroke.dash)
     if iv:
         effect = skia.DashPathEffect.Make(iv, 0.0)
-        if effect is not None:   # Skia declines absurd intervals (e.g. 1e308): draw solid
+        if effect is not None:  # Skia declines absurd intervals (e.g. 1e308): draw solid
             sk.setPathEffect(effect)
     sk.setBlendMode(blend_mode(blend))
     return sk
@@ -329,8 +347,7 @@ def effect_filter(effects: tuple[Effect, ...]) -> skia.ImageFilter | None:
             f = skia.ImageFilters.DropShadow(float(e.dx), float(e.dy), s, s, color_int(e.rgba), f)
         elif e.kind == "glow":
             # Blurs only: cost does not grow with the radius the way a dilation would.
-            tint = skia.ImageFilters.ColorFilter(
-                skia.ColorFilters.Blend(color_int(e.rgba), skia.BlendMode.kSrcIn), f)
+            tint = skia.ImageFilters.ColorFilter(skia.ColorFilters.Blend(color_int(e.rgba), skia.BlendMode.kSrcIn), f)
             halos = []
             for frac, gain in GLOW_HALOS:
                 hs = max(0.0, float(e.radius)) * frac

@@ -1,4 +1,5 @@
 """Write a scene as a standalone SVG document (text as glyph outlines, paints and effects as defs)."""
+
 from __future__ import annotations
 
 import math
@@ -9,9 +10,26 @@ from .. import fonts
 from ..budgets import DEFAULT, Budgets
 from ..deadline import Deadline
 from ..diagnostics import Diagnostic, sort_diagnostics
-from ..ir import (BLEND_MODES, IDENTITY, EllipseGeom, Group, LinearGradient, Matrix, Noise, Paint,
-                  PathGeom, Pattern, RadialGradient, RectGeom, Scene, Shape, Solid, SweepGradient,
-                  TextGeom, multiply)
+from ..ir import (
+    BLEND_MODES,
+    IDENTITY,
+    EllipseGeom,
+    Group,
+    LinearGradient,
+    Matrix,
+    Noise,
+    Paint,
+    PathGeom,
+    Pattern,
+    RadialGradient,
+    RectGeom,
+    Scene,
+    Shape,
+    Solid,
+    SweepGradient,
+    TextGeom,
+    multiply,
+)
 from . import skia_paint as sp
 from .canvas import Poll, drawable, is_identity, norm_rect, rect_radii
 from .cost import check_work, faults_as_errors
@@ -29,16 +47,27 @@ def num(v: float) -> str:
 
 def esc(text: str) -> str:
     """Escape text for an XML attribute value (double-quoted) or character data."""
-    out = (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-           .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;"))
+    out = (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
     # drop characters XML 1.0 cannot carry at all
-    return "".join(ch for ch in out if (ch >= " " or ch in "\n\r\t") and ch not in "\ufffe\uffff"
-                   and not "\ud800" <= ch <= "\udfff")
+    return "".join(
+        ch
+        for ch in out
+        if (ch >= " " or ch in "\n\r\t") and ch not in "\ufffe\uffff" and not "\ud800" <= ch <= "\udfff"
+    )
 
 
 def hex_color(rgba) -> str:
     r, g, b, _ = sp.clamp_rgba(rgba)
-    return "#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255))
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 def tag(name: str, attrs: list[tuple[str, object]], children: list[str] | None = None) -> str:
@@ -58,8 +87,9 @@ def segments_d(segments) -> str:
         op = seg[0]
         if op == "A":
             rx, ry, rot, large, sweep, x, y = seg[1:8]
-            out.append(f"A{num(abs(rx))} {num(abs(ry))} {num(rot)} {1 if large else 0} {1 if sweep else 0} "
-                       f"{num(x)} {num(y)}")
+            out.append(
+                f"A{num(abs(rx))} {num(abs(ry))} {num(rot)} {1 if large else 0} {1 if sweep else 0} {num(x)} {num(y)}"
+            )
         elif op == "Z":
             out.append("Z")
         else:
@@ -141,9 +171,14 @@ class _Writer:
             xs.append(a * x + c * y + e)
             ys.append(b * x + d * y + f)
         x0, y0 = min(xs) - margin, min(ys) - margin
-        return [("filterUnits", "userSpaceOnUse"), ("x", num(x0)), ("y", num(y0)),
-                ("width", num(max(xs) + margin - x0)), ("height", num(max(ys) + margin - y0)),
-                ("color-interpolation-filters", "sRGB")]
+        return [
+            ("filterUnits", "userSpaceOnUse"),
+            ("x", num(x0)),
+            ("y", num(y0)),
+            ("width", num(max(xs) + margin - x0)),
+            ("height", num(max(ys) + margin - y0)),
+            ("color-interpolation-filters", "sRGB"),
+        ]
 
     # ------------------------------------------------------------ paints
     def paint_ref(self, paint: Paint) -> tuple[str, float | None]:
@@ -152,17 +187,20 @@ class _Writer:
             return self._solid(sp.clamp_rgba(paint.rgba))
         if isinstance(paint, SweepGradient):
             avg = sp.average_color(paint)
-            self.warn(f"sweep gradient approximated by its average colour {hex_color(avg)} "
-                      f"(SVG 1.1 has no conic gradient)",
-                      hint="use a linear or radial gradient for exact SVG output")
+            self.warn(
+                f"sweep gradient approximated by its average colour {hex_color(avg)} (SVG 1.1 has no conic gradient)",
+                hint="use a linear or radial gradient for exact SVG output",
+            )
             return self._solid(avg)
         if isinstance(paint, (LinearGradient, RadialGradient)):
             stops = sp.clean_stops(paint.stops)
             if not stops:
                 return "none", None
-            degenerate = (len(stops) == 1 or
-                          (isinstance(paint, LinearGradient) and tuple(paint.start) == tuple(paint.end)) or
-                          (isinstance(paint, RadialGradient) and paint.radius <= 0))
+            degenerate = (
+                len(stops) == 1
+                or (isinstance(paint, LinearGradient) and tuple(paint.start) == tuple(paint.end))
+                or (isinstance(paint, RadialGradient) and paint.radius <= 0)
+            )
             if degenerate:
                 return self._solid(stops[-1][1])
             gid = self.new_id("g")
@@ -174,14 +212,35 @@ class _Writer:
                 kids.append(tag("stop", attrs))
             if isinstance(paint, LinearGradient):
                 (x1, y1), (x2, y2) = paint.start, paint.end
-                self.defs.append(tag("linearGradient", [
-                    ("id", gid), ("gradientUnits", "userSpaceOnUse"), ("x1", num(x1)), ("y1", num(y1)),
-                    ("x2", num(x2)), ("y2", num(y2))], kids))
+                self.defs.append(
+                    tag(
+                        "linearGradient",
+                        [
+                            ("id", gid),
+                            ("gradientUnits", "userSpaceOnUse"),
+                            ("x1", num(x1)),
+                            ("y1", num(y1)),
+                            ("x2", num(x2)),
+                            ("y2", num(y2)),
+                        ],
+                        kids,
+                    )
+                )
             else:
                 cx, cy = paint.center
-                self.defs.append(tag("radialGradient", [
-                    ("id", gid), ("gradientUnits", "userSpaceOnUse"), ("cx", num(cx)), ("cy", num(cy)),
-                    ("r", num(paint.radius))], kids))
+                self.defs.append(
+                    tag(
+                        "radialGradient",
+                        [
+                            ("id", gid),
+                            ("gradientUnits", "userSpaceOnUse"),
+                            ("cx", num(cx)),
+                            ("cy", num(cy)),
+                            ("r", num(paint.radius)),
+                        ],
+                        kids,
+                    )
+                )
             return f"url(#{gid})", None
         if isinstance(paint, Pattern):
             if not (paint.size > 0 and math.isfinite(paint.size)):
@@ -194,16 +253,25 @@ class _Writer:
                 fill = [("fill", hex_color(rgba)), ("fill-opacity", num(rgba[3]) if rgba[3] < 1 else None)]
                 if kind == "rect":
                     x, y, w, h = prm
-                    kids.append(tag("rect", [("x", num(x)), ("y", num(y)), ("width", num(w)),
-                                             ("height", num(h))] + fill))
+                    kids.append(
+                        tag("rect", [("x", num(x)), ("y", num(y)), ("width", num(w)), ("height", num(h))] + fill)
+                    )
                 else:
-                    kids.append(tag("circle", [("cx", num(prm[0])), ("cy", num(prm[1])),
-                                               ("r", num(prm[2]))] + fill))
+                    kids.append(tag("circle", [("cx", num(prm[0])), ("cy", num(prm[1])), ("r", num(prm[2]))] + fill))
             pid = self.new_id("p")
-            self.defs.append(tag("pattern", [
-                ("id", pid), ("patternUnits", "userSpaceOnUse"), ("width", num(tw)), ("height", num(th)),
-                ("patternTransform", f"rotate({num(paint.angle)})" if paint.angle else None)],
-                kids or [tag("rect", [("width", num(tw)), ("height", num(th)), ("fill", "none")])]))
+            self.defs.append(
+                tag(
+                    "pattern",
+                    [
+                        ("id", pid),
+                        ("patternUnits", "userSpaceOnUse"),
+                        ("width", num(tw)),
+                        ("height", num(th)),
+                        ("patternTransform", f"rotate({num(paint.angle)})" if paint.angle else None),
+                    ],
+                    kids or [tag("rect", [("width", num(tw)), ("height", num(th)), ("fill", "none")])],
+                )
+            )
             return f"url(#{pid})", None
         return "none", None
 
@@ -223,13 +291,25 @@ class _Writer:
             cols.append(sp.TRANSPARENT)
         fid = self.new_id("n")
         kids = [
-            tag("feTurbulence", [("type", "turbulence" if n.kind == "turbulence" else "fractalNoise"),
-                                 ("baseFrequency", f"{num(fx)} {num(fy)}"),
-                                 ("numOctaves", max(1, min(int(n.octaves), 10))),
-                                 ("seed", round(float(n.seed))), ("result", "t")]),
-            tag("feColorMatrix", [("in", "t"), ("type", "matrix"),
-                                  ("values", " ".join(num(v) for v in sp.noise_matrix(*cols))),
-                                  ("result", "c")]),
+            tag(
+                "feTurbulence",
+                [
+                    ("type", "turbulence" if n.kind == "turbulence" else "fractalNoise"),
+                    ("baseFrequency", f"{num(fx)} {num(fy)}"),
+                    ("numOctaves", max(1, min(int(n.octaves), 10))),
+                    ("seed", round(float(n.seed))),
+                    ("result", "t"),
+                ],
+            ),
+            tag(
+                "feColorMatrix",
+                [
+                    ("in", "t"),
+                    ("type", "matrix"),
+                    ("values", " ".join(num(v) for v in sp.noise_matrix(*cols))),
+                    ("result", "c"),
+                ],
+            ),
             tag("feComposite", [("in", "c"), ("in2", "SourceAlpha"), ("operator", "in")]),
         ]
         self.defs.append(tag("filter", [("id", fid)] + reg, kids))
@@ -251,36 +331,48 @@ class _Writer:
             elif e.kind == "shadow":
                 # SVG 1.1 primitives rather than feDropShadow, which e.g. librsvg 2.54 ignores
                 c = sp.clamp_rgba(e.rgba)
-                kids.append(tag("feFlood", [("flood-color", hex_color(c)), ("flood-opacity", num(c[3])),
-                                            ("result", rid + "f")]))
-                kids.append(tag("feComposite", [("in", rid + "f"), ("in2", prev), ("operator", "in"),
-                                                ("result", rid + "t")]))
+                kids.append(
+                    tag("feFlood", [("flood-color", hex_color(c)), ("flood-opacity", num(c[3])), ("result", rid + "f")])
+                )
+                kids.append(
+                    tag("feComposite", [("in", rid + "f"), ("in2", prev), ("operator", "in"), ("result", rid + "t")])
+                )
                 cur = rid + "t"
                 if s > 0:
-                    kids.append(tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(s)),
-                                                       ("result", rid + "b")]))
+                    kids.append(tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(s)), ("result", rid + "b")]))
                     cur = rid + "b"
-                kids.append(tag("feOffset", [("in", cur), ("dx", num(e.dx)), ("dy", num(e.dy)),
-                                             ("result", rid + "o")]))
-                kids.append(tag("feMerge", [("result", rid)],
-                                [tag("feMergeNode", [("in", rid + "o")]),
-                                 tag("feMergeNode", [("in", prev)])]))
+                kids.append(tag("feOffset", [("in", cur), ("dx", num(e.dx)), ("dy", num(e.dy)), ("result", rid + "o")]))
+                kids.append(
+                    tag(
+                        "feMerge",
+                        [("result", rid)],
+                        [tag("feMergeNode", [("in", rid + "o")]), tag("feMergeNode", [("in", prev)])],
+                    )
+                )
             elif e.kind == "glow":
                 c = sp.clamp_rgba(e.rgba)
-                kids.append(tag("feFlood", [("flood-color", hex_color(c)), ("flood-opacity", num(c[3])),
-                                            ("result", rid + "f")]))
-                kids.append(tag("feComposite", [("in", rid + "f"), ("in2", prev), ("operator", "in"),
-                                                ("result", rid + "t")]))
+                kids.append(
+                    tag("feFlood", [("flood-color", hex_color(c)), ("flood-opacity", num(c[3])), ("result", rid + "f")])
+                )
+                kids.append(
+                    tag("feComposite", [("in", rid + "f"), ("in2", prev), ("operator", "in"), ("result", rid + "t")])
+                )
                 nodes = []
                 for i, (frac, gain) in enumerate(sp.GLOW_HALOS):
                     cur = rid + "t"
                     hs = max(0.0, float(e.radius)) * frac
                     if hs > 0:
-                        kids.append(tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(hs)),
-                                                           ("result", f"{rid}b{i}")]))
+                        kids.append(
+                            tag("feGaussianBlur", [("in", cur), ("stdDeviation", num(hs)), ("result", f"{rid}b{i}")])
+                        )
                         cur = f"{rid}b{i}"
-                    kids.append(tag("feComponentTransfer", [("in", cur), ("result", f"{rid}g{i}")],
-                                    [tag("feFuncA", [("type", "linear"), ("slope", num(gain))])]))
+                    kids.append(
+                        tag(
+                            "feComponentTransfer",
+                            [("in", cur), ("result", f"{rid}g{i}")],
+                            [tag("feFuncA", [("type", "linear"), ("slope", num(gain))])],
+                        )
+                    )
                     nodes.append(tag("feMergeNode", [("in", f"{rid}g{i}")]))
                 kids.append(tag("feMerge", [("result", rid)], nodes + [tag("feMergeNode", [("in", prev)])]))
             else:
@@ -299,8 +391,9 @@ class _Writer:
         if blend == "normal" or blend not in BLEND_MODES:
             return None
         if blend == "plus":
-            self.warn("blend mode 'plus' written as mix-blend-mode: plus-lighter, which some SVG "
-                      "renderers do not support")
+            self.warn(
+                "blend mode 'plus' written as mix-blend-mode: plus-lighter, which some SVG renderers do not support"
+            )
             return "mix-blend-mode:plus-lighter"
         return f"mix-blend-mode:{blend}"
 
@@ -315,10 +408,11 @@ class _Writer:
             return tag("rect", attrs + paint_attrs)
         if isinstance(geom, EllipseGeom):
             if geom.rx == geom.ry:
-                return tag("circle", [("cx", num(geom.cx)), ("cy", num(geom.cy)), ("r", num(geom.rx))]
-                           + paint_attrs)
-            return tag("ellipse", [("cx", num(geom.cx)), ("cy", num(geom.cy)), ("rx", num(geom.rx)),
-                                   ("ry", num(geom.ry))] + paint_attrs)
+                return tag("circle", [("cx", num(geom.cx)), ("cy", num(geom.cy)), ("r", num(geom.rx))] + paint_attrs)
+            return tag(
+                "ellipse",
+                [("cx", num(geom.cx)), ("cy", num(geom.cy)), ("rx", num(geom.rx)), ("ry", num(geom.ry))] + paint_attrs,
+            )
         if isinstance(geom, PathGeom):
             rule = [("fill-rule", "evenodd")] if geom.fill_rule == "evenodd" else []
             return tag("path", [("d", segments_d(geom.segments))] + rule + paint_attrs)
@@ -378,20 +472,23 @@ class _Writer:
             else:
                 fv, fo = self.paint_ref(s.fill)
                 if fv != "none":
-                    parts.append(self.geom_element(
-                        s.geom, [("fill", fv), ("fill-opacity", num(fo) if fo is not None else None)]))
+                    parts.append(
+                        self.geom_element(s.geom, [("fill", fv), ("fill-opacity", num(fo) if fo is not None else None)])
+                    )
         if has_stroke:
             if isinstance(s.stroke.paint, Noise):
                 fid = self.noise_filter(s.stroke.paint, local)
                 if fid:
-                    parts.append(self.geom_element(
-                        s.geom, [("fill", "none")] + self.stroke_attrs(s, "#000", None)
-                        + [("filter", f"url(#{fid})")]))
+                    parts.append(
+                        self.geom_element(
+                            s.geom,
+                            [("fill", "none")] + self.stroke_attrs(s, "#000", None) + [("filter", f"url(#{fid})")],
+                        )
+                    )
             else:
                 sv, so = self.paint_ref(s.stroke.paint)
                 if sv != "none":
-                    parts.append(self.geom_element(s.geom, [("fill", "none")]
-                                                   + self.stroke_attrs(s, sv, so)))
+                    parts.append(self.geom_element(s.geom, [("fill", "none")] + self.stroke_attrs(s, sv, so)))
         if not parts:
             return None
         return tag("g", outer, parts)
@@ -417,8 +514,13 @@ class _Writer:
         if g.clip is not None:
             cid = self.new_id("c")
             rule = [("clip-rule", "evenodd")] if g.clip.fill_rule == "evenodd" else []
-            self.defs.append(tag("clipPath", [("id", cid), ("clipPathUnits", "userSpaceOnUse")],
-                                 [tag("path", [("d", segments_d(g.clip.segments) or "M0 0")] + rule)]))
+            self.defs.append(
+                tag(
+                    "clipPath",
+                    [("id", cid), ("clipPathUnits", "userSpaceOnUse")],
+                    [tag("path", [("d", segments_d(g.clip.segments) or "M0 0")] + rule)],
+                )
+            )
             attrs.append(("clip-path", f"url(#{cid})"))
         if g.effects:
             fid = self.effects_filter(g, local)
@@ -433,8 +535,9 @@ class _Writer:
         return tag("g", attrs, kids)
 
 
-def render_svg(scene: Scene, *, budgets: Budgets = DEFAULT,
-               deadline: Deadline | None = None) -> tuple[str, list[Diagnostic]]:
+def render_svg(
+    scene: Scene, *, budgets: Budgets = DEFAULT, deadline: Deadline | None = None
+) -> tuple[str, list[Diagnostic]]:
     """The scene as an SVG document string, plus W500 warnings for what SVG approximates.
 
     Dashes stay stroke-dasharray and noise an feTurbulence filter, so the document grows with the
@@ -450,8 +553,17 @@ def render_svg(scene: Scene, *, budgets: Budgets = DEFAULT,
         parts.append("<defs>" + "".join(w.defs) + "</defs>")
     if scene.background is not None and scene.background[3] > 0:
         bg = sp.clamp_rgba(scene.background)
-        parts.append(tag("rect", [("width", W), ("height", H), ("fill", hex_color(bg)),
-                                  ("fill-opacity", num(bg[3]) if bg[3] < 1 else None)]))
+        parts.append(
+            tag(
+                "rect",
+                [
+                    ("width", W),
+                    ("height", H),
+                    ("fill", hex_color(bg)),
+                    ("fill-opacity", num(bg[3]) if bg[3] < 1 else None),
+                ],
+            )
+        )
     parts.append(body)
     parts.append("</svg>\n")
     return "\n".join(p for p in parts if p), sort_diagnostics(w.diags)

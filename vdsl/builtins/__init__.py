@@ -1,23 +1,25 @@
 """The builtin signature table: the ONE place builtins are declared; checker, docs, hints and prompt read it."""
+
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Callable
 
 from ..types import ANY, Type
 
-REQUIRED = object()   # marks a parameter with no default
+REQUIRED = object()  # marks a parameter with no default
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
     type: Type
-    default: Any = REQUIRED       # a runtime value, or REQUIRED
+    default: Any = REQUIRED  # a runtime value, or REQUIRED
     doc: str = ""
     choices: tuple[str, ...] = ()  # allowed strings, for enum-like parameters
-    min: float | None = None       # inclusive range checked at run time
+    min: float | None = None  # inclusive range checked at run time
     max: float | None = None
 
     @property
@@ -32,6 +34,7 @@ class Param:
 class Cost:
     """The fuel a builtin charges beyond the one step of its call, from its bound arguments: charged
     before it runs, so work is refused before it is done. `doc` is how the reference prints it."""
+
     doc: str
     fuel: Callable[[dict[str, Any]], int]
 
@@ -57,12 +60,12 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
     doc: str
     category: str
     impl: Callable[..., Any]
-    positional: int = 0            # how many leading parameters may be passed positionally
-    block: bool = False            # takes a `{ ... }` block of drawing statements
-    variadic: Type | None = None   # takes any number (>= 1) of positional arguments of this type
+    positional: int = 0  # how many leading parameters may be passed positionally
+    block: bool = False  # takes a `{ ... }` block of drawing statements
+    variadic: Type | None = None  # takes any number (>= 1) of positional arguments of this type
     example: str = ""
     aliases_of: str | None = None  # this name is an alias of another builtin
-    cost: Cost | None = None       # fuel beyond one step, for work that grows with the arguments
+    cost: Cost | None = None  # fuel beyond one step, for work that grows with the arguments
 
     def param(self, name: str) -> Param | None:
         return self.param_map.get(name)
@@ -91,7 +94,8 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
     def _short_signature(self) -> str:
         from .shapes import STYLE_NAMES
         from dataclasses import replace
-        if not STYLE_NAMES <= {p.name for p in self.params}:   # not a shape: nothing shared to drop
+
+        if not {p.name for p in self.params} >= STYLE_NAMES:  # not a shape: nothing shared to drop
             return self.signature()
         own = tuple(p for p in self.params if p.name not in STYLE_NAMES)
         s = replace(self, params=own).signature()
@@ -100,6 +104,7 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
     def signature(self) -> str:
         """`name(a: number, b: color = red) -> color`, as docs and the prompt show it."""
         from ..values import show
+
         if self.variadic is not None:
             ps = f"*values: {self.variadic}"
         else:
@@ -109,8 +114,11 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
                 if p.choices:
                     s = f"{p.name}: " + "|".join(f'"{c}"' for c in p.choices)
                 if not p.required:
-                    s += " = " + ("none" if p.default is None else
-                                  (f'"{p.default}"' if isinstance(p.default, str) else show(p.default)))
+                    s += " = " + (
+                        "none"
+                        if p.default is None
+                        else (f'"{p.default}"' if isinstance(p.default, str) else show(p.default))
+                    )
                 parts.append(s)
                 if self.positional and i == self.positional - 1 and i < len(self.params) - 1:
                     parts.append("*")
@@ -121,21 +129,45 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
 
 
 TABLE: dict[str, Builtin] = {}
-CONSTANTS: dict[str, tuple[Type, Any, str]] = {}   # name -> (type, value, doc)
+CONSTANTS: dict[str, tuple[Type, Any, str]] = {}  # name -> (type, value, doc)
 
 
-def builtin(name: str, params: list[Param], returns, doc: str, category: str, *,
-            positional: int = 0, block: bool = False, variadic: Type | None = None,
-            example: str = "", aliases: tuple[str, ...] = (), cost: Cost | None = None):
+def builtin(
+    name: str,
+    params: list[Param],
+    returns,
+    doc: str,
+    category: str,
+    *,
+    positional: int = 0,
+    block: bool = False,
+    variadic: Type | None = None,
+    example: str = "",
+    aliases: tuple[str, ...] = (),
+    cost: Cost | None = None,
+):
     """Decorator registering an implementation under its signature (and its cost, see Cost)."""
+
     def register(fn):
-        b = Builtin(name, tuple(params), returns, doc, category, fn, positional, block, variadic, example,
-                    cost=cost)
+        b = Builtin(name, tuple(params), returns, doc, category, fn, positional, block, variadic, example, cost=cost)
         TABLE[name] = b
         for a in aliases:
-            TABLE[a] = Builtin(a, tuple(params), returns, f"Alias of `{name}`. " + doc, category, fn,
-                               positional, block, variadic, "", aliases_of=name, cost=cost)
+            TABLE[a] = Builtin(
+                a,
+                tuple(params),
+                returns,
+                f"Alias of `{name}`. " + doc,
+                category,
+                fn,
+                positional,
+                block,
+                variadic,
+                "",
+                aliases_of=name,
+                cost=cost,
+            )
         return fn
+
     return register
 
 
@@ -145,9 +177,11 @@ def constant(name: str, typ: Type, value: Any, doc: str) -> None:
 
 def returns_doc(doc: str):
     """Attach a readable description to a computed return type."""
+
     def wrap(fn):
         fn.doc = doc
         return fn
+
     return wrap
 
 
@@ -155,6 +189,7 @@ def same_as(param: str, fallback: Type = ANY):
     @returns_doc(f"type of {param}")
     def f(args: dict[str, Type]) -> Type:
         return args.get(param, fallback)
+
     return f
 
 
@@ -163,11 +198,21 @@ def elem_of(param: str):
     def f(args: dict[str, Type]) -> Type:
         t = args.get(param)
         return t.elem if t is not None and t.name == "list" and t.elem is not None else ANY
+
     return f
 
 
-CATEGORIES = ["canvas", "shapes", "groups and effects", "paint", "colors", "math", "points",
-              "lists and strings", "random"]
+CATEGORIES = [
+    "canvas",
+    "shapes",
+    "groups and effects",
+    "paint",
+    "colors",
+    "math",
+    "points",
+    "lists and strings",
+    "random",
+]
 
 # Importing the modules fills TABLE and CONSTANTS.
 from . import colors, math_, paint, random_, shapes, structure  # noqa: E402,F401

@@ -1,4 +1,5 @@
 """Shape builtins: rect, circle, ellipse, line, polyline, polygon, arc, path and text, with shared style."""
+
 from __future__ import annotations
 
 import math
@@ -28,12 +29,16 @@ STYLE = [
 ]
 STYLE_NAMES = frozenset(p.name for p in STYLE)
 # Open shapes draw an outline, not a fill, by default.
-OPEN_STYLE = [Param("fill", PAINT, None, "fill paint; none by default"),
-              Param("stroke", PAINT, BLACK, "line paint"),
-              Param("stroke_width", NUMBER, 2.0, "line width in pixels", min=0, max=10_000)] + STYLE[3:]
+OPEN_STYLE = [
+    Param("fill", PAINT, None, "fill paint; none by default"),
+    Param("stroke", PAINT, BLACK, "line paint"),
+    Param("stroke_width", NUMBER, 2.0, "line width in pixels", min=0, max=10_000),
+] + STYLE[3:]
 # Arcs choose by `pie`: an open arc is stroked black, a pie slice filled black, unless told otherwise.
-ARC_STYLE = [Param("fill", PAINT, None, "fill paint; black for a pie slice when neither fill nor stroke is given"),
-             Param("stroke", PAINT, None, "outline paint; black for an open arc when not given")] + OPEN_STYLE[2:]
+ARC_STYLE = [
+    Param("fill", PAINT, None, "fill paint; black for a pie slice when neither fill nor stroke is given"),
+    Param("stroke", PAINT, None, "outline paint; black for an open arc when not given"),
+] + OPEN_STYLE[2:]
 
 
 def rotation_about(cx: float, cy: float, degrees: float) -> ir.Matrix | None:
@@ -57,16 +62,35 @@ def emit(ctx, geom, center: tuple[float, float], style: dict) -> None:
     fill = to_paint(style["fill"])
     if fill is None and stroke is None:
         return
-    ctx.emit(ir.Shape(geom, fill, stroke, float(style["opacity"]), style["blend"],
-                      rotation_about(center[0], center[1], style["rotate"]), style["label"] or None))
+    ctx.emit(
+        ir.Shape(
+            geom,
+            fill,
+            stroke,
+            float(style["opacity"]),
+            style["blend"],
+            rotation_about(center[0], center[1], style["rotate"]),
+            style["label"] or None,
+        )
+    )
 
 
-@builtin("rect", [Param("x", NUMBER, 0.0, "left"), Param("y", NUMBER, 0.0, "top"),
-                  Param("w", NUMBER, doc="width", min=0), Param("h", NUMBER, doc="height", min=0),
-                  Param("r", NUMBER, 0.0, "corner radius", min=0),
-                  Param("center", POINT, None, "centre instead of x/y")] + STYLE,
-         NONE, "A rectangle with top-left (x, y) — or its centre — width w, height h and rounded "
-         "corners of radius r.", "shapes", example="rect(x=20, y=20, w=200, h=100, r=12, fill=teal)")
+@builtin(
+    "rect",
+    [
+        Param("x", NUMBER, 0.0, "left"),
+        Param("y", NUMBER, 0.0, "top"),
+        Param("w", NUMBER, doc="width", min=0),
+        Param("h", NUMBER, doc="height", min=0),
+        Param("r", NUMBER, 0.0, "corner radius", min=0),
+        Param("center", POINT, None, "centre instead of x/y"),
+    ]
+    + STYLE,
+    NONE,
+    "A rectangle with top-left (x, y) — or its centre — width w, height h and rounded corners of radius r.",
+    "shapes",
+    example="rect(x=20, y=20, w=200, h=100, r=12, fill=teal)",
+)
 def rect(ctx, x, y, w, h, r, center, **style):
     if center is not None:
         x, y = center.x - w / 2, center.y - h / 2
@@ -74,16 +98,31 @@ def rect(ctx, x, y, w, h, r, center, **style):
     emit(ctx, ir.RectGeom(x, y, w, h, r, r), (x + w / 2, y + h / 2), style)
 
 
-@builtin("circle", [Param("center", POINT), Param("r", NUMBER, doc="radius", min=0)] + STYLE, NONE,
-         "A circle.", "shapes", example="circle(center=(256, 256), r=80, fill=gold)")
+@builtin(
+    "circle",
+    [Param("center", POINT), Param("r", NUMBER, doc="radius", min=0)] + STYLE,
+    NONE,
+    "A circle.",
+    "shapes",
+    example="circle(center=(256, 256), r=80, fill=gold)",
+)
 def circle(ctx, center, r, **style):
     emit(ctx, ir.EllipseGeom(center.x, center.y, r, r), center, style)
 
 
-@builtin("ellipse", [Param("center", POINT), Param("rx", NUMBER, doc="horizontal radius", min=0),
-                     Param("ry", NUMBER, doc="vertical radius", min=0)] + STYLE, NONE,
-         "An ellipse; `rotate` turns it.", "shapes",
-         example="ellipse(center=(256, 300), rx=120, ry=40, rotate=15, fill=brown)")
+@builtin(
+    "ellipse",
+    [
+        Param("center", POINT),
+        Param("rx", NUMBER, doc="horizontal radius", min=0),
+        Param("ry", NUMBER, doc="vertical radius", min=0),
+    ]
+    + STYLE,
+    NONE,
+    "An ellipse; `rotate` turns it.",
+    "shapes",
+    example="ellipse(center=(256, 300), rx=120, ry=40, rotate=15, fill=brown)",
+)
 def ellipse(ctx, center, rx, ry, **style):
     emit(ctx, ir.EllipseGeom(center.x, center.y, rx, ry), center, style)
 
@@ -100,36 +139,60 @@ def _poly(ctx, points, close: bool, style):
     emit(ctx, ir.PathGeom(tuple(segs)), ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), style)
 
 
-@builtin("line", [Param("from", POINT), Param("to", POINT)] + OPEN_STYLE, NONE,
-         "A straight line (stroked black, 2 px, by default).", "shapes",
-         example="line(from=(10, 10), to=(200, 120), stroke=black, stroke_width=3, cap=\"round\")")
+@builtin(
+    "line",
+    [Param("from", POINT), Param("to", POINT)] + OPEN_STYLE,
+    NONE,
+    "A straight line (stroked black, 2 px, by default).",
+    "shapes",
+    example='line(from=(10, 10), to=(200, 120), stroke=black, stroke_width=3, cap="round")',
+)
 def line(ctx, to, **kw):
     start = kw.pop("from")
     _poly(ctx, [start, to], False, kw)
 
 
-@builtin("polyline", [Param("points", list_of(POINT))] + OPEN_STYLE, NONE,
-         "Connected line segments through the points (stroked, not filled, by default).", "shapes",
-         example="polyline(points=[(0, 100), (50, 20), (100, 100)], stroke=red)", cost=per_item("points"))
+@builtin(
+    "polyline",
+    [Param("points", list_of(POINT))] + OPEN_STYLE,
+    NONE,
+    "Connected line segments through the points (stroked, not filled, by default).",
+    "shapes",
+    example="polyline(points=[(0, 100), (50, 20), (100, 100)], stroke=red)",
+    cost=per_item("points"),
+)
 def polyline(ctx, points, **style):
     _poly(ctx, list(points), False, style)
 
 
-@builtin("polygon", [Param("points", list_of(POINT))] + STYLE, NONE,
-         "A closed, filled shape through the points.", "shapes",
-         example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)", cost=per_item("points"))
+@builtin(
+    "polygon",
+    [Param("points", list_of(POINT))] + STYLE,
+    NONE,
+    "A closed, filled shape through the points.",
+    "shapes",
+    example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)",
+    cost=per_item("points"),
+)
 def polygon(ctx, points, **style):
     _poly(ctx, list(points), True, style)
 
 
-@builtin("curve", [Param("points", list_of(POINT), doc="the curve passes through every point"),
-                   Param("closed", BOOL, False, "join the last point back to the first"),
-                   Param("smooth", NUMBER, 1.0, "0 gives straight segments, 1 a natural curve", min=0, max=2)]
-         + OPEN_STYLE, NONE,
-         "A smooth curve (Catmull-Rom spline) through the points: outlines of leaves, hills, hair, "
-         "animal bodies. Stroked by default; give `fill` (and closed=true) for a filled blob.", "shapes",
-         example="curve(points=[(50, 300), (150, 200), (300, 260), (450, 150)], stroke=green, stroke_width=4)",
-         cost=per_item("points"))
+@builtin(
+    "curve",
+    [
+        Param("points", list_of(POINT), doc="the curve passes through every point"),
+        Param("closed", BOOL, False, "join the last point back to the first"),
+        Param("smooth", NUMBER, 1.0, "0 gives straight segments, 1 a natural curve", min=0, max=2),
+    ]
+    + OPEN_STYLE,
+    NONE,
+    "A smooth curve (Catmull-Rom spline) through the points: outlines of leaves, hills, hair, "
+    "animal bodies. Stroked by default; give `fill` (and closed=true) for a filled blob.",
+    "shapes",
+    example="curve(points=[(50, 300), (150, 200), (300, 260), (450, 150)], stroke=green, stroke_width=4)",
+    cost=per_item("points"),
+)
 def curve(ctx, points, closed, smooth, **style):
     pts = list(points)
     if len(pts) < 2:
@@ -146,8 +209,17 @@ def curve(ctx, points, closed, smooth, **style):
     segs: list = [("M", pts[0].x, pts[0].y)]
     for i in range(n if closed else n - 1):
         p0, p1, p2, p3 = at(i - 1), at(i), at(i + 1), at(i + 2)
-        segs.append(("C", p1.x + (p2.x - p0.x) * k, p1.y + (p2.y - p0.y) * k,
-                     p2.x - (p3.x - p1.x) * k, p2.y - (p3.y - p1.y) * k, p2.x, p2.y))
+        segs.append(
+            (
+                "C",
+                p1.x + (p2.x - p0.x) * k,
+                p1.y + (p2.y - p0.y) * k,
+                p2.x - (p3.x - p1.x) * k,
+                p2.y - (p3.y - p1.y) * k,
+                p2.x,
+                p2.y,
+            )
+        )
     if closed:
         segs.append(("Z",))
     xs = [p.x for p in pts]
@@ -155,12 +227,21 @@ def curve(ctx, points, closed, smooth, **style):
     emit(ctx, ir.PathGeom(tuple(segs)), ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), style)
 
 
-@builtin("arc", [Param("center", POINT), Param("r", NUMBER, min=0), Param("start", NUMBER, doc="degrees"),
-                 Param("end", NUMBER, doc="degrees; clockwise from start"),
-                 Param("pie", BOOL, False, "close through the centre as a pie slice (filled)")] + ARC_STYLE,
-         NONE, "A circular arc from angle start to end (degrees, clockwise from +x, y down); "
-         "with pie=true a filled slice.", "shapes",
-         example="arc(center=(256, 256), r=100, start=200, end=340, stroke=black, stroke_width=6)")
+@builtin(
+    "arc",
+    [
+        Param("center", POINT),
+        Param("r", NUMBER, min=0),
+        Param("start", NUMBER, doc="degrees"),
+        Param("end", NUMBER, doc="degrees; clockwise from start"),
+        Param("pie", BOOL, False, "close through the centre as a pie slice (filled)"),
+    ]
+    + ARC_STYLE,
+    NONE,
+    "A circular arc from angle start to end (degrees, clockwise from +x, y down); with pie=true a filled slice.",
+    "shapes",
+    example="arc(center=(256, 256), r=100, start=200, end=340, stroke=black, stroke_width=6)",
+)
 def arc(ctx, center, r, start, end, pie, **style):
     sweep = end - start
     if abs(sweep) >= 360:
@@ -182,20 +263,33 @@ def arc(ctx, center, r, start, end, pie, **style):
     emit(ctx, ir.PathGeom(tuple(segs)), (center.x, center.y), style)
 
 
-@builtin("path", [Param("d", STRING, doc="SVG path data: M L H V C S Q T A Z, relative forms too"),
-                  Param("fill_rule", STRING, "nonzero", choices=("nonzero", "evenodd"))] + STYLE, NONE,
-         "A shape from SVG path data, exactly as in SVG's <path d=...>.", "shapes",
-         example='path(d="M 100 300 Q 256 100 412 300 Z", fill=green)', cost=per_char("d"))
+@builtin(
+    "path",
+    [
+        Param("d", STRING, doc="SVG path data: M L H V C S Q T A Z, relative forms too"),
+        Param("fill_rule", STRING, "nonzero", choices=("nonzero", "evenodd")),
+    ]
+    + STYLE,
+    NONE,
+    "A shape from SVG path data, exactly as in SVG's <path d=...>.",
+    "shapes",
+    example='path(d="M 100 300 Q 256 100 412 300 Z", fill=green)',
+    cost=per_char("d"),
+)
 def path(ctx, d, fill_rule, **style):
     budget = ctx.segments_left()
     try:
         segs = parse_path_data(d, max_segments=budget)
     except PathBudgetExceeded:
-        raise RuntimeFault("E405", f"path data has more segments than the path budget allows ({budget} left)",
-                           "simplify the path")
+        raise RuntimeFault(
+            "E405", f"path data has more segments than the path budget allows ({budget} left)", "simplify the path"
+        ) from None
     except PathDataError as e:
-        raise RuntimeFault("E304", f"bad path data at character {e.offset + 1}: {e.message}",
-                           "path data is SVG's: commands M L H V C S Q T A Z with numbers, e.g. \"M 0 0 L 10 10 Z\"")
+        raise RuntimeFault(
+            "E304",
+            f"bad path data at character {e.offset + 1}: {e.message}",
+            'path data is SVG\'s: commands M L H V C S Q T A Z with numbers, e.g. "M 0 0 L 10 10 Z"',
+        ) from None
     ctx.use_segments(len(segs))
     if not segs:
         return
@@ -206,13 +300,24 @@ def path(ctx, d, fill_rule, **style):
 WEIGHTS = ("regular", "bold", "light", "medium", "black", "thin")
 
 
-@builtin("text", [Param("text", STRING), Param("at", POINT, doc="anchor point on the baseline"),
-                  Param("size", NUMBER, 16.0, "font size in pixels", min=0.1, max=2000),
-                  Param("anchor", STRING, "start", "horizontal alignment at `at`", choices=("start", "middle", "end")),
-                  Param("weight", STRING, "regular", choices=WEIGHTS),
-                  Param("italic", BOOL, False)] + STYLE, NONE,
-         "Text in the bundled Roboto font; `at` is on the baseline; `rotate` turns it around `at`.",
-         "shapes", positional=1, example='text("Hello", at=(256, 256), size=48, anchor="middle")', cost=per_char("text"))
+@builtin(
+    "text",
+    [
+        Param("text", STRING),
+        Param("at", POINT, doc="anchor point on the baseline"),
+        Param("size", NUMBER, 16.0, "font size in pixels", min=0.1, max=2000),
+        Param("anchor", STRING, "start", "horizontal alignment at `at`", choices=("start", "middle", "end")),
+        Param("weight", STRING, "regular", choices=WEIGHTS),
+        Param("italic", BOOL, False),
+    ]
+    + STYLE,
+    NONE,
+    "Text in the bundled Roboto font; `at` is on the baseline; `rotate` turns it around `at`.",
+    "shapes",
+    positional=1,
+    example='text("Hello", at=(256, 256), size=48, anchor="middle")',
+    cost=per_char("text"),
+)
 def text(ctx, text, at, size, anchor, weight, italic, **style):
     ctx.use_text(len(text))
     if not text:

@@ -1,4 +1,5 @@
 """The command-line layer (the only place click lives): the `vdsl` group, shared options, and errors to exit codes."""
+
 from __future__ import annotations
 
 import signal
@@ -19,7 +20,7 @@ class VdslGroup(click.Group):
     def invoke(self, ctx: click.Context):
         previous = signal.getsignal(signal.SIGTERM)
         ours = previous in (signal.SIG_DFL, None) and threading.current_thread() is threading.main_thread()
-        if ours:   # SIGTERM (timeout, Slurm, docker stop) stops like Ctrl-C
+        if ours:  # SIGTERM (timeout, Slurm, docker stop) stops like Ctrl-C
             signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)
@@ -27,7 +28,7 @@ class VdslGroup(click.Group):
             print_diags(e.diagnostics, e.source)
             ctx.exit(e.exit_code)
         except UsageError as e:
-            raise click.UsageError(e.message, ctx) from None   # click prints it with the usage line: exit 2
+            raise click.UsageError(e.message, ctx) from None  # click prints it with the usage line: exit 2
         except Interrupted as e:
             click.echo(f"\ninterrupted: {e.message}", err=True)
             ctx.exit(e.exit_code)
@@ -74,11 +75,11 @@ def budgets_from(items: tuple[str, ...]) -> Budgets:
         try:
             kw[k.strip()] = float(v) if "." in v else int(v)
         except ValueError:
-            raise click.BadParameter(f"{item!r}: the value must be a number", param_hint="--budget")
+            raise click.BadParameter(f"{item!r}: the value must be a number", param_hint="--budget") from None
     try:
         return DEFAULT.with_overrides(**kw)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--budget")
+        raise click.BadParameter(str(e), param_hint="--budget") from None
 
 
 def params_from(items: tuple[str, ...]) -> dict:
@@ -101,7 +102,7 @@ def size_from(text: str | None, hint: str = "--size") -> tuple[int, int] | None:
         w, h = t.split("x", 1) if "x" in t else (t, t)
         return int(w), int(h)
     except ValueError:
-        raise click.BadParameter(f"expected S or WxH like 128 or 256x192, got {text!r}", param_hint=hint)
+        raise click.BadParameter(f"expected S or WxH like 128 or 256x192, got {text!r}", param_hint=hint) from None
 
 
 def print_diags(diags: list[Diagnostic], source: str | None, fmt: str = "text") -> None:
@@ -120,6 +121,10 @@ def fail(code: int = 1) -> None:
     click.get_current_context().exit(code)
 
 
-budget_option = click.option("--budget", "budgets", multiple=True, metavar="NAME=VALUE",
-                             help="Override a budget (see `vdsl doc`), e.g. --budget fuel=5000000 or "
-                                  "--budget time_limit=30.")
+budget_option = click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a budget (see `vdsl doc`), e.g. --budget fuel=5000000 or --budget time_limit=30.",
+)

@@ -1,12 +1,12 @@
 """`vdsl concepts | gallery`: concept lists and contact sheets."""
+
 from __future__ import annotations
 
 import json
 
 import click
 
-from ..concepts.lists import (TIERS, Concept, generate_compositions, generate_shape_concepts, load_concepts,
-                              sample_concepts)
+from ..concepts.lists import Concept, generate_compositions, generate_shape_concepts, load_concepts, sample_concepts
 from . import fail
 
 
@@ -25,12 +25,23 @@ def _line(c: Concept) -> str:
 @click.argument("tier", default="all", metavar="[TIER]")
 @click.option("--sample", "n", type=int, default=None, help="Print N concepts drawn at random (per --seed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample and --generate.")
-@click.option("--generate", "gen", type=int, default=0,
-              help="Also print N generated concepts (shapes: attribute compositions; compositions: "
-                   "random pairings); deterministic per --seed.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "names"]), default="text",
-              show_default=True, help="text: id, name and extras, tab-separated; json: a list of "
-              "objects; names: bare names, one a line (a file `vdsl concepts` reads back).")
+@click.option(
+    "--generate",
+    "gen",
+    type=int,
+    default=0,
+    help="Also print N generated concepts (shapes: attribute compositions; compositions: "
+    "random pairings); deterministic per --seed.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "names"]),
+    default="text",
+    show_default=True,
+    help="text: id, name and extras, tab-separated; json: a list of "
+    "objects; names: bare names, one a line (a file `vdsl concepts` reads back).",
+)
 def concepts_cmd(tier, n, seed, gen, fmt):
     """Print a concept list: TIER is shapes, objects, scenes, compositions or all (default),
     or the path of a text file with one concept per line.
@@ -43,7 +54,7 @@ def concepts_cmd(tier, n, seed, gen, fmt):
     try:
         items = load_concepts(tier)
     except (ValueError, OSError) as e:
-        raise click.BadParameter(str(e), param_hint="TIER")
+        raise click.BadParameter(str(e), param_hint="TIER") from None
     if n is not None:
         if n < 0:
             raise click.BadParameter("must be >= 0", param_hint="--sample")
@@ -52,8 +63,7 @@ def concepts_cmd(tier, n, seed, gen, fmt):
         if gen < 0 or gen > 100_000:
             raise click.BadParameter("must be 0..100000", param_hint="--generate")
         if tier not in ("shapes", "compositions", "all"):
-            raise click.BadParameter("only the shapes and compositions tiers have generators",
-                                     param_hint="--generate")
+            raise click.BadParameter("only the shapes and compositions tiers have generators", param_hint="--generate")
         if tier in ("shapes", "all"):
             items = items + generate_shape_concepts(gen, seed)
         if tier in ("compositions", "all"):
@@ -70,12 +80,19 @@ def concepts_cmd(tier, n, seed, gen, fmt):
 
 @click.command("gallery")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="gallery.png", show_default=True,
-              help="The contact sheet (.png, .jpg, .webp).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="gallery.png",
+    show_default=True,
+    help="The contact sheet (.png, .jpg, .webp).",
+)
 @click.option("--seeds", type=int, default=3, show_default=True, help="Seeds per program (0, 1, ...).")
 @click.option("--size", type=int, default=128, show_default=True, help="Cell size in pixels.")
-@click.option("--columns", type=int, default=None,
-              help="Cells per row (default: whole programs per row, about 8 cells).")
+@click.option(
+    "--columns", type=int, default=None, help="Cells per row (default: whole programs per row, about 8 cells)."
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell failed.")
 def gallery_cmd(folder, output, seeds, size, columns, strict):
     """Render every .vd in FOLDER at several seeds into one labelled contact sheet.
@@ -87,12 +104,13 @@ def gallery_cmd(folder, output, seeds, size, columns, strict):
     vdsl gallery examples -o sheet.png --seeds 3 --size 128
     """
     from ..gallery import gallery
+
     if columns is not None and columns < 1:
         raise click.BadParameter("must be >= 1", param_hint="--columns")
     try:
         cells = gallery(folder, output, seeds=seeds, size=size, columns=columns)
     except ValueError as e:
-        raise click.UsageError(str(e))
+        raise click.UsageError(str(e)) from None
     failed = [c for c in cells if not c.ok]
     for c in failed:
         click.echo(f"{c.file} seed {c.seed}: {c.code} {c.message}", err=True)

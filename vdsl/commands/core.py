@@ -1,4 +1,5 @@
 """`vdsl render | check | fmt | doc`: the language core's commands."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ import click
 from ..diagnostics import Diagnostic, Span, has_errors
 from . import budget_option, budgets_from, fail, params_from, print_diags, size_from
 
-FILES = click.argument("files", nargs=-1, required=True,
-                       type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+FILES = click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 
 
 def _read_program(path: str, budgets, allow_files: bool):
     from ..api import compile, compile_file
+
     if path == "-":
         return compile(sys.stdin.buffer.read(), "<stdin>", budgets, "." if allow_files else None)
     return compile_file(path, budgets, allow_files)
@@ -23,18 +24,33 @@ def _read_program(path: str, budgets, allow_files: bool):
 
 @click.command()
 @FILES
-@click.option("-o", "--output", type=click.Path(), help="Output file (.png .jpg .webp .svg .pdf), or a "
-              "folder when rendering several files or seeds. Default: FILE's name with .png.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="Output file (.png .jpg .webp .svg .pdf), or a "
+    "folder when rendering several files or seeds. Default: FILE's name with .png.",
+)
 @click.option("--size", help="Output size WxH in pixels; the drawing is scaled to fit (letterboxed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for param/rand/choice/gauss.")
-@click.option("--variants", type=click.IntRange(1, 10_000), default=1, show_default=True,
-              help="Render this many seeds (seed, seed+1, ...) of each file: NAME_SEED.png.")
-@click.option("--scale", type=click.FloatRange(0, 16, min_open=True), default=1.0, show_default=True,
-              help="Raster scale factor.")
-@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "jpeg", "webp", "svg", "pdf"]),
-              help="Output format when -o is a folder or omitted (default png).")
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="Render this many seeds (seed, seed+1, ...) of each file: NAME_SEED.png.",
+)
+@click.option(
+    "--scale", type=click.FloatRange(0, 16, min_open=True), default=1.0, show_default=True, help="Raster scale factor."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "jpg", "jpeg", "webp", "svg", "pdf"]),
+    help="Output format when -o is a folder or omitted (default png).",
+)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a `param`.")
-@click.option("--allow-files", is_flag=True, help="Allow `use \"file.vd\"` under the program's folder.")
+@click.option("--allow-files", is_flag=True, help='Allow `use "file.vd"` under the program\'s folder.')
 @click.option("--json-ir", is_flag=True, help="Write the scene IR as JSON instead of an image.")
 @budget_option
 def render(files, output, size, seed, variants, scale, fmt, params, allow_files, json_ir, budgets):
@@ -46,21 +62,31 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
     vdsl render scene.vd --variants 8 -o variants/
     """
     from ..batch import Outputs, render_seeds
+
     b, sz, pv = budgets_from(budgets), size_from(size), params_from(params)
     outputs = Outputs.plan(output, len(files) > 1 or variants > 1, fmt, json_ir)
     failed = False
     for f in files:
         prog = _read_program(f, b, allow_files)
-        print_diags(prog.diagnostics, prog.source)       # errors, or warnings of a program that runs
+        print_diags(prog.diagnostics, prog.source)  # errors, or warnings of a program that runs
         if not prog.ok:
             failed = True
             continue
         for name in sorted(set(pv) - set(prog.params)):
-            click.echo(f"warning: {f} has no param `{name}` (it has: {', '.join(prog.params) or 'none'})",
-                       err=True)
+            click.echo(f"warning: {f} has no param `{name}` (it has: {', '.join(prog.params) or 'none'})", err=True)
         stem = Path(f).stem if f != "-" else "stdin"
-        for r in render_seeds(prog, stem, outputs, seed=seed, variants=variants, size=sz, scale=scale,
-                              params=pv, budgets=b, json_ir=json_ir):
+        for r in render_seeds(
+            prog,
+            stem,
+            outputs,
+            seed=seed,
+            variants=variants,
+            size=sz,
+            scale=scale,
+            params=pv,
+            budgets=b,
+            json_ir=json_ir,
+        ):
             print_diags(r.diagnostics, prog.source)
             if r.ok:
                 click.echo(str(r.path), err=True)
@@ -72,11 +98,20 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
 
 @click.command()
 @FILES
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "compact"]), default="text",
-              show_default=True, help="text: rustc-style with source and caret; json: for tools; "
-              "compact: one line each (the LLM repair form).")
-@click.option("--run/--no-run", default=True, show_default=True,
-              help="Also evaluate at --seed to catch run-time errors and budget overruns.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "compact"]),
+    default="text",
+    show_default=True,
+    help="text: rustc-style with source and caret; json: for tools; compact: one line each (the LLM repair form).",
+)
+@click.option(
+    "--run/--no-run",
+    default=True,
+    show_default=True,
+    help="Also evaluate at --seed to catch run-time errors and budget overruns.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--allow-files", is_flag=True)
 @budget_option
@@ -123,14 +158,24 @@ def fmt(files, check_only, write):
     """
     from ..atomic import atomic_write
     from ..format import format_source
+
     failed = unformatted = False
     for f in files:
         data = sys.stdin.buffer.read() if f == "-" else Path(f).read_bytes()
         try:
             src = data.decode("utf-8")
-        except UnicodeDecodeError as e:   # never rewrite bytes we could not read
-            print_diags([Diagnostic("E108", f"the source is not valid UTF-8 (byte {e.start})",
-                                    Span(1, 1, 1, 2, f), "save the file as UTF-8 text")], None)
+        except UnicodeDecodeError as e:  # never rewrite bytes we could not read
+            print_diags(
+                [
+                    Diagnostic(
+                        "E108",
+                        f"the source is not valid UTF-8 (byte {e.start})",
+                        Span(1, 1, 1, 2, f),
+                        "save the file as UTF-8 text",
+                    )
+                ],
+                None,
+            )
             failed = True
             continue
         out, diags = format_source(src, f)
@@ -162,6 +207,7 @@ def doc(output):
     """
     from ..atomic import atomic_write
     from ..docs import reference_markdown
+
     text = reference_markdown()
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """Concept lists: load the shipped tiers (or a text file) as Concept entries with stable ids, and generate more per seed."""
+
 from __future__ import annotations
 
 import functools
@@ -20,13 +21,14 @@ _TEXT_KEYS = ("plural",)
 @dataclass(frozen=True)
 class Concept:
     """One thing to draw. `id` is "<tier>/<slug of name>", stable across releases and list order."""
+
     id: str
     name: str
     tier: str
     aliases: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    parts: tuple[str, ...] = ()        # the concepts a composition (or attribute shape) combines
+    parts: tuple[str, ...] = ()  # the concepts a composition (or attribute shape) combines
     plural: str = ""
     attributes: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # generator choices
 
@@ -82,22 +84,23 @@ def parse_concepts(text: str, tier: str, origin: str = "<text>") -> list[Concept
             key, sep, value = f.partition("=")
             key = key.strip()
             if not sep or key not in _LIST_KEYS + _TEXT_KEYS:
-                raise ValueError(f"{origin}:{lineno}: expected key=value with key one of "
-                                 f"{', '.join(_LIST_KEYS + _TEXT_KEYS)}, got {f!r}")
+                raise ValueError(
+                    f"{origin}:{lineno}: expected key=value with key one of "
+                    f"{', '.join(_LIST_KEYS + _TEXT_KEYS)}, got {f!r}"
+                )
             if key in _LIST_KEYS:
                 kw[key] = tuple(v.strip() for v in value.split(",") if v.strip())
             else:
                 kw[key] = value.strip()
         cid = f"{tier}/{slugify(name)}"
         if cid in seen:
-            raise ValueError(f"{origin}:{lineno}: duplicate concept {name!r} ({cid}), "
-                             f"first on line {seen[cid]}")
+            raise ValueError(f"{origin}:{lineno}: duplicate concept {name!r} ({cid}), first on line {seen[cid]}")
         seen[cid] = lineno
         out.append(Concept(cid, name, tier, **kw))
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _packaged(tier: str) -> tuple[Concept, ...]:
     text = resources.files("vdsl.concepts").joinpath(f"{tier}.txt").read_text(encoding="utf-8")
     return tuple(parse_concepts(text, tier, f"vdsl/concepts/{tier}.txt"))
@@ -118,8 +121,10 @@ def load_concepts(name: str = "all", tier: str | None = None) -> list[Concept]:
         return list(_packaged(name))
     p = Path(name)
     if not p.is_file():
-        raise ValueError(f"unknown concept list {name!r}: expected one of {', '.join(TIERS + ('all',))} "
-                         f"or the path of a text file with one concept per line")
+        raise ValueError(
+            f"unknown concept list {name!r}: expected one of {', '.join(TIERS + ('all',))} "
+            f"or the path of a text file with one concept per line"
+        )
     text = p.read_text(encoding="utf-8", errors="replace")
     return parse_concepts(text, slugify(tier or p.stem), str(p))
 
@@ -142,11 +147,30 @@ def sample_concepts(concepts: list[Concept], n: int, seed: int = 0) -> list[Conc
 # -- generators --------------------------------------------------------------
 
 _IRREGULAR = {
-    "person": "people", "fish": "fish", "sheep": "sheep", "deer": "deer", "tench": "tench",
-    "mouse": "mice", "knife": "knives", "leaf": "leaves", "shelf": "shelves", "torus": "tori",
-    "skis": "skis", "scissors": "scissors", "headphones": "headphones", "eyeglasses": "eyeglasses",
-    "grapes": "grapes", "stairs": "stairs", "cactus": "cacti", "goose": "geese", "wolf": "wolves",
-    "broccoli": "broccoli", "food": "food", "apparel": "apparel", "water": "water", "sand": "sand",
+    "person": "people",
+    "fish": "fish",
+    "sheep": "sheep",
+    "deer": "deer",
+    "tench": "tench",
+    "mouse": "mice",
+    "knife": "knives",
+    "leaf": "leaves",
+    "shelf": "shelves",
+    "torus": "tori",
+    "skis": "skis",
+    "scissors": "scissors",
+    "headphones": "headphones",
+    "eyeglasses": "eyeglasses",
+    "grapes": "grapes",
+    "stairs": "stairs",
+    "cactus": "cacti",
+    "goose": "geese",
+    "wolf": "wolves",
+    "broccoli": "broccoli",
+    "food": "food",
+    "apparel": "apparel",
+    "water": "water",
+    "sand": "sand",
 }
 
 
@@ -178,12 +202,13 @@ def _base_shapes() -> list[Concept]:
     return [c for c in _packaged("shapes") if "base" in c.tags]
 
 
-def _shape_phrase(rng: random.Random, shape: Concept, voc: dict, k_attrs: int,
-                  attrs: dict[str, str], role: str = "") -> str:
+def _shape_phrase(
+    rng: random.Random, shape: Concept, voc: dict, k_attrs: int, attrs: dict[str, str], role: str = ""
+) -> str:
     """'a small striped red square' with k_attrs of size / texture / colour chosen at random."""
     kinds = rng.sample(["size", "texture", "color"], k_attrs)
     words = []
-    for kind in ("size", "texture", "color"):           # English adjective order
+    for kind in ("size", "texture", "color"):  # English adjective order
         if kind in kinds:
             word = rng.choice(voc[{"size": "sizes", "texture": "textures", "color": "colors"}[kind]])
             attrs[role + kind] = word
@@ -224,15 +249,28 @@ def generate_shape_concepts(n: int, seed: int = 0) -> list[Concept]:
             b = rng.choice([s for s in shapes if s.name != a.name])
             parts.append(b.name)
             attrs["relation"] = rng.choice(voc["relations"])
-            name = (_shape_phrase(rng, a, voc, rng.randint(1, 2), attrs, "a_") + " " + attrs["relation"]
-                    + " " + _shape_phrase(rng, b, voc, rng.randint(0, 2), attrs, "b_"))
+            name = (
+                _shape_phrase(rng, a, voc, rng.randint(1, 2), attrs, "a_")
+                + " "
+                + attrs["relation"]
+                + " "
+                + _shape_phrase(rng, b, voc, rng.randint(0, 2), attrs, "b_")
+            )
         cid = f"shapes/{slugify(name)}"
         if cid in seen:
             continue
         seen.add(cid)
         attrs["kind"] = kind
-        out.append(Concept(cid, name, "shapes", tags=("generated", "attributes"), parts=tuple(parts),
-                           attributes=tuple(sorted(attrs.items()))))
+        out.append(
+            Concept(
+                cid,
+                name,
+                "shapes",
+                tags=("generated", "attributes"),
+                parts=tuple(parts),
+                attributes=tuple(sorted(attrs.items())),
+            )
+        )
     return out
 
 
@@ -258,8 +296,15 @@ def generate_compositions(n: int, seed: int = 0) -> list[Concept]:
         b = rng.choice([o for o in objects if o.name != a.name])
         material = rng.choice(voc["materials"])
         part = rng.choice(voc["composition_part_words"])
-        name = template.format(A=a.name, B=b.name, a_A=with_article(a.name), a_B=with_article(b.name),
-                               Bs=pluralize(b.name), material=material, part=part)
+        name = template.format(
+            A=a.name,
+            B=b.name,
+            a_A=with_article(a.name),
+            a_B=with_article(b.name),
+            Bs=pluralize(b.name),
+            material=material,
+            part=part,
+        )
         parts = (a.name,) if "{material}" in template else (a.name, b.name)
         cid = f"compositions/{slugify(name)}"
         if cid in seen:
@@ -270,6 +315,9 @@ def generate_compositions(n: int, seed: int = 0) -> list[Concept]:
             attrs["material"] = material
         if "{part}" in template:
             attrs["part"] = part
-        out.append(Concept(cid, name, "compositions", tags=("generated",), parts=parts,
-                           attributes=tuple(sorted(attrs.items()))))
+        out.append(
+            Concept(
+                cid, name, "compositions", tags=("generated",), parts=parts, attributes=tuple(sorted(attrs.items()))
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """`vdsl dataset build`: plan programs x seeds, render them in worker processes, journal every result, then filter, de-duplicate and write the dataset."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ..budgets import DEFAULT, Budgets
 from ..errors import IncompleteRun, UsageError
@@ -37,7 +38,7 @@ class BuildIncomplete(IncompleteRun):
 class BuildOptions:
     out: Path
     programs: tuple[Path, ...] = ()
-    concepts: str | None = None            # a tier name or a concept list file
+    concepts: str | None = None  # a tier name or a concept list file
     programs_per_concept: int = 1
     refine_rounds: int = 0
     max_repairs: int = 3
@@ -46,15 +47,15 @@ class BuildOptions:
     variants: int = 4
     seed_start: int = 0
     size: tuple[int, int] = (128, 128)
-    workers: int = 0                       # 0: one per core
-    timeout: float = 60.0                  # seconds per render before its worker is killed
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT   # bytes of address space per worker above its own
+    workers: int = 0  # 0: one per core
+    timeout: float = 60.0  # seconds per render before its worker is killed
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # bytes of address space per worker above its own
     min_std: float = DEFAULT_MIN_STD
     budgets: Budgets = DEFAULT
     shard: tuple[int, int] = (0, 1)
     retry_failed: bool = False
     progress: bool = True
-    chunk: int = 16                        # most seeds in one unit of work
+    chunk: int = 16  # most seeds in one unit of work
     command: str = "vdsl dataset build"
 
 
@@ -67,8 +68,13 @@ def default_workers() -> int:
 
 def render_config(o: BuildOptions) -> dict:
     """What decides the bytes of every image: a folder built with other values cannot be resumed."""
-    return {"size": list(o.size), "budgets": asdict(o.budgets), "min_std": o.min_std, "vdsl": __version__,
-            "shard": list(o.shard)}
+    return {
+        "size": list(o.size),
+        "budgets": asdict(o.budgets),
+        "min_std": o.min_std,
+        "vdsl": __version__,
+        "shard": list(o.shard),
+    }
 
 
 def image_file(key: str, seed: int) -> str:
@@ -129,18 +135,19 @@ def _collect_sources(o: BuildOptions, out: Path, state: Path, echo) -> tuple[lis
         s, skipped = scan_folder(d, exclude=[out])
         specs += s
         failures += skipped
-    specs = [s for s in unique_names(specs) if shard_of(s.key, n) == i]   # unique per folder over all dirs
+    specs = [s for s in unique_names(specs) if shard_of(s.key, n) == i]  # unique per folder over all dirs
     failures = [f for f in failures if shard_of(f"{f.get('concept_id')}/{f['program']}", n) == i]
-    if o.concepts:                             # generate() shards by (concept, j) itself
+    if o.concepts:  # generate() shards by (concept, j) itself
         from .generate import generate, load_concept_entries
+
         entries = load_concept_entries(o.concepts)
-        s, f = generate(entries, o.programs_per_concept, o.refine_rounds, o.max_repairs, state, o.shard,
-                        o.llm, o.keep_drafts, echo)
+        s, f = generate(
+            entries, o.programs_per_concept, o.refine_rounds, o.max_repairs, state, o.shard, o.llm, o.keep_drafts, echo
+        )
         keys = {x.key: x for x in specs}
         for x in s:
             if x.key in keys:
-                raise SourceError(f"program {x.key} of the LLM clashes with {keys[x.key].origin}; "
-                                  f"rename that file")
+                raise SourceError(f"program {x.key} of the LLM clashes with {keys[x.key].origin}; rename that file")
         specs += s
         failures += f
     return sorted(specs, key=lambda s: (s.concept_id, s.name)), failures
@@ -155,7 +162,7 @@ def _save_programs(out: Path, specs: list[ProgramSpec]) -> None:
             p.parent.mkdir(parents=True, exist_ok=True)
             made.add(p.parent)
         try:
-            if read_regular_file(p, len(s.data) + 1) == s.data:   # never blocks on a FIFO put there
+            if read_regular_file(p, len(s.data) + 1) == s.data:  # never blocks on a FIFO put there
                 continue
         except OSError:
             pass
@@ -179,8 +186,9 @@ def _index(records: list[dict], retry_failed: bool):
     return done, compile_err
 
 
-def _plan(out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, compile_err: dict,
-          o: BuildOptions) -> tuple[list[Unit], int]:
+def _plan(
+    out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, compile_err: dict, o: BuildOptions
+) -> tuple[list[Unit], int]:
     """Units of (program, seeds) still to render. A recorded image whose file has gone is rendered
     again, unless an earlier recorded image of its concept has the same hash (a dropped duplicate)."""
     first: dict[tuple[str, str], tuple] = {}
@@ -202,10 +210,13 @@ def _plan(out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, com
             r = done.get((s.key, s.hash, seed))
             if r is None:
                 need.append(seed)
-            elif r[0] == OK and not os.path.exists(out / image_file(s.key, seed)):
-                if first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed):
-                    del done[(s.key, s.hash, seed)]
-                    need.append(seed)
+            elif (
+                r[0] == OK
+                and not os.path.exists(out / image_file(s.key, seed))
+                and first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed)
+            ):
+                del done[(s.key, s.hash, seed)]
+                need.append(seed)
         if need:
             per_program.append((s, need))
             total += len(need)
@@ -216,15 +227,35 @@ def _plan(out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, com
     for s, need in per_program:
         (out / mf.IMAGES / s.folder).mkdir(parents=True, exist_ok=True)
         for a in range(0, len(need), chunk):
-            units.append(Unit(len(units), s.key, s.hash, s.data, s.origin, str((out / mf.IMAGES / s.folder).resolve()),
-                              s.name, tuple(need[a:a + chunk])))
+            units.append(
+                Unit(
+                    len(units),
+                    s.key,
+                    s.hash,
+                    s.data,
+                    s.origin,
+                    str((out / mf.IMAGES / s.folder).resolve()),
+                    s.name,
+                    tuple(need[a : a + chunk]),
+                )
+            )
     return units, total
 
 
-def _render(o: BuildOptions, out: Path, units: list[Unit], total: int, journal: mf.Journal,
-            done: dict, compile_err: dict, echo, inherited: tuple = ()) -> None:
+def _render(
+    o: BuildOptions,
+    out: Path,
+    units: list[Unit],
+    total: int,
+    journal: mf.Journal,
+    done: dict,
+    compile_err: dict,
+    echo,
+    inherited: tuple = (),
+) -> None:
     from .pool import WorkerPool
     from .progress import BuildProgress
+
     settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit)
     workers = min(o.workers or default_workers(), len(units))
     # workers close the lock and journal they inherit: the lock dies with this process alone
@@ -255,7 +286,7 @@ def _render(o: BuildOptions, out: Path, units: list[Unit], total: int, journal: 
             recs.append(r)
             done[(unit.key, unit.hash, seed)] = (st, sha, detail)
             counts["ok"] += st == OK
-        journal.append(recs)                   # one write per unit: the files are in place already
+        journal.append(recs)  # one write per unit: the files are in place already
         bar.advance(len(results))
 
     t0 = time.perf_counter()
@@ -264,15 +295,24 @@ def _render(o: BuildOptions, out: Path, units: list[Unit], total: int, journal: 
             pool.run(units, on_result)
     except KeyboardInterrupt:
         pool.terminate()
-        raise BuildIncomplete("interrupted; finished work is recorded, rerun the same command to continue")
+        raise BuildIncomplete("interrupted; finished work is recorded, rerun the same command to continue") from None
     dt = time.perf_counter() - t0
-    echo(f"rendered {total} images in {dt:.1f}s ({total / dt if dt > 0 else 0:.0f} images/s, "
-         f"{workers} worker{'s' * (workers != 1)})")
+    echo(
+        f"rendered {total} images in {dt:.1f}s ({total / dt if dt > 0 else 0:.0f} images/s, "
+        f"{workers} worker{'s' * (workers != 1)})"
+    )
 
 
 # ----------------------------------------------------------------------------- finishing
-def finalize(out: Path, o: BuildOptions, specs: list[ProgramSpec], seeds: list[int], done: dict,
-             compile_err: dict, failures: list[dict]) -> dict:
+def finalize(
+    out: Path,
+    o: BuildOptions,
+    specs: list[ProgramSpec],
+    seeds: list[int],
+    done: dict,
+    compile_err: dict,
+    failures: list[dict],
+) -> dict:
     """Turn the journal into the dataset: filter, de-duplicate, write metadata, failures, programs,
     stats and the card (each atomically), and delete files that are not part of the result."""
     w, h = o.size
@@ -282,8 +322,18 @@ def finalize(out: Path, o: BuildOptions, specs: list[ProgramSpec], seeds: list[i
         err = compile_err.get((s.key, s.hash))
         if err is not None:
             info["status"], info["error"] = "compile_error", err
-            fails.append({"concept_id": s.concept_id, "concept": s.concept, "tier": s.tier, "program": s.name,
-                          "seed": None, "file_name": s.program_file, "reason": "compile_error", "detail": err})
+            fails.append(
+                {
+                    "concept_id": s.concept_id,
+                    "concept": s.concept,
+                    "tier": s.tier,
+                    "program": s.name,
+                    "seed": None,
+                    "file_name": s.program_file,
+                    "reason": "compile_error",
+                    "detail": err,
+                }
+            )
             programs.append(info)
             continue
         programs.append(info)
@@ -294,41 +344,79 @@ def finalize(out: Path, o: BuildOptions, specs: list[ProgramSpec], seeds: list[i
             if r[0] == OK:
                 candidates.append(metadata_row(s, seed, w, h, r[1]))
             else:
-                fails.append({"concept_id": s.concept_id, "concept": s.concept, "tier": s.tier,
-                              "program": s.name, "seed": seed, "file_name": image_file(s.key, seed),
-                              "reason": r[0], "detail": r[2]})
+                fails.append(
+                    {
+                        "concept_id": s.concept_id,
+                        "concept": s.concept,
+                        "tier": s.tier,
+                        "program": s.name,
+                        "seed": seed,
+                        "file_name": image_file(s.key, seed),
+                        "reason": r[0],
+                        "detail": r[2],
+                    }
+                )
     stats_extra = {"kind": "build", "shard": list(o.shard), "command": o.command, "config": build_config(o)}
     return write_dataset(out, programs, candidates, fails, [], stats_extra)
 
 
 def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str) -> dict:
     """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder)."""
-    return {"file_name": image_file(s.key, seed), "concept": s.concept, "concept_id": s.concept_id,
-            "tier": s.tier, "program": s.name, "program_hash": s.hash, "program_file": s.program_file,
-            "seed": seed, "model": s.model, "refine_round": s.refine_round, "width": w, "height": h,
-            "image_sha256": sha}
+    return {
+        "file_name": image_file(s.key, seed),
+        "concept": s.concept,
+        "concept_id": s.concept_id,
+        "tier": s.tier,
+        "program": s.name,
+        "program_hash": s.hash,
+        "program_file": s.program_file,
+        "seed": seed,
+        "model": s.model,
+        "refine_round": s.refine_round,
+        "width": w,
+        "height": h,
+        "image_sha256": sha,
+    }
 
 
 def build_config(o: BuildOptions) -> dict:
-    return {"size": list(o.size), "variants": o.variants, "seed_start": o.seed_start,
-            "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
-            "min_std": o.min_std, "timeout": o.timeout, "memory_limit": o.memory_limit,
-            "programs": [Path(p).as_posix() for p in o.programs],
-            "concepts": o.concepts, "programs_per_concept": o.programs_per_concept if o.concepts else None,
-            "refine_rounds": o.refine_rounds if o.concepts else None, "vdsl": __version__}
+    return {
+        "size": list(o.size),
+        "variants": o.variants,
+        "seed_start": o.seed_start,
+        "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
+        "min_std": o.min_std,
+        "timeout": o.timeout,
+        "memory_limit": o.memory_limit,
+        "programs": [Path(p).as_posix() for p in o.programs],
+        "concepts": o.concepts,
+        "programs_per_concept": o.programs_per_concept if o.concepts else None,
+        "refine_rounds": o.refine_rounds if o.concepts else None,
+        "vdsl": __version__,
+    }
 
 
 def failure_key(f: dict) -> tuple:
-    return (f.get("concept_id") or "", f.get("program") or "", -1 if f.get("seed") is None else int(f["seed"]),
-            f.get("reason") or "")
+    return (
+        f.get("concept_id") or "",
+        f.get("program") or "",
+        -1 if f.get("seed") is None else int(f["seed"]),
+        f.get("reason") or "",
+    )
 
 
 def program_key(p: dict) -> tuple:
     return (p["concept_id"], p["program"])
 
 
-def write_dataset(out: Path, programs: list[dict], candidates: list[dict], failures: list[dict],
-                  old_dups: list[dict], stats_extra: dict) -> dict:
+def write_dataset(
+    out: Path,
+    programs: list[dict],
+    candidates: list[dict],
+    failures: list[dict],
+    old_dups: list[dict],
+    stats_extra: dict,
+) -> dict:
     """The shared last step of build and merge: de-duplicate, count, write every output file."""
     kept, dups = dedupe(candidates, old_dups)
     failures = sorted(failures + dups, key=failure_key)

@@ -1,12 +1,18 @@
 """The dataset card (README.md in the output): what was built, by which command, with counts and how to load it."""
+
 from __future__ import annotations
 
 from .stats import markdown_tables
 
 
 def _size_category(n: int) -> str:
-    for hi, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                      (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+    for hi, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ):
         if n < hi:
             return label
     return "n>10M"
@@ -38,9 +44,20 @@ def render_card(stats: dict) -> str:
         "",
     ]
     if stats.get("kind") == "merge":
-        lines += [f"Built in {len(stats.get('merged_from', []))} shards, each with:", "", "```",
-                  stats.get("build_command") or "vdsl dataset build", "```", "", "and merged with:", "", "```",
-                  stats.get("command", "vdsl dataset merge"), "```", ""]
+        lines += [
+            f"Built in {len(stats.get('merged_from', []))} shards, each with:",
+            "",
+            "```",
+            stats.get("build_command") or "vdsl dataset build",
+            "```",
+            "",
+            "and merged with:",
+            "",
+            "```",
+            stats.get("command", "vdsl dataset merge"),
+            "```",
+            "",
+        ]
     else:
         lines += ["Built with:", "", "```", stats.get("command", "vdsl dataset build"), "```", ""]
     if stats.get("kind") != "merge" and shard and shard[1] > 1:
@@ -74,10 +91,10 @@ def render_card(stats: dict) -> str:
         "",
         "```python",
         "from torchvision.datasets import ImageFolder",
-        "ds = ImageFolder(\"images\")                      # classes = concept folders",
+        'ds = ImageFolder("images")                      # classes = concept folders',
         "",
         "from datasets import load_dataset",
-        "ds = load_dataset(\"imagefolder\", data_dir=\".\")  # columns from metadata.jsonl",
+        'ds = load_dataset("imagefolder", data_dir=".")  # columns from metadata.jsonl',
         "```",
         "",
     ]

@@ -1,9 +1,10 @@
 """Quality filters: blank or nearly uniform renders, and exact duplicate images within a concept."""
+
 from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_MIN_STD = 2.0     # on the 0..255 scale; below it in every RGBA channel a render is "blank"
+DEFAULT_MIN_STD = 2.0  # on the 0..255 scale; below it in every RGBA channel a render is "blank"
 
 
 def detail_std(rgba: np.ndarray) -> float:
@@ -11,12 +12,12 @@ def detail_std(rgba: np.ndarray) -> float:
 
     Near 0 means blank or nearly uniform. Subsampling keeps the check ~20x cheaper than a render."""
     h, w = rgba.shape[:2]
-    step = max(1, -(-max(h, w) // 64))      # at most 64 x 64 samples: int32 sums cannot overflow
+    step = max(1, -(-max(h, w) // 64))  # at most 64 x 64 samples: int32 sums cannot overflow
     sub = rgba[::step, ::step].reshape(-1, rgba.shape[2])
     first = sub[0]
-    if not (sub != first).any():           # exactly uniform: the common blank case, no float math
+    if not (sub != first).any():  # exactly uniform: the common blank case, no float math
         return 0.0
-    x = sub.astype(np.int32)               # exact integer sums: var = E[x^2] - E[x]^2
+    x = sub.astype(np.int32)  # exact integer sums: var = E[x^2] - E[x]^2
     n = x.shape[0]
     mean = x.sum(axis=0) / n
     var = np.einsum("ij,ij->j", x, x) / n - mean * mean
@@ -60,7 +61,15 @@ def dedupe(candidates: list[dict], old_dups: list[dict] = ()) -> tuple[list[dict
 
 
 def _dup_row(row: dict, of: str) -> dict:
-    return {"concept_id": row["concept_id"], "concept": row["concept"], "tier": row["tier"],
-            "program": row["program"], "seed": row["seed"], "file_name": row["file_name"],
-            "reason": "duplicate", "detail": f"same image as {of}",
-            "image_sha256": row["image_sha256"], "duplicate_of": of}
+    return {
+        "concept_id": row["concept_id"],
+        "concept": row["concept"],
+        "tier": row["tier"],
+        "program": row["program"],
+        "seed": row["seed"],
+        "file_name": row["file_name"],
+        "reason": "duplicate",
+        "detail": f"same image as {of}",
+        "image_sha256": row["image_sha256"],
+        "duplicate_of": of,
+    }

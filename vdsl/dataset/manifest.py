@@ -1,24 +1,26 @@
 """Durable state: atomic file writes, the append-only build journal (torn tails ignored), JSONL files and the build lock."""
+
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 from pathlib import Path
 
 from ..atomic import atomic_write as _atomic_write
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-STATE_DIR = ".vdsl-build"          # inside the output folder: journal, config, lock
+STATE_DIR = ".vdsl-build"  # inside the output folder: journal, config, lock
 JOURNAL = "journal.jsonl"
 CONFIG = "config.json"
 LOCK = "lock"
 
-METADATA = "metadata.jsonl"        # kept images, Hugging Face imagefolder convention (file_name column)
-FAILURES = "failures.jsonl"        # every dropped program and image, with the reason
-PROGRAMS = "programs.jsonl"        # every program: concept, tier, hash, status, images kept
-STATS = "stats.json"               # counts, config and the command that built it
-CARD = "README.md"                 # the dataset card
+METADATA = "metadata.jsonl"  # kept images, Hugging Face imagefolder convention (file_name column)
+FAILURES = "failures.jsonl"  # every dropped program and image, with the reason
+PROGRAMS = "programs.jsonl"  # every program: concept, tier, hash, status, images kept
+STATS = "stats.json"  # counts, config and the command that built it
+CARD = "README.md"  # the dataset card
 IMAGES = "images"
 PROGRAM_DIR = "programs"
 
@@ -55,7 +57,7 @@ def read_jsonl(path: str | os.PathLike, strict: bool = True) -> list[dict]:
                 rec = json.loads(line)
             except ValueError:
                 if strict:
-                    raise ValueError(f"{p}:{n}: not a JSON line")
+                    raise ValueError(f"{p}:{n}: not a JSON line") from None
                 continue
             if isinstance(rec, dict):
                 out.append(rec)
@@ -86,7 +88,7 @@ class Journal:
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1           # bytes after the last newline are a torn write
+        end = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
         records = []
         for line in data[:end].splitlines():
             if not line.strip():
@@ -94,7 +96,7 @@ class Journal:
             try:
                 rec = json.loads(line)
             except ValueError:
-                continue                      # cannot happen with whole-line writes; be lenient
+                continue  # cannot happen with whole-line writes; be lenient
             if isinstance(rec, dict):
                 records.append(rec)
         if end != len(data):
@@ -112,7 +114,7 @@ class Journal:
             return
         assert self.fd is not None, "journal not open"
         view = memoryview(data)
-        while view:                           # regular files take it in one call; loop for safety
+        while view:  # regular files take it in one call; loop for safety
             n = os.write(self.fd, view)
             view = view[n:]
 
@@ -131,6 +133,7 @@ class BuildLock:
 
     def acquire(self) -> bool:
         import fcntl
+
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -154,7 +157,7 @@ def remove_stray_files(root: Path, keep: set[str], base: Path) -> int:
     removed = 0
     if not root.is_dir():
         return 0
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
         d = Path(dirpath)
         for name in filenames:
             rel = (d / name).relative_to(base).as_posix()
@@ -165,10 +168,8 @@ def remove_stray_files(root: Path, keep: set[str], base: Path) -> int:
                 except FileNotFoundError:
                     pass
         if d != root:
-            try:
-                os.rmdir(d)                   # only succeeds when empty
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                os.rmdir(d)  # only succeeds when empty
     return removed
 
 

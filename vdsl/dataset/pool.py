@@ -1,4 +1,5 @@
 """The process pool: hands chunks of (program, seeds) to worker processes, kills renders that run past the time limit, survives worker crashes."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -7,12 +8,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import VdslError
 from .worker import CRASH, SKIPPED, TIMEOUT, RenderSettings, Unit, warm_up, worker_main
+import contextlib
 
-DEPTH = 2          # units queued per worker, so a worker never waits for the parent between units
+DEPTH = 2  # units queued per worker, so a worker never waits for the parent between units
 
 
 def _context():
@@ -27,7 +29,7 @@ class _Worker:
     proc: object
     conn: object
     heartbeat: object
-    queue: deque = field(default_factory=deque)      # outstanding units, in the order sent
+    queue: deque = field(default_factory=deque)  # outstanding units, in the order sent
 
 
 class PoolFailure(VdslError):
@@ -52,39 +54,35 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self.ctx.Pipe(duplex=True)
         hb = self.ctx.RawArray("d", 3)
-        proc = self.ctx.Process(target=worker_main, name="vdsl-dataset-worker", daemon=True,
-                                args=(child_conn, hb, self.settings, os.getpid(), self.close_fds))
+        proc = self.ctx.Process(
+            target=worker_main,
+            name="vdsl-dataset-worker",
+            daemon=True,
+            args=(child_conn, hb, self.settings, os.getpid(), self.close_fds),
+        )
         proc.start()
         child_conn.close()
         return _Worker(proc, parent_conn, hb)
 
     def _kill(self, w: _Worker) -> None:
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             w.proc.kill()
-        except (OSError, AttributeError):
-            pass
         w.proc.join(5)
-        try:
+        with contextlib.suppress(OSError):
             w.conn.close()
-        except OSError:
-            pass
 
     def close(self) -> None:
         for w in self.workers:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 w.conn.send(None)
-            except (OSError, ValueError):
-                pass
         deadline = time.monotonic() + 2
         for w in self.workers:
             w.proc.join(max(0.0, deadline - time.monotonic()))
             if w.proc.is_alive():
                 self._kill(w)
             else:
-                try:
+                with contextlib.suppress(OSError):
                     w.conn.close()
-                except OSError:
-                    pass
         self.workers = []
 
     def terminate(self) -> None:
@@ -144,7 +142,7 @@ class WorkerPool:
 
     def _replace(self, w: _Worker, pending: deque, on_result: Callable, why: str) -> None:
         """Kill w (stuck or dead), record what it was doing, requeue the rest, start a fresh worker."""
-        if why == TIMEOUT:                 # take results that arrived meanwhile before killing
+        if why == TIMEOUT:  # take results that arrived meanwhile before killing
             try:
                 while w.queue and w.conn.poll(0):
                     uid, err, results = w.conn.recv()
@@ -154,25 +152,39 @@ class WorkerPool:
                 pass
         uid, idx, start = int(w.heartbeat[0]), int(w.heartbeat[1]), w.heartbeat[2]
         if why == TIMEOUT and (not w.queue or start <= 0 or time.monotonic() - start <= self.timeout):
-            return                         # it finished after all
+            return  # it finished after all
         self._kill(w)
         code = w.proc.exitcode
         requeue: list[Unit] = []
         for unit in w.queue:
             if unit.uid == uid and start > 0:
-                if idx < 0:            # died or stuck while compiling: the whole program is lost
-                    msg = (f"compiling took longer than {self.timeout:g}s" if why == TIMEOUT
-                           else f"worker died while compiling (exit code {code})")
+                if idx < 0:  # died or stuck while compiling: the whole program is lost
+                    msg = (
+                        f"compiling took longer than {self.timeout:g}s"
+                        if why == TIMEOUT
+                        else f"worker died while compiling (exit code {code})"
+                    )
                     on_result(unit, msg, [])
                     continue
                 seed = unit.seeds[idx]
-                msg = (f"render took longer than {self.timeout:g}s; its worker was killed" if why == TIMEOUT
-                       else f"worker died while rendering (exit code {code})")
+                msg = (
+                    f"render took longer than {self.timeout:g}s; its worker was killed"
+                    if why == TIMEOUT
+                    else f"worker died while rendering (exit code {code})"
+                )
                 rows = [(seed, why, None, 0, msg)]
-                rows += [(s, SKIPPED, None, 0, f"not rendered: seed {seed} of this program "
-                          f"{'timed out' if why == TIMEOUT else 'crashed its worker'}")
-                         for s in unit.seeds[idx + 1:]]
-                if idx > 0:                # rendered but unreported: render again
+                rows += [
+                    (
+                        s,
+                        SKIPPED,
+                        None,
+                        0,
+                        f"not rendered: seed {seed} of this program "
+                        f"{'timed out' if why == TIMEOUT else 'crashed its worker'}",
+                    )
+                    for s in unit.seeds[idx + 1 :]
+                ]
+                if idx > 0:  # rendered but unreported: render again
                     requeue.append(replace(unit, uid=self._uid(), seeds=unit.seeds[:idx]))
                 on_result(replace(unit, seeds=unit.seeds[idx:]), None, rows)
             else:
@@ -186,5 +198,5 @@ class WorkerPool:
         self.workers[i] = self._spawn()
 
     def _uid(self) -> int:
-        self._next_uid -= 1                # fresh ids for requeued parts, never clashing with the plan's
+        self._next_uid -= 1  # fresh ids for requeued parts, never clashing with the plan's
         return self._next_uid

@@ -1,4 +1,5 @@
 """`vdsl dataset preview`: a labelled grid of random samples (Pillow, labels in the bundled Roboto font, never a system font)."""
+
 from __future__ import annotations
 
 import io
@@ -14,19 +15,28 @@ from .filters import order_key
 PAD = 6
 
 
-def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, cols: int | None = None,
-            cell: int = 128, seed: int = 0, concept: str | None = None) -> int:
+def preview(
+    root: str | os.PathLike,
+    output: str | os.PathLike,
+    n: int = 16,
+    cols: int | None = None,
+    cell: int = 128,
+    seed: int = 0,
+    concept: str | None = None,
+) -> int:
     """Write a grid of n random images of the dataset at root, each labelled with its concept and
     program_seed, to output (.png, .jpg or .webp). Returns the number of images shown."""
     from PIL import Image, ImageDraw
+
     root = Path(root)
     rows = mf.read_jsonl(root / mf.METADATA)
     if concept:
         q = concept.lower()
         rows = [r for r in rows if q in (str(r.get("concept", "")).lower(), str(r.get("concept_id", "")).lower())]
     if not rows:
-        raise FileNotFoundError(f"{root}: no images" + (f" of concept {concept!r}" if concept else "")
-                                + f" listed in {mf.METADATA}")
+        raise FileNotFoundError(
+            f"{root}: no images" + (f" of concept {concept!r}" if concept else "") + f" listed in {mf.METADATA}"
+        )
     picks = sorted(random.Random(seed).sample(rows, min(max(1, n), len(rows))), key=order_key)
     k = len(picks)
     cols = max(1, min(cols or math.ceil(math.sqrt(k)), k))
@@ -52,10 +62,15 @@ def preview(root: str | os.PathLike, output: str | os.PathLike, n: int = 16, col
         except OSError:
             draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(200, 0, 0))
         draw.rectangle([x - 1, y - 1, x + cell, y + cell], outline=(210, 210, 210))
-        draw.text((x, y + cell + 2), fit_text(draw, str(r.get("concept", "")), f_big, cell),
-                  fill=(20, 20, 20), font=f_big)
-        draw.text((x, y + cell + 3 + big), fit_text(draw, f"{r.get('program')} · seed {r.get('seed')}", f_small,
-                                                   cell), fill=(110, 110, 110), font=f_small)
+        draw.text(
+            (x, y + cell + 2), fit_text(draw, str(r.get("concept", "")), f_big, cell), fill=(20, 20, 20), font=f_big
+        )
+        draw.text(
+            (x, y + cell + 3 + big),
+            fit_text(draw, f"{r.get('program')} · seed {r.get('seed')}", f_small, cell),
+            fill=(110, 110, 110),
+            font=f_small,
+        )
     out = Path(output)
     fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(out.suffix.lower().lstrip("."))
     if fmt is None:

@@ -1,11 +1,19 @@
 """The build's progress bar (rich, on stderr): images done, images/s, elapsed and remaining time; no refresh thread."""
+
 from __future__ import annotations
 
 import time
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 
@@ -25,9 +33,18 @@ class BuildProgress:
     def __init__(self, total: int, enabled: bool = True, label: str = "rendering"):
         console = Console(stderr=True)
         self.enabled = enabled and console.is_terminal
-        self.progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                 console=console, auto_refresh=False, disable=not self.enabled)
+        self.progress = Progress(
+            TextColumn(f"[bold]{label}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            auto_refresh=False,
+            disable=not self.enabled,
+        )
         self.task = self.progress.add_task(label, total=total)
         self._last = 0.0
 

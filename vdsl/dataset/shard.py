@@ -1,21 +1,23 @@
 """Shards: parse `--shard i/N`, and `vdsl dataset merge` joining shard folders into one dataset equal to an unsharded build."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from . import manifest as mf
 from .build import DatasetUsageError, write_dataset
 from .filters import dedupe
+import contextlib
 
 # settings that may differ between shards (machine-local); everything else in the config must agree
 LOCAL_SETTINGS = ("timeout", "memory_limit", "programs")
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
-    """"i/N" -> (i, N) with 0 <= i < N; None -> (0, 1). Raises ValueError."""
+    """ "i/N" -> (i, N) with 0 <= i < N; None -> (0, 1). Raises ValueError."""
     if not text:
         return (0, 1)
     try:
@@ -40,7 +42,8 @@ def _place(src: Path, dst: Path, link: bool, sha: str | None = None) -> None:
     """dst becomes a copy (or hard link) of src, atomically; an identical dst is left alone."""
     try:
         if dst.stat().st_size == src.stat().st_size and (
-                (sha is not None and _sha256(dst) == sha) or (sha is None and dst.read_bytes() == src.read_bytes())):
+            (sha is not None and _sha256(dst) == sha) or (sha is None and dst.read_bytes() == src.read_bytes())
+        ):
             return
     except OSError:
         pass
@@ -54,15 +57,18 @@ def _place(src: Path, dst: Path, link: bool, sha: str | None = None) -> None:
             os.replace(tmp, dst)
             return
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                pass
     mf.atomic_write(dst, src.read_bytes())
 
 
-def merge(shards: list[str | os.PathLike], out: str | os.PathLike, link: bool = False, command: str = "",
-          echo: Callable[[str], None] | None = None) -> dict:
+def merge(
+    shards: list[str | os.PathLike],
+    out: str | os.PathLike,
+    link: bool = False,
+    command: str = "",
+    echo: Callable[[str], None] | None = None,
+) -> dict:
     """Join complete shard builds (--shard 0/N ... N-1/N of one command) into `out`.
 
     Images are de-duplicated again across shards with the build's rule (first in concept, program,
@@ -86,10 +92,11 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, link: bool = 
     if got != list(range(n)):
         missing = sorted(set(range(n)) - set(got))
         dup = sorted({i for i in got if got.count(i) > 1})
-        raise DatasetUsageError(f"need each of the {n} shards once: "
-                                + (f"missing {', '.join(f'{i}/{n}' for i in missing)}" if missing else "")
-                                + (f"{'; ' if missing else ''}given twice {', '.join(f'{i}/{n}' for i in dup)}"
-                                   if dup else ""))
+        raise DatasetUsageError(
+            f"need each of the {n} shards once: "
+            + (f"missing {', '.join(f'{i}/{n}' for i in missing)}" if missing else "")
+            + (f"{'; ' if missing else ''}given twice {', '.join(f'{i}/{n}' for i in dup)}" if dup else "")
+        )
     base = {k: v for k, v in infos[0]["config"].items() if k not in LOCAL_SETTINGS}
     for d, st in zip(dirs, infos):
         cfg = {k: v for k, v in st["config"].items() if k not in LOCAL_SETTINGS}
@@ -110,9 +117,10 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, link: bool = 
     for k in order:
         d = dirs[k]
         for p in mf.read_jsonl(d / mf.PROGRAMS):
-            programs.append({x: v for x, v in p.items() if x not in ("status", "images", "error")}
-                            | ({"status": "compile_error", "error": p.get("error")}
-                               if p.get("status") == "compile_error" else {}))
+            programs.append(
+                {x: v for x, v in p.items() if x not in ("status", "images", "error")}
+                | ({"status": "compile_error", "error": p.get("error")} if p.get("status") == "compile_error" else {})
+            )
             where[p["program_file"]] = d
         for m in mf.read_jsonl(d / mf.METADATA):
             candidates.append(m)
@@ -126,7 +134,12 @@ def merge(shards: list[str | os.PathLike], out: str | os.PathLike, link: bool = 
     for p in programs:
         _place(where[p["program_file"]] / p["program_file"], out / p["program_file"], link)
     first = infos[order[0]]
-    extra = {"kind": "merge", "shard": None, "command": command or "vdsl dataset merge",
-             "build_command": first.get("command"), "merged_from": [d.as_posix() for d in dirs],
-             "config": first["config"]}
+    extra = {
+        "kind": "merge",
+        "shard": None,
+        "command": command or "vdsl dataset merge",
+        "build_command": first.get("command"),
+        "merged_from": [d.as_posix() for d in dirs],
+        "config": first["config"],
+    }
     return write_dataset(out, programs, candidates, failures, old_dups, extra)

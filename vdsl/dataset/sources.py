@@ -1,4 +1,5 @@
 """Program sources: folders of .vd files with a `// concept:` header, and LLM-generated programs per concept."""
+
 from __future__ import annotations
 
 import errno
@@ -24,14 +25,15 @@ class SourceError(UsageError):
 @dataclass(frozen=True)
 class ProgramSpec:
     """One program of the dataset and where its images go: images/<folder>/<name>_<seed>.png."""
-    concept_id: str           # "objects/car" (tier/slug), or the slug when the program names no tier
-    concept: str              # "car"
+
+    concept_id: str  # "objects/car" (tier/slug), or the slug when the program names no tier
+    concept: str  # "car"
     tier: str | None
-    folder: str               # class folder under images/ and programs/: the concept's slug
-    name: str                 # unique within the folder
-    data: bytes               # the source
-    hash: str                 # sha256 of the source, 16 hex digits
-    origin: str               # the file it came from, or "llm:<model>"
+    folder: str  # class folder under images/ and programs/: the concept's slug
+    name: str  # unique within the folder
+    data: bytes  # the source
+    hash: str  # sha256 of the source, 16 hex digits
+    origin: str  # the file it came from, or "llm:<model>"
     model: str | None = None
     refine_round: int | None = None
 
@@ -46,9 +48,17 @@ class ProgramSpec:
 
     def info(self) -> dict:
         """The program's row in programs.jsonl (status and counts are added when the build ends)."""
-        return {"concept_id": self.concept_id, "concept": self.concept, "tier": self.tier,
-                "program": self.name, "program_hash": self.hash, "program_file": self.program_file,
-                "origin": self.origin, "model": self.model, "refine_round": self.refine_round}
+        return {
+            "concept_id": self.concept_id,
+            "concept": self.concept,
+            "tier": self.tier,
+            "program": self.name,
+            "program_hash": self.hash,
+            "program_file": self.program_file,
+            "origin": self.origin,
+            "model": self.model,
+            "refine_round": self.refine_round,
+        }
 
 
 def program_hash(data: bytes) -> str:
@@ -77,8 +87,16 @@ SKIP_REASONS = ("not_a_file", "folder", "broken_symlink", "unreadable", "not_utf
 
 
 def _skip(path: Path, reason: str, detail: str) -> dict:
-    return {"concept_id": None, "concept": None, "tier": None, "program": path.as_posix(), "seed": None,
-            "file_name": None, "reason": reason, "detail": detail}
+    return {
+        "concept_id": None,
+        "concept": None,
+        "tier": None,
+        "program": path.as_posix(),
+        "seed": None,
+        "file_name": None,
+        "reason": reason,
+        "detail": detail,
+    }
 
 
 def _inside(p: Path, excl: list[Path]) -> bool:
@@ -125,8 +143,11 @@ def _read_program(p: Path) -> tuple[bytes | None, dict | None]:
             return None, _skip(p, "broken_symlink", f"a symlink that leads nowhere ({why})")
         return None, _skip(p, "unreadable", f"cannot read it: {os_reason(e)}")
     if stat.S_ISDIR(st.st_mode):
-        why = ("a symlink to a folder, named like a program (*.vd): not followed" if os.path.islink(p)
-               else "a folder named like a program (*.vd); the files in it are scanned")
+        why = (
+            "a symlink to a folder, named like a program (*.vd): not followed"
+            if os.path.islink(p)
+            else "a folder named like a program (*.vd); the files in it are scanned"
+        )
         return None, _skip(p, "folder", why)
     if not stat.S_ISREG(st.st_mode):
         return None, _skip(p, "not_a_file", f"{file_kind(st.st_mode)}, not a regular file: never read")
@@ -165,15 +186,35 @@ def scan_folder(root: str | Path, exclude: list[Path] = ()) -> tuple[list[Progra
         concept = " ".join(meta.get("concept", "").split())
         origin = p.as_posix()
         if not concept:
-            skipped.append({"concept_id": None, "concept": None, "tier": None, "program": origin,
-                            "seed": None, "file_name": None, "reason": "no_concept",
-                            "detail": "no `// concept: NAME` header line at the top of the file"})
+            skipped.append(
+                {
+                    "concept_id": None,
+                    "concept": None,
+                    "tier": None,
+                    "program": origin,
+                    "seed": None,
+                    "file_name": None,
+                    "reason": "no_concept",
+                    "detail": "no `// concept: NAME` header line at the top of the file",
+                }
+            )
             continue
         tier = " ".join(meta.get("tier", "").split()).lower() or None
         cid, folder = concept_ids(concept, tier)
-        specs.append(ProgramSpec(cid, concept, tier, folder, safe_name(p.stem), data, program_hash(data),
-                                 origin, meta.get("model") or None,
-                                 _int(meta.get("refine_round", meta.get("round")))))
+        specs.append(
+            ProgramSpec(
+                cid,
+                concept,
+                tier,
+                folder,
+                safe_name(p.stem),
+                data,
+                program_hash(data),
+                origin,
+                meta.get("model") or None,
+                _int(meta.get("refine_round", meta.get("round"))),
+            )
+        )
     return unique_names(specs), skipped
 
 
@@ -181,12 +222,13 @@ def unique_names(specs: list[ProgramSpec]) -> list[ProgramSpec]:
     """Make names unique within each folder: clashing names get -<hash8> (then -2, -3 ... by origin)."""
     from collections import defaultdict
     from dataclasses import replace
+
     by_key: dict[str, list[ProgramSpec]] = defaultdict(list)
     for s in specs:
         by_key[s.key].append(s)
     out = []
     taken = {k for k, v in by_key.items() if len(v) == 1}
-    for k, group in by_key.items():
+    for _k, group in by_key.items():
         if len(group) == 1:
             out.append(group[0])
             continue

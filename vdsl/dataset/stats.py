@@ -1,4 +1,5 @@
 """Counts of a dataset per concept and tier, failures by reason, sizes on disk; read back from a dataset folder."""
+
 from __future__ import annotations
 
 import os
@@ -6,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import manifest
+import contextlib
 
 # every reason a program or an image is dropped, in report order
 PROGRAM_REASONS = ("no_concept", "generation_failed", "compile_error")
@@ -34,15 +36,22 @@ REASON_TEXT = {
 UNTIERED = "(none)"
 
 
-def compute(metadata: list[dict], failures: list[dict], programs: list[dict],
-            root: str | os.PathLike | None = None) -> dict:
+def compute(
+    metadata: list[dict], failures: list[dict], programs: list[dict], root: str | os.PathLike | None = None
+) -> dict:
     """Counts from the three record lists. With root, also the bytes of the kept images on disk."""
     per: dict[str, dict] = {}
 
     def entry(cid: str, concept, tier) -> dict:
         if cid not in per:
-            per[cid] = {"concept": concept, "tier": tier, "programs": 0, "programs_failed": 0,
-                        "images": 0, "dropped": {}}
+            per[cid] = {
+                "concept": concept,
+                "tier": tier,
+                "programs": 0,
+                "programs_failed": 0,
+                "images": 0,
+                "dropped": {},
+            }
         return per[cid]
 
     for p in programs:
@@ -62,8 +71,9 @@ def compute(metadata: list[dict], failures: list[dict], programs: list[dict],
     for cid in sorted(per):
         e = per[cid]
         e["dropped"] = {r: e["dropped"][r] for r in IMAGE_REASONS if r in e["dropped"]}
-        t = tiers.setdefault(e["tier"] or UNTIERED, {"concepts": 0, "programs": 0, "programs_failed": 0,
-                                                     "images": 0, "dropped": 0})
+        t = tiers.setdefault(
+            e["tier"] or UNTIERED, {"concepts": 0, "programs": 0, "programs_failed": 0, "images": 0, "dropped": 0}
+        )
         t["concepts"] += 1
         t["programs"] += e["programs"]
         t["programs_failed"] += e["programs_failed"]
@@ -86,10 +96,8 @@ def compute(metadata: list[dict], failures: list[dict], programs: list[dict],
     if root is not None:
         total = 0
         for m in metadata:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.stat(os.path.join(root, m["file_name"])).st_size
-            except OSError:
-                pass
         out["bytes"] = total
     return out
 
@@ -102,8 +110,12 @@ def load(root: str | os.PathLike) -> dict:
         meta = manifest.read_jsonl(root / manifest.METADATA)
         if not meta and not (root / manifest.IMAGES).is_dir():
             raise FileNotFoundError(f"{root}: not a vdsl dataset (no {manifest.STATS} or {manifest.METADATA})")
-        st = {"complete": None, "counts": compute(meta, manifest.read_jsonl(root / manifest.FAILURES),
-                                                  manifest.read_jsonl(root / manifest.PROGRAMS), root)}
+        st = {
+            "complete": None,
+            "counts": compute(
+                meta, manifest.read_jsonl(root / manifest.FAILURES), manifest.read_jsonl(root / manifest.PROGRAMS), root
+            ),
+        }
     return st
 
 
@@ -119,8 +131,10 @@ def human_bytes(n: int) -> str:
 def summary_lines(counts: dict) -> list[str]:
     """A few plain lines: totals and every non-zero drop reason."""
     c = counts
-    lines = [f"{c['images']} images of {c['concepts']} concepts from {c['programs_ok']}/{c['programs']} programs"
-             + (f", {human_bytes(c['bytes'])}" if "bytes" in c else "")]
+    lines = [
+        f"{c['images']} images of {c['concepts']} concepts from {c['programs_ok']}/{c['programs']} programs"
+        + (f", {human_bytes(c['bytes'])}" if "bytes" in c else "")
+    ]
     for r in PROGRAM_REASONS:
         if c["programs_failed"].get(r):
             lines.append(f"  dropped {c['programs_failed'][r]} {REASON_TEXT[r]}")
@@ -136,11 +150,14 @@ def summary_lines(counts: dict) -> list[str]:
 def markdown_tables(counts: dict, max_concepts: int | None = None) -> str:
     """Markdown: totals, drops by reason, per tier, per concept (the dataset card and `stats --format md`)."""
     c = counts
-    out = ["| | count |", "|---|---:|",
-           f"| images | {c['images']} |",
-           f"| concepts with images | {c['concepts']} |",
-           f"| programs | {c['programs']} |",
-           f"| programs with kept images | {c['programs_ok']} |"]
+    out = [
+        "| | count |",
+        "|---|---:|",
+        f"| images | {c['images']} |",
+        f"| concepts with images | {c['concepts']} |",
+        f"| programs | {c['programs']} |",
+        f"| programs with kept images | {c['programs_ok']} |",
+    ]
     if "bytes" in c:
         out.append(f"| size on disk | {human_bytes(c['bytes'])} |")
     out.append(f"| image sizes | {', '.join(f'{k} ({v})' for k, v in c['image_sizes'].items()) or '-'} |")
@@ -152,18 +169,23 @@ def markdown_tables(counts: dict, max_concepts: int | None = None) -> str:
     for r in FILE_REASONS:
         if c.get("files_skipped", {}).get(r):
             out.append(f"| {REASON_TEXT[r]} | {c['files_skipped'][r]} |")
-    out += ["", "| tier | concepts | programs | failed to compile | images | images dropped |",
-            "|---|---:|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "| tier | concepts | programs | failed to compile | images | images dropped |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for t, e in c["tiers"].items():
-        out.append(f"| {t} | {e['concepts']} | {e['programs']} | {e['programs_failed']} | {e['images']} | "
-                   f"{e['dropped']} |")
-    out += ["", "| concept | tier | programs | failed to compile | images | dropped |",
-            "|---|---|---:|---:|---:|---|"]
+        out.append(
+            f"| {t} | {e['concepts']} | {e['programs']} | {e['programs_failed']} | {e['images']} | {e['dropped']} |"
+        )
+    out += ["", "| concept | tier | programs | failed to compile | images | dropped |", "|---|---|---:|---:|---:|---|"]
     items = list(c["per_concept"].items())
     for cid, e in items[:max_concepts] if max_concepts else items:
         drops = ", ".join(f"{r} {n}" for r, n in e["dropped"].items()) or "-"
-        out.append(f"| {e['concept']} (`{cid}`) | {e['tier'] or UNTIERED} | {e['programs']} | "
-                   f"{e['programs_failed']} | {e['images']} | {drops} |")
+        out.append(
+            f"| {e['concept']} (`{cid}`) | {e['tier'] or UNTIERED} | {e['programs']} | "
+            f"{e['programs_failed']} | {e['images']} | {drops} |"
+        )
     if max_concepts and len(items) > max_concepts:
         out.append(f"| … {len(items) - max_concepts} more (see stats.json) | | | | | |")
     return "\n".join(out) + "\n"

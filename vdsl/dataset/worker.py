@@ -1,4 +1,5 @@
 """Worker side: compile each program once per process, render its seeds straight to PNG files (atomically), report results."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,18 +11,19 @@ from dataclasses import dataclass
 
 from ..budgets import Budgets
 from ..sandbox import DEFAULT_MEMORY_LIMIT, die_with_parent, limit_memory
+import contextlib
 
 # statuses of one image; "ok" images have a file and a hash, the rest are dropped and counted
 OK = "ok"
-BLANK = "blank"            # blank or nearly uniform render
-BUDGET = "budget"          # evaluation exceeded a budget (E4xx)
+BLANK = "blank"  # blank or nearly uniform render
+BUDGET = "budget"  # evaluation exceeded a budget (E4xx)
 EVAL_ERROR = "eval_error"  # any other evaluation error (E3xx)
-ERROR = "error"            # an unexpected exception while rendering (kept to this image)
-TIMEOUT = "timeout"        # the render ran past --timeout (its worker was killed) or the time_limit budget (E412)
-MEMORY = "memory"          # the render needed more than --memory-limit (E413, MemoryError under the cap)
-CRASH = "crash"            # the worker process died while rendering it
-SKIPPED = "skipped"        # not tried: an earlier seed of the same chunk timed out or crashed
-IO_ERROR = "io_error"      # the image could not be written: stops the build (never recorded)
+ERROR = "error"  # an unexpected exception while rendering (kept to this image)
+TIMEOUT = "timeout"  # the render ran past --timeout (its worker was killed) or the time_limit budget (E412)
+MEMORY = "memory"  # the render needed more than --memory-limit (E413, MemoryError under the cap)
+CRASH = "crash"  # the worker process died while rendering it
+SKIPPED = "skipped"  # not tried: an earlier seed of the same chunk timed out or crashed
+IO_ERROR = "io_error"  # the image could not be written: stops the build (never recorded)
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,19 @@ class RenderSettings:
     size: tuple[int, int]
     budgets: Budgets
     min_std: float
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT   # address space per worker above its own (None: no cap)
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # address space per worker above its own (None: no cap)
 
 
 @dataclass(frozen=True)
 class Unit:
     """A chunk of work: one program and some of its seeds."""
+
     uid: int
     key: str
     hash: str
     data: bytes
     origin: str
-    out_dir: str               # absolute path of images/<folder>
+    out_dir: str  # absolute path of images/<folder>
     name: str
     seeds: tuple[int, ...]
 
@@ -64,9 +67,10 @@ def compile_unit(unit: Unit, settings: RenderSettings, cache: OrderedDict):
     prog = cache.get(unit.hash)
     if prog is None:
         from ..api import compile
+
         try:
             prog = compile(unit.data, unit.origin, settings.budgets)
-        except Exception as e:  # noqa: BLE001 - a compiler bug costs this program only
+        except Exception as e:
             return None, f"internal error while compiling: {type(e).__name__}: {e}"
         cache[unit.hash] = prog
         if len(cache) > 256:
@@ -88,6 +92,7 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
     from ..errors import DiagnosticsError
     from ..backends import encode_image, render_array
     from .filters import is_blank
+
     try:
         scene, diags = prog.evaluate(seed)
         if scene is None:
@@ -107,7 +112,7 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
     except MemoryError:
         cap = f" ({settings.memory_limit >> 20} MiB)" if settings.memory_limit else ""
         return (seed, MEMORY, None, 0, f"E413 the render needed more memory than the memory cap{cap}")
-    except Exception as e:  # noqa: BLE001 - a bad program costs this image only
+    except Exception as e:
         return (seed, ERROR, None, 0, f"{type(e).__name__}: {e}")
     sha = hashlib.sha256(data).hexdigest()
     name = f"{unit.name}_{seed}.png"
@@ -118,18 +123,16 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-        if parent is not None and os.getppid() != parent:   # orphaned: the build is gone, write nothing
+        if parent is not None and os.getppid() != parent:  # orphaned: the build is gone, write nothing
             os.unlink(tmp)
             os._exit(0)
         os.replace(tmp, path)
-    except OSError as e:                  # disk full, permissions: the build's problem, not the program's
-        try:
+    except OSError as e:  # disk full, permissions: the build's problem, not the program's
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         return (seed, IO_ERROR, None, 0, f"cannot write {path}: {e.strerror or e}")
     return (seed, OK, sha, len(data), None)
 
@@ -139,11 +142,13 @@ def warm_up(settings: RenderSettings) -> None:
     so that every forked worker starts with them (instead of each loading them again)."""
     from ..sandbox import warm_up as load
     from .filters import is_blank
+
     load(settings.budgets)
     try:
         import numpy as np
+
         is_blank(np.zeros((8, 8, 4), np.uint8))
-    except Exception:  # noqa: BLE001 - only a warm-up
+    except Exception:
         pass
 
 
@@ -153,13 +158,11 @@ def worker_main(conn, heartbeat, settings: RenderSettings, parent: int, close_fd
     die_with_parent()
     if os.getppid() != parent:
         os._exit(0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent handles Ctrl-C and stops us
-    for fd in close_fds:                             # the build's lock and journal, inherited by fork
-        try:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    for fd in close_fds:  # the build's lock and journal, inherited by fork
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
-    limit_memory(settings.memory_limit)             # above what the worker holds now (it forked warm)
+    limit_memory(settings.memory_limit)  # above what the worker holds now (it forked warm)
     cache: OrderedDict = OrderedDict()
     clock = time.monotonic
     while True:

@@ -1,4 +1,5 @@
 """Augmentations: the MoCo-v2, SimCLR and supervised view recipes, applied to whole batches on the training device."""
+
 from __future__ import annotations
 
 import math
@@ -10,22 +11,23 @@ from torchvision.ops import roi_align
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-_LUMA = (0.2989, 0.587, 0.114)     # ITU-R 601 weights, as torchvision's rgb_to_grayscale
+_LUMA = (0.2989, 0.587, 0.114)  # ITU-R 601 weights, as torchvision's rgb_to_grayscale
 
 
 @dataclass(frozen=True)
 class Recipe:
     """One method's view distribution (the papers' settings; blur only from 64 px, as they do at CIFAR scale)."""
+
     crop_scale: tuple[float, float]
-    jitter: tuple[float, float, float, float] | None = None    # brightness, contrast, saturation, hue
+    jitter: tuple[float, float, float, float] | None = None  # brightness, contrast, saturation, hue
     jitter_p: float = 0.8
     grayscale_p: float = 0.0
     blur_p: float = 0.0
 
 
 RECIPES = {
-    "moco": Recipe((0.2, 1.0), (0.4, 0.4, 0.4, 0.1), grayscale_p=0.2, blur_p=0.5),      # MoCo-v2 "aug_plus"
-    "simclr": Recipe((0.08, 1.0), (0.8, 0.8, 0.8, 0.2), grayscale_p=0.2, blur_p=0.5),   # colour strength 0.8
+    "moco": Recipe((0.2, 1.0), (0.4, 0.4, 0.4, 0.1), grayscale_p=0.2, blur_p=0.5),  # MoCo-v2 "aug_plus"
+    "simclr": Recipe((0.08, 1.0), (0.8, 0.8, 0.8, 0.2), grayscale_p=0.2, blur_p=0.5),  # colour strength 0.8
     "supervised": Recipe((0.35, 1.0)),
 }
 BLUR_FROM = 64
@@ -45,8 +47,9 @@ def _chance(n: int, p: float, g: torch.Generator, device) -> torch.Tensor:
     return torch.rand(n, generator=g, device=device) < p
 
 
-def _crop_boxes(n: int, h: int, w: int, scale, g: torch.Generator, device,
-                ratio=(3 / 4, 4 / 3), tries: int = 10) -> torch.Tensor:
+def _crop_boxes(
+    n: int, h: int, w: int, scale, g: torch.Generator, device, ratio=(3 / 4, 4 / 3), tries: int = 10
+) -> torch.Tensor:
     """RandomResizedCrop's boxes (x0, y0, x1, y1) in pixels: area fraction in `scale`, log-uniform aspect
     ratio; as torchvision, up to `tries` draws, then the whole image clipped to the ratio range."""
     area = h * w
@@ -62,7 +65,7 @@ def _crop_boxes(n: int, h: int, w: int, scale, g: torch.Generator, device,
         y0 = torch.floor(torch.rand(n, generator=g, device=device) * (h - ch + 1))
         box[ok] = torch.stack([x0, y0, x0 + cw, y0 + ch], 1)[ok]
         done |= ok
-    if not done.all():     # torchvision's fallback: the whole image, cut to the nearest allowed ratio
+    if not done.all():  # torchvision's fallback: the whole image, cut to the nearest allowed ratio
         cw, ch = w, h
         if w / h < ratio[0]:
             ch = round(w / ratio[0])
@@ -134,7 +137,7 @@ def _blur(x: torch.Tensor, on: torch.Tensor, g: torch.Generator) -> torch.Tensor
     t = torch.arange(k, device=x.device, dtype=x.dtype) - k // 2
     ker = torch.exp(-(t[None] ** 2) / (2 * sigma[:, None] ** 2))
     ker = ker / ker.sum(1, keepdim=True)
-    ker = ker.repeat_interleave(c, 0)                    # one kernel per (image, channel)
+    ker = ker.repeat_interleave(c, 0)  # one kernel per (image, channel)
     y = x.reshape(1, n * c, h, w)
     y = F.conv2d(F.pad(y, (k // 2, k // 2, 0, 0), mode="reflect"), ker.view(n * c, 1, 1, k), groups=n * c)
     y = F.conv2d(F.pad(y, (0, 0, k // 2, k // 2), mode="reflect"), ker.view(n * c, 1, k, 1), groups=n * c)
@@ -175,4 +178,3 @@ def views(images: torch.Tensor, method: str, size: int, count: int, seed: int) -
     device: the same seed gives the same views, whatever ran before."""
     g = torch.Generator(device=images.device).manual_seed(seed)
     return [augment(images, method, size, g) for _ in range(count)]
-

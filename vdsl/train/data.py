@@ -1,4 +1,5 @@
 """Training data: dataset folders (from `vdsl dataset build`), live rendering of vdsl programs, square batches and samplers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ from PIL import Image
 from ..concepts import slugify
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-PRELOAD_LIMIT = 50_000   # folders up to this many images are decoded once into memory
+PRELOAD_LIMIT = 50_000  # folders up to this many images are decoded once into memory
 
 
 def derive(*parts: int) -> int:
@@ -48,6 +49,7 @@ def load_image(path: str | os.PathLike) -> torch.Tensor:
 
 # ---------------------------------------------------------------------------------- folders
 
+
 def find_shared() -> Path | None:
     """The project's ../shared folder: $VDSL_SHARED, else a `shared` beside the repository or cwd."""
     env = os.environ.get("VDSL_SHARED")
@@ -68,8 +70,10 @@ def resolve_real(name: str) -> Path:
     shared = find_shared()
     if shared and (shared / "data" / name).is_dir():
         return shared / "data" / name
-    raise FileNotFoundError(f"no image folder {name!r} (not a folder, and not a set in ../shared/data; "
-                            "set VDSL_SHARED to the shared folder)")
+    raise FileNotFoundError(
+        f"no image folder {name!r} (not a folder, and not a set in ../shared/data; "
+        "set VDSL_SHARED to the shared folder)"
+    )
 
 
 def image_root(path: str | os.PathLike) -> Path:
@@ -87,12 +91,15 @@ class FolderImages(torch.utils.data.Dataset):
 
     def __init__(self, root: str | os.PathLike, preload: bool | None = None, limit: int | None = None):
         from torchvision.datasets import ImageFolder
+
         self.root = image_root(root)
-        folder = ImageFolder(str(self.root), loader=lambda p: p,
-                             is_valid_file=lambda p: p.lower().endswith(IMAGE_EXTS))
+        folder = ImageFolder(str(self.root), loader=lambda p: p, is_valid_file=lambda p: p.lower().endswith(IMAGE_EXTS))
         samples = list(folder.samples)
-        meta_root = self.root.parent if (self.root.name == "images" and
-                                         (self.root.parent / "metadata.jsonl").is_file()) else self.root
+        meta_root = (
+            self.root.parent
+            if (self.root.name == "images" and (self.root.parent / "metadata.jsonl").is_file())
+            else self.root
+        )
         listed = listed_files(meta_root)
         if listed is not None:
             kept = [s for s in samples if Path(s[0]).resolve() in listed]
@@ -159,6 +166,7 @@ def concept_of(program) -> str:
 def compile_programs(paths: list[Path], size: int, warn=True) -> list:
     """Compile each program once; keep those that compile and render at seed 0."""
     from .. import api
+
     good = []
     for path in paths:
         prog = api.compile_file(path)
@@ -166,7 +174,7 @@ def compile_programs(paths: list[Path], size: int, warn=True) -> list:
         if ok:
             try:
                 prog.render(0, size=(size, size))
-            except Exception:   # noqa: BLE001 — a bad program is skipped, with a word
+            except Exception:
                 ok = False
         if ok:
             good.append(prog)
@@ -182,7 +190,7 @@ def render_seeded(program, seed: int, size: int, tries: int = 8) -> tuple[np.nda
         s = seed if t == 0 else derive(seed, t) & 0x7FFF_FFFF
         try:
             return rgba_to_rgb(program.render(s, size=(size, size))), s
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             err = e
     raise RuntimeError(f"{program.file}: no render in {tries} seeds from {seed}: {err}")
 
@@ -205,7 +213,7 @@ class LiveRenders(torch.utils.data.Dataset):
         self.size, self.length, self.seed, self.epoch = size, length, seed, 0
         self._programs = progs
 
-    def __getstate__(self):   # workers started by spawn recompile instead of unpickling programs
+    def __getstate__(self):  # workers started by spawn recompile instead of unpickling programs
         d = dict(self.__dict__)
         d["_programs"] = None
         return d
@@ -249,6 +257,7 @@ class Squares(torch.utils.data.Dataset):
         img, label = self.base[i]
         if img.shape[-2:] != (self.side, self.side):
             from torchvision.transforms.v2 import functional as TF
+
             img = TF.center_crop(TF.resize(img, self.side, antialias=True), self.side)
         return img, label
 
@@ -259,7 +268,7 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, worl
     g = torch.Generator().manual_seed(derive(seed, 2, epoch))
     perm = torch.randperm(n, generator=g).tolist()
     mine = perm[rank::world][: n // world]
-    return [mine[i:i + batch] for i in range(0, len(mine) - batch + 1, batch)]
+    return [mine[i : i + batch] for i in range(0, len(mine) - batch + 1, batch)]
 
 
 def collate(items):

@@ -1,4 +1,5 @@
 """torch.distributed helpers: set up from torchrun's environment, rank/world size, gathers, reductions."""
+
 from __future__ import annotations
 
 import os
@@ -63,14 +64,16 @@ def barrier() -> None:
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def _entry(rank: int, world: int, port: int, fn, args: tuple, threads: int | None) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -83,4 +86,5 @@ def spawn(fn, nprocs: int, *args, threads: int | None = None) -> None:
     """Run fn(*args) in `nprocs` local processes joined in one process group (CPU: gloo), as
     torchrun would; for tests and CPU machines without torchrun at hand."""
     import torch.multiprocessing as mp
+
     mp.spawn(_entry, args=(nprocs, free_port(), fn, args, threads), nprocs=nprocs, join=True)

@@ -1,4 +1,5 @@
 """Frozen-feature evaluation on real photos: features, linear probe, k-NN, zero-real-photo classification."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,14 @@ from .models import backbone_from_checkpoint, random_backbone, resolve_stem
 SYNONYMS: dict[str, list[str]] = {
     "airplane": ["airplane", "aeroplane", "plane", "jet", "airliner", "aircraft"],
     "automobile": ["automobile", "car", "sedan"],
-    "bird": ["bird"], "cat": ["cat"], "deer": ["deer"], "dog": ["dog"], "frog": ["frog"], "horse": ["horse"],
-    "ship": ["ship", "boat"], "truck": ["truck", "lorry"],
+    "bird": ["bird"],
+    "cat": ["cat"],
+    "deer": ["deer"],
+    "dog": ["dog"],
+    "frog": ["frog"],
+    "horse": ["horse"],
+    "ship": ["ship", "boat"],
+    "truck": ["truck", "lorry"],
     "tench": ["tench", "fish"],
     "english_springer": ["english springer", "english springer spaniel", "springer spaniel", "spaniel"],
     "cassette_player": ["cassette player", "cassette", "tape player", "cassette recorder"],
@@ -43,20 +50,25 @@ def load_split(data: str | Path, split: str, size: int) -> tuple[torch.Tensor, t
     """A real-photo split as uint8 Nx3xSxS (shorter side resized to S, centre crop), labels, classes.
     Cached per process, so several models are evaluated on one decode."""
     from torchvision.transforms import v2 as T
+
     root = resolve_real(str(data)) / split
     key = (str(root.resolve()), size)
     if key not in _SPLITS:
         folder = FolderImages(root, preload=False)
         tf = T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size)])
-        x = (torch.stack([tf(load_image(p)) for p, _ in folder.samples]) if folder.samples
-             else torch.empty(0, 3, size, size, dtype=torch.uint8))
+        x = (
+            torch.stack([tf(load_image(p)) for p, _ in folder.samples])
+            if folder.samples
+            else torch.empty(0, 3, size, size, dtype=torch.uint8)
+        )
         _SPLITS[key] = (x, torch.tensor(folder.targets, dtype=torch.long), folder.classes)
     return _SPLITS[key]
 
 
 @torch.inference_mode()
-def features(net: torch.nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
-             batch: int = 256) -> torch.Tensor:
+def features(
+    net: torch.nn.Module, images: torch.Tensor, device: torch.device | str = "cpu", batch: int = 256
+) -> torch.Tensor:
     """Frozen features (eval mode) of uint8 images, as float32 on the CPU."""
     device = torch.device(device)
     net = net.to(device).eval()
@@ -65,7 +77,7 @@ def features(net: torch.nn.Module, images: torch.Tensor, device: torch.device | 
         net = net.to(memory_format=torch.channels_last)
     out = []
     for i in range(0, images.shape[0], batch):
-        x = normalise_pixels(images[i:i + batch].to(device, non_blocking=True).float() / 255)
+        x = normalise_pixels(images[i : i + batch].to(device, non_blocking=True).float() / 255)
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
@@ -78,14 +90,22 @@ def _fit_logreg(x: torch.Tensor, y: torch.Tensor, classes: int, wd: float, iters
     lin = torch.nn.Linear(x.shape[1], classes).double()
     torch.nn.init.zeros_(lin.weight)
     torch.nn.init.zeros_(lin.bias)
-    opt = torch.optim.LBFGS(lin.parameters(), lr=1, max_iter=iters, history_size=20,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-6, tolerance_change=1e-9)
+    opt = torch.optim.LBFGS(
+        lin.parameters(),
+        lr=1,
+        max_iter=iters,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
+    )
 
     def closure():
         opt.zero_grad()
         loss = F.cross_entropy(lin(x), y) + 0.5 * wd * lin.weight.pow(2).sum()
         loss.backward()
         return loss
+
     opt.step(closure)
     return lin
 
@@ -95,8 +115,14 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
     return [((t.double() - mu) / sd) for t in (train, *others)]
 
 
-def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tensor,
-                 wds: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0), seed: int = 0) -> dict:
+def linear_probe(
+    xtr: torch.Tensor,
+    ytr: torch.Tensor,
+    xte: torch.Tensor,
+    yte: torch.Tensor,
+    wds: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    seed: int = 0,
+) -> dict:
     """Multinomial logistic regression on standardised frozen features (L-BFGS). The L2 weight is
     chosen on a stratified 20% hold-out of the train split, then refit on all of it; the test split
     is used once."""
@@ -113,7 +139,7 @@ def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: t
         lin = _fit_logreg(a, ytr[~hold], classes, wd)
         with torch.no_grad():
             scores[wd] = (lin(b).argmax(1) == ytr[hold]).double().mean().item()
-    best = max(wds, key=lambda w: (scores[w], w))    # ties → the stronger regulariser
+    best = max(wds, key=lambda w: (scores[w], w))  # ties → the stronger regulariser
     a, b = _standardise(xtr, xte)
     lin = _fit_logreg(a, ytr, classes, best)
     with torch.no_grad():
@@ -121,8 +147,9 @@ def linear_probe(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: t
     return {"accuracy": acc, "weight_decay": best, "holdout": {str(k): v for k, v in scores.items()}}
 
 
-def knn(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tensor,
-        k: int = 20, temperature: float = 0.07) -> dict:
+def knn(
+    xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tensor, k: int = 20, temperature: float = 0.07
+) -> dict:
     """Weighted k-NN on cosine similarity (the InstDisc/DINO protocol): neighbour votes exp(sim/T)."""
     classes = int(max(ytr.max(), yte.max())) + 1
     a, b = F.normalize(xtr.float(), dim=1), F.normalize(xte.float(), dim=1)
@@ -132,18 +159,32 @@ def knn(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tens
     return {"accuracy": (votes.argmax(1) == yte).double().mean().item(), "k": k, "temperature": temperature}
 
 
-def load_encoder(checkpoint: str, arch: str = "resnet18", image_size: int = 64, stem: str = "auto",
-                 seed: int = 0) -> tuple[torch.nn.Module, dict]:
+def load_encoder(
+    checkpoint: str, arch: str = "resnet18", image_size: int = 64, stem: str = "auto", seed: int = 0
+) -> tuple[torch.nn.Module, dict]:
     """A frozen backbone and what it is: a checkpoint of `vdsl train`, or `random` (random init)."""
     if checkpoint == "random":
-        info = {"checkpoint": "random", "arch": arch, "image_size": image_size,
-                "stem": resolve_stem(stem, image_size), "seed": seed, "method": "random-init"}
+        info = {
+            "checkpoint": "random",
+            "arch": arch,
+            "image_size": image_size,
+            "stem": resolve_stem(stem, image_size),
+            "seed": seed,
+            "method": "random-init",
+        }
         return random_backbone(arch, image_size, stem, seed), info
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ckpt["config"]
-    info = {"checkpoint": str(checkpoint), "arch": cfg["arch"], "image_size": cfg["image_size"],
-            "stem": resolve_stem(cfg["stem"], cfg["image_size"]), "seed": cfg["seed"], "method": cfg["method"],
-            "epochs_done": ckpt["epoch"], "steps": ckpt["global_step"]}
+    info = {
+        "checkpoint": str(checkpoint),
+        "arch": cfg["arch"],
+        "image_size": cfg["image_size"],
+        "stem": resolve_stem(cfg["stem"], cfg["image_size"]),
+        "seed": cfg["seed"],
+        "method": cfg["method"],
+        "epochs_done": ckpt["epoch"],
+        "steps": ckpt["global_step"],
+    }
     return backbone_from_checkpoint(ckpt), info
 
 
@@ -166,31 +207,50 @@ def cross_validate(f: torch.Tensor, y: torch.Tensor, folds: int = 5, k: int = 20
         tr, te = fold != i, fold == i
         lin.append(linear_probe(f[tr], y[tr], f[te], y[te])["accuracy"])
         nn_.append(knn(f[tr], y[tr], f[te], y[te], k)["accuracy"])
-    return {"linear_probe": {"accuracy": sum(lin) / folds, "folds": lin},
-            "knn": {"accuracy": sum(nn_) / folds, "folds": nn_, "k": k}}
+    return {
+        "linear_probe": {"accuracy": sum(lin) / folds, "folds": lin},
+        "knn": {"accuracy": sum(nn_) / folds, "folds": nn_, "k": k},
+    }
 
 
-def probe(net: torch.nn.Module, data: str | Path, image_size: int, device: str = "cpu",
-          k: int = 20, cv: int = 0) -> dict:
+def probe(
+    net: torch.nn.Module, data: str | Path, image_size: int, device: str = "cpu", k: int = 20, cv: int = 0
+) -> dict:
     """Linear-probe and k-NN accuracy of frozen features: fit on data/train, score on data/test;
     with `cv` folds, cross-validated within data/train instead (the test photos are not read)."""
     xtr, ytr, classes = load_split(data, "train", image_size)
     ftr = features(net, xtr, device)
-    head = {"data": str(data), "image_size": image_size, "classes": len(classes), "n_train": len(ytr),
-            "chance": 1.0 / len(classes), "feature_dim": ftr.shape[1]}
+    head = {
+        "data": str(data),
+        "image_size": image_size,
+        "classes": len(classes),
+        "n_train": len(ytr),
+        "chance": 1.0 / len(classes),
+        "feature_dim": ftr.shape[1],
+    }
     if cv:
-        return {**head, "protocol": f"{cv}-fold cross-validation on train", "n_test": 0,
-                **cross_validate(ftr, ytr, cv, k)}
+        return {
+            **head,
+            "protocol": f"{cv}-fold cross-validation on train",
+            "n_test": 0,
+            **cross_validate(ftr, ytr, cv, k),
+        }
     xte, yte, classes_te = load_split(data, "test", image_size)
     if classes != classes_te:
         raise ValueError(f"{data}: train and test have different classes")
     fte = features(net, xte, device)
-    return {**head, "protocol": "train -> test", "n_test": len(yte),
-            "linear_probe": linear_probe(ftr, ytr, fte, yte), "knn": knn(ftr, ytr, fte, yte, k)}
+    return {
+        **head,
+        "protocol": "train -> test",
+        "n_test": len(yte),
+        "linear_probe": linear_probe(ftr, ytr, fte, yte),
+        "knn": knn(ftr, ytr, fte, yte, k),
+    }
 
 
-def class_map(real_classes: list[str], concepts: list[str],
-              extra: dict[str, list[str]] | None = None) -> dict[str, list[int]]:
+def class_map(
+    real_classes: list[str], concepts: list[str], extra: dict[str, list[str]] | None = None
+) -> dict[str, list[int]]:
     """Real class → indices of the model's concepts that depict it (by name and SYNONYMS)."""
     by_name: dict[str, list[int]] = {}
     for i, c in enumerate(concepts):
@@ -210,15 +270,22 @@ def class_map(real_classes: list[str], concepts: list[str],
 
 
 @torch.inference_mode()
-def zero_shot(checkpoint: str, data: str | Path, split: str = "test", device: str = "cpu",
-              extra_map: dict[str, list[str]] | None = None) -> dict:
+def zero_shot(
+    checkpoint: str,
+    data: str | Path,
+    split: str = "test",
+    device: str = "cpu",
+    extra_map: dict[str, list[str]] | None = None,
+) -> dict:
     """Classify real photos with a `supervised` model trained on drawings only: its concept logits,
     restricted to the concepts mapped to the real classes, pick the class. A real class with no
     concept in the model can never be predicted (it counts as wrong)."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     if "classifier" not in ckpt:
-        raise ValueError(f"{checkpoint} was trained with --method {ckpt['config']['method']}; "
-                         "zero-real-photo classification needs a `supervised` model")
+        raise ValueError(
+            f"{checkpoint} was trained with --method {ckpt['config']['method']}; "
+            "zero-real-photo classification needs a `supervised` model"
+        )
     concepts = ckpt["classes"]
     net = backbone_from_checkpoint(ckpt)
     head = torch.nn.Linear(ckpt["classifier"]["weight"].shape[1], len(concepts))
@@ -227,10 +294,16 @@ def zero_shot(checkpoint: str, data: str | Path, split: str = "test", device: st
     x, y, real = load_split(data, split, size)
     mapping = class_map(real, concepts, extra_map)
     cols = [(ri, ci) for ri, rc in enumerate(real) for ci in mapping[rc]]
-    result = {"checkpoint": str(checkpoint), "data": str(data), "split": split, "n": len(y),
-              "classes": len(real), "chance": 1.0 / len(real),
-              "map": {rc: [concepts[i] for i in idx] for rc, idx in mapping.items()},
-              "unmapped": [rc for rc, idx in mapping.items() if not idx]}
+    result = {
+        "checkpoint": str(checkpoint),
+        "data": str(data),
+        "split": split,
+        "n": len(y),
+        "classes": len(real),
+        "chance": 1.0 / len(real),
+        "map": {rc: [concepts[i] for i in idx] for rc, idx in mapping.items()},
+        "unmapped": [rc for rc, idx in mapping.items() if not idx],
+    }
     if not cols:
         return {**result, "accuracy": 0.0, "per_class": {}}
     logits = head(features(net, x, device))

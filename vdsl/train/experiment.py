@@ -1,4 +1,5 @@
 """The experiment: identical training on vdsl renders vs dead leaves vs nothing, probed on real photos."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,14 @@ def hardware() -> dict:
         nproc = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         nproc = os.cpu_count()
-    hw = {"nproc": nproc, "cpu": cpu, "torch": torch.__version__, "python": platform.python_version(),
-          "torch_threads": torch.get_num_threads(), "gpu": None}
+    hw = {
+        "nproc": nproc,
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": None,
+    }
     if torch.cuda.is_available():
         hw["gpu"] = torch.cuda.get_device_name(0)
     return hw
@@ -65,6 +72,7 @@ def _device(cfg: ExperimentConfig) -> str:
 
 # ------------------------------------------------------------------ steps: each returns whether it ran
 
+
 def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
     """Render at least cfg.images images of the source with the dataset builder (`vdsl dataset build`);
     training then takes exactly cfg.images of them."""
@@ -77,9 +85,19 @@ def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool
     _say(f"rendering {cfg.images} images of {SOURCES[step.name]} ({programs}) at {cfg.image_size} px")
     # A little over budget per program: the builder drops blank and duplicate renders.
     variants = math.ceil(cfg.images * 1.2 / n_programs) + 1
-    build(BuildOptions(out=step.path, programs=(programs,), variants=variants, seed_start=cfg.data_seed,
-                       size=(cfg.image_size, cfg.image_size), workers=cfg.render_workers, progress=False,
-                       command="vdsl experiment"), echo=lambda s: None)
+    build(
+        BuildOptions(
+            out=step.path,
+            programs=(programs,),
+            variants=variants,
+            seed_start=cfg.data_seed,
+            size=(cfg.image_size, cfg.image_size),
+            workers=cfg.render_workers,
+            progress=False,
+            command="vdsl experiment",
+        ),
+        echo=lambda s: None,
+    )
     have = len(FolderImages(step.path, preload=False))
     if have < cfg.images:
         raise ValueError(f"{step.name}: only {have} usable images for a budget of {cfg.images}")
@@ -92,13 +110,24 @@ def train_model(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bo
     if (step.path / STEP_FILE).is_file():
         return False
     s = step.settings
-    tc = TrainConfig(out=str(step.path), data=str(steps[step.needs].path), max_images=s["images"],
-                     method=s["method"], arch=s["arch"], image_size=s["image_size"], stem=s["stem"],
-                     epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], seed=s["seed"],
-                     workers=cfg.workers, device=cfg.device, progress=cfg.progress)
+    tc = TrainConfig(
+        out=str(step.path),
+        data=str(steps[step.needs].path),
+        max_images=s["images"],
+        method=s["method"],
+        arch=s["arch"],
+        image_size=s["image_size"],
+        stem=s["stem"],
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        lr=s["lr"],
+        seed=s["seed"],
+        workers=cfg.workers,
+        device=cfg.device,
+        progress=cfg.progress,
+    )
     resume = (step.path / CHECKPOINT).is_file()
-    _say(f"{'resuming' if resume else 'training'} {s['method']} {s['arch']} on {SOURCES[step.name]}, "
-         f"seed {step.seed}")
+    _say(f"{'resuming' if resume else 'training'} {s['method']} {s['arch']} on {SOURCES[step.name]}, seed {step.seed}")
     train(tc, resume=resume, raise_on_signal=True)
     _write_json({"settings": step.settings}, step.path / STEP_FILE)
     return True
@@ -132,6 +161,7 @@ RUN = {"data": make_data, "train": train_model, "eval": evaluate_model, "zero_sh
 
 # ------------------------------------------------------------------ signals
 
+
 class _Signals:
     """Ctrl-C and SIGTERM outside training raise Interrupted (training installs its own handlers:
     finish the step, save a checkpoint, then raise Interrupted)."""
@@ -161,7 +191,7 @@ def _execute(steps: list[Step], cfg: ExperimentConfig, timings: dict) -> dict[st
             t = time.perf_counter()
             try:
                 ran = RUN[step.kind](step, cfg, by_key)
-            except BuildIncomplete as e:      # the builder turns Ctrl-C into this: pass the signal on
+            except BuildIncomplete as e:  # the builder turns Ctrl-C into this: pass the signal on
                 if isinstance(e.__context__, Interrupted):
                     raise e.__context__ from None
                 if isinstance(e.__context__, KeyboardInterrupt):
@@ -175,6 +205,7 @@ def _execute(steps: list[Step], cfg: ExperimentConfig, timings: dict) -> dict[st
 
 
 # ------------------------------------------------------------------ the whole run
+
 
 def collect(steps: list[Step]) -> dict:
     """The finished artifacts, gathered into per-seed results."""
@@ -191,10 +222,13 @@ def collect(steps: list[Step]) -> dict:
         chance[key] = res["chance"]
         if step.kind == "eval":
             per_seed.setdefault(step.name, {}).setdefault(key, {})[step.seed] = {
-                "linear_probe": res["linear_probe"]["accuracy"], "knn": res["knn"]["accuracy"]}
+                "linear_probe": res["linear_probe"]["accuracy"],
+                "knn": res["knn"]["accuracy"],
+            }
         else:
-            zs.setdefault(key, {"chance": res["chance"], "map": res["map"], "unmapped": res["unmapped"],
-                                "accuracy": {}})["accuracy"][step.seed] = res["accuracy"]
+            zs.setdefault(
+                key, {"chance": res["chance"], "map": res["map"], "unmapped": res["unmapped"], "accuracy": {}}
+            )["accuracy"][step.seed] = res["accuracy"]
     return {"images_available": available, "per_seed": per_seed, "chance": chance, "zero_shot": zs}
 
 
@@ -206,7 +240,7 @@ def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     out = Path(cfg.out)
     t0 = time.perf_counter()
     for r in cfg.real:
-        resolve_real(r)    # fail early, before any training, if a real set is missing
+        resolve_real(r)  # fail early, before any training, if a real set is missing
     dl = source_folders(cfg)["dead_leaves"]
     dl.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(DEAD_LEAVES, dl / DEAD_LEAVES.name)
@@ -214,14 +248,28 @@ def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     timings = {"data_s": 0.0, "train_s": 0.0, "eval_s": 0.0}
     done = _execute(steps, cfg, timings)
     timings["total_s"] = time.perf_counter() - t0
-    result = {"command": command, "config": asdict(cfg), "hardware": hardware(), "timings": timings,
-              **collect(steps), "steps": done, "shared": str(find_shared())}
-    result["summary"] = {name: {real: {m: report.mean_sd([v[m] for v in seeds.values()]) for m in statistics.METRICS}
-                                for real, seeds in reals.items()} for name, reals in result["per_seed"].items()}
+    result = {
+        "command": command,
+        "config": asdict(cfg),
+        "hardware": hardware(),
+        "timings": timings,
+        **collect(steps),
+        "steps": done,
+        "shared": str(find_shared()),
+    }
+    result["summary"] = {
+        name: {
+            real: {m: report.mean_sd([v[m] for v in seeds.values()]) for m in statistics.METRICS}
+            for real, seeds in reals.items()
+        }
+        for name, reals in result["per_seed"].items()
+    }
     result["comparisons"] = statistics.compare(result["per_seed"])
     _write_json(result, out / "results.json")
     (out / "results.md").write_text(report.markdown(result))
     report.chart(result, out / "results.png")
-    _say(f"done in {timings['total_s'] / 60:.1f} min ({len(done['computed'])} steps computed, "
-         f"{len(done['reused'])} reused): {out / 'results.md'}")
+    _say(
+        f"done in {timings['total_s'] / 60:.1f} min ({len(done['computed'])} steps computed, "
+        f"{len(done['reused'])} reused): {out / 'results.md'}"
+    )
     return result

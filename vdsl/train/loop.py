@@ -1,4 +1,5 @@
 """The training loop: configuration, optimiser and schedule, AMP/DDP, checkpoints, resume, metrics."""
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,7 @@ from .augment import views as augmented_views
 from .data import FolderImages, LiveRenders, Squares, collate, derive, epoch_batches
 from .methods import METHODS, build_method
 
-BASE_LR = {"moco": 0.06, "simclr": 0.06, "supervised": 0.1}   # per 256 images in a batch
+BASE_LR = {"moco": 0.06, "simclr": 0.06, "supervised": 0.1}  # per 256 images in a batch
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 METRIC_FIELDS = ["epoch", "step", "loss", "lr", "images_per_s", "elapsed_s"]
@@ -33,33 +34,34 @@ RESUMABLE = {"epochs", "workers", "progress", "max_steps", "device"}
 @dataclass
 class TrainConfig:
     """Everything a run depends on; saved as config.json and in every checkpoint."""
+
     out: str = "out/runs/train"
-    data: str | None = None             # a `vdsl dataset build` folder (or any ImageFolder)
-    live: str | None = None             # or: a folder of .vd programs rendered on the fly
-    images_per_epoch: int = 10_000      # live rendering: images per epoch
-    max_images: int | None = None       # a folder: use a class-balanced subset of this many images
+    data: str | None = None  # a `vdsl dataset build` folder (or any ImageFolder)
+    live: str | None = None  # or: a folder of .vd programs rendered on the fly
+    images_per_epoch: int = 10_000  # live rendering: images per epoch
+    max_images: int | None = None  # a folder: use a class-balanced subset of this many images
     method: str = "moco"
     arch: str = "resnet18"
     image_size: int = 64
-    stem: str = "auto"                  # auto | imagenet | small (3x3 conv, no max-pool)
+    stem: str = "auto"  # auto | imagenet | small (3x3 conv, no max-pool)
     epochs: int = 10
-    batch_size: int = 256               # global: over all processes
-    lr: float | None = None             # None: BASE_LR[method] * batch_size / 256
+    batch_size: int = 256  # global: over all processes
+    lr: float | None = None  # None: BASE_LR[method] * batch_size / 256
     weight_decay: float = 5e-4
     momentum: float = 0.9
     warmup_epochs: float = 0.0
     proj_dim: int = 128
-    temperature: float | None = None    # None: 0.2 for MoCo-v2, 0.5 for SimCLR
+    temperature: float | None = None  # None: 0.2 for MoCo-v2, 0.5 for SimCLR
     moco_queue: int = 4096
     moco_momentum: float = 0.99
-    bn_splits: int = 4                  # MoCo shuffle-BN sub-batches per device
-    workers: int | None = None          # DataLoader workers; None: 0 for a folder held in memory, else cores - 1 (at most 8)
+    bn_splits: int = 4  # MoCo shuffle-BN sub-batches per device
+    workers: int | None = None  # DataLoader workers; None: 0 for a folder held in memory, else cores - 1 (at most 8)
     seed: int = 0
-    device: str = "auto"                # auto | cpu | cuda | cuda:N
-    amp: bool = True                    # mixed precision: CUDA, and CPUs with native bfloat16 (AVX512-BF16/AMX)
-    channels_last: bool = True          # with mixed precision: NHWC tensors
-    deterministic: bool = False         # CUDA: deterministic kernels (CPU runs are reproducible anyway)
-    max_steps: int | None = None        # stop (with a checkpoint) after this many steps in all
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision: CUDA, and CPUs with native bfloat16 (AVX512-BF16/AMX)
+    channels_last: bool = True  # with mixed precision: NHWC tensors
+    deterministic: bool = False  # CUDA: deterministic kernels (CPU runs are reproducible anyway)
+    max_steps: int | None = None  # stop (with a checkpoint) after this many steps in all
     progress: bool = True
 
     @classmethod
@@ -105,11 +107,13 @@ def seed_everything(seed: int) -> None:
 
 def lr_lambda(total: int, warmup: int):
     """Linear warm-up, then cosine decay to zero, per step."""
+
     def f(step: int) -> float:
         if warmup and step < warmup:
             return (step + 1) / warmup
         t = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
     return f
 
 
@@ -124,18 +128,22 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     if not p.exists():
         return []
     with open(p, newline="") as f:
-        return [{k: (float(v) if k not in ("epoch", "step") else int(v)) for k, v in row.items()}
-                for row in csv.DictReader(f)]
+        return [
+            {k: (float(v) if k not in ("epoch", "step") else int(v)) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 def plot_losses(run_dir: Path, rows: list[dict]) -> None:
     from .plots import line_chart
+
     if not rows:
         return
     steps, losses = [r["step"] for r in rows], [r["loss"] for r in rows]
     k = max(1, len(rows) // 50)
-    smooth = [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1])
-              for i in range(len(losses))]
+    smooth = [
+        sum(losses[max(0, i - k + 1) : i + 1]) / len(losses[max(0, i - k + 1) : i + 1]) for i in range(len(losses))
+    ]
     series = {"loss": (steps, losses)}
     if k > 1:
         series[f"mean of {k}"] = (steps, smooth)
@@ -174,8 +182,10 @@ class _Stop:
         if self.requested:
             raise Interrupted(signum)
         self.signum = signum
-        print(f"\nvdsl train: {signal.Signals(signum).name} — saving a checkpoint (Ctrl-C again to abort)",
-              file=sys.stderr)
+        print(
+            f"\nvdsl train: {signal.Signals(signum).name} — saving a checkpoint (Ctrl-C again to abort)",
+            file=sys.stderr,
+        )
 
     def __exit__(self, *exc):
         for s, old in self._old.items():
@@ -189,11 +199,24 @@ class _Progress:
         self.bar = None
         if enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                console=Console(stderr=True))
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
 
     def __enter__(self):
         if self.bar:
@@ -250,7 +273,7 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
         saved = TrainConfig.from_dict(ckpt["config"])
         for k in RESUMABLE:
-            if k != "epochs" or cfg.epochs is not None:    # epochs=None: as saved
+            if k != "epochs" or cfg.epochs is not None:  # epochs=None: as saved
                 setattr(saved, k, getattr(cfg, k))
         saved.out = str(path.parent)
         cfg, out = saved, path.parent
@@ -276,7 +299,7 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
 
     seed_everything(cfg.seed)
     base = build_data(cfg)
-    if cfg.workers is None:    # images already in memory need no worker processes
+    if cfg.workers is None:  # images already in memory need no worker processes
         cfg.workers = 0 if getattr(base, "cache", None) is not None else default_workers()
     method_module = build_method(asdict(cfg), len(base.classes))
     images = Squares(base, cfg.image_size)
@@ -309,17 +332,27 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
         epoch, step_in_epoch, global_step = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["global_step"]
         elapsed = ckpt.get("elapsed_s", 0.0)
 
-    resolved = {"lr": lr, "world_size": world, "per_process_batch": per_batch, "device": str(device),
-                "amp": str(amp_dtype).replace("torch.", "") if amp else None,
-                "channels_last": memory_format == torch.channels_last, "images": len(images),
-                "classes": len(base.classes), "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
-                "torch": torch.__version__, "python": platform.python_version(),
-                "cpu_threads": torch.get_num_threads()}
+    resolved = {
+        "lr": lr,
+        "world_size": world,
+        "per_process_batch": per_batch,
+        "device": str(device),
+        "amp": str(amp_dtype).replace("torch.", "") if amp else None,
+        "channels_last": memory_format == torch.channels_last,
+        "images": len(images),
+        "classes": len(base.classes),
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total_steps,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu_threads": torch.get_num_threads(),
+    }
     import torchvision
+
     resolved["torchvision"] = torchvision.__version__
     if main:
         (out / "config.json").write_text(json.dumps({**asdict(cfg), "resolved": resolved}, indent=2) + "\n")
-        rows = [r for r in read_metrics(out) if r["step"] <= global_step]   # drop steps after the checkpoint
+        rows = [r for r in read_metrics(out) if r["step"] <= global_step]  # drop steps after the checkpoint
         with open(out / METRICS, "w", newline="") as f:
             w = csv.DictWriter(f, METRIC_FIELDS)
             w.writeheader()
@@ -328,11 +361,21 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
     def checkpoint() -> None:
         if not main:
             return
-        state = {"config": asdict(cfg), "resolved": resolved, "classes": list(base.classes),
-                 "model": model.state_dict(), "backbone": model.backbone.state_dict(),
-                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                 "rng": rng_state(), "epoch": epoch, "step_in_epoch": step_in_epoch,
-                 "global_step": global_step, "elapsed_s": elapsed}
+        state = {
+            "config": asdict(cfg),
+            "resolved": resolved,
+            "classes": list(base.classes),
+            "model": model.state_dict(),
+            "backbone": model.backbone.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "scaler": scaler.state_dict(),
+            "rng": rng_state(),
+            "epoch": epoch,
+            "step_in_epoch": step_in_epoch,
+            "global_step": global_step,
+            "elapsed_s": elapsed,
+        }
         if cfg.method == "supervised":
             state["classifier"] = model.classifier.state_dict()
         save_atomic(state, out / CHECKPOINT)
@@ -340,13 +383,18 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
     def inputs(batch: torch.Tensor, step: int):
         """The method's views of a uint8 batch, cut on the device from a seed fixed by (run seed,
         epoch, step, rank): a resumed run draws exactly what an uninterrupted one would."""
-        vs = augmented_views(batch.to(device, non_blocking=True), cfg.method, cfg.image_size,
-                             method_module.views, derive(cfg.seed, 1, epoch, step, rank))
+        vs = augmented_views(
+            batch.to(device, non_blocking=True),
+            cfg.method,
+            cfg.image_size,
+            method_module.views,
+            derive(cfg.seed, 1, epoch, step, rank),
+        )
         vs = [v.contiguous(memory_format=memory_format) for v in vs]
         return vs if len(vs) > 1 else vs[0]
 
     stopped = False
-    metrics_file = open(out / METRICS, "a", newline="") if main else None
+    metrics_file = open(out / METRICS, "a", newline="") if main else None  # noqa: SIM115 - closed in the finally below
     writer = csv.DictWriter(metrics_file, METRIC_FIELDS) if main else None
     try:
         with _Stop() as stop, _Progress(cfg.progress and main) as bar:
@@ -355,10 +403,15 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
                 images.set_epoch(epoch)
                 batches = epoch_batches(len(images), per_batch, cfg.seed, epoch, rank, world)
                 loader = torch.utils.data.DataLoader(
-                    images, batch_sampler=batches[step_in_epoch:], num_workers=cfg.workers, collate_fn=collate,
-                    pin_memory=use_cuda, persistent_workers=False,
+                    images,
+                    batch_sampler=batches[step_in_epoch:],
+                    num_workers=cfg.workers,
+                    collate_fn=collate,
+                    pin_memory=use_cuda,
+                    persistent_workers=False,
                     # its own generator: making an iterator must not draw from the global RNG
-                    generator=torch.Generator().manual_seed(derive(cfg.seed, 3, epoch)))
+                    generator=torch.Generator().manual_seed(derive(cfg.seed, 3, epoch)),
+                )
                 bar.epoch(epoch, cfg.epochs, steps_per_epoch, step_in_epoch)
                 t_last = time.perf_counter()
                 try:
@@ -381,15 +434,22 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
                         step_in_epoch += 1
                         ips = cfg.batch_size / dt if dt > 0 else 0.0
                         if main:
-                            writer.writerow({"epoch": epoch, "step": global_step, "loss": f"{loss_value:.6f}",
-                                             "lr": f"{sched.get_last_lr()[0]:.6g}", "images_per_s": f"{ips:.1f}",
-                                             "elapsed_s": f"{elapsed:.2f}"})
+                            writer.writerow(
+                                {
+                                    "epoch": epoch,
+                                    "step": global_step,
+                                    "loss": f"{loss_value:.6f}",
+                                    "lr": f"{sched.get_last_lr()[0]:.6g}",
+                                    "images_per_s": f"{ips:.1f}",
+                                    "elapsed_s": f"{elapsed:.2f}",
+                                }
+                            )
                         bar.step(loss_value, ips)
                         if stop.requested or (cfg.max_steps and global_step >= cfg.max_steps):
                             stopped = True
                             break
                 except (RuntimeError, KeyboardInterrupt):
-                    if not stop.requested:      # a worker killed by the same Ctrl-C is not an error
+                    if not stop.requested:  # a worker killed by the same Ctrl-C is not an error
                         raise
                     stopped = True
                 del loader
@@ -401,12 +461,13 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
                 if main:
                     plot_losses(out, read_metrics(out))
         if stopped and main and epoch < cfg.epochs and not raise_on_signal:
-            print(f"vdsl train: stopped at epoch {epoch + 1}, step {global_step}; continue with --resume",
-                  file=sys.stderr)
+            print(
+                f"vdsl train: stopped at epoch {epoch + 1}, step {global_step}; continue with --resume", file=sys.stderr
+            )
     finally:
         if metrics_file:
             metrics_file.close()
-    dist.barrier()      # the checkpoint is on disk before any process returns
+    dist.barrier()  # the checkpoint is on disk before any process returns
     if raise_on_signal and stop.signum is not None:
         raise Interrupted(stop.signum)
     return out

@@ -1,4 +1,5 @@
 """Training objectives as modules returning a loss: supervised cross-entropy, MoCo-v2 and SimCLR."""
+
 from __future__ import annotations
 
 import copy
@@ -22,6 +23,7 @@ def _chunked(net: nn.Module, x: torch.Tensor, splits: int) -> torch.Tensor:
 
 class Supervised(nn.Module):
     """Cross-entropy on the dataset's concept labels; `classifier` maps features to concepts."""
+
     views = 1
 
     def __init__(self, arch: str, image_size: int, stem: str, num_classes: int):
@@ -37,6 +39,7 @@ class Supervised(nn.Module):
 
 class SimCLR(nn.Module):
     """SimCLR (Chen et al. 2020): NT-Xent between two views; negatives are the rest of the (local) batch."""
+
     views = 2
 
     def __init__(self, arch: str, image_size: int, stem: str, dim: int = 128, temperature: float = 0.5):
@@ -59,10 +62,20 @@ class MoCo(nn.Module):
     """MoCo-v2 (Chen et al. 2020): query encoder, momentum key encoder, a queue of negative keys,
     an MLP projection head and InfoNCE at temperature T; BatchNorm is shuffled across `bn_splits`
     sub-batches (the single-device form of shuffle-BN)."""
+
     views = 2
 
-    def __init__(self, arch: str, image_size: int, stem: str, dim: int = 128, queue: int = 4096,
-                 momentum: float = 0.99, temperature: float = 0.2, bn_splits: int = 4):
+    def __init__(
+        self,
+        arch: str,
+        image_size: int,
+        stem: str,
+        dim: int = 128,
+        queue: int = 4096,
+        momentum: float = 0.99,
+        temperature: float = 0.2,
+        bn_splits: int = 4,
+    ):
         super().__init__()
         self.backbone, feat = build_backbone(arch, image_size, stem)
         self.head = mlp_head(feat, feat, dim)
@@ -120,6 +133,14 @@ def build_method(cfg: dict, num_classes: int) -> nn.Module:
     if m == "simclr":
         return SimCLR(arch, size, stem, cfg["proj_dim"], cfg["temperature"] or 0.5)
     if m == "moco":
-        return MoCo(arch, size, stem, cfg["proj_dim"], cfg["moco_queue"], cfg["moco_momentum"],
-                    cfg["temperature"] or 0.2, cfg["bn_splits"])
+        return MoCo(
+            arch,
+            size,
+            stem,
+            cfg["proj_dim"],
+            cfg["moco_queue"],
+            cfg["moco_momentum"],
+            cfg["temperature"] or 0.2,
+            cfg["bn_splits"],
+        )
     raise ValueError(f"unknown method {m!r}; one of {', '.join(METHODS)}")

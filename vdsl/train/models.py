@@ -1,4 +1,5 @@
 """torchvision ResNet backbones (with a small-input stem) and the MLP heads the methods put on them."""
+
 from __future__ import annotations
 
 import torch
@@ -7,7 +8,7 @@ from torch import nn
 
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 STEMS = ("auto", "imagenet", "small")
-SMALL_STEM_BELOW = 64   # `auto`: inputs smaller than this get the CIFAR stem
+SMALL_STEM_BELOW = 64  # `auto`: inputs smaller than this get the CIFAR stem
 
 
 def resolve_stem(stem: str, image_size: int) -> str:

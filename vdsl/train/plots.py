@@ -1,4 +1,5 @@
 """Small Pillow charts (no matplotlib): a loss curve and a grouped bar chart with error bars."""
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,14 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def line_chart(path: str | Path, series: dict[str, tuple[list[float], list[float]]], title: str = "",
-               xlabel: str = "step", ylabel: str = "", size: tuple[int, int] = (800, 480)) -> Path:
+def line_chart(
+    path: str | Path,
+    series: dict[str, tuple[list[float], list[float]]],
+    title: str = "",
+    xlabel: str = "step",
+    ylabel: str = "",
+    size: tuple[int, int] = (800, 480),
+) -> Path:
     """Lines {name: (xs, ys)} on shared axes, saved as PNG."""
     W, H = size
     L, R, T, B = 70, 20, 40, 50
@@ -42,8 +49,8 @@ def line_chart(path: str | Path, series: dict[str, tuple[list[float], list[float
     x1 = x1 if x1 > x0 else x0 + 1
     pad = (y1 - y0) * 0.05 or 0.5
     y0, y1 = y0 - pad, y1 + pad
-    sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)  # noqa: E731
-    sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - T - B)  # noqa: E731
+    sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
+    sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - T - B)
     for t in _ticks(y0, y1):
         d.line([(L, sy(t)), (W - R, sy(t))], fill=(230, 230, 230))
         d.text((L - 6, sy(t)), _fmt(t), fill="black", font=fs, anchor="rm")
@@ -66,9 +73,15 @@ def line_chart(path: str | Path, series: dict[str, tuple[list[float], list[float
     return path
 
 
-def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[float, float]]],
-              title: str = "", ylabel: str = "", chance: float | None = None,
-              size: tuple[int, int] = (900, 500)) -> Path:
+def bar_chart(
+    path: str | Path,
+    groups: list[str],
+    bars: dict[str, list[tuple[float, float]]],
+    title: str = "",
+    ylabel: str = "",
+    chance: float | None = None,
+    size: tuple[int, int] = (900, 500),
+) -> Path:
     """Grouped bars: for each name in `bars`, one (mean, spread) per group; spread drawn as an error bar."""
     W, H = size
     L, R, T, B = 70, 20, 84, 60
@@ -77,7 +90,7 @@ def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[fl
     f, fs = pil_font(14), pil_font(12)
     top = max([m + s for vals in bars.values() for m, s in vals] + [chance or 0, 1e-6])
     y1 = top * 1.12
-    sy = lambda y: H - B - y / y1 * (H - T - B)  # noqa: E731
+    sy = lambda y: H - B - y / y1 * (H - T - B)
     for t in _ticks(0, y1):
         if t <= y1:
             d.line([(L, sy(t)), (W - R, sy(t))], fill=(230, 230, 230))
@@ -86,7 +99,7 @@ def bar_chart(path: str | Path, groups: list[str], bars: dict[str, list[tuple[fl
     bw = gw * 0.8 / max(1, len(bars))
     for gi, g in enumerate(groups):
         d.text((L + gw * (gi + 0.5), H - B + 8), g, fill="black", font=f, anchor="mt")
-        for bi, (name, vals) in enumerate(bars.items()):
+        for bi, (_name, vals) in enumerate(bars.items()):
             m, s = vals[gi]
             x = L + gw * gi + gw * 0.1 + bw * bi
             colour = PALETTE[bi % len(PALETTE)]

@@ -1,4 +1,5 @@
 """Paired comparisons over training seeds: mean difference, 95% confidence interval, paired t-test, Holm–Bonferroni."""
+
 from __future__ import annotations
 
 import statistics
@@ -17,6 +18,7 @@ METRICS = ("linear_probe", "knn")
 class Paired:
     """a - b over the seeds both have. `low`/`high`: the 95% confidence interval of the mean
     difference; `t`, `p`: the two-sided paired t-test; all None under 2 seeds or with no spread."""
+
     mean: float
     n: int
     low: float | None = None
@@ -58,8 +60,10 @@ def compare(per_seed: dict, pairs=PAIRS, metrics=METRICS, alpha: float = ALPHA) 
             continue
         for real in per_seed[a]:
             for m in metrics:
-                r = paired({s: v[m] for s, v in per_seed[a][real].items()},
-                           {s: v[m] for s, v in per_seed[b].get(real, {}).items()})
+                r = paired(
+                    {s: v[m] for s, v in per_seed[a][real].items()},
+                    {s: v[m] for s, v in per_seed[b].get(real, {}).items()},
+                )
                 rows.append({"a": a, "b": b, "real": real, "metric": m, **asdict(r)})
     for row, p in zip(rows, holm([r["p"] for r in rows])):
         row["p_holm"] = p
