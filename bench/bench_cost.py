@@ -166,11 +166,15 @@ def main() -> None:
         "",
     ]
     if not args.skip_constant:
+        sys.path.insert(0, str(ROOT))
+        from vdsl.budgets import DEFAULT
+
         rows, wt, wm = constant_table()
         lines += rows + [
             "",
             f"Worst case: {wt:.2f} µs and {wm:.0f} bytes per unit of fuel "
-            f"(default fuel 2,000,000: at most {wt * 2:.1f} s and {wm * 2:.0f} MB).",
+            f"(default fuel {DEFAULT.fuel:,}: at most {wt * DEFAULT.fuel / 1e6:.1f} s and "
+            f"{wm * DEFAULT.fuel / 1e6:.0f} MB).",
         ]
     if args.baseline:
         lines += [""] + corpus_ratio(args.baseline.resolve(), args.rounds, args.seeds)

@@ -13,7 +13,7 @@ class Budgets:
 
     source_bytes: int = 256 * 1024  # E400: size of the source text
     nesting_depth: int = 64  # E409: brackets/blocks/expression nesting in the source
-    fuel: int = 2_000_000  # E401: evaluation steps (every expression and statement)
+    fuel: int = 1_000_000  # E401: evaluation steps (every expression and statement, and work: see Cost)
     call_depth: int = 32  # E402: nested calls of `def` functions
     loop_iterations: int = 100_000  # E403: iterations of all loops and comprehensions together
     primitives: int = 20_000  # E404: shapes drawn
