@@ -253,3 +253,13 @@ def test_hints_show_the_signature_without_style_only_for_shapes():
     assert block.startswith("clip_rect(") and "style" not in block
     group = vdsl.compile("group(1) { circle(center=(1, 1), r=1) }").diagnostics[0].hint
     assert "rotate" in group and "label" in group and "fill" not in group
+
+
+def test_function_hints_never_shadow_a_name_the_table_knows():
+    """One alias table: real aliases live in the signature table (`aliases=`); the hint table only maps
+    names vdsl does not have, so none of its entries can be dead."""
+    from vdsl.builtins import TABLE
+    from vdsl.hints import FUNCTION_ALIASES
+
+    assert [k for k in FUNCTION_ALIASES if k in TABLE] == []
+    assert all((v if isinstance(v, str) else v[0]) in TABLE for v in FUNCTION_ALIASES.values())

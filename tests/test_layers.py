@@ -36,6 +36,7 @@ LAYERS = {
         "grammar",
         "stdlib",
         "version",
+        "cores",
     },
     1: {"backends"},
     2: {"api", "batch", "sandbox", "gallery", "concepts"},

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Callable
 
+from ..atomic import atomic_write
 from ..budgets import DEFAULT, Budgets
+from ..cores import usable_cores
 from ..errors import IncompleteRun, UsageError
 from ..modules import read_regular_file
 from ..version import __version__
@@ -59,13 +61,6 @@ class BuildOptions:
     command: str = "vdsl dataset build"
 
 
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def render_config(o: BuildOptions) -> dict:
     """What decides the bytes of every image: a folder built with other values cannot be resumed."""
     return {
@@ -100,7 +95,7 @@ def build(o: BuildOptions, echo: Callable[[str], None] | None = None) -> dict:
             diff = ", ".join(f"{k} {old.get(k)} -> {cfg[k]}" for k in cfg if old.get(k) != cfg[k])
             raise DatasetUsageError(f"{out} was built with other settings ({diff}); build into a new folder")
         if old is None:
-            mf.atomic_write(state / mf.CONFIG, mf.dumps(cfg) + "\n")
+            atomic_write(state / mf.CONFIG, mf.dumps(cfg) + "\n")
 
         specs, failures = _collect_sources(o, out, state, echo)
         _save_programs(out, specs)
@@ -166,7 +161,7 @@ def _save_programs(out: Path, specs: list[ProgramSpec]) -> None:
                 continue
         except OSError:
             pass
-        mf.atomic_write(p, s.data)
+        atomic_write(p, s.data)
 
 
 def _index(records: list[dict], retry_failed: bool):
@@ -220,7 +215,7 @@ def _plan(
         if need:
             per_program.append((s, need))
             total += len(need)
-    workers = o.workers or default_workers()
+    workers = o.workers or usable_cores()
     # chunks small enough to spread over the workers, big enough to keep messages rare
     chunk = max(1, min(o.chunk, math.ceil(total / max(1, 4 * workers))))
     units = []
@@ -257,7 +252,7 @@ def _render(
     from .progress import BuildProgress
 
     settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit)
-    workers = min(o.workers or default_workers(), len(units))
+    workers = min(o.workers or usable_cores(), len(units))
     # workers close the lock and journal they inherit: the lock dies with this process alone
     pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))
     bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)})")
@@ -436,10 +431,10 @@ def write_dataset(
     keep_files = {m["file_name"] for m in kept}
     mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
     mf.remove_stray_files(out / mf.PROGRAM_DIR, {p["program_file"] for p in rows}, out)
-    mf.atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
-    mf.atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))
-    mf.atomic_write(out / mf.PROGRAMS, mf.jsonl_text(rows))
+    atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
+    atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))
+    atomic_write(out / mf.PROGRAMS, mf.jsonl_text(rows))
     stats = {"format": FORMAT, "complete": True, **stats_extra, "counts": compute(kept, failures, rows, out)}
-    mf.atomic_write(out / mf.CARD, render_card(stats))
-    mf.atomic_write(out / mf.STATS, mf.dumps_pretty(stats))
+    atomic_write(out / mf.CARD, render_card(stats))
+    atomic_write(out / mf.STATS, mf.dumps_pretty(stats))
     return stats

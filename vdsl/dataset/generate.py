@@ -1,4 +1,5 @@
 """LLM-written programs: K per concept through the refine loop (cached, repaired from diagnostics, optionally improved), saved with the dataset."""
+
 from __future__ import annotations
 
 import threading
@@ -16,6 +17,7 @@ class GenerationAborted(IncompleteRun):
 def load_concept_entries(spec: str) -> list:
     """Concept entries (.id, .name, .tier) of a shipped tier ("objects", "all", ...) or a text file."""
     from ..concepts import load_concepts
+
     try:
         return list(load_concepts(spec))
     except (ValueError, OSError, KeyError) as e:
@@ -33,8 +35,9 @@ def _folder(entry) -> str:
 
 def plan(entries: list, k: int, shard: tuple[int, int]) -> list[tuple[object, int]]:
     """The (concept, j) pairs this shard generates: the j-th program of each concept, sharded by its key."""
-    return [(e, j) for e in entries for j in range(k)
-            if shard_of(f"{_folder(e)}/{program_name(j)}", shard[1]) == shard[0]]
+    return [
+        (e, j) for e in entries for j in range(k) if shard_of(f"{_folder(e)}/{program_name(j)}", shard[1]) == shard[0]
+    ]
 
 
 def _run_dir(state: Path, entry, j: int) -> Path:
@@ -44,13 +47,22 @@ def _run_dir(state: Path, entry, j: int) -> Path:
 def _complete(d: Path, rounds: int) -> bool:
     from ..llm.files import read_jsonl
     from ..llm.report import TRANSCRIPT, summarize
+
     s = summarize(read_jsonl(d / TRANSCRIPT))
     return s["rounds_done"] >= rounds and s["rounds_planned"] == rounds
 
 
-def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state: Path,
-             shard: tuple[int, int], llm: dict, keep_drafts: bool = False,
-             echo=None) -> tuple[list[ProgramSpec], list[dict]]:
+def generate(
+    entries: list,
+    k: int,
+    refine_rounds: int,
+    max_repairs: int,
+    state: Path,
+    shard: tuple[int, int],
+    llm: dict,
+    keep_drafts: bool = False,
+    echo=None,
+) -> tuple[list[ProgramSpec], list[dict]]:
     """Programs for this shard's (concept, j) pairs, generated (or read back from an earlier run).
 
     Each pair is one `vdsl refine` run (round 0 drawn and repaired until it compiles, then
@@ -64,22 +76,28 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
     if todo:
         from ..llm.options import config_from_options, make_client
         from ..llm.refine import RefineAborted, RefineSettings, refine
-        config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
+
+        config = config_from_options(**llm)  # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model
         stop = threading.Event()
         errors: list[str] = []
         if echo:
-            echo(f"generating {len(todo)} programs with {config.model} "
-                 f"({len(items) - len(todo)} already generated)")
+            echo(f"generating {len(todo)} programs with {config.model} ({len(items) - len(todo)} already generated)")
 
         def one(e, j):
             if stop.is_set():
                 return
             st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
             try:
-                refine(client, _run_dir(state, e, j), st, resume=True, stop=stop,
-                       overrides={"rounds": rounds, "max_repairs": max_repairs})
+                refine(
+                    client,
+                    _run_dir(state, e, j),
+                    st,
+                    resume=True,
+                    stop=stop,
+                    overrides={"rounds": rounds, "max_repairs": max_repairs},
+                )
             except RefineAborted as ex:
                 errors.append(str(ex))
                 stop.set()
@@ -94,14 +112,16 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
         finally:
             client.close()
         if errors:
-            raise GenerationAborted(f"the LLM endpoint failed: {errors[0]}; what was generated is kept, "
-                                    f"rerun the same command to continue")
+            raise GenerationAborted(
+                f"the LLM endpoint failed: {errors[0]}; what was generated is kept, rerun the same command to continue"
+            )
     return _collect(items, state, rounds, keep_drafts, model_name)
 
 
 def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None):
     from ..llm.files import read_jsonl
     from ..llm.report import TRANSCRIPT, rounds_of
+
     specs, failures = [], []
     for e, j in items:
         d = _run_dir(state, e, j)
@@ -115,14 +135,24 @@ def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str
             last = done[max(done)] if done else {}
             diags = last.get("diagnostics") or []
             detail = "; ".join(f"{x.get('code')} {x.get('message')}" for x in diags[:2]) or "no program in the reply"
-            failures.append({"concept_id": e.id, "concept": e.name, "tier": e.tier, "program": program_name(j),
-                             "seed": None, "file_name": None, "reason": "generation_failed",
-                             "detail": f"the model gave no working program: {detail}"})
+            failures.append(
+                {
+                    "concept_id": e.id,
+                    "concept": e.name,
+                    "tier": e.tier,
+                    "program": program_name(j),
+                    "seed": None,
+                    "file_name": None,
+                    "reason": "generation_failed",
+                    "detail": f"the model gave no working program: {detail}",
+                }
+            )
             continue
         chosen = good if keep_drafts else good[-1:]
         for r, rec in chosen:
             data = (d / rec["file"]).read_bytes()
             name = program_name(j, r) if keep_drafts else program_name(j)
-            specs.append(ProgramSpec(e.id, e.name, e.tier, folder, name, data, program_hash(data),
-                                     f"llm:{model}", model, r))
+            specs.append(
+                ProgramSpec(e.id, e.name, e.tier, folder, name, data, program_hash(data), f"llm:{model}", model, r)
+            )
     return specs, failures

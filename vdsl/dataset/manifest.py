@@ -8,7 +8,6 @@ import json
 import os
 from pathlib import Path
 
-from ..atomic import atomic_write as _atomic_write
 from collections.abc import Iterable, Iterator
 
 STATE_DIR = ".vdsl-build"  # inside the output folder: journal, config, lock
@@ -23,11 +22,6 @@ STATS = "stats.json"  # counts, config and the command that built it
 CARD = "README.md"  # the dataset card
 IMAGES = "images"
 PROGRAM_DIR = "programs"
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:
-    """Write through a temp file and os.replace (see vdsl.atomic)."""
-    _atomic_write(path, data, mode)
 
 
 def dumps(record: dict) -> str:

@@ -8,6 +8,7 @@ import os
 import random
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..fonts import fit_text, pil_font
 from . import manifest as mf
 from .filters import order_key
@@ -79,5 +80,5 @@ def preview(
     sheet.save(buf, format=fmt)
     if str(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)
-    mf.atomic_write(out, buf.getvalue())
+    atomic_write(out, buf.getvalue())
     return k

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from collections.abc import Callable
 
+from ..atomic import atomic_write
 from . import manifest as mf
 from .build import DatasetUsageError, write_dataset
 from .filters import dedupe
@@ -59,7 +60,7 @@ def _place(src: Path, dst: Path, link: bool, sha: str | None = None) -> None:
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    mf.atomic_write(dst, src.read_bytes())
+    atomic_write(dst, src.read_bytes())
 
 
 def merge(

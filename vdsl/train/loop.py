@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cores import usable_cores
 from . import dist
 from .augment import views as augmented_views
 from .data import FolderImages, LiveRenders, Squares, collate, derive, epoch_batches
@@ -250,12 +251,9 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def default_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(0, min(8, cores - 1))
+def default_loader_workers() -> int:
+    """DataLoader workers: one per usable core but one (the training process's), at most 8."""
+    return max(0, min(8, usable_cores() - 1))
 
 
 def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: bool = False) -> Path:
@@ -300,7 +298,7 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
     seed_everything(cfg.seed)
     base = build_data(cfg)
     if cfg.workers is None:  # images already in memory need no worker processes
-        cfg.workers = 0 if getattr(base, "cache", None) is not None else default_workers()
+        cfg.workers = 0 if getattr(base, "cache", None) is not None else default_loader_workers()
     method_module = build_method(asdict(cfg), len(base.classes))
     images = Squares(base, cfg.image_size)
     steps_per_epoch = len(images) // world // per_batch
