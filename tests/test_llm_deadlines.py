@@ -248,3 +248,42 @@ def test_sigterm_records_an_interrupted_event(tmp_path):
     assert proc.returncode == 143, err
     last = events(out)[-1]
     assert last["event"] == "interrupted" and last["signal"] == "SIGTERM"
+
+
+# ------------------------------------------------------------------ the dataset's LLM path
+def _build(srv, tmp_path, *extra):
+    (tmp_path / "c.txt").write_text("kite\nboat\n")
+    args = ["dataset", "build", "--concepts", str(tmp_path / "c.txt"), "--programs-per-concept", "1",
+            "--variants", "1", "--size", "32", "--workers", "1", "--no-progress", "-o", str(tmp_path / "ds"), *extra]
+    return CliRunner().invoke(main, args, env={**srv.env(), "VDSL_CACHE_DIR": str(tmp_path / "cache")},
+                              catch_exceptions=False)
+
+
+def test_dataset_generation_goes_on_past_a_rejected_concept(tmp_path):
+    def answer(body):
+        if "kite" in last_user(body):
+            return status(400, message="maximum context length exceeded")
+        return reply(fenced(VALID))
+
+    with FakeOpenAI(default=answer) as srv:
+        r = _build(srv, tmp_path)
+        assert srv.count == 2
+    assert (tmp_path / "ds" / "programs" / "boat" / "p000.vd").is_file(), r.output
+    assert not (tmp_path / "ds" / "programs" / "kite").exists()
+    kite = [x for x in read_jsonl(tmp_path / "ds" / "failures.jsonl") if x.get("concept") == "kite"]
+    assert kite and kite[0]["reason"] == "generation_failed" and "context length" in kite[0]["detail"]
+
+
+def test_dataset_generation_stops_at_a_bad_key_with_what_to_change(tmp_path):
+    with FakeOpenAI(default=status(401, message="invalid api key")) as srv:
+        r = _build(srv, tmp_path, "--llm-concurrency", "1")
+        assert srv.count == 1
+    assert r.exit_code == 2 and "OPENAI_API_KEY" in r.output
+
+
+def test_dataset_generation_deadline(tmp_path):
+    with FakeOpenAI(default=sleep(30, reply(fenced(VALID)))) as srv:
+        t0 = time.monotonic()
+        r = _build(srv, tmp_path, "--llm-deadline", "1")
+        assert time.monotonic() - t0 < 15
+    assert r.exit_code == 1 and "deadline" in r.output

@@ -79,6 +79,9 @@ def _command(params: dict) -> str:
               help="With --concepts: the model (endpoint from OPENAI_BASE_URL / OPENAI_API_KEY).")
 @click.option("--llm-concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
               help="With --concepts: requests in flight at once.")
+@click.option("--llm-deadline", type=click.FloatRange(0.01), metavar="SECONDS",
+              help="With --concepts: stop generating after this many seconds (every request and wait); "
+                   "rerun to continue.")
 @click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar="VDSL_CACHE_DIR", show_envvar=True,
               help="With --concepts: response cache folder [default: ~/.cache/vdsl].")
@@ -128,7 +131,7 @@ def build_cmd(**kw):
         raise UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
     budgets = budgets_from(kw["budgets"])
     llm = {"model": kw["model"], "concurrency": kw["llm_concurrency"], "no_cache": kw["no_cache"],
-           "cache_dir": kw["cache_dir"]}
+           "cache_dir": kw["cache_dir"], "deadline": kw["llm_deadline"]}
     opts = BuildOptions(
         out=Path(kw["out"]), programs=tuple(Path(p) for p in kw["programs"]), concepts=kw["concepts"],
         programs_per_concept=kw["programs_per_concept"], refine_rounds=kw["refine_rounds"],

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import IncompleteRun
+from ..errors import IncompleteRun, UsageError
 from .sources import ProgramSpec, SourceError, program_hash, shard_of
 
 
@@ -56,19 +57,27 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
     Each pair is one `vdsl refine` run (round 0 drawn and repaired until it compiles, then
     refine_rounds improvements) kept under STATE/llm/<concept>/pNNN; the response cache makes
     reruns free. Returns the programs (the final round, or every good round with keep_drafts)
-    and failure rows for pairs where the model never produced a working program."""
+    and failure rows for pairs where the model never produced a working program.
+
+    One pair's failure (a rejected request, a bug) never stops the others: it becomes a failure row.
+    The endpoint refusing the key/model/URL stops all (EndpointFatal, exit 2); the endpoint down for good
+    or llm["deadline"] (seconds for the whole generation) passing stops all (GenerationAborted, resumable)."""
+    llm = dict(llm)
+    seconds = llm.pop("deadline", None)
+    run_deadline = time.monotonic() + seconds if seconds else None
     items = plan(entries, k, shard)
     rounds = refine_rounds + 1
     todo = [(e, j) for e, j in items if not _complete(_run_dir(state, e, j), rounds)]
     model_name = None
     if todo:
         from ..llm.options import config_from_options, make_client
-        from ..llm.refine import RefineAborted, RefineSettings, refine
+        from ..llm.refine import EndpointFatal, RefineAborted, RefineSettings, SettingsChanged, refine
         config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model
         stop = threading.Event()
         errors: list[str] = []
+        fatal: list[Exception] = []
         if echo:
             echo(f"generating {len(todo)} programs with {config.model} "
                  f"({len(items) - len(todo)} already generated)")
@@ -78,11 +87,22 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
                 return
             st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
             try:
-                refine(client, _run_dir(state, e, j), st, resume=True, stop=stop,
+                refine(client, _run_dir(state, e, j), st, resume=True, stop=stop, deadline=run_deadline,
                        overrides={"rounds": rounds, "max_repairs": max_repairs})
+            except SettingsChanged as ex:
+                fatal.append(UsageError(f"{ex.args[0].split('; resume')[0]}; build with the same --model, "
+                                        "or into another --out"))
+                stop.set()
+            except EndpointFatal as ex:
+                fatal.append(ex)
+                stop.set()
             except RefineAborted as ex:
                 errors.append(str(ex))
                 stop.set()
+            except Exception as ex:   # noqa: BLE001 - one pair's bug must not sink the others
+                crashed[(str(e.id), j)] = f"{type(ex).__name__}: {ex}"
+
+        crashed: dict = {}
 
         try:
             with ThreadPoolExecutor(max_workers=max(1, config.concurrency)) as pool:
@@ -93,13 +113,18 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
             raise
         finally:
             client.close()
+        if fatal:
+            raise fatal[0]
         if errors:
             raise GenerationAborted(f"the LLM endpoint failed: {errors[0]}; what was generated is kept, "
                                     f"rerun the same command to continue")
-    return _collect(items, state, rounds, keep_drafts, model_name)
+    else:
+        crashed = {}
+    return _collect(items, state, rounds, keep_drafts, model_name, crashed)
 
 
-def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None):
+def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None,
+             crashed: dict | None = None):
     from ..llm.files import read_jsonl
     from ..llm.report import TRANSCRIPT, rounds_of
     specs, failures = [], []
@@ -114,7 +139,8 @@ def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str
         if not good:
             last = done[max(done)] if done else {}
             diags = last.get("diagnostics") or []
-            detail = "; ".join(f"{x.get('code')} {x.get('message')}" for x in diags[:2]) or "no program in the reply"
+            detail = (last.get("reason") or (crashed or {}).get((str(e.id), j))
+                      or "; ".join(f"{x.get('code')} {x.get('message')}" for x in diags[:2]) or "no program in the reply")
             failures.append({"concept_id": e.id, "concept": e.name, "tier": e.tier, "program": program_name(j),
                              "seed": None, "file_name": None, "reason": "generation_failed",
                              "detail": f"the model gave no working program: {detail}"})
