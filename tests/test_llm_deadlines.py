@@ -287,3 +287,28 @@ def test_dataset_generation_deadline(tmp_path):
         r = _build(srv, tmp_path, "--llm-deadline", "1")
         assert time.monotonic() - t0 < 15
     assert r.exit_code == 1 and "deadline" in r.output
+
+
+def test_sigterm_in_a_batch_records_interrupted_events_and_writes_the_summary(tmp_path):
+    concepts = tmp_path / "c.txt"
+    concepts.write_text("one\ntwo\n")
+    arrived = threading.Event()
+    with FakeOpenAI(default=sleep(3, reply(fenced(VALID)))) as srv:
+        srv.on_request = lambda body: arrived.set()
+        out = tmp_path / "batch"
+        env = {**os.environ, **srv.env(), "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-m", "vdsl.cli", "refine", "--concepts", str(concepts),
+                                 "--rounds", "3", "--jobs", "1", "--no-progress", "--out", str(out),
+                                 "--cache-dir", str(tmp_path / "cache")],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert arrived.wait(60), "no request came"
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 143, err
+    assert events(out / "one")[-1]["event"] == "interrupted"
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [x["status"] for x in rows] == ["interrupted", "not started"]

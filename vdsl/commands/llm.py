@@ -158,6 +158,8 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
         write_summary(out_root, rows)
         print_summary(rows)
         click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        if isinstance(why, BaseException):   # SIGTERM: exit 143, as the command group maps it
+            raise why
         if outcome == "interrupted":
             raise Interrupted("every folder is consistent; rerun with --resume to continue")
         if outcome == "fatal":

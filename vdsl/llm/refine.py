@@ -362,7 +362,8 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
                 **run_kw) -> tuple[list[dict], str, str | None]:
     """Refine many concepts, `jobs` at a time, one folder each; returns summary rows, the overall outcome
     ("ok", "aborted" when the endpoint failed for good or the deadline passed, "fatal" when it refuses the
-    key/model/URL, "interrupted") and the error behind it. One concept's failure never stops the others; `run_kw` goes to refine."""
+    key/model/URL, "interrupted") and the error behind it (for SIGTERM: the exception, to raise again once
+    the summary is written). One concept's failure never stops the others; `run_kw` goes to refine."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     stop = threading.Event()
@@ -398,7 +399,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         rows[folder] = _summary_row(folder, concept, s or summarize(read_jsonl(d / TRANSCRIPT)), status)
 
     console = Console(stderr=True)
-    interrupted = False
+    interrupted, signal_exc = False, None
     with Progress(TextColumn("[bold]refine"), BarColumn(), MofNCompleteColumn(), TextColumn("rounds"),
                   TimeElapsedColumn(), console=console, disable=not progress, transient=False) as bar:
         task = bar.add_task("refine", total=len(items) * settings.rounds)
@@ -411,8 +412,11 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         try:
             for f in futures:
                 f.result()
-        except KeyboardInterrupt:
+        except BaseException as e:   # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
+            if isinstance(e, (SystemExit, GeneratorExit)) or isinstance(e, Exception):
+                raise
             interrupted = True
+            signal_exc = None if isinstance(e, KeyboardInterrupt) else e
             stop.set()
             for f in futures:
                 f.cancel()
@@ -422,7 +426,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
                                                  "not started") for folder, concept in items]
     result = ("interrupted" if interrupted else "fatal" if outcome["fatal"] else
               "aborted" if outcome["aborted"] else "ok")
-    return ordered, result, outcome["fatal"] or outcome["aborted"]
+    return ordered, result, signal_exc or outcome["fatal"] or outcome["aborted"]
 
 
 def print_summary(rows: list[dict]) -> None:
