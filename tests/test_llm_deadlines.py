@@ -312,3 +312,24 @@ def test_sigterm_in_a_batch_records_interrupted_events_and_writes_the_summary(tm
     assert events(out / "one")[-1]["event"] == "interrupted"
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [x["status"] for x in rows] == ["interrupted", "not started"]
+
+
+def test_recognize_goes_on_past_a_rejected_program(tmp_path):
+    root = tmp_path / "progs"
+    root.mkdir()
+    for i, c in enumerate(["cat", "dog", "boat"]):
+        (root / f"{c}.vd").write_text(f"// concept: {c}\ncanvas(width=32, height=32)\ncircle(center=(16, 16), r={10 + i})\n")
+
+    def answer(body):
+        text = last_user(body)
+        if "r=10" in text:
+            return status(400, message="maximum context length exceeded")
+        return reply("I cannot tell.")
+
+    with FakeOpenAI(default=answer) as srv:
+        r = CliRunner().invoke(main, ["recognize", "--no-cache", "--backoff", "0", "--programs", str(root),
+                                      "--distractors", "1"], env=srv.env(), catch_exceptions=False)
+        assert srv.count == 3
+    assert r.exit_code == 0, r.output
+    assert "err  cat.vd: cat -> HTTP 400" in r.output and "1 request(s) rejected" in r.output
+    assert "accuracy: 0/3" in r.output and "2 answer(s) named no choice" in r.output

@@ -243,8 +243,12 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
     finally:
         client.close()
     correct = sum(s.correct for s in scored)
-    unparsed = sum(s.answer.index is None for s in scored)
+    rejected = sum(s.answer.error is not None for s in scored)
+    unparsed = sum(s.answer.index is None for s in scored) - rejected
     for s in scored:
+        if s.answer.error is not None:
+            click.echo(f"err  {s.file}: {s.concept} -> {s.answer.error}")
+            continue
         mark = "ok  " if s.correct else ("??  " if s.answer.index is None else "miss")
         click.echo(f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
                    f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]")
@@ -252,6 +256,7 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
     chance = sum(1 / len(s.choices) for s in scored) / n if n else 0.0
     click.echo(f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
                + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
+               + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
                + (f"; {skipped} file(s) without a concept header skipped" if skipped else ""))
     if results:
         atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))
