@@ -30,6 +30,11 @@ def trickle(seconds_per_byte: float = 1.0, total: int = 10_000) -> dict:
     return {"do": "trickle", "every": seconds_per_byte, "total": total}
 
 
+def trickle_headers(seconds_per_byte: float = 1.0) -> dict:
+    """The status line at once, then a header one byte every `seconds_per_byte`, never ending."""
+    return {"do": "trickle_headers", "every": seconds_per_byte}
+
+
 def truncated() -> dict:
     """Headers promise a body that is cut off half-way, then the connection closes."""
     return {"do": "truncated"}
@@ -177,6 +182,12 @@ class FakeOpenAI:
                     if self._closing.wait(a["every"]):
                         break
                     h.wfile.write(b" ")
+                    h.wfile.flush()
+            elif a["do"] == "trickle_headers":
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+                h.wfile.flush()
+                while not self._closing.wait(a["every"]):
+                    h.wfile.write(b"a")
                     h.wfile.flush()
             elif a["do"] == "truncated":
                 data = json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from fake_openai_server import BROKEN, VALID, VALID_BLUE, FakeOpenAI, fenced, reply, sleep, status, trickle
+from fake_openai_server import (BROKEN, VALID, VALID_BLUE, FakeOpenAI, fenced, reply, sleep, status, trickle,
+                                trickle_headers)
 from vdsl.cli import main
 from vdsl.llm.files import read_jsonl
 from vdsl.llm.report import index_html, summarize
@@ -51,6 +52,23 @@ def test_timeout_is_a_deadline_for_the_whole_reply_not_per_read(tmp_path):
     assert "timeout" in err["error"] and err["attempts"] == 2
     assert [x["reason"].split(" ")[0] for x in err["retries"]] == ["timeout"]
     assert "retry 1/" in r.output and "timeout" in r.output   # the retry was printed
+
+
+def test_timeout_holds_against_trickled_headers_too():
+    """A server that sends its headers one byte a second (each read succeeds, so no per-read timeout fires)."""
+    from vdsl.llm import LLMClient, LLMConfig, LLMError
+    with FakeOpenAI(default=trickle_headers(0.5)) as srv:
+        client = LLMClient(LLMConfig(model="m", base_url=srv.base_url, timeout=1.5, retries=0), cache=None,
+                           log=lambda line: None)
+        t0 = time.monotonic()
+        try:
+            client.complete([{"role": "user", "content": "hi"}])
+            raise AssertionError("a reply came")
+        except LLMError as e:
+            assert "timeout" in str(e) and e.kind == "unavailable"
+        finally:
+            client.close()
+        assert time.monotonic() - t0 < 15
 
 
 def test_run_deadline_caps_retry_after(tmp_path):

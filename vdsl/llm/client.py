@@ -112,6 +112,43 @@ class _Timeout(Exception):
     """The reply missed its deadline (headers, body and all)."""
 
 
+class _Watch:
+    """One request's watchdog: at the deadline it shuts the request's socket (bound once the connection is
+    open; bound after the deadline, it is shut at once), which ends any blocking read at that moment."""
+
+    def __init__(self, seconds: float):
+        self.fired = threading.Event()
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @staticmethod
+    def _shut(sock) -> None:
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.fired.set()
+            sock = self._sock
+        self._shut(sock)
+
+    def bind(self, sock) -> None:
+        with self._lock:
+            self._sock = sock
+            late = self.fired.is_set()
+        if late:
+            self._shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 def _classify(e: Exception) -> Exception:
     """An openai exception as _Retryable (429, 5xx, 408/409, timeouts, connection errors, malformed bodies) or LLMError."""
     import openai
@@ -145,8 +182,15 @@ class LLMClient:
         if cache == "auto":
             cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
         self.cache: ResponseCache | None = cache  # type: ignore[assignment]
+        import httpx2
+        self._local = threading.local()   # the watchdog of the request this thread is sending
+        # A fresh connection per request (no keep-alive): its socket is known from the moment it opens,
+        # so one watchdog bounds connect, headers and body together; negligible next to a generation.
+        http = openai.DefaultHttpxClient(
+            limits=httpx2.Limits(max_connections=max(1, config.concurrency) * 2, max_keepalive_connections=0),
+            event_hooks={"request": [self._arm]})
         self._openai = openai.OpenAI(api_key=config.api_key, base_url=config.base_url,
-                                     timeout=config.timeout, max_retries=0)
+                                     timeout=config.timeout, max_retries=0, http_client=http)
         self._sem = threading.BoundedSemaphore(max(1, config.concurrency))
         self._lock = threading.Lock()
         self._sleep = sleep
@@ -289,51 +333,48 @@ class LLMClient:
                 return self._fetch(req, budget)
             raise
 
+    def _arm(self, request) -> None:
+        """httpx request hook: have httpcore tell us the socket of the connection it opens for it."""
+        if getattr(self._local, "watch", None) is not None:
+            request.extensions["trace"] = self._trace
+
+    def _trace(self, name: str, info: dict) -> None:
+        watch = getattr(self._local, "watch", None)
+        if watch is not None and name == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            watch.bind(stream.get_extra_info("socket") if stream is not None else None)
+
     def _fetch(self, req: dict, budget: float) -> dict:
-        """POST the request and read the whole reply within `budget` seconds in all: the headers under
-        the client's timeouts (capped at budget), then the body read chunk by chunk against a monotonic
-        deadline, with a watchdog that shuts the socket at the deadline so a server trickling bytes cannot
-        hold us (and sees the connection close, so it can stop generating)."""
+        """POST the request and read the whole reply within `budget` seconds in all (connect, headers and
+        body): a watchdog shuts the connection's socket at the deadline, so a server trickling bytes cannot
+        hold us past it, and it sees the connection close (so it can stop generating)."""
         import httpx2
         end = time.monotonic() + budget
         timeout = httpx2.Timeout(budget, connect=min(budget, 30.0))
         kw = {self._token_param: req["max_tokens"]}
-        with self._openai.chat.completions.with_streaming_response.create(
-                model=req["model"], messages=req["messages"], temperature=req["temperature"],
-                timeout=timeout, **kw) as raw:
-            http = raw.http_response
-            stream = (getattr(http, "extensions", None) or {}).get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            fired = threading.Event()
-
-            def cut() -> None:
-                fired.set()
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-            left = end - time.monotonic()
-            if left <= 0:
-                raise _Timeout()
-            dog = threading.Timer(left, cut)
-            dog.daemon = True
-            dog.start()
-            chunks = []
-            try:
-                for chunk in http.iter_bytes():
+        watch = _Watch(budget)
+        self._local.watch = watch
+        chunks = []
+        try:
+            with self._openai.chat.completions.with_streaming_response.create(
+                    model=req["model"], messages=req["messages"], temperature=req["temperature"],
+                    timeout=timeout, **kw) as raw:
+                for chunk in raw.http_response.iter_bytes():
                     chunks.append(chunk)
                     if time.monotonic() > end:
                         raise _Timeout()
-            except Exception as e:
-                if fired.is_set() or time.monotonic() > end or isinstance(e, httpx2.TimeoutException):
-                    raise _Timeout() from None
-                if isinstance(e, httpx2.TransportError):   # the body broke off: as openai reports it
-                    raise _Retryable(f"connection error ({e})") from None
-                raise
-            finally:
-                dog.cancel()
+        except Exception as e:
+            import openai
+            if watch.fired.is_set() or time.monotonic() > end or isinstance(e, httpx2.TimeoutException):
+                raise _Timeout() from None
+            if isinstance(e, httpx2.TransportError):   # the body broke off: as openai reports it
+                raise _Retryable(f"connection error ({e})") from None
+            if isinstance(e, openai.APIConnectionError) and watch.fired.is_set():
+                raise _Timeout() from None
+            raise
+        finally:
+            watch.cancel()
+            self._local.watch = None
         try:
             return json.loads(b"".join(chunks))
         except ValueError as e:
