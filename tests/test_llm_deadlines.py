@@ -351,3 +351,14 @@ def test_recognize_goes_on_past_a_rejected_program(tmp_path):
     assert r.exit_code == 0, r.output
     assert "err  cat.vd: cat -> HTTP 400" in r.output and "1 request(s) rejected" in r.output
     assert "accuracy: 0/3" in r.output and "2 answer(s) named no choice" in r.output
+
+
+def test_resumed_sampling_restores_what_was_not_given_and_reports_what_was():
+    from vdsl.llm.refine import resumed_sampling
+    start = {"endpoint": {"model": "a", "temperature": 0.7, "max_tokens": 1024, "base_url": "u"}}
+    now = {"model": "b", "temperature": 0.0, "max_tokens": 4096, "base_url": "u"}
+    use, changed = resumed_sampling(start, now, {"model"})
+    assert use == {"model": "b", "temperature": 0.7, "max_tokens": 1024} and changed == {"model": ["a", "b"]}
+    use, changed = resumed_sampling(start, now, None)                  # programmatic: everything counts as given
+    assert use == {"model": "b", "temperature": 0.0, "max_tokens": 4096} and set(changed) == {"model", "temperature", "max_tokens"}
+    assert resumed_sampling(start, {**start["endpoint"]}, None)[1] == {}
