@@ -413,7 +413,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
             for f in futures:
                 f.result()
         except BaseException as e:   # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
-            if isinstance(e, (SystemExit, GeneratorExit)) or isinstance(e, Exception):
+            if isinstance(e, (SystemExit, GeneratorExit, Exception)):
                 raise
             interrupted = True
             signal_exc = None if isinstance(e, KeyboardInterrupt) else e
