@@ -27,6 +27,16 @@ def sleep(seconds: float, then: dict | None = None) -> dict:
     return {"do": "sleep", "seconds": seconds, "then": then or reply("too late")}
 
 
+def trickle(seconds_per_byte: float = 1.0, total: int = 10_000) -> dict:
+    """200 headers at once, then the body one byte every `seconds_per_byte` (a server that is slow, or stuck)."""
+    return {"do": "trickle", "every": seconds_per_byte, "total": total}
+
+
+def trickle_headers(seconds_per_byte: float = 1.0) -> dict:
+    """The status line at once, then a header one byte every `seconds_per_byte`, never ending."""
+    return {"do": "trickle_headers", "every": seconds_per_byte}
+
+
 def truncated() -> dict:
     """Headers promise a body that is cut off half-way, then the connection closes."""
     return {"do": "truncated"}
@@ -173,6 +183,23 @@ class FakeOpenAI:
             elif a["do"] == "sleep":
                 if not self._closing.wait(a["seconds"]):
                     self._act(h, body, a["then"])
+            elif a["do"] == "trickle":
+                h.send_response(200)
+                h.send_header("content-type", "application/json")
+                h.send_header("content-length", str(a["total"]))
+                h.end_headers()
+                h.wfile.flush()
+                for _ in range(a["total"]):
+                    if self._closing.wait(a["every"]):
+                        break
+                    h.wfile.write(b" ")
+                    h.wfile.flush()
+            elif a["do"] == "trickle_headers":
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+                h.wfile.flush()
+                while not self._closing.wait(a["every"]):
+                    h.wfile.write(b"a")
+                    h.wfile.flush()
             elif a["do"] == "truncated":
                 data = json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
                 h.send_response(200)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -13,8 +14,9 @@ from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
 from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
 from ..llm.recognize import recognize_folder, recognize_source, split_choices
-from ..llm.refine import (RefineAborted, RefineSettings, load_concept_list, print_summary, refine, refine_many,
-                          write_summary)
+from ..llm.files import read_jsonl
+from ..llm.refine import (SAMPLING_KEYS, EndpointFatal, RefineAborted, RefineSettings, load_concept_list,
+                          print_summary, refine, refine_many, write_summary)
 from ..llm.report import TRANSCRIPT
 from . import fail
 
@@ -28,7 +30,8 @@ def llm_options(f):
         click.option("--max-tokens", type=click.IntRange(1, 1_000_000), default=4096, show_default=True,
                      help="Most tokens in one reply."),
         click.option("--timeout", type=click.FloatRange(0.01, 3600), default=120.0, show_default=True,
-                     help="Seconds to wait for one reply."),
+                     help="Seconds one reply may take in all (headers and body); the connection is closed "
+                          "at that point. A timed-out reply is asked again once at most."),
         click.option("--retries", type=click.IntRange(0, 50), default=6, show_default=True,
                      help="Tries after the first on 429, 5xx, timeouts and connection errors."),
         click.option("--backoff", type=click.FloatRange(0, 600), default=1.0, show_default=True,
@@ -77,9 +80,16 @@ def prompt_cmd(token_target, stats):
 @click.option("--resume", is_flag=True, help="Continue the run(s) in --out after an interrupt or endpoint failure.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Batch form: concepts at once.  [default: --concurrency]")
 @click.option("--progress/--no-progress", default=True, help="Batch form: show a progress bar.")
+@click.option("--deadline", type=click.FloatRange(0.01), metavar="SECONDS",
+              help="Stop the whole run (every request and wait) after this many seconds; --resume continues.")
+@click.option("--allow-changed-settings", is_flag=True,
+              help="With --resume: accept a model, temperature or max-tokens other than the run started with "
+                   "(the change is recorded). Without it such a change is refused; unnamed ones are restored.")
+@click.option("--price", metavar="IN,OUT", help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: "
+                                                "the report gives the cost.")
 @llm_options
 def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, feedback_text, sample, seed,
-               out_dir, resume, jobs, progress, **kw):
+               out_dir, resume, jobs, progress, deadline, allow_changed_settings, price, **kw):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
 
     \b
@@ -95,6 +105,29 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
     endpoint configured, 130 when interrupted.
     """
     llm = pop_llm_options(kw)
+    run_deadline = time.monotonic() + deadline if deadline else None
+    ctx = click.get_current_context()
+    explicit = {k for k in SAMPLING_KEYS
+                if ctx.get_parameter_source(k) in (click.core.ParameterSource.COMMANDLINE,
+                                                   click.core.ParameterSource.ENVIRONMENT)}
+    prices = None
+    if price:
+        try:
+            prices = tuple(float(x) for x in price.split(","))
+            assert len(prices) == 2 and min(prices) >= 0
+        except (ValueError, AssertionError):
+            raise click.UsageError(f"--price wants IN,OUT (per 1M tokens, e.g. 0.15,0.60), not {price!r}") from None
+    run_kw = {"deadline": run_deadline, "explicit": explicit, "allow_changed": allow_changed_settings,
+              "price": prices}
+
+    def started_model(folders) -> None:   # --resume without --model: the run's own model
+        if resume and not llm["model"]:
+            for f in folders:
+                st = next((e for e in read_jsonl(Path(f) / TRANSCRIPT) if e.get("event") == "start"), None)
+                if st and (st.get("endpoint") or {}).get("model"):
+                    llm["model"] = st["endpoint"]["model"]
+                    return
+
     if concept and concepts_spec:
         raise click.UsageError("give --concept or --concepts, not both")
     if limit is not None and not concepts_spec:
@@ -112,22 +145,28 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
             if taken:
                 raise click.UsageError(f"{len(taken)} concept folder(s) under {out_root} already hold runs "
                                        f"(e.g. {taken[0]}); pass --resume to continue them or choose another --out")
+        started_model(out_root / f for f, _ in items)
         cfg = config_from_options(**llm)
         client = make_client(cfg)
         try:
             out_root.mkdir(parents=True, exist_ok=True)
-            rows, outcome = refine_many(client, items, out_root, settings, resume=resume,
-                                        jobs=jobs or cfg.concurrency, overrides=overrides, progress=progress)
+            rows, outcome, why = refine_many(client, items, out_root, settings, resume=resume,
+                                             jobs=jobs or cfg.concurrency, overrides=overrides, progress=progress,
+                                             **run_kw)
         finally:
             client.close()
         write_summary(out_root, rows)
         print_summary(rows)
         click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        if isinstance(why, BaseException):   # SIGTERM: exit 143, as the command group maps it
+            raise why
         if outcome == "interrupted":
             raise Interrupted("every folder is consistent; rerun with --resume to continue")
+        if outcome == "fatal":
+            raise EndpointFatal(f"{why}\nthe batch stopped; the folders are consistent: fix that, then rerun "
+                                "with --resume")
         if outcome == "aborted":
-            raise IncompleteRun("the endpoint failed for good; the folders are consistent: rerun with "
-                                "--resume to continue")
+            raise IncompleteRun(f"{why}\nthe folders are consistent: rerun with --resume to continue")
         if any(r["status"] != "complete" for r in rows):
             fail(1)
         return
@@ -137,9 +176,10 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
     out = Path(out_dir or Path("refine") / slugify(concept, 60))
     if (out / TRANSCRIPT).exists() and not resume:
         raise click.UsageError(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
+    started_model([out])
     client = make_client(config_from_options(**llm))
     try:
-        s = refine(client, out, settings, resume=resume, overrides=overrides)
+        s = refine(client, out, settings, resume=resume, overrides=overrides, **run_kw)
     except RefineAborted as e:
         raise IncompleteRun(f"{e}\n{out} is consistent up to the last finished round: rerun with "
                             f"--resume to continue") from None
@@ -203,8 +243,12 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
     finally:
         client.close()
     correct = sum(s.correct for s in scored)
-    unparsed = sum(s.answer.index is None for s in scored)
+    rejected = sum(s.answer.error is not None for s in scored)
+    unparsed = sum(s.answer.index is None for s in scored) - rejected
     for s in scored:
+        if s.answer.error is not None:
+            click.echo(f"err  {s.file}: {s.concept} -> {s.answer.error}")
+            continue
         mark = "ok  " if s.correct else ("??  " if s.answer.index is None else "miss")
         click.echo(f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
                    f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]")
@@ -212,6 +256,7 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
     chance = sum(1 / len(s.choices) for s in scored) / n if n else 0.0
     click.echo(f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
                + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
+               + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
                + (f"; {skipped} file(s) without a concept header skipped" if skipped else ""))
     if results:
         atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))

@@ -241,18 +241,25 @@ def improve_messages(concept: str, program: str, feedback: str = DEFAULT_FEEDBAC
     return msgs
 
 
-def repair_message(diagnostics: str | None) -> str:
-    """The follow-up for a reply that did not compile (diagnostics in compact form) or held no program."""
+def cut_message(max_tokens: int) -> str:
+    return (f"Your reply was cut off at max_tokens={max_tokens} before it ended, so the program is "
+            "incomplete. Write a shorter program that fits, with less explanation.")
+
+
+def repair_message(diagnostics: str | None, cut_at: int | None = None) -> str:
+    """The follow-up for a reply that did not compile (diagnostics in compact form) or held no program;
+    `cut_at` (the max_tokens) when the reply was cut off (finish_reason "length")."""
+    cut = cut_message(cut_at) + "\n" if cut_at is not None else ""
     if not diagnostics:
-        return ("Your reply did not contain a vdsl program. Reply with the complete program in one "
-                "```vdsl code block.")
-    return ("The program has errors (line:col severity code: message):\n" + diagnostics +
+        return (cut + "Your reply did not contain a vdsl program. Reply with the complete program "
+                "in one ```vdsl code block.")
+    return (cut + "The program has errors (line:col severity code: message):\n" + diagnostics +
             "\nFix them and reply with the whole corrected program in one ```vdsl code block.")
 
 
-def repair_messages(base: list[dict], reply: str, diagnostics: str | None) -> list[dict]:
+def repair_messages(base: list[dict], reply: str, diagnostics: str | None, cut_at: int | None = None) -> list[dict]:
     return base + [{"role": "assistant", "content": reply},
-                   {"role": "user", "content": repair_message(diagnostics)}]
+                   {"role": "user", "content": repair_message(diagnostics, cut_at)}]
 
 
 RECOGNIZE_SYSTEM = ("You read programs in vdsl, a small drawing language: shapes such as rect, circle, "

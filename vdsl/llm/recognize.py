@@ -17,6 +17,7 @@ class Recognition:
     reply: str
     cached: bool
     usage: dict
+    error: str | None = None   # the endpoint rejected this request (e.g. the program overflows the context)
 
     @property
     def choice(self) -> str | None:
@@ -89,7 +90,7 @@ class Scored:
     def to_dict(self) -> dict:
         r = self.answer
         return {"file": self.file, "concept": self.concept, "choices": self.choices, "answer": r.choice,
-                "correct": self.correct, "reply": r.reply, "cached": r.cached, "usage": r.usage}
+                "correct": self.correct, "reply": r.reply, "cached": r.cached, "usage": r.usage, "error": r.error}
 
 
 def recognize_folder(client, root: Path, *, distractors: int = 4, seed: int = 0, limit: int | None = None,
@@ -109,9 +110,17 @@ def recognize_folder(client, root: Path, *, distractors: int = 4, seed: int = 0,
         rel = p.relative_to(root).as_posix()
         jobs.append((rel, src, concept, choices_for(rel, concept, pool, distractors, seed)))
 
+    from .client import REJECTED, LLMError
+
     def ask(job):
         rel, src, concept, opts = job
-        return Scored(rel, concept, opts, recognize_source(client, src, opts, keep_comments=keep_comments))
+        try:
+            answer = recognize_source(client, src, opts, keep_comments=keep_comments)
+        except LLMError as e:
+            if e.kind != REJECTED:   # the endpoint is down or refuses us: stop
+                raise
+            answer = Recognition(list(opts), None, "", False, {}, str(e))   # this program only: go on
+        return Scored(rel, concept, opts, answer)
 
     with ThreadPoolExecutor(max_workers=client.config.concurrency) as ex:
         return list(ex.map(ask, jobs)), skipped

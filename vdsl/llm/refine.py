@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import sys
 import threading
@@ -26,7 +27,18 @@ VISION_SIDE = 512    # the picture sent back with --feedback vision
 
 
 class RefineAborted(IncompleteRun):
-    """The endpoint failed for good. The folder is consistent; --resume continues it."""
+    """The endpoint failed for good (down, or the run's deadline passed). The folder is consistent; --resume continues it."""
+
+
+class EndpointFatal(UsageError):
+    """The endpoint refuses the key, the model or the URL (401/403/404): no resume can fix it; the message says what to change."""
+
+
+class SettingsChanged(UsageError):
+    """--resume with other sampling settings than the run started with, without --allow-changed-settings."""
+
+
+SAMPLING_KEYS = ("model", "temperature", "max_tokens")   # restored on resume; a change is refused or recorded
 
 
 class RunExists(UsageError):
@@ -101,15 +113,37 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def resumed_sampling(start: dict, current: dict, explicit: set | None) -> tuple[dict, dict]:
+    """(the sampling settings to use, {key: [started with, now]} for explicit changes): a setting not given
+    explicitly (`explicit` None: every setting counts as given) is restored from the start event."""
+    old = start.get("endpoint") or {}
+    use, changed = {k: current.get(k) for k in SAMPLING_KEYS}, {}
+    for k in SAMPLING_KEYS:
+        if k not in old or old[k] == current.get(k):
+            continue
+        if explicit is not None and k not in explicit:
+            use[k] = old[k]
+        else:
+            changed[k] = [old[k], current.get(k)]
+    return use, changed
+
+
 def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: bool = False,
            stop: threading.Event | None = None, on_progress: Callable[[int], None] | None = None,
-           overrides: dict | None = None) -> dict:
+           overrides: dict | None = None, deadline: float | None = None, explicit: set | None = None,
+           allow_changed: bool = False, price: tuple[float, float] | None = None) -> dict:
     """Run (or, with resume, continue) a refine loop into out_dir; returns the run's summary.
 
-    Raises RunExists, RefineAborted (endpoint down for good) or Interrupted / KeyboardInterrupt; in every
-    case the folder is left consistent: files replaced atomically, the transcript appended line by line,
-    the report rewritten after every round."""
-    from .client import LLMError
+    `deadline` is a time.monotonic() value the run stops at (RefineAborted, resumable). On resume the
+    model, temperature and max_tokens come from the start event unless named in `explicit` (None: all
+    are); an explicit change raises SettingsChanged unless allow_changed, which records it.
+    A request the endpoint rejects (context overflow, content filter) fails its round and the run goes
+    on; a cut reply is named in the repair request.
+
+    Raises RunExists, SettingsChanged, EndpointFatal (key/model/URL refused), RefineAborted (endpoint down
+    for good, deadline) or Interrupted / KeyboardInterrupt; in every case the folder is left consistent:
+    files replaced atomically, the transcript appended line by line, the report rewritten after every round."""
+    from .client import DEADLINE, FATAL, REJECTED, LLMError
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tpath = out / TRANSCRIPT
@@ -117,12 +151,23 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
     start = next((e for e in events if e.get("event") == "start"), None)
     if start is not None and not resume:
         raise RunExists(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
+    current = client.config.describe()
+    sampling = {k: current[k] for k in SAMPLING_KEYS}
+    if start is not None:
+        sampling, changed = resumed_sampling(start, current, explicit)
+        if changed and not allow_changed:
+            raise SettingsChanged(
+                f"{out} was started with other settings: "
+                + ", ".join(f"{k} {a!r} (now {b!r})" for k, (a, b) in changed.items())
+                + "; resume without them to keep the run's settings, or pass --allow-changed-settings to "
+                  "change them (the change is recorded)")
     tr = Transcript(tpath)
     if start is None:
         system = system_prompt()
-        start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": client.config.describe(),
+        start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": current,
                  "system_prompt": system, "system_prompt_tokens_estimate": estimate_tokens(system),
-                 "vdsl_version": __version__}
+                 "system_prompt_sha256": hashlib.sha256(system.encode("utf-8")).hexdigest(),
+                 "vdsl_version": __version__, "price_per_1m": list(price) if price else None}
         tr.append(start)
         events = [start]
     else:
@@ -133,7 +178,17 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
         system = start.get("system_prompt") or system_prompt()   # the same prompt: same requests, cache hits
-        ev = {"event": "resume", "time": _now(), **asdict(settings), "endpoint": client.config.describe()}
+        ev = {"event": "resume", "time": _now(), **asdict(settings), "endpoint": {**current, **sampling},
+              "vdsl_version": __version__}
+        if changed:
+            ev["changed_settings"] = changed
+        old_url = (start.get("endpoint") or {}).get("base_url")
+        if old_url and old_url != current["base_url"]:
+            ev["changed_endpoint"] = [old_url, current["base_url"]]
+            print(f"warning: {out} was started against {old_url}; resuming against {current['base_url']}",
+                  file=sys.stderr)
+        if price:
+            ev["price_per_1m"] = list(price)
         tr.append(ev)
         events.append(ev)
     done = rounds_of(events)
@@ -159,56 +214,78 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
                     img = vision_url(f.read_bytes()) if f.is_file() else None
                 base = improve_messages(settings.concept, last_program, settings.feedback_text, img, system)
             image_name = f"round_{last_k}.png" if kind == "improve" else None
-            messages, result, repairs, first_ok = base, None, 0, False
+            messages, result, repairs, first_ok, failure = base, None, 0, False, None
             for step in range(settings.max_repairs + 1):
                 if stop is not None and stop.is_set():
                     raise Interrupted()
+                step_kind = kind if step == 0 else "repair"
                 try:
-                    comp = client.complete(messages, sample=[settings.sample, k])
+                    # the step is part of the key: a repeated repair request is sampled, never replayed
+                    comp = client.complete(messages, sample=[settings.sample, k, step], deadline=deadline,
+                                           **sampling)
                 except LLMError as e:
-                    emit({"event": "error", "time": _now(), "round": k, "step": step,
-                          "kind": kind if step == 0 else "repair", "error": str(e), "attempts": e.attempts,
-                          "status": e.status})
+                    emit({"event": "error", "time": _now(), "round": k, "step": step, "kind": step_kind,
+                          "error": str(e), "error_kind": e.kind, "attempts": e.attempts, "status": e.status,
+                          "retries": e.retries})
+                    if e.kind == REJECTED:   # this request only (context overflow, content filter): go on
+                        failure = f"the endpoint rejected the {step_kind} request: {e}"
+                        break
+                    if e.kind == FATAL:
+                        raise EndpointFatal(str(e)) from e
+                    if e.kind == DEADLINE:
+                        emit({"event": "deadline", "time": _now(), "round": k, "step": step})
                     raise RefineAborted(str(e)) from e
                 result = check_reply(comp.text, f"round_{k}.vd", settings.seed)
                 compact = format_compact(result.diagnostics)
-                emit({"event": "call", "time": _now(), "round": k, "step": step,
-                      "kind": kind if step == 0 else "repair", "messages": _loggable(messages, image_name),
-                      "reply": comp.text, "model": comp.model, "finish_reason": comp.finish_reason,
+                cut = comp.finish_reason == "length"
+                emit({"event": "call", "time": _now(), "round": k, "step": step, "kind": step_kind,
+                      "messages": _loggable(messages, image_name),
+                      "reply": comp.text, "model": comp.model, "finish_reason": comp.finish_reason, "cut": cut,
                       "usage": comp.usage, "latency_s": comp.latency_s, "attempts": comp.attempts,
-                      "cached": comp.cached, "extracted": result.how, "program": result.program,
-                      "ok": result.ok, "diagnostics": [d.to_dict() for d in result.diagnostics]})
+                      "retries": comp.retries, "cached": comp.cached, "extracted": result.how,
+                      "program": result.program, "ok": result.ok,
+                      "diagnostics": [d.to_dict() for d in result.diagnostics]})
                 if result.ok:
                     first_ok = step == 0
                     break
                 if step == settings.max_repairs:
+                    if cut:
+                        failure = f"the reply was cut off at max_tokens={sampling['max_tokens']}"
                     break
                 repairs += 1
-                messages = repair_messages(base, comp.text, compact if result.program is not None else None)
-            assert result is not None
+                messages = repair_messages(base, comp.text, compact if result.program is not None else None,
+                                           sampling["max_tokens"] if cut else None)
             rec = {"event": "round", "time": _now(), "round": k, "kind": kind, "from_round": last_k,
-                   "repairs": repairs, "first_try": first_ok, "seed": settings.seed, "program": result.program,
-                   "diagnostics": [d.to_dict() for d in result.diagnostics]}
-            if result.ok:
+                   "repairs": repairs, "first_try": first_ok, "seed": settings.seed,
+                   "program": result.program if result else None,
+                   "diagnostics": [d.to_dict() for d in result.diagnostics] if result else []}
+            if failure:
+                rec["reason"] = failure
+            if result is not None and result.ok:
                 atomic_write(out / f"round_{k}.vd", result.program)
                 atomic_write(out / f"round_{k}.png", result.png)
                 rec.update(status="ok", file=f"round_{k}.vd", image=f"round_{k}.png")
                 last_k, last_program = k, result.program
             else:
-                if result.program is not None:
+                has_program = result is not None and result.program is not None
+                if has_program:
                     atomic_write(out / f"round_{k}.failed.vd", result.program)
-                rec.update(status="failed", file=f"round_{k}.failed.vd" if result.program is not None else None,
-                           image=None)
+                rec.update(status="failed", file=f"round_{k}.failed.vd" if has_program else None, image=None)
             emit(rec)
             write_report(out, events)
             if on_progress:
                 on_progress(1)
         emit({"event": "end", "time": _now(), "summary": summarize(events)})
-    except (Interrupted, KeyboardInterrupt):
-        emit({"event": "interrupted", "time": _now()})
+    except (RefineAborted, EndpointFatal):
         _safe_report(out, events)
         raise
-    except RefineAborted:
+    except BaseException as e:   # Ctrl-C, SIGTERM (the CLI raises it as a BaseException), Interrupted
+        if isinstance(e, (SystemExit, GeneratorExit)) or not isinstance(e, (Interrupted, KeyboardInterrupt)) \
+                and isinstance(e, Exception):
+            raise
+        emit({"event": "interrupted", "time": _now(),
+              "signal": "SIGTERM" if type(e).__name__ == "_Terminated" else
+              "SIGINT" if isinstance(e, KeyboardInterrupt) else None})
         _safe_report(out, events)
         raise
     write_report(out, events)
@@ -281,13 +358,16 @@ def write_summary(out_root: Path, rows: list[dict]) -> None:
 
 
 def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: RefineSettings, *,
-                resume: bool, jobs: int, overrides: dict | None = None, progress: bool = True) -> tuple[list[dict], str]:
-    """Refine many concepts, `jobs` at a time, one folder each; returns summary rows and the overall outcome
-    ("ok", "aborted" when the endpoint failed for good, "interrupted")."""
+                resume: bool, jobs: int, overrides: dict | None = None, progress: bool = True,
+                **run_kw) -> tuple[list[dict], str, str | None]:
+    """Refine many concepts, `jobs` at a time, one folder each; returns summary rows, the overall outcome
+    ("ok", "aborted" when the endpoint failed for good or the deadline passed, "fatal" when it refuses the
+    key/model/URL, "interrupted") and the error behind it (for SIGTERM: the exception, to raise again once
+    the summary is written). One concept's failure never stops the others; `run_kw` goes to refine."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     stop = threading.Event()
-    outcome = {"aborted": None}
+    outcome = {"aborted": None, "fatal": None}
     rows: dict[str, dict] = {}
     lock = threading.Lock()
 
@@ -298,8 +378,15 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
             return
         st = RefineSettings(**{**asdict(settings), "concept": concept})
         try:
-            s = refine(client, d, st, resume=resume, stop=stop, on_progress=advance, overrides=overrides)
+            s = refine(client, d, st, resume=resume, stop=stop, on_progress=advance, overrides=overrides, **run_kw)
             status = "complete" if s["final_round"] is not None else "no program"
+        except EndpointFatal as e:   # every concept would get the same answer
+            with lock:
+                outcome["fatal"] = outcome["fatal"] or str(e)
+            stop.set()
+            s, status = None, "endpoint refused"
+        except SettingsChanged as e:
+            s, status = None, f"not resumed: {e}"
         except RefineAborted as e:
             with lock:
                 outcome["aborted"] = outcome["aborted"] or str(e)
@@ -312,7 +399,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         rows[folder] = _summary_row(folder, concept, s or summarize(read_jsonl(d / TRANSCRIPT)), status)
 
     console = Console(stderr=True)
-    interrupted = False
+    interrupted, signal_exc = False, None
     with Progress(TextColumn("[bold]refine"), BarColumn(), MofNCompleteColumn(), TextColumn("rounds"),
                   TimeElapsedColumn(), console=console, disable=not progress, transient=False) as bar:
         task = bar.add_task("refine", total=len(items) * settings.rounds)
@@ -325,8 +412,11 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         try:
             for f in futures:
                 f.result()
-        except KeyboardInterrupt:
+        except BaseException as e:   # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
+            if isinstance(e, (SystemExit, GeneratorExit, Exception)):
+                raise
             interrupted = True
+            signal_exc = None if isinstance(e, KeyboardInterrupt) else e
             stop.set()
             for f in futures:
                 f.cancel()
@@ -334,7 +424,9 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
             pool.shutdown(wait=True, cancel_futures=True)
     ordered = [rows.get(folder) or _summary_row(folder, concept, summarize(read_jsonl(out_root / folder / TRANSCRIPT)),
                                                  "not started") for folder, concept in items]
-    return ordered, "interrupted" if interrupted else "aborted" if outcome["aborted"] else "ok"
+    result = ("interrupted" if interrupted else "fatal" if outcome["fatal"] else
+              "aborted" if outcome["aborted"] else "ok")
+    return ordered, result, signal_exc or outcome["fatal"] or outcome["aborted"]
 
 
 def print_summary(rows: list[dict]) -> None:

@@ -24,8 +24,29 @@ def rounds_of(events: list[dict]) -> dict[int, dict]:
     return dict(sorted(out.items()))
 
 
+def _seconds(t0: str | None, t1: str | None) -> float | None:
+    from datetime import datetime
+    try:
+        return (datetime.strptime(t1, "%Y-%m-%dT%H:%M:%S%z") - datetime.strptime(t0, "%Y-%m-%dT%H:%M:%S%z")).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+def duration_s(events: list[dict]) -> float:
+    """Wall time of the run: each session (start or resume to its last event) added up."""
+    total, t0, t1 = 0.0, None, None
+    for e in events:
+        if e.get("event") in ("start", "resume"):
+            total += _seconds(t0, t1) or 0.0
+            t0 = t1 = e.get("time")
+        elif e.get("time"):
+            t1 = e["time"]
+    return total + (_seconds(t0, t1) or 0.0)
+
+
 def summarize(events: list[dict]) -> dict:
-    """What a run did, derived from its transcript alone."""
+    """What a run did, derived from its transcript alone. Tokens count every call, cached ones too
+    (they are labelled: cached_*_tokens), so a cached rerun or a resume reports the run's real size."""
     starts = [e for e in events if e.get("event") in ("start", "resume")]
     first = next((e for e in events if e.get("event") == "start"), {})
     planned = starts[-1].get("rounds", first.get("rounds", 0)) if starts else 0
@@ -35,9 +56,33 @@ def summarize(events: list[dict]) -> dict:
     ok = [k for k, r in rounds.items() if r.get("status") == "ok"]
     r0 = rounds.get(0)
     last = events[-1].get("event") if events else None
+    cached = [c for c in calls if c.get("cached")]
+
+    def tok(cs, k):
+        return sum((c.get("usage") or {}).get(k, 0) or 0 for c in cs)
+
+    models = []
+    for e in starts:
+        m = (e.get("endpoint") or {}).get("model")
+        if m and m not in models:
+            models.append(m)
+    served = sorted({c["model"] for c in calls if c.get("model")})
+    errors = [e for e in events if e.get("event") == "error"]
+    stopping = [e for e in errors if e.get("error_kind") != "rejected"]
+    retries = [r for e in calls + errors for r in (e.get("retries") or [])]
+    price = next((e.get("price_per_1m") for e in reversed(starts) if e.get("price_per_1m")), None)
+    pt, ct = tok(calls, "prompt_tokens"), tok(calls, "completion_tokens")
     return {
         "concept": first.get("concept", ""),
-        "model": (first.get("endpoint") or {}).get("model", ""),
+        "model": ", then ".join(models) if models else (first.get("endpoint") or {}).get("model", ""),
+        "server_models": served,
+        "started": first.get("time"),
+        "duration_s": duration_s(events),
+        "vdsl_version": first.get("vdsl_version"),
+        "seed": first.get("seed"),
+        "max_tokens": (starts[-1].get("endpoint") or {}).get("max_tokens") if starts else None,
+        "system_prompt_sha256": first.get("system_prompt_sha256"),
+        "settings_changed": [e["changed_settings"] for e in starts if e.get("changed_settings")],
         "rounds_planned": planned,
         "rounds_done": len(rounds),
         "rounds_ok": len(ok),
@@ -50,11 +95,19 @@ def summarize(events: list[dict]) -> dict:
         "requests": sum(c.get("attempts", 1) for c in fresh)
         + sum(e.get("attempts", 1) or 0 for e in events if e.get("event") == "error"),
         "cached_calls": len(calls) - len(fresh),
-        "prompt_tokens": sum((c.get("usage") or {}).get("prompt_tokens", 0) or 0 for c in fresh),
-        "completion_tokens": sum((c.get("usage") or {}).get("completion_tokens", 0) or 0 for c in fresh),
+        "prompt_tokens": pt,
+        "completion_tokens": ct,
+        "cached_prompt_tokens": tok(cached, "prompt_tokens"),
+        "cached_completion_tokens": tok(cached, "completion_tokens"),
+        "cost": round((pt * price[0] + ct * price[1]) / 1e6, 6) if price else None,
+        "retries": len(retries),
+        "retry_reasons": [r.get("reason") for r in retries],
+        "rejected_requests": len(errors) - len(stopping),
+        "aborted_by": stopping[-1].get("error") if stopping and last != "end" else None,
         "latency_s": round(sum(c.get("latency_s", 0) or 0 for c in fresh), 3),
         "endpoint_errors": sum(1 for e in events if e.get("event") == "error"),
         "interrupted": last == "interrupted",
+        "deadline_reached": any(e.get("event") == "deadline" for e in events),
     }
 
 
@@ -176,21 +229,35 @@ def index_html(out_dir: str | Path, events: list[dict] | None = None, strip: byt
     ep = start.get("endpoint") or {}
     rounds = rounds_of(events)
     calls: dict[int, list[dict]] = {}
+    session, seen_in = 0, {}
     for e in events:
+        if e.get("event") == "resume":
+            session += 1
         if e.get("event") in ("call", "error") and isinstance(e.get("round"), int):
-            calls.setdefault(e["round"], []).append(e)
+            if seen_in.get(e["round"]) != session:   # a round redone after a resume: its new calls only
+                seen_in[e["round"]] = session
+                calls[e["round"]] = []
+            calls[e["round"]].append(e)
     p = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
          f"<title>vdsl refine: {_e(s['concept'])}</title>", f"<style>{CSS}</style></head><body>",
          f"<h1>{_e(s['concept'])}</h1>"]
-    meta = [("model", ep.get("model")), ("endpoint", ep.get("base_url")), ("temperature", ep.get("temperature")),
+    meta = [("model", s["model"]), ("server-reported model", ", ".join(s["server_models"])),
+            ("endpoint", ep.get("base_url")), ("temperature", ep.get("temperature")),
+            ("max_tokens", s["max_tokens"]), ("seed", s["seed"]), ("date", s["started"]),
+            ("duration", f"{s['duration_s']:.0f} s"), ("vdsl version", s["vdsl_version"]),
+            ("system prompt sha256", (s["system_prompt_sha256"] or "")[:16]),
             ("feedback", f"{start.get('feedback', '')}: {start.get('feedback_text', '')}"),
             ("rounds", f"{s['rounds_ok']} ok, {s['rounds_failed']} failed, of {s['rounds_planned']} planned"
              + ("" if s["complete"] else " (incomplete: rerun with --resume)")),
             ("compiled first try", "yes" if s["compiled_first_try"] else "no"), ("repairs", s["repairs"]),
             ("final round", s["final_round"]),
             ("requests", f"{s['requests']} sent, {s['cached_calls']} calls from the cache"),
-            ("tokens", f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion"),
-            ("latency", f"{s['latency_s']} s in all"), ("endpoint errors", s["endpoint_errors"])]
+            ("tokens", f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion (of which from the "
+                       f"cache: {s['cached_prompt_tokens']} + {s['cached_completion_tokens']})"),
+            ("cost", "" if s["cost"] is None else f"{s['cost']:.4f} (at the --price given)"),
+            ("latency", f"{s['latency_s']} s in all"), ("endpoint errors", s["endpoint_errors"]),
+            ("retries", f"{s['retries']}" + (f": {'; '.join(s['retry_reasons'][:10])}" if s["retries"] else "")),
+            ("aborted by", s["aborted_by"] or ""), ("settings changed on resume", s["settings_changed"] or "")]
     p.append('<table class="meta">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta)
              + "</table>")
     strip = strip if strip is not None else strip_png(out_dir, events)
@@ -203,6 +270,8 @@ def index_html(out_dir: str | Path, events: list[dict] | None = None, strip: byt
             p.append(f'<img class="round" alt="round {k}" src="{_data_url(png)}">')
         note = f"{r.get('kind', '')}" + (f" from round {r['from_round']}" if r.get("from_round") is not None else "")
         p.append(f"<p>{_e(note)}; {_e(r.get('repairs', 0))} repair(s)</p>")
+        if r.get("reason"):
+            p.append(f'<p class="failed">{_e(r["reason"])}</p>')
         if r.get("diagnostics"):
             p.append(f"<p>diagnostics</p><pre>{_e(_diag_lines(r['diagnostics']))}</pre>")
         if r.get("program"):
@@ -211,9 +280,13 @@ def index_html(out_dir: str | Path, events: list[dict] | None = None, strip: byt
             if c.get("event") == "error":
                 p.append(f'<p class="failed">endpoint error: {_e(c.get("error"))}</p>')
                 continue
+            for rt in c.get("retries") or []:
+                p.append(f'<p class="msg">retry {_e(rt.get("attempt"))} after {_e(rt.get("delay_s"))} s: '
+                         f'{_e(rt.get("reason"))}</p>')
             u = c.get("usage") or {}
             head = (f"call {i}: {c.get('kind', '')} · {u.get('prompt_tokens', '?')}+{u.get('completion_tokens', '?')}"
                     f" tokens · {c.get('latency_s', 0)} s" + (" · cached" if c.get("cached") else "")
+                    + (" · cut off at max_tokens" if c.get("cut") else "")
                     + (" · compiled" if c.get("ok") else " · errors"))
             last_user = next((m for m in reversed(c.get("messages") or []) if m.get("role") == "user"), {})
             p.append(f"<details><summary>{_e(head)}</summary>"
