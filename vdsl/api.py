@@ -16,7 +16,7 @@ from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
 from .errors import DiagnosticsError
 from .evaluate import evaluate
-from .modules import NotRegularFile, os_reason, read_regular_file
+from .modules import os_reason, read_regular_file
 from .syntax import parse
 from .values import RuntimeFault
 
@@ -69,7 +69,7 @@ class Program:
         """Errors are values: (scene, warnings) or (None, diagnostics). Never raises.
 
         One Deadline(budgets.time_limit) is made per call unless one is passed (E412 past it)."""
-        if not self.ok:
+        if self.checked is None or not self.ok:
             return None, list(self.diagnostics)
         budgets = budgets or self.budgets
         deadline = deadline or Deadline(budgets.time_limit)
@@ -173,10 +173,10 @@ def _guard(draw, deadline: Deadline, prog: Program | None):
     except DiagnosticsError:
         raise
     except RuntimeFault as f:
-        raise DiagnosticsError([_fault(f, prog.file if prog else "<input>")], prog and prog.source) from None
+        raise DiagnosticsError([_fault(f, prog.file if prog else "<input>")], prog.source if prog else None) from None
     except Exception as e:
         raise DiagnosticsError(
-            [_internal(e, "rendering", prog.file if prog else "<input>")], prog and prog.source
+            [_internal(e, "rendering", prog.file if prog else "<input>")], prog.source if prog else None
         ) from None
 
 
@@ -204,7 +204,7 @@ def _check_canvas(w: int, h: int, budgets: Budgets) -> None:
 
 def read_meta(source: str) -> dict[str, str]:
     """`// concept: parrot` style header lines at the top of a file → {"concept": "parrot"}."""
-    meta = {}
+    meta: dict[str, str] = {}
     for line in source.splitlines()[:40]:
         s = line.strip()
         if not s:
@@ -264,8 +264,6 @@ def compile_file(path: str | os.PathLike, budgets: Budgets = DEFAULT, allow_file
         data = read_regular_file(p, max(budgets.source_bytes + 1, 1))
     except (OSError, ValueError, TypeError) as e:
         why = os_reason(e) if isinstance(e, (OSError, ValueError)) else "not a path"
-        if isinstance(e, NotRegularFile):
-            why = e.strerror
         return Program(
             "", shown, None, [Diagnostic("E100", f"cannot read {shown[:300]}: {why}", Span(0, 0, 0, 0, shown))], budgets
         )

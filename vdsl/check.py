@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import nodes as n
@@ -92,7 +93,7 @@ class _Scope:
         self.vars: dict[str, _Var] = {}
 
     def lookup(self, name: str) -> _Var | None:
-        s = self
+        s: _Scope | None = self
         while s is not None:
             v = s.vars.get(name)
             if v is not None:
@@ -102,14 +103,16 @@ class _Scope:
 
     def size(self) -> int:
         """How many names names() would return, at most (without building the set)."""
-        out, s = 0, self
+        out = 0
+        s: _Scope | None = self
         while s is not None:
             out += len(s.vars)
             s = s.parent
         return out
 
     def names(self) -> set[str]:
-        out, s = set(), self
+        out: set[str] = set()
+        s: _Scope | None = self
         while s is not None:
             out |= set(s.vars)
             s = s.parent
@@ -515,7 +518,7 @@ class Checker:
         return self._call_builtin(c, b, scope, block, as_value)
 
     def _bind_args(
-        self, c: n.Call, names: list[str], positional: int, scope: _Scope, what: str, signature: str = ""
+        self, c: n.Call, names: Sequence[str], positional: int, scope: _Scope, what: str, signature: str = ""
     ) -> tuple[dict[str, tuple[Type, n.Arg]], bool]:
         """Bind arguments to parameter names; also says whether extra positional ones were refused."""
         bound: dict[str, tuple[Type, n.Arg]] = {}
@@ -560,7 +563,7 @@ class Checker:
         return bound, refused
 
     @staticmethod
-    def _unknown_arg_hint(c: n.Call, pname: str, names: list[str]) -> str:
+    def _unknown_arg_hint(c: n.Call, pname: str, names: Sequence[str]) -> str:
         s = did_you_mean(pname, names, ARG_ALIASES)
         if s in ("center", "at") and pname in ("x", "y", "cx", "cy", "left", "top"):
             return f"did you mean `{s}`? It takes a point: {s}=(x, y)"
@@ -614,8 +617,10 @@ class Checker:
 
     def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
         """A literal number outside a parameter's range is reported now (as it would be at run time)."""
-        neg = isinstance(e, n.Unary) and e.op == "-"
-        lit = e.operand if neg else e
+        if isinstance(e, n.Unary) and e.op == "-":
+            neg, lit = True, e.operand
+        else:
+            neg, lit = False, e
         if not isinstance(lit, (n.Number, n.Percent)) or not math.isfinite(lit.value):
             return
         v = -lit.value if neg else lit.value
@@ -631,14 +636,17 @@ class Checker:
                 + (", or use hsl(h, s%, l%) for percentages" if scale == "0-255" else ""),
             )
 
-    def _suggested_for_unknown(self, c: n.Call, names: list[str]) -> set[str]:
+    def _suggested_for_unknown(self, c: n.Call, names: Sequence[str]) -> set[str]:
         """Parameters that an unknown argument's did-you-mean already points at (no second error)."""
         known = set(names)
         return {
-            did_you_mean(a.name, names, ARG_ALIASES)
+            s
             for a in c.args
-            if a.name is not None and a.name not in known and self._may_suggest(len(names))
-        } - {None}
+            if a.name is not None
+            and a.name not in known
+            and self._may_suggest(len(names))
+            and (s := did_you_mean(a.name, names, ARG_ALIASES)) is not None
+        }
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
         names = [p[0] for p in sig.params]
@@ -702,14 +710,14 @@ class Checker:
         if t == STRING and (assignable(COLOR, want)) and isinstance(e, n.String):
             if parse_color_text(e.value) is None:
                 s = suggest_color(e.value)
-                hint = f"did you mean {s}?" if s else "use a CSS colour name or hex like #ff8800"
+                color_hint = f"did you mean {s}?" if s else "use a CSS colour name or hex like #ff8800"
                 if e.value.strip().startswith("#"):
-                    hint = "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc"
+                    color_hint = "hex colours have 3, 4, 6 or 8 digits: #f80, #f80c, #ff8800, #ff8800cc"
                 elif "(" in e.value and e.value.split("(")[0].strip().lower() in TABLE:
-                    hint = f"write the call without quotes: {e.value.strip()}"
-                self.err("E216", f'unknown colour "{e.value}"', e.span, hint)
+                    color_hint = f"write the call without quotes: {e.value.strip()}"
+                self.err("E216", f'unknown colour "{e.value}"', e.span, color_hint)
             return  # a colour written as a string literal ("red", "#ff0000") is accepted
-        hint = None
+        hint: str | None = None
         if want == POINT and t.name == "list":
             hint = "write points as (x, y), not [x, y]"
         elif want == list_of(POINT) and t.name == "list" and t.elem is not None and t.elem.name == "list":
@@ -780,14 +788,14 @@ class Checker:
         if isinstance(e, n.Bool):
             return BOOL
         if isinstance(e, n.ListLit):
-            t: Type | None = None
+            elem: Type | None = None
             items = []
             for item in e.items:
                 it = self.expr(item, scope)
                 items.append(it)
-                t = it if t is None else join(t, it)
+                elem = it if elem is None else join(elem, it)
             self._item_types[id(e)] = items
-            return list_of(t or ANY)
+            return list_of(elem or ANY)
         if isinstance(e, n.Unary):
             t = self.expr(e.operand, scope)
             if e.op == "not":
@@ -805,7 +813,7 @@ class Checker:
                 and e.obj.name not in self.defs
                 and e.obj.name not in TABLE
             ):
-                return self._module_field(e, scope)
+                return self._module_field(e, e.obj, scope)
             t = self.expr(e.obj, scope)
             fields = {"point": ("x", "y"), "color": ("r", "g", "b", "a")}.get(t.name)
             if t == ANY:
@@ -850,7 +858,7 @@ class Checker:
             return list_of(self.expr(e.item, inner))
         return ANY  # pragma: no cover
 
-    def _module_field(self, e: n.Field, scope: _Scope) -> Type:
+    def _module_field(self, e: n.Field, obj: n.Name, scope: _Scope) -> Type:
         """`Math.PI`, `math.pi`, `np.pi`: a module prefix from another language."""
         names = scope.names() if self._may_suggest(scope.size()) else set()
         s = did_you_mean(e.name, names, NAME_ALIASES, cutoff=0.8)
@@ -861,7 +869,7 @@ class Checker:
             if s
             else "vdsl has no modules or objects; only points (.x, .y) and colours (.r, .g, .b, .a) have fields"
         )
-        self.err("E200", f"unknown name `{e.obj.name}`", e.obj.span, hint)
+        self.err("E200", f"unknown name `{obj.name}`", obj.span, hint)
         return ANY
 
     def _name(self, e: n.Name, scope: _Scope) -> Type:

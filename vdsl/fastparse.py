@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lark import Lark
 from lark.lexer import PatternStr
@@ -61,7 +62,7 @@ class FastParser:
         self.states = table.states
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
-        self._reducers = {}
+        self._reducers: dict[Any, Callable[[list], Any]] = {}
         self._build_lexer(lark)
 
     # ------------------------------------------------------------ lexing
@@ -91,7 +92,7 @@ class FastParser:
         ops.sort(key=lambda x: -len(x[0]))
         # Some texts belong to several terminals (`=` is EQUAL and ASSIGN_OP): like Lark's
         # contextual lexer, the parser picks the one its current state accepts.
-        self.op_types = {}
+        self.op_types: dict[str, str] = {}
         self.alternatives: dict[str, tuple[str, ...]] = {}
         for text, name in ops:
             if text in self.op_types:
@@ -476,18 +477,20 @@ def _edge(sym) -> str | None:
     return None if sym.name.startswith("_") else "node"
 
 
-def _span_of(children, first, last) -> tuple:
-    c0, c1 = children[0] if children else None, children[-1] if children else None
-    sl, sc = (
-        (c0.line, c0.column) if first == "tok" else (c0.span[0], c0.span[1]) if first == "node" else _start(children)
-    )
-    el, ec = (
-        (c1.end_line, c1.end_column)
-        if last == "tok"
-        else (c1.span[2], c1.span[3])
-        if last == "node"
-        else _end(children)
-    )
+def _span_of(children: list, first: str | None, last: str | None) -> tuple:
+    # "tok" and "node" edges are fixed grammar symbols, so children is never empty for them
+    if first == "tok":
+        sl, sc = children[0].line, children[0].column
+    elif first == "node":
+        sl, sc = children[0].span[0], children[0].span[1]
+    else:
+        sl, sc = _start(children)
+    if last == "tok":
+        el, ec = children[-1].end_line, children[-1].end_column
+    elif last == "node":
+        el, ec = children[-1].span[2], children[-1].span[3]
+    else:
+        el, ec = _end(children)
     return sl, sc, el, ec
 
 

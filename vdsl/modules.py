@@ -15,7 +15,7 @@ from .budgets import CAPS
 
 # The most bytes read from any source file: one more than the largest source-size budget, so an
 # oversized file is still reported as E400 by the parser, and a huge file is never read whole.
-MAX_READ = CAPS["source_bytes"] + 1
+MAX_READ = int(CAPS["source_bytes"]) + 1
 MAX_PATH_CHARS = 1024  # longer `use "..."` paths are refused before touching the file system
 _STDLIB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
@@ -123,6 +123,7 @@ def decode_source(data: bytes) -> str:
 def os_reason(e: BaseException) -> str:
     """An OSError (or a symlink-loop RuntimeError) in a few words, without the path (paths can be huge)."""
     if isinstance(e, NotRegularFile):
+        assert e.strerror is not None  # NotRegularFile.__init__ always sets it
         return e.strerror
     if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP:
         return "the path is a symlink loop"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NoReturn
 
 __all__ = [
     "PathDataError",
@@ -81,6 +82,13 @@ del _up, _kinds, _first, _rep
 _INF = math.inf
 
 
+def _skip(pattern: "re.Pattern[str]", d: str, pos: int) -> int:
+    """End of `pattern` (white space or a separator, which may be empty, so it always matches) at pos."""
+    m = pattern.match(d, pos)
+    assert m is not None  # every use is a pattern that matches the empty string
+    return m.end()
+
+
 def _found(d: str, pos: int) -> str:
     if pos >= len(d):
         return "the end of the data"
@@ -93,13 +101,13 @@ def _nonfinite_at(d: str, pos: int) -> None:
         raise PathDataError(f"non-finite number {m.group(0)!r} is not allowed", pos)
 
 
-def _diagnose(d: str, pos: int, letter: str, first: bool) -> None:
+def _diagnose(d: str, pos: int, letter: str, first: bool) -> NoReturn:
     """Re-scan an argument set that failed to match, one token at a time, and raise the error."""
     kinds = _ARGS[letter.upper()]
     count = len(kinds)
     p = pos
     for i, k in enumerate(kinds):
-        q = (_WS_RE if (i == 0 and first) else _SEP_RE).match(d, p).end()
+        q = _skip(_WS_RE if (i == 0 and first) else _SEP_RE, d, p)
         m = (_NUM_RE if k == "n" else _FLAG_RE).match(d, q)
         if m is None:
             _nonfinite_at(d, q)
@@ -117,7 +125,7 @@ def _diagnose(d: str, pos: int, letter: str, first: bool) -> None:
     raise PathDataError(f"malformed arguments for command {letter}", pos)  # pragma: no cover
 
 
-def _overflow(d: str, m: "re.Match[str]", letter: str) -> None:
+def _overflow(d: str, m: "re.Match[str]", letter: str) -> NoReturn:
     """A set produced a non-finite value: blame a literal that overflowed, else the arithmetic."""
     for i in range(1, (m.lastindex or 0) + 1):
         if math.isinf(float(m.group(i))):
@@ -136,7 +144,7 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
     if not isinstance(d, str):
         raise TypeError("path data must be a str")
     n = len(d)
-    pos = _WS_RE.match(d, 0).end()
+    pos = _skip(_WS_RE, d, 0)
     if pos >= n:
         return ()
     if d[pos] not in "Mm":
@@ -155,7 +163,9 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
     last_z = False
 
     while True:
-        pos = _WS_RE.match(d, pos).end()
+        ws = _WS_RE.match(d, pos)  # (inlined _skip: one call less per command)
+        assert ws is not None
+        pos = ws.end()
         if pos >= n:
             break
         ch = d[pos]
@@ -183,6 +193,7 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
             last_z = True
             continue
         last_z = False
+        assert first_re is not None and rep_re is not None  # only Z has no argument patterns
         m = first_re.match(d, pos)
         if m is None:
             _diagnose(d, pos, ch, True)
@@ -259,10 +270,10 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
                     y1 += cy
                     x += cx
                     y += cy
-                seg = ("Q", x1, y1, x, y)
-                if not all(map(isfinite, seg[1:])):
+                qseg = ("Q", x1, y1, x, y)
+                if not all(map(isfinite, qseg[1:])):
                     _overflow(d, m, ch)
-                append(seg)
+                append(qseg)
                 cx, cy, kx, ky = x, y, x1, y1
                 prev = "Q"
             elif up == "T":
@@ -276,10 +287,10 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
                     y1 = 2.0 * cy - ky
                 else:
                     x1, y1 = cx, cy
-                seg = ("Q", x1, y1, x, y)
-                if not all(map(isfinite, seg[1:])):
+                qseg = ("Q", x1, y1, x, y)
+                if not all(map(isfinite, qseg[1:])):
                     _overflow(d, m, ch)
-                append(seg)
+                append(qseg)
                 cx, cy, kx, ky = x, y, x1, y1
                 prev = "Q"
             else:  # "A"
@@ -306,7 +317,7 @@ def parse_path_data(d: str, max_segments: int | None = None) -> tuple[tuple, ...
                 prev = ""
             m = rep_re.match(d, pos)
             if m is None:
-                q = _SEP_RE.match(d, pos).end()
+                q = _skip(_SEP_RE, d, pos)
                 if (q < n and d[q] in _NUMBER_START) or (q > pos and "," in d[pos:q]):
                     _diagnose(d, pos, ch, False)
                 break

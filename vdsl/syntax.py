@@ -274,7 +274,7 @@ def _offset_to_linecol(starts: list[int], off: int) -> tuple[int, int]:
 
 def _python_comments(source: str, file: str) -> list[Diagnostic]:
     """`# ...` lines: reported all at once, before parsing (a common LLM habit)."""
-    diags = []
+    diags: list[Diagnostic] = []
     if "#" not in source:
         return diags
     starts = None
@@ -461,12 +461,16 @@ def _lark_diagnostic(source: str, file: str, resume: tuple[int, int] | None = No
 def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic:
     line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
     if isinstance(e, UnexpectedCharacters):
-        ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
+        pos = e.pos_in_stream
+        assert pos is not None  # UnexpectedCharacters always records the lexer's position
+        ch = source[pos] if pos < len(source) else ""
         sp = Span(line, col, line, col + 1, file)
         if ch in "\"'":
             return Diagnostic("E105", "unterminated string", sp, f"close the string with {ch} on the same line")
         if ch == "#":
-            rest = re.match(r"#\w*", source[e.pos_in_stream : e.pos_in_stream + 40]).group(0)
+            hit = re.match(r"#\w*", source[pos : pos + 40])
+            assert hit is not None  # the text starts with "#"
+            rest = hit.group(0)
             return Diagnostic(
                 "E106",
                 f"`{rest}` is not a colour or a comment",
@@ -490,7 +494,7 @@ def _syntax_diagnostic(e: UnexpectedInput, source: str, file: str) -> Diagnostic
             "\u2212": "use the ASCII minus sign -",
             "\u00d7": "use * to multiply",
         }.get(ch)
-        if ch == "\\" and re.match(r"\\[A-Za-z]+", source[e.pos_in_stream :]):
+        if ch == "\\" and re.match(r"\\[A-Za-z]+", source[pos:]):
             hint = (
                 "vdsl is not TikZ or LaTeX: write calls such as "
                 "line(from=(0, 0), to=(100, 100)) or circle(center=(50, 50), r=20)"

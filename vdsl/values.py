@@ -54,6 +54,8 @@ class VList(list):
     expanded `size` and nesting `depth`, computed once when it is built (see new_list)."""
 
     __slots__ = ("size", "depth")
+    size: int
+    depth: int
 
 
 def size_of(v) -> int:
@@ -212,7 +214,7 @@ def to_paint(v) -> "ir.Paint | None":
     if v is None:
         return None
     if isinstance(v, Color):
-        return None if v.a <= 0 else ir.Solid(tuple(v))
+        return None if v.a <= 0 else ir.Solid((v.r, v.g, v.b, v.a))
     return v
 
 

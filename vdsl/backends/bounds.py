@@ -50,9 +50,10 @@ def shape_box(s: Shape) -> Box | None:
     elif isinstance(g, EllipseGeom):
         b = (g.cx - g.rx, g.cy - g.ry, g.cx + g.rx, g.cy + g.ry)
     elif isinstance(g, PathGeom):
-        b = segments_bounds(g.segments)
-        if b is None:
+        pb = segments_bounds(g.segments)
+        if pb is None:
             return None
+        b = pb
     elif isinstance(g, TextGeom):
         w = g.size * 0.75 * len(g.text)
         x0 = {"start": g.x, "middle": g.x - w / 2, "end": g.x - w}.get(g.anchor, g.x)

@@ -121,6 +121,7 @@ def draw_shape(canvas: skia.Canvas, s: Shape) -> None:
     moved = not is_identity(s.transform)
     count = canvas.save() if (moved or layered) else None
     if moved:
+        assert s.transform is not None  # is_identity(None) is True
         canvas.concat(sk_matrix(s.transform))
     if layered:
         lp = skia.Paint()
@@ -154,7 +155,7 @@ def draw_group(canvas: skia.Canvas, g: Group, poll: Poll | None = None) -> None:
     if g.opacity <= 0 or not g.children:
         return
     count = canvas.save()
-    if not is_identity(g.transform):
+    if g.transform is not None and not is_identity(g.transform):
         canvas.concat(sk_matrix(g.transform))
     if g.clip is not None:
         canvas.clipPath(build_path(g.clip), skia.ClipOp.kIntersect, True)
@@ -190,4 +191,4 @@ def draw_scene(canvas: skia.Canvas, scene: Scene, background: bool = True, deadl
     poll = Poll(deadline) if deadline is not None and deadline.at is not None else None
     draw_group(canvas, scene.root, poll)
     if poll is not None:
-        deadline.check("rendering")
+        poll.deadline.check("rendering")

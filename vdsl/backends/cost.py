@@ -135,7 +135,7 @@ class Estimate:
         self.total += units
 
     def top(self) -> str:
-        return max(self.parts, key=self.parts.get) if self.parts else "output"
+        return max(self.parts, key=self.parts.__getitem__) if self.parts else "output"
 
 
 # ---------------------------------------------------------------- geometry helpers
@@ -321,13 +321,14 @@ class _Walk:
             return
         add = self.est.add
         add("draws", GROUP)
-        if not _identity(g.transform):
-            ctm = multiply(ctm, tuple(g.transform))
+        if g.transform is not None and not _identity(g.transform):
+            ctm = multiply(ctm, g.transform)
         if g.clip is not None:
             add("paths", len(g.clip.segments) * SEGMENT)
-            clip = clip_box(transform_box(segments_bounds(g.clip.segments) or (0, 0, 0, 0), ctm), clip)
-            if clip is None:
+            clipped = clip_box(transform_box(segments_bounds(g.clip.segments) or (0, 0, 0, 0), ctm), clip)
+            if clipped is None:
                 return
+            clip = clipped
             if raster:
                 add("layers", area(clip) * CLIP_PX)
                 length, rise = path_measure(g.clip.segments)
@@ -342,9 +343,10 @@ class _Walk:
             k = matrix_scale(ctm)
             layer = grow(clip, min(reach * k, MAX_REACH))  # a layer reaches past the clip by its margin
             if box is not None:
-                layer = clip_box(transform_box(grow(box, reach), ctm), layer)
-            if layer is None:
-                return
+                inside = clip_box(transform_box(grow(box, reach), ctm), layer)
+                if inside is None:
+                    return
+                layer = inside
             # the filters read and write the layer plus 3 sigma of border per blur
             border = 1.5 * k * sum(max(0.0, e.radius) for e in g.effects)
             fx = area(clip_box(grow(layer, border), grow(clip, border)))
@@ -359,7 +361,7 @@ class _Walk:
         clip_px, clip_h = area(clip), math.ceil(clip[3]) - math.floor(clip[1])
         shape = self.shape
         for child in g.children:
-            if type(child) is Shape:
+            if isinstance(child, Shape):
                 shape(child, ctm, clip, raster, clip_px, clip_h)
             else:
                 self.group(child, ctm, clip, raster)  # recursion bounded like the renderer's
@@ -390,7 +392,7 @@ class _Walk:
         is_path = type(geom) is PathGeom
         nseg = 0
         length = rise = -1.0  # -1: not measured
-        if is_path:
+        if type(geom) is PathGeom:  # (is_path, narrowed for the type checker)
             nseg = len(geom.segments)
             parts["paths"] += nseg * SEGMENT
             if stroke is not None or (raster and (not quick or nseg > QUICK_SEGMENTS)):
@@ -415,7 +417,7 @@ class _Walk:
             px, height = self.pixels(s, ctm, clip)
         if not px:
             return
-        full = ctm if _identity(s.transform) else multiply(ctm, tuple(s.transform))
+        full = ctm if s.transform is None or _identity(s.transform) else multiply(ctm, s.transform)
         k = matrix_scale(full)
         if is_path and raster:
             cap = nseg * height  # an edge crosses at most every row of the clipped box

@@ -246,6 +246,7 @@ def set_paint(sk: skia.Paint, paint: Paint, opacity: float = 1.0) -> bool:
     """Set colour/shader of `sk` from an IR paint, multiplying alpha by opacity.
     Returns False when the paint draws nothing."""
     op = _unit(opacity)
+    src: skia.Shader | RGBA | None
     if isinstance(paint, Solid):
         src = clamp_rgba(paint.rgba)
     elif isinstance(paint, (LinearGradient, RadialGradient, SweepGradient)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import skia
 
@@ -45,7 +46,7 @@ def num(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def esc(text: str) -> str:
+def esc(text: object) -> str:
     """Escape text for an XML attribute value (double-quoted) or character data."""
     out = (
         str(text)
@@ -70,7 +71,11 @@ def hex_color(rgba) -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
-def tag(name: str, attrs: list[tuple[str, object]], children: list[str] | None = None) -> str:
+# An element's attributes in order; a None value leaves the attribute out.
+Attrs = Sequence[tuple[str, object]]
+
+
+def tag(name: str, attrs: Attrs, children: list[str] | None = None) -> str:
     a = "".join(f' {k}="{esc(v)}"' for k, v in attrs if v is not None)
     if not children:
         return f"<{name}{a}/>"
@@ -250,7 +255,10 @@ class _Writer:
             for kind, rgba, prm in items:
                 if rgba[3] <= 0:
                     continue
-                fill = [("fill", hex_color(rgba)), ("fill-opacity", num(rgba[3]) if rgba[3] < 1 else None)]
+                fill: list[tuple[str, object]] = [
+                    ("fill", hex_color(rgba)),
+                    ("fill-opacity", num(rgba[3]) if rgba[3] < 1 else None),
+                ]
                 if kind == "rect":
                     x, y, w, h = prm
                     kids.append(
@@ -437,26 +445,27 @@ class _Writer:
     def shape(self, s: Shape, ctm: Matrix) -> str | None:
         if not drawable(s.geom) or s.opacity <= 0:
             return None
-        has_stroke = s.stroke is not None and s.stroke.width > 0 and math.isfinite(s.stroke.width)
-        if s.fill is None and not has_stroke:
+        stroke = s.stroke if s.stroke is not None and s.stroke.width > 0 and math.isfinite(s.stroke.width) else None
+        if s.fill is None and stroke is None:
             return None
-        local = ctm if is_identity(s.transform) else multiply(ctm, tuple(s.transform))
+        moved = None if s.transform is None or is_identity(s.transform) else s.transform
+        local = ctm if moved is None else multiply(ctm, moved)
         outer: list[tuple[str, object]] = []
-        if not is_identity(s.transform):
-            outer.append(("transform", matrix_attr(s.transform)))
+        if moved is not None:
+            outer.append(("transform", matrix_attr(moved)))
         if s.opacity < 1:
             outer.append(("opacity", num(s.opacity)))
         outer.append(("style", self.blend_style(s.blend)))
         outer.append(("data-label", s.label))
-        noisy = isinstance(s.fill, Noise) or (has_stroke and isinstance(s.stroke.paint, Noise))
+        noisy = isinstance(s.fill, Noise) or (stroke is not None and isinstance(stroke.paint, Noise))
         if not noisy:
             attrs: list[tuple[str, object]] = []
             fv, fo = self.paint_ref(s.fill) if s.fill is not None else ("none", None)
             attrs.append(("fill", fv))
             if fo is not None:
                 attrs.append(("fill-opacity", num(fo)))
-            if has_stroke:
-                sv, so = self.paint_ref(s.stroke.paint)
+            if stroke is not None:
+                sv, so = self.paint_ref(stroke.paint)
                 if sv != "none":
                     attrs += self.stroke_attrs(s, sv, so)
             if fv == "none" and not any(k == "stroke" for k, _ in attrs):
@@ -475,9 +484,9 @@ class _Writer:
                     parts.append(
                         self.geom_element(s.geom, [("fill", fv), ("fill-opacity", num(fo) if fo is not None else None)])
                     )
-        if has_stroke:
-            if isinstance(s.stroke.paint, Noise):
-                fid = self.noise_filter(s.stroke.paint, local)
+        if stroke is not None:
+            if isinstance(stroke.paint, Noise):
+                fid = self.noise_filter(stroke.paint, local)
                 if fid:
                     parts.append(
                         self.geom_element(
@@ -486,7 +495,7 @@ class _Writer:
                         )
                     )
             else:
-                sv, so = self.paint_ref(s.stroke.paint)
+                sv, so = self.paint_ref(stroke.paint)
                 if sv != "none":
                     parts.append(self.geom_element(s.geom, [("fill", "none")] + self.stroke_attrs(s, sv, so)))
         if not parts:
@@ -496,7 +505,8 @@ class _Writer:
     def group(self, g: Group, ctm: Matrix) -> str | None:
         if g.opacity <= 0 or not g.children:
             return None
-        local = ctm if is_identity(g.transform) else multiply(ctm, tuple(g.transform))
+        moved = None if g.transform is None or is_identity(g.transform) else g.transform
+        local = ctm if moved is None else multiply(ctm, moved)
         kids = []
         poll = self.poll
         for child in g.children:
@@ -509,8 +519,8 @@ class _Writer:
         if not kids:
             return None
         attrs: list[tuple[str, object]] = []
-        if not is_identity(g.transform):
-            attrs.append(("transform", matrix_attr(g.transform)))
+        if moved is not None:
+            attrs.append(("transform", matrix_attr(moved)))
         if g.clip is not None:
             cid = self.new_id("c")
             rule = [("clip-rule", "evenodd")] if g.clip.fill_rule == "evenodd" else []

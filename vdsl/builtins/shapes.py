@@ -131,7 +131,7 @@ def _poly(ctx, points, close: bool, style):
     if len(points) < 2:
         raise RuntimeFault("E301", f"needs at least 2 points, got {len(points)}")
     ctx.use_segments(len(points) + 1)
-    segs = [("M", points[0].x, points[0].y)] + [("L", p.x, p.y) for p in points[1:]]
+    segs: list[ir.Segment] = [("M", points[0].x, points[0].y)] + [("L", p.x, p.y) for p in points[1:]]
     if close:
         segs.append(("Z",))
     xs = [p.x for p in points]
