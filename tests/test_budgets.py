@@ -77,7 +77,7 @@ def test_e404_primitives():
 def test_e405_path_segments():
     # 32768 `h1` segments per path, built at run time (the source stays small); seven paths overrun 200k
     src = 'let d = "h1"\nfor i in range(15) { d = d + d }\nfor k in range(7) { path(d="M 0 0 " + d, stroke=red) }'
-    assert codes(src, DEFAULT.with_overrides(fuel=4_000_000)) == ["E405"]   # paths charge fuel per character too
+    assert codes(src, DEFAULT.with_overrides(fuel=4_000_000)) == ["E405"]  # paths charge fuel per character too
     tight = DEFAULT.with_overrides(path_segments=100)
     assert codes("polygon(points=[(i, i * 2) for i in range(200)])", tight) == ["E405"]
     assert codes("polygon(points=[(i, i * 2) for i in range(50)])", tight) == []

@@ -1,4 +1,5 @@
 """The LLM client against a real HTTP server: retries, Retry-After, timeouts, broken bodies, cache, concurrency, config."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -9,8 +10,7 @@ import time
 import pytest
 
 from fake_openai_server import FakeOpenAI, bad_json, reply, sleep, status, truncated
-from vdsl.llm import (EndpointNotConfigured, LLMClient, LLMConfig, LLMError, ResponseCache, config_from_env,
-                      request_key)
+from vdsl.llm import EndpointNotConfigured, LLMClient, LLMConfig, LLMError, ResponseCache, config_from_env, request_key
 from vdsl.llm.client import retry_after_seconds
 
 MSGS = [{"role": "system", "content": "sys"}, {"role": "user", "content": "draw a cat"}]
@@ -19,8 +19,13 @@ MSGS = [{"role": "system", "content": "sys"}, {"role": "user", "content": "draw 
 def make(srv, tmp_path=None, **kw):
     delays = []
     kw.setdefault("backoff", 0.001)
-    cfg = LLMConfig(model="fake-model", base_url=srv.base_url, api_key="test-key",
-                    cache_dir=(tmp_path / "cache") if tmp_path is not None else None, **kw)
+    cfg = LLMConfig(
+        model="fake-model",
+        base_url=srv.base_url,
+        api_key="test-key",
+        cache_dir=(tmp_path / "cache") if tmp_path is not None else None,
+        **kw,
+    )
     client = LLMClient(cfg, sleep=delays.append, rng=random.Random(0))
     return client, delays
 
@@ -36,14 +41,14 @@ def test_success_records_usage_latency_and_sends_the_request():
     body = srv.requests[0]
     assert body["model"] == "fake-model" and body["messages"] == MSGS
     assert body["temperature"] == 0.3 and body["max_tokens"] == 77
-    assert "sample" not in body          # the sample index is for the cache key only
+    assert "sample" not in body  # the sample index is for the cache key only
     assert srv.headers[0].get("authorization") == "Bearer test-key"
     assert client.stats.requests == 1 and client.stats.prompt_tokens == 12
 
 
 def test_429_with_retry_after_zero_is_retried_honouring_the_header():
     with FakeOpenAI([status(429, retry_after="0"), reply("ok")]) as srv:
-        client, delays = make(srv, backoff=5.0)     # backoff would say ~5 s; Retry-After says 0
+        client, delays = make(srv, backoff=5.0)  # backoff would say ~5 s; Retry-After says 0
         assert client.complete(MSGS).text == "ok"
     assert srv.count == 2
     assert delays == [0.0]
@@ -54,7 +59,7 @@ def test_retry_after_wins_over_a_short_backoff():
     with FakeOpenAI([status(503, retry_after="3"), reply("ok")]) as srv:
         client, delays = make(srv, backoff=0.001)
         assert client.complete(MSGS).text == "ok"
-    assert delays == [3.0]       # the injected sleep records it; nothing waits for real
+    assert delays == [3.0]  # the injected sleep records it; nothing waits for real
 
 
 def test_5xx_are_retried_with_exponential_backoff_and_jitter():
@@ -65,8 +70,8 @@ def test_5xx_are_retried_with_exponential_backoff_and_jitter():
     # every retry is ours: the openai package's own retries are off
     assert [h.get("x-stainless-retry-count", "0") for h in srv.headers] == ["0"] * 4
     assert len(delays) == 3
-    for i, d in enumerate(delays):       # base·2^i with ±50 % jitter
-        assert 0.01 * 2 ** i * 0.5 <= d <= 0.01 * 2 ** i * 1.5
+    for i, d in enumerate(delays):  # base·2^i with ±50 % jitter
+        assert 0.01 * 2**i * 0.5 <= d <= 0.01 * 2**i * 1.5
 
 
 def test_clear_error_after_the_last_try():
@@ -113,7 +118,7 @@ def test_malformed_json_body_is_retried():
 def test_connection_refused_is_retried_then_reported():
     srv = FakeOpenAI().start()
     url = srv.base_url
-    srv.stop()                      # nothing listens there any more
+    srv.stop()  # nothing listens there any more
     delays = []
     cfg = LLMConfig(model="m", base_url=url, retries=2, backoff=0.001, timeout=2)
     client = LLMClient(cfg, sleep=delays.append)
@@ -127,11 +132,12 @@ def test_max_completion_tokens_fallback():
         if "max_tokens" in body:
             return status(400, message="Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens' instead.")
         return reply("ok")
+
     with FakeOpenAI(default=needs_new_param) as srv:
         client, _ = make(srv)
         assert client.complete(MSGS).text == "ok"
         assert client.complete(MSGS + [{"role": "user", "content": "again"}]).text == "ok"
-    assert srv.count == 3             # one refusal, then the new parameter for good
+    assert srv.count == 3  # one refusal, then the new parameter for good
     assert srv.requests[-1]["max_completion_tokens"] == 4096
 
 
@@ -141,9 +147,9 @@ def test_cache_hits_cost_no_requests_and_the_key_is_the_full_request(tmp_path):
         a = client.complete(MSGS)
         b = client.complete(MSGS)
         assert srv.count == 1 and b.cached and b.text == a.text and b.attempts == 0
-        client.complete(MSGS, sample=1)                        # another sample
-        client.complete(MSGS, temperature=0.1)                 # another temperature
-        client.complete(MSGS[:1] + [{"role": "user", "content": "draw a dog"}])   # other messages
+        client.complete(MSGS, sample=1)  # another sample
+        client.complete(MSGS, temperature=0.1)  # another temperature
+        client.complete(MSGS[:1] + [{"role": "user", "content": "draw a dog"}])  # other messages
         assert srv.count == 4
         client.close()
         # a rerun: a new client on the same cache folder makes no request at all
@@ -189,8 +195,9 @@ def test_bounded_concurrency():
 
     with FakeOpenAI(default=slow) as srv:
         client, _ = make(srv, concurrency=2)
-        threads = [threading.Thread(target=client.complete, args=([{"role": "user", "content": str(i)}],))
-                   for i in range(6)]
+        threads = [
+            threading.Thread(target=client.complete, args=([{"role": "user", "content": str(i)}],)) for i in range(6)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -242,6 +249,6 @@ def test_config_from_env():
 def test_retry_after_forms():
     assert retry_after_seconds({"retry-after": "2.5"}) == 2.5
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0   # in the past
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None

@@ -1,4 +1,5 @@
 """Research-grade model runs: true deadlines, retries on record, fail-forward, honest resume and cache (real openai client, scripted server)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,18 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from fake_openai_server import (BROKEN, VALID, VALID_BLUE, FakeOpenAI, fenced, reply, sleep, status, trickle,
-                                trickle_headers)
+from fake_openai_server import (
+    BROKEN,
+    VALID,
+    VALID_BLUE,
+    FakeOpenAI,
+    fenced,
+    reply,
+    sleep,
+    status,
+    trickle,
+    trickle_headers,
+)
 from vdsl.cli import main
 from vdsl.llm.files import read_jsonl
 from vdsl.llm.report import index_html, summarize
@@ -45,21 +56,23 @@ def test_timeout_is_a_deadline_for_the_whole_reply_not_per_read(tmp_path):
         t0 = time.monotonic()
         r = run(srv, tmp_path, "--concept", "a red ball", "--rounds", "1", "--timeout", "2")
         took = time.monotonic() - t0
-        assert srv.count == 2                                   # one retry on timeout, no pile-up
+        assert srv.count == 2  # one retry on timeout, no pile-up
     assert took < 15, took
     assert r.exit_code == 1 and "--resume" in r.output
     err = events(tmp_path / "run", "error")[-1]
     assert "timeout" in err["error"] and err["attempts"] == 2
     assert [x["reason"].split(" ")[0] for x in err["retries"]] == ["timeout"]
-    assert "retry 1/" in r.output and "timeout" in r.output   # the retry was printed
+    assert "retry 1/" in r.output and "timeout" in r.output  # the retry was printed
 
 
 def test_timeout_holds_against_trickled_headers_too():
     """A server that sends its headers one byte a second (each read succeeds, so no per-read timeout fires)."""
     from vdsl.llm import LLMClient, LLMConfig, LLMError
+
     with FakeOpenAI(default=trickle_headers(0.5)) as srv:
-        client = LLMClient(LLMConfig(model="m", base_url=srv.base_url, timeout=1.5, retries=0), cache=None,
-                           log=lambda line: None)
+        client = LLMClient(
+            LLMConfig(model="m", base_url=srv.base_url, timeout=1.5, retries=0), cache=None, log=lambda line: None
+        )
         t0 = time.monotonic()
         try:
             client.complete([{"role": "user", "content": "hi"}])
@@ -110,8 +123,9 @@ def test_every_retry_is_printed_and_recorded_with_its_reason(tmp_path):
 
 # ------------------------------------------------------------------ 2. fail forward
 def test_context_overflow_on_a_repair_fails_that_round_and_the_run_goes_on(tmp_path):
-    with FakeOpenAI([reply(fenced(BROKEN)), status(400, message="maximum context length exceeded")],
-                    default=reply(fenced(VALID))) as srv:
+    with FakeOpenAI(
+        [reply(fenced(BROKEN)), status(400, message="maximum context length exceeded")], default=reply(fenced(VALID))
+    ) as srv:
         r = run(srv, tmp_path, "--concept", "a red ball", "--rounds", "2")
         assert srv.count == 3
     assert r.exit_code == 0, r.output
@@ -136,7 +150,7 @@ def test_one_concepts_overflow_never_stops_the_batch(tmp_path):
         r = run(srv, tmp_path, "--concepts", str(concepts), "--rounds", "1", "--jobs", "1", out="batch")
     rows = list(csv.DictReader((tmp_path / "batch" / "summary.csv").open()))
     assert [x["status"] for x in rows] == ["no program", "complete", "complete"]
-    assert r.exit_code == 1                                     # not every concept produced a program
+    assert r.exit_code == 1  # not every concept produced a program
     assert "context length" in events(tmp_path / "batch" / "a-huge-castle", "round")[0]["reason"]
 
 
@@ -145,7 +159,7 @@ def test_a_bad_key_stops_with_what_to_change(tmp_path):
     concepts.write_text("one\ntwo\nthree\n")
     with FakeOpenAI(default=status(401, message="invalid api key")) as srv:
         r = run(srv, tmp_path, "--concepts", str(concepts), "--rounds", "1", "--jobs", "1", out="batch")
-        assert srv.count == 1                                   # no retries, no other concept tried
+        assert srv.count == 1  # no retries, no other concept tried
     assert r.exit_code == 2
     assert "OPENAI_API_KEY" in r.output and "Resuming will not help" in r.output
     rows = list(csv.DictReader((tmp_path / "batch" / "summary.csv").open()))
@@ -253,9 +267,26 @@ def test_sigterm_records_an_interrupted_event(tmp_path):
         srv.on_request = lambda body: arrived.set() if srv.count == 2 else None
         out = tmp_path / "run"
         env = {**os.environ, **srv.env(), "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen([sys.executable, "-m", "vdsl.cli", "refine", "--concept", "a red ball",
-                                 "--rounds", "3", "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vdsl.cli",
+                "refine",
+                "--concept",
+                "a red ball",
+                "--rounds",
+                "3",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert arrived.wait(60), "round 1's request never came"
             proc.send_signal(signal.SIGTERM)
@@ -271,10 +302,27 @@ def test_sigterm_records_an_interrupted_event(tmp_path):
 # ------------------------------------------------------------------ the dataset's LLM path
 def _build(srv, tmp_path, *extra):
     (tmp_path / "c.txt").write_text("kite\nboat\n")
-    args = ["dataset", "build", "--concepts", str(tmp_path / "c.txt"), "--programs-per-concept", "1",
-            "--variants", "1", "--size", "32", "--workers", "1", "--no-progress", "-o", str(tmp_path / "ds"), *extra]
-    return CliRunner().invoke(main, args, env={**srv.env(), "VDSL_CACHE_DIR": str(tmp_path / "cache")},
-                              catch_exceptions=False)
+    args = [
+        "dataset",
+        "build",
+        "--concepts",
+        str(tmp_path / "c.txt"),
+        "--programs-per-concept",
+        "1",
+        "--variants",
+        "1",
+        "--size",
+        "32",
+        "--workers",
+        "1",
+        "--no-progress",
+        "-o",
+        str(tmp_path / "ds"),
+        *extra,
+    ]
+    return CliRunner().invoke(
+        main, args, env={**srv.env(), "VDSL_CACHE_DIR": str(tmp_path / "cache")}, catch_exceptions=False
+    )
 
 
 def test_dataset_generation_goes_on_past_a_rejected_concept(tmp_path):
@@ -315,10 +363,29 @@ def test_sigterm_in_a_batch_records_interrupted_events_and_writes_the_summary(tm
         srv.on_request = lambda body: arrived.set()
         out = tmp_path / "batch"
         env = {**os.environ, **srv.env(), "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen([sys.executable, "-m", "vdsl.cli", "refine", "--concepts", str(concepts),
-                                 "--rounds", "3", "--jobs", "1", "--no-progress", "--out", str(out),
-                                 "--cache-dir", str(tmp_path / "cache")],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vdsl.cli",
+                "refine",
+                "--concepts",
+                str(concepts),
+                "--rounds",
+                "3",
+                "--jobs",
+                "1",
+                "--no-progress",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert arrived.wait(60), "no request came"
             proc.send_signal(signal.SIGTERM)
@@ -336,7 +403,9 @@ def test_recognize_goes_on_past_a_rejected_program(tmp_path):
     root = tmp_path / "progs"
     root.mkdir()
     for i, c in enumerate(["cat", "dog", "boat"]):
-        (root / f"{c}.vd").write_text(f"// concept: {c}\ncanvas(width=32, height=32)\ncircle(center=(16, 16), r={10 + i})\n")
+        (root / f"{c}.vd").write_text(
+            f"// concept: {c}\ncanvas(width=32, height=32)\ncircle(center=(16, 16), r={10 + i})\n"
+        )
 
     def answer(body):
         text = last_user(body)
@@ -345,8 +414,12 @@ def test_recognize_goes_on_past_a_rejected_program(tmp_path):
         return reply("I cannot tell.")
 
     with FakeOpenAI(default=answer) as srv:
-        r = CliRunner().invoke(main, ["recognize", "--no-cache", "--backoff", "0", "--programs", str(root),
-                                      "--distractors", "1"], env=srv.env(), catch_exceptions=False)
+        r = CliRunner().invoke(
+            main,
+            ["recognize", "--no-cache", "--backoff", "0", "--programs", str(root), "--distractors", "1"],
+            env=srv.env(),
+            catch_exceptions=False,
+        )
         assert srv.count == 3
     assert r.exit_code == 0, r.output
     assert "err  cat.vd: cat -> HTTP 400" in r.output and "1 request(s) rejected" in r.output
@@ -355,10 +428,15 @@ def test_recognize_goes_on_past_a_rejected_program(tmp_path):
 
 def test_resumed_sampling_restores_what_was_not_given_and_reports_what_was():
     from vdsl.llm.refine import resumed_sampling
+
     start = {"endpoint": {"model": "a", "temperature": 0.7, "max_tokens": 1024, "base_url": "u"}}
     now = {"model": "b", "temperature": 0.0, "max_tokens": 4096, "base_url": "u"}
     use, changed = resumed_sampling(start, now, {"model"})
     assert use == {"model": "b", "temperature": 0.7, "max_tokens": 1024} and changed == {"model": ["a", "b"]}
-    use, changed = resumed_sampling(start, now, None)                  # programmatic: everything counts as given
-    assert use == {"model": "b", "temperature": 0.0, "max_tokens": 4096} and set(changed) == {"model", "temperature", "max_tokens"}
+    use, changed = resumed_sampling(start, now, None)  # programmatic: everything counts as given
+    assert use == {"model": "b", "temperature": 0.0, "max_tokens": 4096} and set(changed) == {
+        "model",
+        "temperature",
+        "max_tokens",
+    }
     assert resumed_sampling(start, {**start["endpoint"]}, None)[1] == {}

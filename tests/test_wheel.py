@@ -47,7 +47,7 @@ def test_wheel_contents(wheel):
     stdlib = sorted(p.name for p in (ROOT / "stdlib").glob("*.vd"))
     for name in stdlib:
         assert f"vdsl/stdlib/{name}" in names, f"stdlib/{name} is missing from the wheel"
-    for init in sorted((ROOT / "vdsl").rglob("__init__.py")):   # every subpackage ships
+    for init in sorted((ROOT / "vdsl").rglob("__init__.py")):  # every subpackage ships
         rel = init.relative_to(ROOT).as_posix()
         assert rel in names, f"{rel} is missing from the wheel (add its package to pyproject.toml)"
     for module in (

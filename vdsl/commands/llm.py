@@ -1,4 +1,5 @@
 """`vdsl prompt | refine | recognize`: the commands that talk to a model (logic in vdsl.llm)."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,17 @@ from ..llm.options import config_from_options, make_client, pop_llm_options
 from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
 from ..llm.recognize import recognize_folder, recognize_source, split_choices
 from ..llm.files import read_jsonl
-from ..llm.refine import (SAMPLING_KEYS, EndpointFatal, RefineAborted, RefineSettings, load_concept_list,
-                          print_summary, refine, refine_many, write_summary)
+from ..llm.refine import (
+    SAMPLING_KEYS,
+    EndpointFatal,
+    RefineAborted,
+    RefineSettings,
+    load_concept_list,
+    print_summary,
+    refine,
+    refine_many,
+    write_summary,
+)
 from ..llm.report import TRANSCRIPT
 from . import fail
 
@@ -24,23 +34,57 @@ from . import fail
 def llm_options(f):
     """--model, sampling, retry, concurrency and cache options."""
     opts = [
-        click.option("--model", envvar="VDSL_MODEL", show_envvar=True,
-                     help="Model name as the endpoint knows it (endpoint: OPENAI_BASE_URL, OPENAI_API_KEY)."),
+        click.option(
+            "--model",
+            envvar="VDSL_MODEL",
+            show_envvar=True,
+            help="Model name as the endpoint knows it (endpoint: OPENAI_BASE_URL, OPENAI_API_KEY).",
+        ),
         click.option("--temperature", type=click.FloatRange(0, 2), default=0.7, show_default=True),
-        click.option("--max-tokens", type=click.IntRange(1, 1_000_000), default=4096, show_default=True,
-                     help="Most tokens in one reply."),
-        click.option("--timeout", type=click.FloatRange(0.01, 3600), default=120.0, show_default=True,
-                     help="Seconds one reply may take in all (headers and body); the connection is closed "
-                          "at that point. A timed-out reply is asked again once at most."),
-        click.option("--retries", type=click.IntRange(0, 50), default=6, show_default=True,
-                     help="Tries after the first on 429, 5xx, timeouts and connection errors."),
-        click.option("--backoff", type=click.FloatRange(0, 600), default=1.0, show_default=True,
-                     help="First retry delay in seconds (doubled each retry, jittered; Retry-After wins)."),
-        click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
-                     help="Most requests in flight at once."),
+        click.option(
+            "--max-tokens",
+            type=click.IntRange(1, 1_000_000),
+            default=4096,
+            show_default=True,
+            help="Most tokens in one reply.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.01, 3600),
+            default=120.0,
+            show_default=True,
+            help="Seconds one reply may take in all (headers and body); the connection is closed "
+            "at that point. A timed-out reply is asked again once at most.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 50),
+            default=6,
+            show_default=True,
+            help="Tries after the first on 429, 5xx, timeouts and connection errors.",
+        ),
+        click.option(
+            "--backoff",
+            type=click.FloatRange(0, 600),
+            default=1.0,
+            show_default=True,
+            help="First retry delay in seconds (doubled each retry, jittered; Retry-After wins).",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=4,
+            show_default=True,
+            help="Most requests in flight at once.",
+        ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), envvar="VDSL_CACHE_DIR", show_envvar=True,
-                     help="Response cache folder [default: ~/.cache/vdsl]."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False),
+            envvar="VDSL_CACHE_DIR",
+            show_envvar=True,
+            help="Response cache folder [default: ~/.cache/vdsl].",
+        ),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -48,8 +92,14 @@ def llm_options(f):
 
 
 @click.command("prompt")
-@click.option("--tokens", "token_target", type=int, default=TOKEN_TARGET, show_default=True,
-              help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.")
+@click.option(
+    "--tokens",
+    "token_target",
+    type=int,
+    default=TOKEN_TARGET,
+    show_default=True,
+    help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.",
+)
 @click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
 def prompt_cmd(token_target, stats):
     """Print the system prompt given to the model (generated from the signature table, grammar
@@ -62,34 +112,80 @@ def prompt_cmd(token_target, stats):
 
 @click.command("refine")
 @click.option("--concept", help='What to draw, e.g. "a parrot in the jungle".')
-@click.option("--concepts", "concepts_spec", metavar="FILE_OR_TIER",
-              help="Batch form: a file with one concept per line, or a concept tier name.")
+@click.option(
+    "--concepts",
+    "concepts_spec",
+    metavar="FILE_OR_TIER",
+    help="Batch form: a file with one concept per line, or a concept tier name.",
+)
 @click.option("--limit", type=click.IntRange(1), help="Batch form: only the first N concepts.")
 @click.option("--rounds", type=click.IntRange(1, 1000), help="Rounds in all, round 0 included.  [default: 5]")
-@click.option("--max-repairs", type=click.IntRange(0, 100),
-              help="Repair requests per round when the program has errors.  [default: 3]")
-@click.option("--feedback", type=click.Choice(["text", "vision"]),
-              help="text: the feedback sentence only (the paper's setting); vision: also the rendered "
-                   "picture, for multimodal models.  [default: text]")
+@click.option(
+    "--max-repairs",
+    type=click.IntRange(0, 100),
+    help="Repair requests per round when the program has errors.  [default: 3]",
+)
+@click.option(
+    "--feedback",
+    type=click.Choice(["text", "vision"]),
+    help="text: the feedback sentence only (the paper's setting); vision: also the rendered "
+    "picture, for multimodal models.  [default: text]",
+)
 @click.option("--feedback-text", help=f'The improvement request.  [default: "{DEFAULT_FEEDBACK}"]')
-@click.option("--sample", type=int, default=0, show_default=True,
-              help="Sample index: another number asks afresh instead of reusing cached replies.")
+@click.option(
+    "--sample",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Sample index: another number asks afresh instead of reusing cached replies.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed programs are run and rendered at.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Output folder (batch: one subfolder per concept).  [default: refine/CONCEPT, or refine/]")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Output folder (batch: one subfolder per concept).  [default: refine/CONCEPT, or refine/]",
+)
 @click.option("--resume", is_flag=True, help="Continue the run(s) in --out after an interrupt or endpoint failure.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Batch form: concepts at once.  [default: --concurrency]")
 @click.option("--progress/--no-progress", default=True, help="Batch form: show a progress bar.")
-@click.option("--deadline", type=click.FloatRange(0.01), metavar="SECONDS",
-              help="Stop the whole run (every request and wait) after this many seconds; --resume continues.")
-@click.option("--allow-changed-settings", is_flag=True,
-              help="With --resume: accept a model, temperature or max-tokens other than the run started with "
-                   "(the change is recorded). Without it such a change is refused; unnamed ones are restored.")
-@click.option("--price", metavar="IN,OUT", help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: "
-                                                "the report gives the cost.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0.01),
+    metavar="SECONDS",
+    help="Stop the whole run (every request and wait) after this many seconds; --resume continues.",
+)
+@click.option(
+    "--allow-changed-settings",
+    is_flag=True,
+    help="With --resume: accept a model, temperature or max-tokens other than the run started with "
+    "(the change is recorded). Without it such a change is refused; unnamed ones are restored.",
+)
+@click.option(
+    "--price",
+    metavar="IN,OUT",
+    help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: the report gives the cost.",
+)
 @llm_options
-def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, feedback_text, sample, seed,
-               out_dir, resume, jobs, progress, deadline, allow_changed_settings, price, **kw):
+def refine_cmd(
+    concept,
+    concepts_spec,
+    limit,
+    rounds,
+    max_repairs,
+    feedback,
+    feedback_text,
+    sample,
+    seed,
+    out_dir,
+    resume,
+    jobs,
+    progress,
+    deadline,
+    allow_changed_settings,
+    price,
+    **kw,
+):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
 
     \b
@@ -107,9 +203,12 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
     llm = pop_llm_options(kw)
     run_deadline = time.monotonic() + deadline if deadline else None
     ctx = click.get_current_context()
-    explicit = {k for k in SAMPLING_KEYS
-                if ctx.get_parameter_source(k) in (click.core.ParameterSource.COMMANDLINE,
-                                                   click.core.ParameterSource.ENVIRONMENT)}
+    explicit = {
+        k
+        for k in SAMPLING_KEYS
+        if ctx.get_parameter_source(k)
+        in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    }
     prices = None
     if price:
         try:
@@ -117,10 +216,9 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
             assert len(prices) == 2 and min(prices) >= 0
         except (ValueError, AssertionError):
             raise click.UsageError(f"--price wants IN,OUT (per 1M tokens, e.g. 0.15,0.60), not {price!r}") from None
-    run_kw = {"deadline": run_deadline, "explicit": explicit, "allow_changed": allow_changed_settings,
-              "price": prices}
+    run_kw = {"deadline": run_deadline, "explicit": explicit, "allow_changed": allow_changed_settings, "price": prices}
 
-    def started_model(folders) -> None:   # --resume without --model: the run's own model
+    def started_model(folders) -> None:  # --resume without --model: the run's own model
         if resume and not llm["model"]:
             for f in folders:
                 st = next((e for e in read_jsonl(Path(f) / TRANSCRIPT) if e.get("event") == "start"), None)
@@ -132,8 +230,16 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
         raise click.UsageError("give --concept or --concepts, not both")
     if limit is not None and not concepts_spec:
         raise click.UsageError("--limit goes with --concepts")
-    overrides = {k: v for k, v in (("rounds", rounds), ("max_repairs", max_repairs), ("feedback", feedback),
-                                   ("feedback_text", feedback_text)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("rounds", rounds),
+            ("max_repairs", max_repairs),
+            ("feedback", feedback),
+            ("feedback_text", feedback_text),
+        )
+        if v is not None
+    }
     settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
     if concepts_spec:
         items = load_concept_list(concepts_spec, limit)
@@ -143,55 +249,71 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
         if not resume:
             taken = [f for f, _ in items if (out_root / f / TRANSCRIPT).exists()]
             if taken:
-                raise click.UsageError(f"{len(taken)} concept folder(s) under {out_root} already hold runs "
-                                       f"(e.g. {taken[0]}); pass --resume to continue them or choose another --out")
+                raise click.UsageError(
+                    f"{len(taken)} concept folder(s) under {out_root} already hold runs "
+                    f"(e.g. {taken[0]}); pass --resume to continue them or choose another --out"
+                )
         started_model(out_root / f for f, _ in items)
         cfg = config_from_options(**llm)
         client = make_client(cfg)
         try:
             out_root.mkdir(parents=True, exist_ok=True)
-            rows, outcome, why = refine_many(client, items, out_root, settings, resume=resume,
-                                             jobs=jobs or cfg.concurrency, overrides=overrides, progress=progress,
-                                             **run_kw)
+            rows, outcome, why = refine_many(
+                client,
+                items,
+                out_root,
+                settings,
+                resume=resume,
+                jobs=jobs or cfg.concurrency,
+                overrides=overrides,
+                progress=progress,
+                **run_kw,
+            )
         finally:
             client.close()
         write_summary(out_root, rows)
         print_summary(rows)
         click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
-        if isinstance(why, BaseException):   # SIGTERM: exit 143, as the command group maps it
+        if isinstance(why, BaseException):  # SIGTERM: exit 143, as the command group maps it
             raise why
         if outcome == "interrupted":
             raise Interrupted("every folder is consistent; rerun with --resume to continue")
         if outcome == "fatal":
-            raise EndpointFatal(f"{why}\nthe batch stopped; the folders are consistent: fix that, then rerun "
-                                "with --resume")
+            raise EndpointFatal(
+                f"{why}\nthe batch stopped; the folders are consistent: fix that, then rerun with --resume"
+            )
         if outcome == "aborted":
             raise IncompleteRun(f"{why}\nthe folders are consistent: rerun with --resume to continue")
         if any(r["status"] != "complete" for r in rows):
             fail(1)
         return
-    if not concept:
-        if not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
-            raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
+    if not concept and not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
+        raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
     out = Path(out_dir or Path("refine") / slugify(concept, 60))
     if (out / TRANSCRIPT).exists() and not resume:
-        raise click.UsageError(f"{out} already holds a refine run; pass --resume to continue it or choose another --out")
+        raise click.UsageError(
+            f"{out} already holds a refine run; pass --resume to continue it or choose another --out"
+        )
     started_model([out])
     client = make_client(config_from_options(**llm))
     try:
         s = refine(client, out, settings, resume=resume, overrides=overrides, **run_kw)
     except RefineAborted as e:
-        raise IncompleteRun(f"{e}\n{out} is consistent up to the last finished round: rerun with "
-                            f"--resume to continue") from None
+        raise IncompleteRun(
+            f"{e}\n{out} is consistent up to the last finished round: rerun with --resume to continue"
+        ) from None
     except (KeyboardInterrupt, Interrupted):
         raise Interrupted(f"{out} is consistent; rerun with --resume to continue") from None
     finally:
         client.close()
     st = client.stats
-    click.echo(f"{s['concept']}: {s['rounds_ok']}/{s['rounds_planned']} rounds ok"
-               f" ({'compiled first try' if s['compiled_first_try'] else 'round 0 needed repairs or failed'};"
-               f" {s['repairs']} repairs); {st.requests} requests now, {st.cache_hits} from the cache"
-               f" -> {out / 'index.html'}", err=True)
+    click.echo(
+        f"{s['concept']}: {s['rounds_ok']}/{s['rounds_planned']} rounds ok"
+        f" ({'compiled first try' if s['compiled_first_try'] else 'round 0 needed repairs or failed'};"
+        f" {s['repairs']} repairs); {st.requests} requests now, {st.cache_hits} from the cache"
+        f" -> {out / 'index.html'}",
+        err=True,
+    )
     if s["final_round"] is None:
         fail(1)
 
@@ -199,10 +321,18 @@ def refine_cmd(concept, concepts_spec, limit, rounds, max_repairs, feedback, fee
 @click.command("recognize")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--choices", help='Comma-separated concepts to choose from, e.g. "sky,lake,terrace".')
-@click.option("--programs", type=click.Path(exists=True, file_okay=False),
-              help="A folder of programs whose `// concept:` headers are known: score accuracy.")
-@click.option("--distractors", type=click.IntRange(1, 25), default=4, show_default=True,
-              help="Wrong choices per program, drawn from the other programs' concepts.")
+@click.option(
+    "--programs",
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of programs whose `// concept:` headers are known: score accuracy.",
+)
+@click.option(
+    "--distractors",
+    type=click.IntRange(1, 25),
+    default=4,
+    show_default=True,
+    help="Wrong choices per program, drawn from the other programs' concepts.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing distractors and order.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N programs (sorted by path).")
 @click.option("--keep-comments", is_flag=True, help="Show comments too (the concept header is always removed).")
@@ -238,8 +368,9 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
         return
     client = make_client(config_from_options(**llm))
     try:
-        scored, skipped = recognize_folder(client, Path(programs), distractors=distractors, seed=seed,
-                                           limit=limit, keep_comments=keep_comments)
+        scored, skipped = recognize_folder(
+            client, Path(programs), distractors=distractors, seed=seed, limit=limit, keep_comments=keep_comments
+        )
     finally:
         client.close()
     correct = sum(s.correct for s in scored)
@@ -250,15 +381,20 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
             click.echo(f"err  {s.file}: {s.concept} -> {s.answer.error}")
             continue
         mark = "ok  " if s.correct else ("??  " if s.answer.index is None else "miss")
-        click.echo(f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
-                   f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]")
+        click.echo(
+            f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
+            f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]"
+        )
     n = len(scored)
     chance = sum(1 / len(s.choices) for s in scored) / n if n else 0.0
-    click.echo(f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
-               + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
-               + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
-               + (f"; {skipped} file(s) without a concept header skipped" if skipped else ""))
+    click.echo(
+        f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
+        + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
+        + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
+        + (f"; {skipped} file(s) without a concept header skipped" if skipped else "")
+    )
     if results:
         atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))
+
 
 COMMANDS = [prompt_cmd, refine_cmd, recognize_cmd]

@@ -1,4 +1,5 @@
 """LLM-written programs: K per concept through the refine loop (cached, repaired from diagnostics, optionally improved), saved with the dataset."""
+
 from __future__ import annotations
 
 import threading
@@ -17,6 +18,7 @@ class GenerationAborted(IncompleteRun):
 def load_concept_entries(spec: str) -> list:
     """Concept entries (.id, .name, .tier) of a shipped tier ("objects", "all", ...) or a text file."""
     from ..concepts import load_concepts
+
     try:
         return list(load_concepts(spec))
     except (ValueError, OSError, KeyError) as e:
@@ -34,8 +36,9 @@ def _folder(entry) -> str:
 
 def plan(entries: list, k: int, shard: tuple[int, int]) -> list[tuple[object, int]]:
     """The (concept, j) pairs this shard generates: the j-th program of each concept, sharded by its key."""
-    return [(e, j) for e in entries for j in range(k)
-            if shard_of(f"{_folder(e)}/{program_name(j)}", shard[1]) == shard[0]]
+    return [
+        (e, j) for e in entries for j in range(k) if shard_of(f"{_folder(e)}/{program_name(j)}", shard[1]) == shard[0]
+    ]
 
 
 def _run_dir(state: Path, entry, j: int) -> Path:
@@ -45,13 +48,22 @@ def _run_dir(state: Path, entry, j: int) -> Path:
 def _complete(d: Path, rounds: int) -> bool:
     from ..llm.files import read_jsonl
     from ..llm.report import TRANSCRIPT, summarize
+
     s = summarize(read_jsonl(d / TRANSCRIPT))
     return s["rounds_done"] >= rounds and s["rounds_planned"] == rounds
 
 
-def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state: Path,
-             shard: tuple[int, int], llm: dict, keep_drafts: bool = False,
-             echo=None) -> tuple[list[ProgramSpec], list[dict]]:
+def generate(
+    entries: list,
+    k: int,
+    refine_rounds: int,
+    max_repairs: int,
+    state: Path,
+    shard: tuple[int, int],
+    llm: dict,
+    keep_drafts: bool = False,
+    echo=None,
+) -> tuple[list[ProgramSpec], list[dict]]:
     """Programs for this shard's (concept, j) pairs, generated (or read back from an earlier run).
 
     Each pair is one `vdsl refine` run (round 0 drawn and repaired until it compiles, then
@@ -72,26 +84,34 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
     if todo:
         from ..llm.options import config_from_options, make_client
         from ..llm.refine import EndpointFatal, RefineAborted, RefineSettings, SettingsChanged, refine
-        config = config_from_options(**llm)         # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
+
+        config = config_from_options(**llm)  # no endpoint: EndpointNotConfigured (a UsageError), exit 2, nothing sent
         client = make_client(config)
         model_name = config.model
         stop = threading.Event()
         errors: list[str] = []
         fatal: list[Exception] = []
         if echo:
-            echo(f"generating {len(todo)} programs with {config.model} "
-                 f"({len(items) - len(todo)} already generated)")
+            echo(f"generating {len(todo)} programs with {config.model} ({len(items) - len(todo)} already generated)")
 
         def one(e, j):
             if stop.is_set():
                 return
             st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
             try:
-                refine(client, _run_dir(state, e, j), st, resume=True, stop=stop, deadline=run_deadline,
-                       overrides={"rounds": rounds, "max_repairs": max_repairs})
+                refine(
+                    client,
+                    _run_dir(state, e, j),
+                    st,
+                    resume=True,
+                    stop=stop,
+                    deadline=run_deadline,
+                    overrides={"rounds": rounds, "max_repairs": max_repairs},
+                )
             except SettingsChanged as ex:
-                fatal.append(UsageError(f"{ex.args[0].split('; resume')[0]}; build with the same --model, "
-                                        "or into another --out"))
+                fatal.append(
+                    UsageError(f"{ex.args[0].split('; resume')[0]}; build with the same --model, or into another --out")
+                )
                 stop.set()
             except EndpointFatal as ex:
                 fatal.append(ex)
@@ -99,7 +119,7 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
             except RefineAborted as ex:
                 errors.append(str(ex))
                 stop.set()
-            except Exception as ex:   # noqa: BLE001 - one pair's bug must not sink the others
+            except Exception as ex:
                 crashed[(str(e.id), j)] = f"{type(ex).__name__}: {ex}"
 
         crashed: dict = {}
@@ -116,17 +136,18 @@ def generate(entries: list, k: int, refine_rounds: int, max_repairs: int, state:
         if fatal:
             raise fatal[0]
         if errors:
-            raise GenerationAborted(f"the LLM endpoint failed: {errors[0]}; what was generated is kept, "
-                                    f"rerun the same command to continue")
+            raise GenerationAborted(
+                f"the LLM endpoint failed: {errors[0]}; what was generated is kept, rerun the same command to continue"
+            )
     else:
         crashed = {}
     return _collect(items, state, rounds, keep_drafts, model_name, crashed)
 
 
-def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None,
-             crashed: dict | None = None):
+def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str | None, crashed: dict | None = None):
     from ..llm.files import read_jsonl
     from ..llm.report import TRANSCRIPT, rounds_of
+
     specs, failures = [], []
     for e, j in items:
         d = _run_dir(state, e, j)
@@ -139,16 +160,30 @@ def _collect(items, state: Path, rounds: int, keep_drafts: bool, model_name: str
         if not good:
             last = done[max(done)] if done else {}
             diags = last.get("diagnostics") or []
-            detail = (last.get("reason") or (crashed or {}).get((str(e.id), j))
-                      or "; ".join(f"{x.get('code')} {x.get('message')}" for x in diags[:2]) or "no program in the reply")
-            failures.append({"concept_id": e.id, "concept": e.name, "tier": e.tier, "program": program_name(j),
-                             "seed": None, "file_name": None, "reason": "generation_failed",
-                             "detail": f"the model gave no working program: {detail}"})
+            detail = (
+                last.get("reason")
+                or (crashed or {}).get((str(e.id), j))
+                or "; ".join(f"{x.get('code')} {x.get('message')}" for x in diags[:2])
+                or "no program in the reply"
+            )
+            failures.append(
+                {
+                    "concept_id": e.id,
+                    "concept": e.name,
+                    "tier": e.tier,
+                    "program": program_name(j),
+                    "seed": None,
+                    "file_name": None,
+                    "reason": "generation_failed",
+                    "detail": f"the model gave no working program: {detail}",
+                }
+            )
             continue
         chosen = good if keep_drafts else good[-1:]
         for r, rec in chosen:
             data = (d / rec["file"]).read_bytes()
             name = program_name(j, r) if keep_drafts else program_name(j)
-            specs.append(ProgramSpec(e.id, e.name, e.tier, folder, name, data, program_hash(data),
-                                     f"llm:{model}", model, r))
+            specs.append(
+                ProgramSpec(e.id, e.name, e.tier, folder, name, data, program_hash(data), f"llm:{model}", model, r)
+            )
     return specs, failures

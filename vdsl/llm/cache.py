@@ -1,4 +1,5 @@
 """The on-disk response cache: sqlite (WAL, busy timeout) keyed by a hash of the full request; safe for concurrent writers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+import contextlib
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
   key TEXT PRIMARY KEY,
@@ -43,11 +45,12 @@ class ResponseCache:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s, check_same_thread=False,
-                               isolation_level=None)
+        conn = sqlite3.connect(
+            str(self.path), timeout=self.busy_timeout_s, check_same_thread=False, isolation_level=None
+        )
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
         deadline = time.monotonic() + self.busy_timeout_s
-        while True:   # switching to WAL needs a moment alone with the file
+        while True:  # switching to WAL needs a moment alone with the file
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -81,8 +84,10 @@ class ResponseCache:
         if self._broken:
             return
         try:
-            self._conn().execute("INSERT OR REPLACE INTO responses (key, model, response, created) "
-                                 "VALUES (?, ?, ?, ?)", (key, model, json.dumps(response), time.time()))
+            self._conn().execute(
+                "INSERT OR REPLACE INTO responses (key, model, response, created) VALUES (?, ?, ?, ?)",
+                (key, model, json.dumps(response), time.time()),
+            )
         except sqlite3.Error as e:
             self._warn(e)
 
@@ -92,9 +97,7 @@ class ResponseCache:
     def close(self) -> None:
         with self._lock:
             for c in self._conns:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     c.close()
-                except sqlite3.Error:
-                    pass
             self._conns.clear()
         self._local = threading.local()

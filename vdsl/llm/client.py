@@ -1,4 +1,5 @@
 """The chat client: the official `openai` package with our own retries (backoff, jitter, Retry-After), true per-reply deadlines, bounded concurrency, cache and usage accounting."""
+
 from __future__ import annotations
 
 import email.utils
@@ -9,34 +10,43 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import IncompleteRun
 from .cache import ResponseCache, request_key
 from .config import LLMConfig
+import contextlib
 
 
-RETRY_AFTER_MAX = 600.0   # seconds: a longer Retry-After is cut to this (and to the run's time left)
-TIMEOUT_RETRIES = 1       # a reply that missed its deadline is asked again at most this often (no pile-up)
+RETRY_AFTER_MAX = 600.0  # seconds: a longer Retry-After is cut to this (and to the run's time left)
+TIMEOUT_RETRIES = 1  # a reply that missed its deadline is asked again at most this often (no pile-up)
 
 # LLMError.kind: what the failure means for the run
-FATAL = "fatal"              # 401/403/404: no resume can fix it (key, model name, base URL)
-REJECTED = "rejected"        # another 4xx (context overflow, content filter): this request only; go on
+FATAL = "fatal"  # 401/403/404: no resume can fix it (key, model name, base URL)
+REJECTED = "rejected"  # another 4xx (context overflow, content filter): this request only; go on
 UNAVAILABLE = "unavailable"  # still failing after the last retry: the endpoint is down; resume later
-DEADLINE = "deadline"        # the run's --deadline passed
+DEADLINE = "deadline"  # the run's --deadline passed
 
-FATAL_HINTS = {401: "the API key was refused: check OPENAI_API_KEY",
-               403: "the API key may not use this model or endpoint: check OPENAI_API_KEY and --model",
-               404: "unknown model or wrong URL: check --model / VDSL_MODEL and OPENAI_BASE_URL "
-                    "(it should end in /v1)"}
+FATAL_HINTS = {
+    401: "the API key was refused: check OPENAI_API_KEY",
+    403: "the API key may not use this model or endpoint: check OPENAI_API_KEY and --model",
+    404: "unknown model or wrong URL: check --model / VDSL_MODEL and OPENAI_BASE_URL (it should end in /v1)",
+}
 
 
 class LLMError(IncompleteRun):
     """A request that failed for good: not retryable, or still failing after the last try. `kind` says
     whether the run can go on (REJECTED), resume later (UNAVAILABLE, DEADLINE) or must change (FATAL)."""
 
-    def __init__(self, message: str, attempts: int = 1, status: int | None = None, kind: str = UNAVAILABLE,
-                 retries: list | None = None):
+    def __init__(
+        self,
+        message: str,
+        attempts: int = 1,
+        status: int | None = None,
+        kind: str = UNAVAILABLE,
+        retries: list | None = None,
+    ):
         super().__init__(message)
         self.attempts, self.status, self.kind = attempts, status, kind
         self.retries: list[dict] = retries or []
@@ -45,15 +55,16 @@ class LLMError(IncompleteRun):
 @dataclass
 class Completion:
     """One reply and what it cost."""
+
     text: str
     model: str
     finish_reason: str | None
-    usage: dict[str, int]       # prompt_tokens, completion_tokens, total_tokens (as the server reports)
-    latency_s: float            # of the successful request (for a cache hit: of the original one)
-    attempts: int               # requests made for it now (0 for a cache hit)
+    usage: dict[str, int]  # prompt_tokens, completion_tokens, total_tokens (as the server reports)
+    latency_s: float  # of the successful request (for a cache hit: of the original one)
+    attempts: int  # requests made for it now (0 for a cache hit)
     cached: bool
-    key: str                    # the cache key of the request
-    retries: list = field(default_factory=list)   # {"attempt", "reason", "delay_s"} for each retry now
+    key: str  # the cache key of the request
+    retries: list = field(default_factory=list)  # {"attempt", "reason", "delay_s"} for each retry now
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,8 +73,9 @@ class Completion:
 @dataclass
 class Stats:
     """Running totals for one client (thread-safe through the client's lock)."""
+
     calls: int = 0
-    requests: int = 0           # HTTP requests actually sent
+    requests: int = 0  # HTTP requests actually sent
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0
@@ -127,10 +139,8 @@ class _Watch:
     @staticmethod
     def _shut(sock) -> None:
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _cut(self) -> None:
         with self._lock:
@@ -152,6 +162,7 @@ class _Watch:
 def _classify(e: Exception) -> Exception:
     """An openai exception as _Retryable (429, 5xx, 408/409, timeouts, connection errors, malformed bodies) or LLMError."""
     import openai
+
     if isinstance(e, (openai.APITimeoutError, _Timeout)):
         return _Retryable("timeout")
     if isinstance(e, openai.APIConnectionError):
@@ -161,10 +172,14 @@ def _classify(e: Exception) -> Exception:
         if status == 429 or status >= 500 or status in (408, 409):
             return _Retryable(f"HTTP {status}", retry_after_seconds(e.response.headers), status)
         if status in FATAL_HINTS:
-            return LLMError(f"HTTP {status} from the endpoint: {e.message}; {FATAL_HINTS[status]}. "
-                            "Resuming will not help until that is changed", status=status, kind=FATAL)
+            return LLMError(
+                f"HTTP {status} from the endpoint: {e.message}; {FATAL_HINTS[status]}. "
+                "Resuming will not help until that is changed",
+                status=status,
+                kind=FATAL,
+            )
         return LLMError(f"HTTP {status} from the endpoint: {e.message}", status=status, kind=REJECTED)
-    if isinstance(e, (openai.APIResponseValidationError, ValueError)):   # JSONDecodeError is a ValueError
+    if isinstance(e, (openai.APIResponseValidationError, ValueError)):  # JSONDecodeError is a ValueError
         return _Retryable(f"malformed response ({type(e).__name__}: {e})")
     if isinstance(e, openai.OpenAIError):
         return LLMError(f"{type(e).__name__}: {e}")
@@ -174,23 +189,33 @@ def _classify(e: Exception) -> Exception:
 class LLMClient:
     """complete(messages) -> Completion. Thread-safe; at most config.concurrency requests in flight."""
 
-    def __init__(self, config: LLMConfig, *, cache: ResponseCache | None | str = "auto",
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        cache: ResponseCache | None | str = "auto",
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
         import openai
+
         self.config = config
         if cache == "auto":
             cache = ResponseCache(config.cache_dir) if config.cache_dir is not None else None
         self.cache: ResponseCache | None = cache  # type: ignore[assignment]
         import httpx2
-        self._local = threading.local()   # the watchdog of the request this thread is sending
+
+        self._local = threading.local()  # the watchdog of the request this thread is sending
         # A fresh connection per request (no keep-alive): its socket is known from the moment it opens,
         # so one watchdog bounds connect, headers and body together; negligible next to a generation.
         http = openai.DefaultHttpxClient(
             limits=httpx2.Limits(max_connections=max(1, config.concurrency) * 2, max_keepalive_connections=0),
-            event_hooks={"request": [self._arm]})
-        self._openai = openai.OpenAI(api_key=config.api_key, base_url=config.base_url,
-                                     timeout=config.timeout, max_retries=0, http_client=http)
+            event_hooks={"request": [self._arm]},
+        )
+        self._openai = openai.OpenAI(
+            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout, max_retries=0, http_client=http
+        )
         self._sem = threading.BoundedSemaphore(max(1, config.concurrency))
         self._lock = threading.Lock()
         self._sleep = sleep
@@ -200,17 +225,35 @@ class LLMClient:
         self.stats = Stats()
 
     # ------------------------------------------------------------------ public
-    def request(self, messages: list[dict], *, sample: Any = 0, temperature: float | None = None,
-                max_tokens: int | None = None, model: str | None = None) -> dict:
+    def request(
+        self,
+        messages: list[dict],
+        *,
+        sample: Any = 0,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        model: str | None = None,
+    ) -> dict:
         """The full request the cache is keyed by."""
-        return {"model": model or self.config.model, "messages": messages,
-                "temperature": self.config.temperature if temperature is None else temperature,
-                "max_tokens": self.config.max_tokens if max_tokens is None else max_tokens,
-                "sample": sample}
+        return {
+            "model": model or self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature if temperature is None else temperature,
+            "max_tokens": self.config.max_tokens if max_tokens is None else max_tokens,
+            "sample": sample,
+        }
 
-    def complete(self, messages: list[dict], *, sample: Any = 0, temperature: float | None = None,
-                 max_tokens: int | None = None, model: str | None = None, use_cache: bool = True,
-                 deadline: float | None = None) -> Completion:
+    def complete(
+        self,
+        messages: list[dict],
+        *,
+        sample: Any = 0,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        model: str | None = None,
+        use_cache: bool = True,
+        deadline: float | None = None,
+    ) -> Completion:
         """One chat completion. `sample` tells apart requests that are otherwise identical (the
         k-th program for a concept, a refine round and step); it goes into the cache key, not to the server.
         `deadline` (time.monotonic() value) is the run's end: no request or wait goes past it."""
@@ -224,13 +267,29 @@ class LLMClient:
             if hit is not None:
                 with self._lock:
                     self.stats.cache_hits += 1
-                return Completion(hit["text"], hit.get("model", req["model"]), hit.get("finish_reason"),
-                                  hit.get("usage", {}), hit.get("latency_s", 0.0), 0, True, key)
+                return Completion(
+                    hit["text"],
+                    hit.get("model", req["model"]),
+                    hit.get("finish_reason"),
+                    hit.get("usage", {}),
+                    hit.get("latency_s", 0.0),
+                    0,
+                    True,
+                    key,
+                )
         comp = self._send(req, key, deadline)
         if self.cache is not None:
-            self.cache.put(key, req["model"], {"text": comp.text, "model": comp.model,
-                                               "finish_reason": comp.finish_reason, "usage": comp.usage,
-                                               "latency_s": comp.latency_s})
+            self.cache.put(
+                key,
+                req["model"],
+                {
+                    "text": comp.text,
+                    "model": comp.model,
+                    "finish_reason": comp.finish_reason,
+                    "usage": comp.usage,
+                    "latency_s": comp.latency_s,
+                },
+            )
         return comp
 
     def close(self) -> None:
@@ -265,9 +324,13 @@ class LLMClient:
         for attempt in range(1, tries + 1):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0.05:
-                raise LLMError(f"the run's deadline passed before the request could be {'re' if retries else ''}sent"
-                               + (f" (last error: {last})" if retries else ""), attempts=attempt - 1,
-                               kind=DEADLINE, retries=retries)
+                raise LLMError(
+                    f"the run's deadline passed before the request could be {'re' if retries else ''}sent"
+                    + (f" (last error: {last})" if retries else ""),
+                    attempts=attempt - 1,
+                    kind=DEADLINE,
+                    retries=retries,
+                )
             budget = cfg.timeout if left is None else min(cfg.timeout, left)
             try:
                 with self._sem:
@@ -277,7 +340,7 @@ class LLMClient:
                     data = self._create(req, budget)
                     latency = time.monotonic() - t0
                 comp = self._parse(data, req, key, latency, attempt)
-            except Exception as e:   # noqa: BLE001 - classified right below
+            except Exception as e:
                 err = e if isinstance(e, _Retryable) else _classify(e)
                 if isinstance(err, LLMError):
                     err.attempts, err.retries = attempt, retries
@@ -298,15 +361,22 @@ class LLMClient:
                     why = f"timed out {timeouts} times (not asked again, so abandoned replies do not pile up)"
                 delay = self.backoff_delay(attempt, err.retry_after)
                 if why is None and left is not None and delay >= left:
-                    why = (f"asked to wait {delay:.3g} s, more than the {max(left, 0):.3g} s left before the "
-                           "run's deadline")
+                    why = (
+                        f"asked to wait {delay:.3g} s, more than the {max(left, 0):.3g} s left before the "
+                        "run's deadline"
+                    )
                 if why is not None:
                     with self._lock:
                         self.stats.failures += 1
                     kind = DEADLINE if "deadline" in why else UNAVAILABLE
-                    raise LLMError(f"the endpoint {cfg.base_url or 'api.openai.com'} {why} (model {req['model']}); "
-                                   f"last error: {last}", attempts=attempt, status=err.status, kind=kind,
-                                   retries=retries) from e
+                    raise LLMError(
+                        f"the endpoint {cfg.base_url or 'api.openai.com'} {why} (model {req['model']}); "
+                        f"last error: {last}",
+                        attempts=attempt,
+                        status=err.status,
+                        kind=kind,
+                        retries=retries,
+                    ) from e
                 retries.append({"attempt": attempt, "reason": last, "delay_s": round(delay, 3)})
                 with self._lock:
                     self.stats.retries += 1
@@ -324,6 +394,7 @@ class LLMClient:
 
     def _create(self, req: dict, budget: float) -> dict:
         import openai
+
         try:
             return self._fetch(req, budget)
         except openai.BadRequestError as e:
@@ -349,6 +420,7 @@ class LLMClient:
         body): a watchdog shuts the connection's socket at the deadline, so a server trickling bytes cannot
         hold us past it, and it sees the connection close (so it can stop generating)."""
         import httpx2
+
         end = time.monotonic() + budget
         timeout = httpx2.Timeout(budget, connect=min(budget, 30.0))
         kw = {self._token_param: req["max_tokens"]}
@@ -357,17 +429,18 @@ class LLMClient:
         chunks = []
         try:
             with self._openai.chat.completions.with_streaming_response.create(
-                    model=req["model"], messages=req["messages"], temperature=req["temperature"],
-                    timeout=timeout, **kw) as raw:
+                model=req["model"], messages=req["messages"], temperature=req["temperature"], timeout=timeout, **kw
+            ) as raw:
                 for chunk in raw.http_response.iter_bytes():
                     chunks.append(chunk)
                     if time.monotonic() > end:
                         raise _Timeout()
         except Exception as e:
             import openai
+
             if watch.fired.is_set() or time.monotonic() > end or isinstance(e, httpx2.TimeoutException):
                 raise _Timeout() from None
-            if isinstance(e, httpx2.TransportError):   # the body broke off: as openai reports it
+            if isinstance(e, httpx2.TransportError):  # the body broke off: as openai reports it
                 raise _Retryable(f"connection error ({e})") from None
             if isinstance(e, openai.APIConnectionError) and watch.fired.is_set():
                 raise _Timeout() from None
@@ -389,12 +462,17 @@ class LLMClient:
         text = msg.get("content") if isinstance(msg, dict) else None
         if text is None:
             text = ""
-        if not isinstance(text, str):   # some servers send content parts
-            text = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in text) \
-                if isinstance(text, list) else json.dumps(text)
+        if not isinstance(text, str):  # some servers send content parts
+            text = (
+                "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in text)
+                if isinstance(text, list)
+                else json.dumps(text)
+            )
         u = data.get("usage") or {}
-        usage = {k: u[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")
-                 if isinstance(u, dict) and isinstance(u.get(k), int)}
+        usage = {
+            k: u[k]
+            for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+            if isinstance(u, dict) and isinstance(u.get(k), int)
+        }
         model = data.get("model") if isinstance(data.get("model"), str) and data.get("model") else req["model"]
-        return Completion(text, model, choices[0].get("finish_reason"), usage, round(latency, 4), attempt,
-                          False, key)
+        return Completion(text, model, choices[0].get("finish_reason"), usage, round(latency, 4), attempt, False, key)

@@ -1,10 +1,11 @@
 """Endpoint settings: base URL, key and model from the environment or options, plus sampling, retry and cache knobs."""
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..errors import UsageError
 
@@ -14,10 +15,13 @@ NO_ENDPOINT = (
     "  export OPENAI_BASE_URL=http://localhost:8000/v1 OPENAI_API_KEY=EMPTY "
     "VDSL_MODEL=Qwen/Qwen2.5-Coder-7B-Instruct\n"
     "(Ollama: http://localhost:11434/v1, llama.cpp server: http://localhost:8080/v1; "
-    "OpenAI itself: OPENAI_API_KEY only.)")
+    "OpenAI itself: OPENAI_API_KEY only.)"
+)
 
-NO_MODEL = ("no model given: pass --model or set VDSL_MODEL (e.g. VDSL_MODEL=gpt-4o-mini, or the name "
-            "your local server serves, such as Qwen/Qwen2.5-Coder-7B-Instruct for vLLM or llama3.1 for Ollama).")
+NO_MODEL = (
+    "no model given: pass --model or set VDSL_MODEL (e.g. VDSL_MODEL=gpt-4o-mini, or the name "
+    "your local server serves, such as Qwen/Qwen2.5-Coder-7B-Instruct for vLLM or llama3.1 for Ollama)."
+)
 
 
 class EndpointNotConfigured(UsageError):
@@ -35,24 +39,28 @@ def default_cache_dir(env: Mapping[str, str] = os.environ) -> Path:
 @dataclass(frozen=True)
 class LLMConfig:
     model: str
-    base_url: str | None = None        # None: the openai package's default (api.openai.com)
-    api_key: str = "EMPTY"             # local servers accept any key
+    base_url: str | None = None  # None: the openai package's default (api.openai.com)
+    api_key: str = "EMPTY"  # local servers accept any key
     temperature: float = 0.7
     max_tokens: int = 4096
-    timeout: float = 120.0             # seconds per request
-    retries: int = 6                   # tries after the first one
-    backoff: float = 1.0               # first backoff delay in seconds, doubled each retry, with jitter
-    backoff_max: float = 60.0          # cap for one backoff delay (a Retry-After is honoured up to 10 min)
-    concurrency: int = 4               # requests in flight at once, per client
-    cache_dir: Path | None = None      # None: no on-disk cache
+    timeout: float = 120.0  # seconds per request
+    retries: int = 6  # tries after the first one
+    backoff: float = 1.0  # first backoff delay in seconds, doubled each retry, with jitter
+    backoff_max: float = 60.0  # cap for one backoff delay (a Retry-After is honoured up to 10 min)
+    concurrency: int = 4  # requests in flight at once, per client
+    cache_dir: Path | None = None  # None: no on-disk cache
 
     def with_(self, **kw) -> "LLMConfig":
         return replace(self, **kw)
 
     def describe(self) -> dict:
         """What a transcript records about the endpoint (never the key)."""
-        return {"model": self.model, "base_url": self.base_url or "https://api.openai.com/v1",
-                "temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {
+            "model": self.model,
+            "base_url": self.base_url or "https://api.openai.com/v1",
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
 
 
 def config_from_env(model: str | None = None, env: Mapping[str, str] = os.environ, **kw) -> LLMConfig:

@@ -1,4 +1,5 @@
 """Reading model replies: the program inside a reply (fenced or bare, prose around it tolerated) and the choice in a multiple-choice answer."""
+
 from __future__ import annotations
 
 import re
@@ -6,15 +7,16 @@ from dataclasses import dataclass
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n]*$", re.M)
 _CODE_START = re.compile(
-    r"^\s*(//|/\*|canvas\s*\(|use\s+[\w\"]|let\s+\w|param\s+\w|def\s+\w|for\s+\w|if\s|[A-Za-z_]\w*\s*\(|\})")
+    r"^\s*(//|/\*|canvas\s*\(|use\s+[\w\"]|let\s+\w|param\s+\w|def\s+\w|for\s+\w|if\s|[A-Za-z_]\w*\s*\(|\})"
+)
 _CODE_END = re.compile(r"[)}\]]\s*;?\s*(//.*)?$|^\s*//")
 _LANGS = {"vdsl", "vd"}
 
 
 @dataclass(frozen=True)
 class Extracted:
-    program: str | None     # None: the reply holds no program
-    how: str                # "fenced", "unclosed-fence", "bare", "trimmed" or "none"
+    program: str | None  # None: the reply holds no program
+    how: str  # "fenced", "unclosed-fence", "bare", "trimmed" or "none"
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
@@ -32,7 +34,7 @@ def _fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
         if c is None:
             out.append((lang, text[body_start:], False))
             return out
-        out.append((lang, text[body_start:c.start()], True))
+        out.append((lang, text[body_start : c.start()], True))
         pos = c.end()
 
 
@@ -57,7 +59,7 @@ def extract_program(reply: str) -> Extracted:
     first = starts[0]
     ends = [i for i, l in enumerate(lines) if i >= first and _CODE_END.search(l.rstrip())]
     last = ends[-1] if ends else len(lines) - 1
-    body = "\n".join(lines[first:last + 1]).strip("\n")
+    body = "\n".join(lines[first : last + 1]).strip("\n")
     if not body.strip():
         return Extracted(None, "none")
     how = "bare" if (first == 0 and last == len(lines) - 1) else "trimmed"
@@ -74,7 +76,7 @@ def strip_comments(source: str) -> str:
             j = i + 1
             while j < n and source[j] != '"' and source[j] != "\n":
                 j += 2 if source[j] == "\\" else 1
-            out.append(source[i:j + 1])
+            out.append(source[i : j + 1])
             i = j + 1
         elif source.startswith("//", i):
             j = source.find("\n", i)
@@ -108,6 +110,7 @@ def parse_choice(answer: str, choices: list[str]) -> int | None:
     case-insensitive, also inside prose ("The answer is **B) lake**."). None when it names none, or
     several with nothing to tell them apart."""
     from .prompt import letter
+
     n = len(choices)
     text = (answer or "").strip()
     if not text or n == 0:
@@ -128,7 +131,7 @@ def parse_choice(answer: str, choices: list[str]) -> int | None:
         r"(?:^|\s)([A-Z])\)",
     ]
     for pat in marked:
-        for m in re.finditer(pat, text, re.I | re.M if pat.startswith("(?:answer") or pat.startswith("^") else re.M):
+        for m in re.finditer(pat, text, re.I | re.M if pat.startswith(("(?:answer", "^")) else re.M):
             tok = m.group(1)
             if tok.isdigit():
                 if 1 <= int(tok) <= n:
@@ -148,7 +151,7 @@ def parse_choice(answer: str, choices: list[str]) -> int | None:
         hits = found(low[k:])
         if len(hits) == 1:
             return hits[0]
-        if hits:   # several named after "answer": the first one mentioned
+        if hits:  # several named after "answer": the first one mentioned
             return min(hits, key=lambda i: low[k:].find(_norm(choices[i])))
     hits = found(low)
     if len(hits) == 1:

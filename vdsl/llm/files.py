@@ -1,17 +1,11 @@
-"""Crash-safe output files: atomic replacement and a line-by-line JSONL transcript that survives a torn last line."""
+"""Crash-safe run files: a line-by-line JSONL transcript that survives a torn last line, and reading it back."""
+
 from __future__ import annotations
 
 import json
 import os
 import threading
 from pathlib import Path
-
-from ..atomic import atomic_write as _atomic_write
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write through a temp file, fsync, then rename over `path` (see vdsl.atomic)."""
-    _atomic_write(path, data, 0o644, fsync=True)
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -48,7 +42,7 @@ class Transcript:
             return
         data = self.path.read_bytes()
         if data and not data.endswith(b"\n"):
-            keep = data[:data.rfind(b"\n") + 1]
+            keep = data[: data.rfind(b"\n") + 1]
             with open(self.path, "r+b") as f:
                 f.truncate(len(keep))
 

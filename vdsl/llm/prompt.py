@@ -1,4 +1,5 @@
 """The system prompt, generated from the signature table, the grammar overview, the stdlib and small examples; and the chat messages built on it."""
+
 from __future__ import annotations
 
 import functools
@@ -6,7 +7,7 @@ from pathlib import Path
 
 
 DEFAULT_FEEDBACK = "Can you make it better?"
-TOKEN_TARGET = 6000          # the prompt is shrunk (fewer details) until its estimate fits
+TOKEN_TARGET = 6000  # the prompt is shrunk (fewer details) until its estimate fits
 
 
 def estimate_tokens(text: str) -> int:
@@ -18,16 +19,19 @@ def estimate_tokens(text: str) -> int:
 def _first_sentence(doc: str) -> str:
     doc = " ".join(doc.split())
     i = doc.find(". ")
-    return doc if i < 0 else doc[:i + 1]
+    return doc if i < 0 else doc[: i + 1]
 
 
 def _builtins_section(docs: bool) -> str:
     from ..builtins import CATEGORIES, TABLE
     from ..builtins.shapes import STYLE
-    out = ["## Builtins",
-           "Signatures read `name(param: type = default)`; parameters without a default are required. "
-           "Arguments before a `*` may also be positional; `{ ... }` means the call takes a block of "
-           "drawing statements."]
+
+    out = [
+        "## Builtins",
+        "Signatures read `name(param: type = default)`; parameters without a default are required. "
+        "Arguments before a `*` may also be positional; `{ ... }` means the call takes a block of "
+        "drawing statements.",
+    ]
     for cat in CATEGORIES:
         items = [b for b in TABLE.values() if b.category == cat and b.aliases_of is None]
         if not items:
@@ -38,11 +42,16 @@ def _builtins_section(docs: bool) -> str:
             out.append(f"- {sig}" + (f" — {_first_sentence(b.doc)}" if docs and b.doc else ""))
         if cat == "shapes":
             from ..values import show
-            style = ", ".join(f"{p.name}" + (f"={show(p.default)}" if p.default not in (None, "", [])
-                                             and not isinstance(p.default, str) else
-                                             (f'="{p.default}"' if isinstance(p.default, str) and p.default
-                                              else ""))
-                              for p in STYLE)
+
+            style = ", ".join(
+                f"{p.name}"
+                + (
+                    f"={show(p.default)}"
+                    if p.default not in (None, "", []) and not isinstance(p.default, str)
+                    else (f'="{p.default}"' if isinstance(p.default, str) and p.default else "")
+                )
+                for p in STYLE
+            )
             out.append(f"- style (every shape and `group`): {style}")
             choices = "; ".join(f"{p.name}: " + "|".join(p.choices) for p in STYLE if p.choices)
             if choices:
@@ -55,16 +64,20 @@ def _builtins_section(docs: bool) -> str:
 
 def _constants_section(all_colors: bool = True) -> str:
     from ..builtins import CONSTANTS
+
     colors = sorted(k for k, (t, _, _) in CONSTANTS.items() if str(t) == "color")
     others = sorted(k for k, (t, _, _) in CONSTANTS.items() if str(t) != "color")
-    shown = colors if all_colors else colors[::max(1, len(colors) // 16)]
-    return ("## Constants\nNumbers: " + ", ".join(others) + ", width, height (the canvas size).\n"
-            f"Colour names ({len(colors)}, CSS): " + " ".join(shown) + ("" if all_colors else " ..."))
+    shown = colors if all_colors else colors[:: max(1, len(colors) // 16)]
+    return (
+        "## Constants\nNumbers: " + ", ".join(others) + ", width, height (the canvas size).\n"
+        f"Colour names ({len(colors)}, CSS): " + " ".join(shown) + ("" if all_colors else " ...")
+    )
 
 
 def _def_signature(sig, defaults: bool | None = True) -> str:
     """`name(p: type = default)`; defaults=False writes `p?: type` for optional ones, None names only."""
     from ..format import expr
+
     parts = []
     for p in sig.node.params:
         if defaults is None:
@@ -75,7 +88,7 @@ def _def_signature(sig, defaults: bool | None = True) -> str:
         if p.default is not None and defaults:
             try:
                 s += f" = {expr(p.default)}"
-            except Exception:   # an expression form the formatter does not know: show the checker's view
+            except Exception:  # an expression form the formatter does not know: show the checker's view
                 s += " = …"
         parts.append(s)
     ret = "" if str(sig.returns) == "none" else f" -> {sig.returns}"
@@ -98,6 +111,7 @@ def _stdlib_modules() -> list[tuple[str, str, list]]:
     from .. import nodes as n
     from ..check import ModuleLoader
     from ..modules import module_header, stdlib_names, stdlib_source
+
     loader = ModuleLoader()
     out = []
     for name in stdlib_names():
@@ -106,7 +120,7 @@ def _stdlib_modules() -> list[tuple[str, str, list]]:
             continue
         head = module_header(src.text)
         info = loader.load(n.Use(None, name), [])  # type: ignore[arg-type]
-        if info is not None:   # a module with errors is not offered
+        if info is not None:  # a module with errors is not offered
             out.append((name, head[0] if head else "", list(info.defs.values())))
     return out
 
@@ -114,8 +128,11 @@ def _stdlib_modules() -> list[tuple[str, str, list]]:
 def _stdlib_section(modules: list, docs: bool, defaults: bool | None = True) -> str:
     if not modules:
         return ""
-    out = ["## Standard library", "`use NAME` at the top of the program, then call its components "
-           "like builtins (keyword arguments)." + (" `p?` marks an optional parameter." if defaults is not True else "")]
+    out = [
+        "## Standard library",
+        "`use NAME` at the top of the program, then call its components "
+        "like builtins (keyword arguments)." + (" `p?` marks an optional parameter." if defaults is not True else ""),
+    ]
     for name, head, defs in modules:
         out.append(f"\n### use {name}" + (f" — {head}" if head and docs else ""))
         for sig in defs:
@@ -127,8 +144,12 @@ def _stdlib_section(modules: list, docs: bool, defaults: bool | None = True) -> 
 def _budgets_section() -> str:
     from dataclasses import fields
     from ..budgets import DEFAULT
-    return ("## Budgets\nEvery program runs within limits; going over one is an error: "
-            + ", ".join(f"{f.name}={_num(getattr(DEFAULT, f.name))}" for f in fields(DEFAULT)) + ".")
+
+    return (
+        "## Budgets\nEvery program runs within limits; going over one is an error: "
+        + ", ".join(f"{f.name}={_num(getattr(DEFAULT, f.name))}" for f in fields(DEFAULT))
+        + "."
+    )
 
 
 def _num(v) -> str:
@@ -147,6 +168,7 @@ def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]
     if d is None or count <= 0:
         return []
     from ..api import compile
+
     cands = []
     for p in sorted(d.glob("*.vd")):
         try:
@@ -172,13 +194,22 @@ How to answer: reply with ONE complete vdsl program in a single ```vdsl code blo
 
 # Detail levels, richest first: (builtin docs and every colour name, stdlib docs, stdlib
 # defaults: True values / False `p?: type` / None parameter names only, examples).
-LEVELS = ((True, True, True, 2), (True, True, False, 2), (True, True, False, 1), (True, False, False, 1),
-          (False, False, False, 1), (False, False, None, 1), (False, False, None, 0))
+LEVELS = (
+    (True, True, True, 2),
+    (True, True, False, 2),
+    (True, True, False, 1),
+    (True, False, False, 1),
+    (False, False, False, 1),
+    (False, False, None, 1),
+    (False, False, None, 0),
+)
 
 
-def _assemble(builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | None, n_examples: int,
-              memo: dict | None = None) -> str:
+def _assemble(
+    builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | None, n_examples: int, memo: dict | None = None
+) -> str:
     from ..docs import LANGUAGE_OVERVIEW
+
     memo = {} if memo is None else memo
 
     def part(key, fn, *args):
@@ -187,10 +218,14 @@ def _assemble(builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | Non
         return memo[(key, args)]
 
     modules = part("modules", _stdlib_modules)
-    parts = [INTRO, "## The language\n" + LANGUAGE_OVERVIEW.strip(), part("builtins", _builtins_section, builtin_docs),
-             part("constants", _constants_section, builtin_docs),
-             part("stdlib", lambda d, f: _stdlib_section(modules, d, f), stdlib_docs, stdlib_defaults),
-             part("budgets", _budgets_section)]
+    parts = [
+        INTRO,
+        "## The language\n" + LANGUAGE_OVERVIEW.strip(),
+        part("builtins", _builtins_section, builtin_docs),
+        part("constants", _constants_section, builtin_docs),
+        part("stdlib", lambda d, f: _stdlib_section(modules, d, f), stdlib_docs, stdlib_defaults),
+        part("budgets", _budgets_section),
+    ]
     exs = part("examples", pick_examples, max(n for *_, n in LEVELS))[:n_examples]
     if exs:
         parts.append("## Examples\n" + "\n\n".join(f"```vdsl\n{src}\n```" for _, src in exs))
@@ -224,26 +259,41 @@ def draw_request(concept: str) -> str:
 
 def draw_messages(concept: str, system: str | None = None) -> list[dict]:
     """Round 0: ask for a program that draws the concept."""
-    return [{"role": "system", "content": system or system_prompt()},
-            {"role": "user", "content": draw_request(concept)}]
+    return [
+        {"role": "system", "content": system or system_prompt()},
+        {"role": "user", "content": draw_request(concept)},
+    ]
 
 
-def improve_messages(concept: str, program: str, feedback: str = DEFAULT_FEEDBACK,
-                     image_url: str | None = None, system: str | None = None) -> list[dict]:
+def improve_messages(
+    concept: str,
+    program: str,
+    feedback: str = DEFAULT_FEEDBACK,
+    image_url: str | None = None,
+    system: str | None = None,
+) -> list[dict]:
     """A later round: the model's last good program as its own answer, then the feedback (and the picture)."""
     msgs = draw_messages(concept, system) + [{"role": "assistant", "content": _fence(program)}]
     if image_url:
-        msgs.append({"role": "user", "content": [
-            {"type": "text", "text": "This is how your program renders.\n" + feedback},
-            {"type": "image_url", "image_url": {"url": image_url}}]})
+        msgs.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "This is how your program renders.\n" + feedback},
+                    {"type": "image_url", "image_url": {"url": image_url}},
+                ],
+            }
+        )
     else:
         msgs.append({"role": "user", "content": feedback})
     return msgs
 
 
 def cut_message(max_tokens: int) -> str:
-    return (f"Your reply was cut off at max_tokens={max_tokens} before it ended, so the program is "
-            "incomplete. Write a shorter program that fits, with less explanation.")
+    return (
+        f"Your reply was cut off at max_tokens={max_tokens} before it ended, so the program is "
+        "incomplete. Write a shorter program that fits, with less explanation."
+    )
 
 
 def repair_message(diagnostics: str | None, cut_at: int | None = None) -> str:
@@ -251,21 +301,31 @@ def repair_message(diagnostics: str | None, cut_at: int | None = None) -> str:
     `cut_at` (the max_tokens) when the reply was cut off (finish_reason "length")."""
     cut = cut_message(cut_at) + "\n" if cut_at is not None else ""
     if not diagnostics:
-        return (cut + "Your reply did not contain a vdsl program. Reply with the complete program "
-                "in one ```vdsl code block.")
-    return (cut + "The program has errors (line:col severity code: message):\n" + diagnostics +
-            "\nFix them and reply with the whole corrected program in one ```vdsl code block.")
+        return (
+            cut + "Your reply did not contain a vdsl program. Reply with the complete program "
+            "in one ```vdsl code block."
+        )
+    return (
+        cut
+        + "The program has errors (line:col severity code: message):\n"
+        + diagnostics
+        + "\nFix them and reply with the whole corrected program in one ```vdsl code block."
+    )
 
 
 def repair_messages(base: list[dict], reply: str, diagnostics: str | None, cut_at: int | None = None) -> list[dict]:
-    return base + [{"role": "assistant", "content": reply},
-                   {"role": "user", "content": repair_message(diagnostics, cut_at)}]
+    return base + [
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": repair_message(diagnostics, cut_at)},
+    ]
 
 
-RECOGNIZE_SYSTEM = ("You read programs in vdsl, a small drawing language: shapes such as rect, circle, "
-                    "ellipse, polygon and SVG path data, drawn in order on a pixel canvas (origin top-left, "
-                    "y down, angles in degrees), with groups, gradients and `def` components. You answer "
-                    "multiple-choice questions about what a program draws.")
+RECOGNIZE_SYSTEM = (
+    "You read programs in vdsl, a small drawing language: shapes such as rect, circle, "
+    "ellipse, polygon and SVG path data, drawn in order on a pixel canvas (origin top-left, "
+    "y down, angles in degrees), with groups, gradients and `def` components. You answer "
+    "multiple-choice questions about what a program draws."
+)
 
 
 def letter(i: int) -> str:
@@ -275,7 +335,13 @@ def letter(i: int) -> str:
 def recognize_messages(program: str, choices: list[str]) -> list[dict]:
     """Show the program only (never its picture) and ask which concept it draws."""
     opts = "\n".join(f"{letter(i)}) {c}" for i, c in enumerate(choices))
-    return [{"role": "system", "content": RECOGNIZE_SYSTEM},
-            {"role": "user", "content": "Which of these concepts does this program draw?\n\n"
-             + _fence(program) + f"\n\nChoices:\n{opts}\n\n"
-             "Answer with the letter of one choice, then its name, e.g. `A) " + choices[0] + "`."}]
+    return [
+        {"role": "system", "content": RECOGNIZE_SYSTEM},
+        {
+            "role": "user",
+            "content": "Which of these concepts does this program draw?\n\n"
+            + _fence(program)
+            + f"\n\nChoices:\n{opts}\n\n"
+            "Answer with the letter of one choice, then its name, e.g. `A) " + choices[0] + "`.",
+        },
+    ]

@@ -1,4 +1,5 @@
 """`vdsl recognize`: show a model a program (never its picture) and ask which concept it draws — one file, or a folder scored for accuracy."""
+
 from __future__ import annotations
 
 import random
@@ -7,17 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .extract import parse_choice, strip_comments, strip_meta
-from .prompt import letter, recognize_messages
+from .prompt import recognize_messages
 
 
 @dataclass
 class Recognition:
     choices: list[str]
-    index: int | None          # the choice the answer names; None when it names none
+    index: int | None  # the choice the answer names; None when it names none
     reply: str
     cached: bool
     usage: dict
-    error: str | None = None   # the endpoint rejected this request (e.g. the program overflows the context)
+    error: str | None = None  # the endpoint rejected this request (e.g. the program overflows the context)
 
     @property
     def choice(self) -> str | None:
@@ -30,8 +31,7 @@ def shown_source(source: str, keep_comments: bool = False) -> str:
     return text if keep_comments else strip_comments(text)
 
 
-def recognize_source(client, source: str, choices: list[str], *, keep_comments: bool = False,
-                     sample=0) -> Recognition:
+def recognize_source(client, source: str, choices: list[str], *, keep_comments: bool = False, sample=0) -> Recognition:
     """Ask which of `choices` the program draws, from its text only."""
     comp = client.complete(recognize_messages(shown_source(source, keep_comments), choices), sample=sample)
     return Recognition(list(choices), parse_choice(comp.text, choices), comp.text, comp.cached, comp.usage)
@@ -50,6 +50,7 @@ def split_choices(text: str) -> list[str]:
 def collect_programs(folder: Path) -> tuple[list[tuple[Path, str, str]], int]:
     """[(path, source, concept)] for every .vd under folder with a `// concept:` header; and how many had none."""
     from ..api import read_meta
+
     out, skipped = [], 0
     for p in sorted(folder.rglob("*.vd")):
         try:
@@ -78,6 +79,7 @@ def choices_for(rel: str, concept: str, pool: list[str], k: int, seed: int) -> l
 @dataclass
 class Scored:
     """One program of a scored folder: its true concept, the choices shown and the model's answer."""
+
     file: str
     concept: str
     choices: list[str]
@@ -89,22 +91,34 @@ class Scored:
 
     def to_dict(self) -> dict:
         r = self.answer
-        return {"file": self.file, "concept": self.concept, "choices": self.choices, "answer": r.choice,
-                "correct": self.correct, "reply": r.reply, "cached": r.cached, "usage": r.usage, "error": r.error}
+        return {
+            "file": self.file,
+            "concept": self.concept,
+            "choices": self.choices,
+            "answer": r.choice,
+            "correct": self.correct,
+            "reply": r.reply,
+            "cached": r.cached,
+            "usage": r.usage,
+            "error": r.error,
+        }
 
 
-def recognize_folder(client, root: Path, *, distractors: int = 4, seed: int = 0, limit: int | None = None,
-                     keep_comments: bool = False) -> tuple[list[Scored], int]:
+def recognize_folder(
+    client, root: Path, *, distractors: int = 4, seed: int = 0, limit: int | None = None, keep_comments: bool = False
+) -> tuple[list[Scored], int]:
     """Ask about every program under root with a `// concept:` header (with seeded distractors drawn from
     the other programs' concepts); returns the scored items and how many files were skipped."""
     from ..errors import UsageError
+
     items, skipped = collect_programs(root)
     if limit:
         items = items[:limit]
     pool = sorted({c for _, _, c in items}, key=str.lower)
     if len({c.lower() for c in pool}) < 2:
-        raise UsageError(f"{root} needs programs of at least two different concepts "
-                         f"(`// concept: NAME` headers); found {len(pool)}")
+        raise UsageError(
+            f"{root} needs programs of at least two different concepts (`// concept: NAME` headers); found {len(pool)}"
+        )
     jobs = []
     for p, src, concept in items:
         rel = p.relative_to(root).as_posix()
@@ -117,9 +131,9 @@ def recognize_folder(client, root: Path, *, distractors: int = 4, seed: int = 0,
         try:
             answer = recognize_source(client, src, opts, keep_comments=keep_comments)
         except LLMError as e:
-            if e.kind != REJECTED:   # the endpoint is down or refuses us: stop
+            if e.kind != REJECTED:  # the endpoint is down or refuses us: stop
                 raise
-            answer = Recognition(list(opts), None, "", False, {}, str(e))   # this program only: go on
+            answer = Recognition(list(opts), None, "", False, {}, str(e))  # this program only: go on
         return Scored(rel, concept, opts, answer)
 
     with ThreadPoolExecutor(max_workers=client.config.concurrency) as ex:

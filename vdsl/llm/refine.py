@@ -1,4 +1,5 @@
 """`vdsl refine`: a model draws a concept, repairs its program from the compiler's diagnostics, then improves it round after round (text or vision feedback)."""
+
 from __future__ import annotations
 
 import base64
@@ -11,19 +12,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ..concepts import load_concepts, slugify
 from ..diagnostics import Diagnostic, format_compact, has_errors
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..version import __version__
 from .extract import extract_program
-from .files import Transcript, atomic_write, read_jsonl
+from ..atomic import atomic_write
+from .files import Transcript, read_jsonl
 from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
 from .report import TRANSCRIPT, rounds_of, summarize, write_report
 
-MAX_SIDE = 1024      # round_K.png is the program's canvas, scaled down to fit this if larger
-VISION_SIDE = 512    # the picture sent back with --feedback vision
+MAX_SIDE = 1024  # round_K.png is the program's canvas, scaled down to fit this if larger
+VISION_SIDE = 512  # the picture sent back with --feedback vision
 
 
 class RefineAborted(IncompleteRun):
@@ -38,7 +40,7 @@ class SettingsChanged(UsageError):
     """--resume with other sampling settings than the run started with, without --allow-changed-settings."""
 
 
-SAMPLING_KEYS = ("model", "temperature", "max_tokens")   # restored on resume; a change is refused or recorded
+SAMPLING_KEYS = ("model", "temperature", "max_tokens")  # restored on resume; a change is refused or recorded
 
 
 class RunExists(UsageError):
@@ -48,17 +50,18 @@ class RunExists(UsageError):
 @dataclass
 class RefineSettings:
     concept: str
-    rounds: int = 5                    # in all, round 0 included
-    max_repairs: int = 3               # repair requests per round after the first reply
-    feedback: str = "text"             # "text" or "vision"
+    rounds: int = 5  # in all, round 0 included
+    max_repairs: int = 3  # repair requests per round after the first reply
+    feedback: str = "text"  # "text" or "vision"
     feedback_text: str = DEFAULT_FEEDBACK
-    sample: int = 0                    # a different sample asks afresh (it is part of the cache key)
-    seed: int = 0                      # the seed programs are evaluated and rendered at
+    sample: int = 0  # a different sample asks afresh (it is part of the cache key)
+    seed: int = 0  # the seed programs are evaluated and rendered at
 
 
 @dataclass
 class ReplyCheck:
     """What compiling, evaluating and rendering one reply gave."""
+
     program: str | None
     how: str
     diagnostics: list[Diagnostic]
@@ -73,6 +76,7 @@ def check_reply(reply: str, file: str, seed: int = 0) -> ReplyCheck:
     """Extract the program, then compile, run it at `seed` and render it in the sandbox (a worker process
     under the time limit and memory cap, as dataset workers run); every failure is a diagnostic."""
     from ..sandbox import run as run_sandboxed
+
     ex = extract_program(reply)
     if ex.program is None:
         return ReplyCheck(None, ex.how, [], None)
@@ -85,6 +89,7 @@ def check_reply(reply: str, file: str, seed: int = 0) -> ReplyCheck:
 def vision_url(png: bytes, side: int = VISION_SIDE) -> str:
     """The picture as a PNG data URL, scaled down to fit side x side."""
     from PIL import Image
+
     img = Image.open(io.BytesIO(png))
     if max(img.size) > side:
         img.thumbnail((side, side), Image.LANCZOS)
@@ -101,8 +106,12 @@ def _loggable(messages: list[dict], image_name: str | None) -> list[dict]:
         if m.get("role") == "system":
             out.append({"role": "system", "content": "<system prompt: see the start event>"})
         elif isinstance(m.get("content"), list):
-            parts = [{"type": "image_url", "image_url": {"url": image_name or "<image>"}}
-                     if p.get("type") == "image_url" else p for p in m["content"]]
+            parts = [
+                {"type": "image_url", "image_url": {"url": image_name or "<image>"}}
+                if p.get("type") == "image_url"
+                else p
+                for p in m["content"]
+            ]
             out.append({"role": m["role"], "content": parts})
         else:
             out.append(m)
@@ -128,10 +137,20 @@ def resumed_sampling(start: dict, current: dict, explicit: set | None) -> tuple[
     return use, changed
 
 
-def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: bool = False,
-           stop: threading.Event | None = None, on_progress: Callable[[int], None] | None = None,
-           overrides: dict | None = None, deadline: float | None = None, explicit: set | None = None,
-           allow_changed: bool = False, price: tuple[float, float] | None = None) -> dict:
+def refine(
+    client,
+    out_dir: str | Path,
+    settings: RefineSettings,
+    *,
+    resume: bool = False,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    overrides: dict | None = None,
+    deadline: float | None = None,
+    explicit: set | None = None,
+    allow_changed: bool = False,
+    price: tuple[float, float] | None = None,
+) -> dict:
     """Run (or, with resume, continue) a refine loop into out_dir; returns the run's summary.
 
     `deadline` is a time.monotonic() value the run stops at (RefineAborted, resumable). On resume the
@@ -144,6 +163,7 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
     for good, deadline) or Interrupted / KeyboardInterrupt; in every case the folder is left consistent:
     files replaced atomically, the transcript appended line by line, the report rewritten after every round."""
     from .client import DEADLINE, FATAL, REJECTED, LLMError
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tpath = out / TRANSCRIPT
@@ -160,33 +180,50 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
                 f"{out} was started with other settings: "
                 + ", ".join(f"{k} {a!r} (now {b!r})" for k, (a, b) in changed.items())
                 + "; resume without them to keep the run's settings, or pass --allow-changed-settings to "
-                  "change them (the change is recorded)")
+                "change them (the change is recorded)"
+            )
     tr = Transcript(tpath)
     if start is None:
         system = system_prompt()
-        start = {"event": "start", "time": _now(), **asdict(settings), "endpoint": current,
-                 "system_prompt": system, "system_prompt_tokens_estimate": estimate_tokens(system),
-                 "system_prompt_sha256": hashlib.sha256(system.encode("utf-8")).hexdigest(),
-                 "vdsl_version": __version__, "price_per_1m": list(price) if price else None}
+        start = {
+            "event": "start",
+            "time": _now(),
+            **asdict(settings),
+            "endpoint": current,
+            "system_prompt": system,
+            "system_prompt_tokens_estimate": estimate_tokens(system),
+            "system_prompt_sha256": hashlib.sha256(system.encode("utf-8")).hexdigest(),
+            "vdsl_version": __version__,
+            "price_per_1m": list(price) if price else None,
+        }
         tr.append(start)
         events = [start]
     else:
         if settings.concept and settings.concept != start.get("concept"):
             raise UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
-        kept = {k: start[k] for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text",
-                                      "sample", "seed") if k in start}
+        kept = {
+            k: start[k]
+            for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text", "sample", "seed")
+            if k in start
+        }
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
-        system = start.get("system_prompt") or system_prompt()   # the same prompt: same requests, cache hits
-        ev = {"event": "resume", "time": _now(), **asdict(settings), "endpoint": {**current, **sampling},
-              "vdsl_version": __version__}
+        system = start.get("system_prompt") or system_prompt()  # the same prompt: same requests, cache hits
+        ev = {
+            "event": "resume",
+            "time": _now(),
+            **asdict(settings),
+            "endpoint": {**current, **sampling},
+            "vdsl_version": __version__,
+        }
         if changed:
             ev["changed_settings"] = changed
         old_url = (start.get("endpoint") or {}).get("base_url")
         if old_url and old_url != current["base_url"]:
             ev["changed_endpoint"] = [old_url, current["base_url"]]
-            print(f"warning: {out} was started against {old_url}; resuming against {current['base_url']}",
-                  file=sys.stderr)
+            print(
+                f"warning: {out} was started against {old_url}; resuming against {current['base_url']}", file=sys.stderr
+            )
         if price:
             ev["price_per_1m"] = list(price)
         tr.append(ev)
@@ -221,13 +258,23 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
                 step_kind = kind if step == 0 else "repair"
                 try:
                     # the step is part of the key: a repeated repair request is sampled, never replayed
-                    comp = client.complete(messages, sample=[settings.sample, k, step], deadline=deadline,
-                                           **sampling)
+                    comp = client.complete(messages, sample=[settings.sample, k, step], deadline=deadline, **sampling)
                 except LLMError as e:
-                    emit({"event": "error", "time": _now(), "round": k, "step": step, "kind": step_kind,
-                          "error": str(e), "error_kind": e.kind, "attempts": e.attempts, "status": e.status,
-                          "retries": e.retries})
-                    if e.kind == REJECTED:   # this request only (context overflow, content filter): go on
+                    emit(
+                        {
+                            "event": "error",
+                            "time": _now(),
+                            "round": k,
+                            "step": step,
+                            "kind": step_kind,
+                            "error": str(e),
+                            "error_kind": e.kind,
+                            "attempts": e.attempts,
+                            "status": e.status,
+                            "retries": e.retries,
+                        }
+                    )
+                    if e.kind == REJECTED:  # this request only (context overflow, content filter): go on
                         failure = f"the endpoint rejected the {step_kind} request: {e}"
                         break
                     if e.kind == FATAL:
@@ -238,13 +285,29 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
                 result = check_reply(comp.text, f"round_{k}.vd", settings.seed)
                 compact = format_compact(result.diagnostics)
                 cut = comp.finish_reason == "length"
-                emit({"event": "call", "time": _now(), "round": k, "step": step, "kind": step_kind,
-                      "messages": _loggable(messages, image_name),
-                      "reply": comp.text, "model": comp.model, "finish_reason": comp.finish_reason, "cut": cut,
-                      "usage": comp.usage, "latency_s": comp.latency_s, "attempts": comp.attempts,
-                      "retries": comp.retries, "cached": comp.cached, "extracted": result.how,
-                      "program": result.program, "ok": result.ok,
-                      "diagnostics": [d.to_dict() for d in result.diagnostics]})
+                emit(
+                    {
+                        "event": "call",
+                        "time": _now(),
+                        "round": k,
+                        "step": step,
+                        "kind": step_kind,
+                        "messages": _loggable(messages, image_name),
+                        "reply": comp.text,
+                        "model": comp.model,
+                        "finish_reason": comp.finish_reason,
+                        "cut": cut,
+                        "usage": comp.usage,
+                        "latency_s": comp.latency_s,
+                        "attempts": comp.attempts,
+                        "retries": comp.retries,
+                        "cached": comp.cached,
+                        "extracted": result.how,
+                        "program": result.program,
+                        "ok": result.ok,
+                        "diagnostics": [d.to_dict() for d in result.diagnostics],
+                    }
+                )
                 if result.ok:
                     first_ok = step == 0
                     break
@@ -253,23 +316,35 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
                         failure = f"the reply was cut off at max_tokens={sampling['max_tokens']}"
                     break
                 repairs += 1
-                messages = repair_messages(base, comp.text, compact if result.program is not None else None,
-                                           sampling["max_tokens"] if cut else None)
-            rec = {"event": "round", "time": _now(), "round": k, "kind": kind, "from_round": last_k,
-                   "repairs": repairs, "first_try": first_ok, "seed": settings.seed,
-                   "program": result.program if result else None,
-                   "diagnostics": [d.to_dict() for d in result.diagnostics] if result else []}
+                messages = repair_messages(
+                    base,
+                    comp.text,
+                    compact if result.program is not None else None,
+                    sampling["max_tokens"] if cut else None,
+                )
+            rec = {
+                "event": "round",
+                "time": _now(),
+                "round": k,
+                "kind": kind,
+                "from_round": last_k,
+                "repairs": repairs,
+                "first_try": first_ok,
+                "seed": settings.seed,
+                "program": result.program if result else None,
+                "diagnostics": [d.to_dict() for d in result.diagnostics] if result else [],
+            }
             if failure:
                 rec["reason"] = failure
             if result is not None and result.ok:
-                atomic_write(out / f"round_{k}.vd", result.program)
-                atomic_write(out / f"round_{k}.png", result.png)
+                atomic_write(out / f"round_{k}.vd", result.program, fsync=True)
+                atomic_write(out / f"round_{k}.png", result.png, fsync=True)
                 rec.update(status="ok", file=f"round_{k}.vd", image=f"round_{k}.png")
                 last_k, last_program = k, result.program
             else:
                 has_program = result is not None and result.program is not None
                 if has_program:
-                    atomic_write(out / f"round_{k}.failed.vd", result.program)
+                    atomic_write(out / f"round_{k}.failed.vd", result.program, fsync=True)
                 rec.update(status="failed", file=f"round_{k}.failed.vd" if has_program else None, image=None)
             emit(rec)
             write_report(out, events)
@@ -279,13 +354,24 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
     except (RefineAborted, EndpointFatal):
         _safe_report(out, events)
         raise
-    except BaseException as e:   # Ctrl-C, SIGTERM (the CLI raises it as a BaseException), Interrupted
-        if isinstance(e, (SystemExit, GeneratorExit)) or not isinstance(e, (Interrupted, KeyboardInterrupt)) \
-                and isinstance(e, Exception):
+    except BaseException as e:  # Ctrl-C, SIGTERM (the CLI raises it as a BaseException), Interrupted
+        if (
+            isinstance(e, (SystemExit, GeneratorExit))
+            or not isinstance(e, (Interrupted, KeyboardInterrupt))
+            and isinstance(e, Exception)
+        ):
             raise
-        emit({"event": "interrupted", "time": _now(),
-              "signal": "SIGTERM" if type(e).__name__ == "_Terminated" else
-              "SIGINT" if isinstance(e, KeyboardInterrupt) else None})
+        emit(
+            {
+                "event": "interrupted",
+                "time": _now(),
+                "signal": "SIGTERM"
+                if type(e).__name__ == "_Terminated"
+                else "SIGINT"
+                if isinstance(e, KeyboardInterrupt)
+                else None,
+            }
+        )
         _safe_report(out, events)
         raise
     write_report(out, events)
@@ -295,7 +381,7 @@ def refine(client, out_dir: str | Path, settings: RefineSettings, *, resume: boo
 def _safe_report(out: Path, events: list[dict]) -> None:
     try:
         write_report(out, events)
-    except Exception as e:   # noqa: BLE001 - never mask the real error
+    except Exception as e:
         print(f"warning: could not write the report: {e}", file=sys.stderr)
 
 
@@ -323,21 +409,34 @@ def load_concept_list(spec: str, limit: int | None = None) -> list[tuple[str, st
     return out
 
 
-SUMMARY_COLUMNS = [("concept", "concept"), ("folder", "folder"), ("status", "status"),
-                   ("compiled_first_try", "compiled first try"), ("repairs", "repairs needed"),
-                   ("rounds", "rounds completed"), ("rounds_failed", "rounds failed"),
-                   ("final_round", "final round"), ("requests", "requests"), ("tokens", "tokens")]
+SUMMARY_COLUMNS = [
+    ("concept", "concept"),
+    ("folder", "folder"),
+    ("status", "status"),
+    ("compiled_first_try", "compiled first try"),
+    ("repairs", "repairs needed"),
+    ("rounds", "rounds completed"),
+    ("rounds_failed", "rounds failed"),
+    ("final_round", "final round"),
+    ("requests", "requests"),
+    ("tokens", "tokens"),
+]
 
 
 def _summary_row(folder: str, concept: str, s: dict | None, status: str) -> dict:
     s = s or {}
-    return {"concept": concept, "folder": folder, "status": status,
-            "compiled_first_try": "yes" if s.get("compiled_first_try") else "no",
-            "repairs": s.get("repairs", 0), "rounds": f"{s.get('rounds_ok', 0)}/{s.get('rounds_planned', 0)}",
-            "rounds_failed": s.get("rounds_failed", 0),
-            "final_round": "" if s.get("final_round") is None else s["final_round"],
-            "requests": s.get("requests", 0),
-            "tokens": s.get("prompt_tokens", 0) + s.get("completion_tokens", 0)}
+    return {
+        "concept": concept,
+        "folder": folder,
+        "status": status,
+        "compiled_first_try": "yes" if s.get("compiled_first_try") else "no",
+        "repairs": s.get("repairs", 0),
+        "rounds": f"{s.get('rounds_ok', 0)}/{s.get('rounds_planned', 0)}",
+        "rounds_failed": s.get("rounds_failed", 0),
+        "final_round": "" if s.get("final_round") is None else s["final_round"],
+        "requests": s.get("requests", 0),
+        "tokens": s.get("prompt_tokens", 0) + s.get("completion_tokens", 0),
+    }
 
 
 def write_summary(out_root: Path, rows: list[dict]) -> None:
@@ -346,26 +445,38 @@ def write_summary(out_root: Path, rows: list[dict]) -> None:
     w.writerow([k for k, _ in SUMMARY_COLUMNS])
     for r in rows:
         w.writerow([r[k] for k, _ in SUMMARY_COLUMNS])
-    atomic_write(out_root / "summary.csv", buf.getvalue())
+    atomic_write(out_root / "summary.csv", buf.getvalue(), fsync=True)
     first = sum(r["compiled_first_try"] == "yes" for r in rows)
-    md = ["| " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |",
-          "|" + "---|" * len(SUMMARY_COLUMNS)]
+    md = ["| " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
     md += ["| " + " | ".join(str(r[k]).replace("|", "\\|") for k, _ in SUMMARY_COLUMNS) + " |" for r in rows]
-    md += ["", f"{len(rows)} concepts; compiled first try: {first}/{len(rows)}; "
-           f"repairs needed: {sum(int(r['repairs']) for r in rows)}; "
-           f"complete: {sum(r['status'] == 'complete' for r in rows)}/{len(rows)}"]
-    atomic_write(out_root / "summary.md", "\n".join(md) + "\n")
+    md += [
+        "",
+        f"{len(rows)} concepts; compiled first try: {first}/{len(rows)}; "
+        f"repairs needed: {sum(int(r['repairs']) for r in rows)}; "
+        f"complete: {sum(r['status'] == 'complete' for r in rows)}/{len(rows)}",
+    ]
+    atomic_write(out_root / "summary.md", "\n".join(md) + "\n", fsync=True)
 
 
-def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: RefineSettings, *,
-                resume: bool, jobs: int, overrides: dict | None = None, progress: bool = True,
-                **run_kw) -> tuple[list[dict], str, str | None]:
+def refine_many(
+    client,
+    items: list[tuple[str, str]],
+    out_root: Path,
+    settings: RefineSettings,
+    *,
+    resume: bool,
+    jobs: int,
+    overrides: dict | None = None,
+    progress: bool = True,
+    **run_kw,
+) -> tuple[list[dict], str, str | None]:
     """Refine many concepts, `jobs` at a time, one folder each; returns summary rows, the overall outcome
     ("ok", "aborted" when the endpoint failed for good or the deadline passed, "fatal" when it refuses the
     key/model/URL, "interrupted") and the error behind it (for SIGTERM: the exception, to raise again once
     the summary is written). One concept's failure never stops the others; `run_kw` goes to refine."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     stop = threading.Event()
     outcome = {"aborted": None, "fatal": None}
     rows: dict[str, dict] = {}
@@ -380,7 +491,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         try:
             s = refine(client, d, st, resume=resume, stop=stop, on_progress=advance, overrides=overrides, **run_kw)
             status = "complete" if s["final_round"] is not None else "no program"
-        except EndpointFatal as e:   # every concept would get the same answer
+        except EndpointFatal as e:  # every concept would get the same answer
             with lock:
                 outcome["fatal"] = outcome["fatal"] or str(e)
             stop.set()
@@ -390,18 +501,26 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         except RefineAborted as e:
             with lock:
                 outcome["aborted"] = outcome["aborted"] or str(e)
-            stop.set()   # the endpoint is down: the others stop after their current request
+            stop.set()  # the endpoint is down: the others stop after their current request
             s, status = None, "endpoint error"
         except Interrupted:
             s, status = None, "interrupted"
-        except Exception as e:   # noqa: BLE001 - one concept's bug must not sink the batch
+        except Exception as e:
             s, status = None, f"error: {type(e).__name__}: {e}"
         rows[folder] = _summary_row(folder, concept, s or summarize(read_jsonl(d / TRANSCRIPT)), status)
 
     console = Console(stderr=True)
     interrupted, signal_exc = False, None
-    with Progress(TextColumn("[bold]refine"), BarColumn(), MofNCompleteColumn(), TextColumn("rounds"),
-                  TimeElapsedColumn(), console=console, disable=not progress, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]refine"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rounds"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+        transient=False,
+    ) as bar:
         task = bar.add_task("refine", total=len(items) * settings.rounds)
 
         def advance(n: int) -> None:
@@ -412,7 +531,7 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
         try:
             for f in futures:
                 f.result()
-        except BaseException as e:   # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
+        except BaseException as e:  # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
             if isinstance(e, (SystemExit, GeneratorExit, Exception)):
                 raise
             interrupted = True
@@ -422,16 +541,21 @@ def refine_many(client, items: list[tuple[str, str]], out_root: Path, settings: 
                 f.cancel()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    ordered = [rows.get(folder) or _summary_row(folder, concept, summarize(read_jsonl(out_root / folder / TRANSCRIPT)),
-                                                 "not started") for folder, concept in items]
-    result = ("interrupted" if interrupted else "fatal" if outcome["fatal"] else
-              "aborted" if outcome["aborted"] else "ok")
+    ordered = [
+        rows.get(folder)
+        or _summary_row(folder, concept, summarize(read_jsonl(out_root / folder / TRANSCRIPT)), "not started")
+        for folder, concept in items
+    ]
+    result = (
+        "interrupted" if interrupted else "fatal" if outcome["fatal"] else "aborted" if outcome["aborted"] else "ok"
+    )
     return ordered, result, signal_exc or outcome["fatal"] or outcome["aborted"]
 
 
 def print_summary(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
+
     t = Table(title="refine summary")
     for _, title in SUMMARY_COLUMNS:
         t.add_column(title)

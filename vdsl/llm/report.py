@@ -1,4 +1,5 @@
 """Refine reports from a run folder's transcript: a summary, strip.png (every round side by side, labelled) and a self-contained index.html."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,8 @@ import json
 from pathlib import Path
 
 from ..fonts import pil_font
-from .files import atomic_write, read_jsonl
+from ..atomic import atomic_write
+from .files import read_jsonl
 
 TRANSCRIPT = "transcript.jsonl"
 TILE, PAD, LABEL_H, TITLE_H = 256, 16, 30, 44
@@ -26,8 +28,11 @@ def rounds_of(events: list[dict]) -> dict[int, dict]:
 
 def _seconds(t0: str | None, t1: str | None) -> float | None:
     from datetime import datetime
+
     try:
-        return (datetime.strptime(t1, "%Y-%m-%dT%H:%M:%S%z") - datetime.strptime(t0, "%Y-%m-%dT%H:%M:%S%z")).total_seconds()
+        return (
+            datetime.strptime(t1, "%Y-%m-%dT%H:%M:%S%z") - datetime.strptime(t0, "%Y-%m-%dT%H:%M:%S%z")
+        ).total_seconds()
     except (TypeError, ValueError):
         return None
 
@@ -122,7 +127,8 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
     src = r.get("program")
     if not src:
         return None
-    from ..sandbox import run as run_sandboxed   # a model's program: never run in-process
+    from ..sandbox import run as run_sandboxed  # a model's program: never run in-process
+
     res = run_sandboxed(src, seed=r.get("seed", 0), fmt="png", file=f"round_{r['round']}.vd")
     return res.value if res.ok else None
 
@@ -130,6 +136,7 @@ def round_png(out_dir: Path, r: dict) -> bytes | None:
 def strip_png(out_dir: str | Path, events: list[dict] | None = None, tile: int = TILE) -> bytes:
     """All rounds side by side, each labelled (round, repairs or failure), the concept as a title."""
     from PIL import Image, ImageDraw
+
     out_dir = Path(out_dir)
     events = read_jsonl(out_dir / TRANSCRIPT) if events is None else events
     rounds = list(rounds_of(events).values())
@@ -150,7 +157,7 @@ def strip_png(out_dir: str | Path, events: list[dict] | None = None, tile: int =
         if data is not None:
             try:
                 pic = Image.open(io.BytesIO(data)).convert("RGBA")
-                s = min(tile / pic.width, tile / pic.height)   # fit the tile, small canvases scaled up
+                s = min(tile / pic.width, tile / pic.height)  # fit the tile, small canvases scaled up
                 pic = pic.resize((max(1, round(pic.width * s)), max(1, round(pic.height * s))), Image.LANCZOS)
                 bg = Image.new("RGBA", pic.size, "white")
                 bg.alpha_composite(pic)
@@ -173,8 +180,12 @@ def strip_png(out_dir: str | Path, events: list[dict] | None = None, tile: int =
         elif r.get("repairs"):
             label += f" · {r['repairs']} repair{'s' if r['repairs'] != 1 else ''}"
         tw = d.textlength(label, font=small)
-        d.text((x + (tile - tw) / 2, y + tile + 8), label,
-               fill="#b00020" if r.get("status") != "ok" else "#333333", font=small)
+        d.text(
+            (x + (tile - tw) / 2, y + tile + 8),
+            label,
+            fill="#b00020" if r.get("status") != "ok" else "#333333",
+            font=small,
+        )
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
@@ -215,8 +226,11 @@ def _diag_lines(diags: list) -> str:
 def _message_text(m: dict) -> str:
     c = m.get("content")
     if isinstance(c, list):
-        return "\n".join(p.get("text", "") if p.get("type") == "text" else f"[image: {(p.get('image_url') or {}).get('url', '')}]"
-                         for p in c if isinstance(p, dict))
+        return "\n".join(
+            p.get("text", "") if p.get("type") == "text" else f"[image: {(p.get('image_url') or {}).get('url', '')}]"
+            for p in c
+            if isinstance(p, dict)
+        )
     return "" if c is None else str(c)
 
 
@@ -234,32 +248,53 @@ def index_html(out_dir: str | Path, events: list[dict] | None = None, strip: byt
         if e.get("event") == "resume":
             session += 1
         if e.get("event") in ("call", "error") and isinstance(e.get("round"), int):
-            if seen_in.get(e["round"]) != session:   # a round redone after a resume: its new calls only
+            if seen_in.get(e["round"]) != session:  # a round redone after a resume: its new calls only
                 seen_in[e["round"]] = session
                 calls[e["round"]] = []
             calls[e["round"]].append(e)
-    p = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-         f"<title>vdsl refine: {_e(s['concept'])}</title>", f"<style>{CSS}</style></head><body>",
-         f"<h1>{_e(s['concept'])}</h1>"]
-    meta = [("model", s["model"]), ("server-reported model", ", ".join(s["server_models"])),
-            ("endpoint", ep.get("base_url")), ("temperature", ep.get("temperature")),
-            ("max_tokens", s["max_tokens"]), ("seed", s["seed"]), ("date", s["started"]),
-            ("duration", f"{s['duration_s']:.0f} s"), ("vdsl version", s["vdsl_version"]),
-            ("system prompt sha256", (s["system_prompt_sha256"] or "")[:16]),
-            ("feedback", f"{start.get('feedback', '')}: {start.get('feedback_text', '')}"),
-            ("rounds", f"{s['rounds_ok']} ok, {s['rounds_failed']} failed, of {s['rounds_planned']} planned"
-             + ("" if s["complete"] else " (incomplete: rerun with --resume)")),
-            ("compiled first try", "yes" if s["compiled_first_try"] else "no"), ("repairs", s["repairs"]),
-            ("final round", s["final_round"]),
-            ("requests", f"{s['requests']} sent, {s['cached_calls']} calls from the cache"),
-            ("tokens", f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion (of which from the "
-                       f"cache: {s['cached_prompt_tokens']} + {s['cached_completion_tokens']})"),
-            ("cost", "" if s["cost"] is None else f"{s['cost']:.4f} (at the --price given)"),
-            ("latency", f"{s['latency_s']} s in all"), ("endpoint errors", s["endpoint_errors"]),
-            ("retries", f"{s['retries']}" + (f": {'; '.join(s['retry_reasons'][:10])}" if s["retries"] else "")),
-            ("aborted by", s["aborted_by"] or ""), ("settings changed on resume", s["settings_changed"] or "")]
-    p.append('<table class="meta">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta)
-             + "</table>")
+    p = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>vdsl refine: {_e(s['concept'])}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{_e(s['concept'])}</h1>",
+    ]
+    meta = [
+        ("model", s["model"]),
+        ("server-reported model", ", ".join(s["server_models"])),
+        ("endpoint", ep.get("base_url")),
+        ("temperature", ep.get("temperature")),
+        ("max_tokens", s["max_tokens"]),
+        ("seed", s["seed"]),
+        ("date", s["started"]),
+        ("duration", f"{s['duration_s']:.0f} s"),
+        ("vdsl version", s["vdsl_version"]),
+        ("system prompt sha256", (s["system_prompt_sha256"] or "")[:16]),
+        ("feedback", f"{start.get('feedback', '')}: {start.get('feedback_text', '')}"),
+        (
+            "rounds",
+            f"{s['rounds_ok']} ok, {s['rounds_failed']} failed, of {s['rounds_planned']} planned"
+            + ("" if s["complete"] else " (incomplete: rerun with --resume)"),
+        ),
+        ("compiled first try", "yes" if s["compiled_first_try"] else "no"),
+        ("repairs", s["repairs"]),
+        ("final round", s["final_round"]),
+        ("requests", f"{s['requests']} sent, {s['cached_calls']} calls from the cache"),
+        (
+            "tokens",
+            f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion (of which from the "
+            f"cache: {s['cached_prompt_tokens']} + {s['cached_completion_tokens']})",
+        ),
+        ("cost", "" if s["cost"] is None else f"{s['cost']:.4f} (at the --price given)"),
+        ("latency", f"{s['latency_s']} s in all"),
+        ("endpoint errors", s["endpoint_errors"]),
+        ("retries", f"{s['retries']}" + (f": {'; '.join(s['retry_reasons'][:10])}" if s["retries"] else "")),
+        ("aborted by", s["aborted_by"] or ""),
+        ("settings changed on resume", s["settings_changed"] or ""),
+    ]
+    p.append(
+        '<table class="meta">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta) + "</table>"
+    )
     strip = strip if strip is not None else strip_png(out_dir, events)
     p.append(f'<p><img class="strip" alt="all rounds" src="{_data_url(strip)}"></p>')
     for k, r in rounds.items():
@@ -281,19 +316,30 @@ def index_html(out_dir: str | Path, events: list[dict] | None = None, strip: byt
                 p.append(f'<p class="failed">endpoint error: {_e(c.get("error"))}</p>')
                 continue
             for rt in c.get("retries") or []:
-                p.append(f'<p class="msg">retry {_e(rt.get("attempt"))} after {_e(rt.get("delay_s"))} s: '
-                         f'{_e(rt.get("reason"))}</p>')
+                p.append(
+                    f'<p class="msg">retry {_e(rt.get("attempt"))} after {_e(rt.get("delay_s"))} s: '
+                    f"{_e(rt.get('reason'))}</p>"
+                )
             u = c.get("usage") or {}
-            head = (f"call {i}: {c.get('kind', '')} · {u.get('prompt_tokens', '?')}+{u.get('completion_tokens', '?')}"
-                    f" tokens · {c.get('latency_s', 0)} s" + (" · cached" if c.get("cached") else "")
-                    + (" · cut off at max_tokens" if c.get("cut") else "")
-                    + (" · compiled" if c.get("ok") else " · errors"))
+            head = (
+                f"call {i}: {c.get('kind', '')} · {u.get('prompt_tokens', '?')}+{u.get('completion_tokens', '?')}"
+                f" tokens · {c.get('latency_s', 0)} s"
+                + (" · cached" if c.get("cached") else "")
+                + (" · cut off at max_tokens" if c.get("cut") else "")
+                + (" · compiled" if c.get("ok") else " · errors")
+            )
             last_user = next((m for m in reversed(c.get("messages") or []) if m.get("role") == "user"), {})
-            p.append(f"<details><summary>{_e(head)}</summary>"
-                     f'<div class="msg">request (last message)</div><pre>{_e(_message_text(last_user))}</pre>'
-                     f'<div class="msg">reply</div><pre>{_e(c.get("reply"))}</pre>'
-                     + (f'<div class="msg">diagnostics</div><pre>{_e(_diag_lines(c.get("diagnostics")))}</pre>'
-                        if c.get("diagnostics") else "") + "</details>")
+            p.append(
+                f"<details><summary>{_e(head)}</summary>"
+                f'<div class="msg">request (last message)</div><pre>{_e(_message_text(last_user))}</pre>'
+                f'<div class="msg">reply</div><pre>{_e(c.get("reply"))}</pre>'
+                + (
+                    f'<div class="msg">diagnostics</div><pre>{_e(_diag_lines(c.get("diagnostics")))}</pre>'
+                    if c.get("diagnostics")
+                    else ""
+                )
+                + "</details>"
+            )
         p.append("</section>")
     errors = [e for e in events if e.get("event") == "error" and not isinstance(e.get("round"), int)]
     for e in errors:
@@ -307,5 +353,5 @@ def write_report(out_dir: str | Path, events: list[dict] | None = None) -> None:
     out_dir = Path(out_dir)
     events = read_jsonl(out_dir / TRANSCRIPT) if events is None else events
     strip = strip_png(out_dir, events)
-    atomic_write(out_dir / "strip.png", strip)
-    atomic_write(out_dir / "index.html", index_html(out_dir, events, strip))
+    atomic_write(out_dir / "strip.png", strip, fsync=True)
+    atomic_write(out_dir / "index.html", index_html(out_dir, events, strip), fsync=True)
