@@ -366,13 +366,18 @@ class Evaluator:
         self.sites, self.literals = _prepared(checked.program)
         if not fast:   # literals are evaluated node by node (the shared cache would fold them)
             self.literals = {}
-        # Python frames one level of def call can take (statements, blocks and expressions nested up to
-        # the nesting budget, at most ~3 frames each, measured by tests/test_binder.py): when a call finds
-        # the stack deeper than `hop_at`, its body runs on a fresh stack (see _on_fresh_stack), so the
-        # budgets, not Python's recursion limit (left as it is), bound how deep a program may go.
-        self.level_frames = 3 * budgets.nesting_depth + 40
+        # Python's recursion limit is left as it is: when a def call finds the stack deeper than `hop_at`
+        # frames, its body goes on on a fresh stack (see _on_fresh_stack), so the budgets, not the limit,
+        # bound how deep a program may go. One level of def call takes at most `level_frames` frames
+        # (statements, blocks and expressions nested as deep as this program's deepest top-level
+        # statement or def, ~3 frames per level of nesting: tests/test_binder.py runs the worst case),
+        # so the stack is measured only every `probe_every` levels, with room for that many.
+        programs = [m.program for m in checked.modules] + [checked.program]
+        nesting = max((getattr(st, "_depth", budgets.nesting_depth) for p in programs for st in p.stmts), default=1)
+        self.level_frames = 3 * nesting + 40
         limit = sys.getrecursionlimit()
-        self.hop_at = max(limit // 4, limit - self.level_frames - 60)
+        self.probe_every = max(1, min(8, (limit // 2) // self.level_frames))
+        self.hop_at = max(limit // 4, limit - self.probe_every * self.level_frames - 60)
 
     # ------------------------------------------------------------ entry
     def run(self) -> ir.Scene:
@@ -662,7 +667,7 @@ class Evaluator:
             local = _Env(self.scopes[sig.module][1])
             given = {}
             fast = self.fast
-            for name, node, cost, value, *_ in plan.args:   # evaluated in the caller, in the order written
+            for name, node, cost, value, _, _, _, _, _ in plan.args:   # evaluated in the caller, in order
                 if cost and fast and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
                     ctx.fuel -= cost
                     given[name] = value
@@ -683,7 +688,7 @@ class Evaluator:
                 local.vars[pname] = v
             ctx.stack.append([])
             try:
-                if ctx.depth > 1 and _deeper_than(self.hop_at):
+                if ctx.depth % self.probe_every == 0 and _deeper_than(self.hop_at):
                     r = _on_fresh_stack(self.block, sig.node.body, local)
                 else:
                     r = self.block(sig.node.body, local)
