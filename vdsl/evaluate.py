@@ -175,7 +175,10 @@ def _on_fresh_stack(fn, *args):
             out.append((False, e))
 
     t = threading.Thread(target=work, name="vdsl-evaluate", daemon=True)
-    t.start()
+    try:
+        t.start()
+    except RuntimeError:   # no thread to be had (e.g. under a tight address-space cap): go on here
+        return fn(*args)
     t.join()
     ok, v = out[0]
     if ok:
