@@ -1,4 +1,4 @@
-"""The fast evaluator path (prepared call sites, folded literals, inline checks) against the plain one (every argument evaluated and converted): same IR, diagnostics and fuel."""
+"""The evaluator's fast path against its plain one (fast=False): same IR, diagnostics and fuel; deep programs."""
 from __future__ import annotations
 
 import subprocess
@@ -94,7 +94,8 @@ LISTS = {"list[number]": ["[1, 2, 3]", "range(4)", "xs", "idv([1, 2])", "idv([(1
          "list[color]": ['["red", "blue"]', "[red, #00f]", 'idv(["red", "nope"])', "idv([red, 5])"]}
 ANY_LISTS = [v for vs in LISTS.values() for v in vs] + ["[[1, 2], [3]]", '["a", 1]']
 WRONG = ["idv(true)", 'idv("5")', "idv((1, 2))", "idv([1])", "idv(red)", "true"]
-BY_TYPE = {"number": NUMBERS, "point": POINTS, "color": COLORS, "paint": COLORS, "string": STRINGS, "bool": ["true", "false"]}
+BY_TYPE = {"number": NUMBERS, "point": POINTS, "color": COLORS, "paint": COLORS, "string": STRINGS,
+           "bool": ["true", "false"]}
 PRELUDE = ('def idv(x: any) -> any { return x }\nlet n = 4\nlet p = (5, 6)\nlet s = "b"\n'
            'let xs = [1, 2, 3]\n')
 
@@ -175,7 +176,8 @@ def def_program(draw) -> str:
         args = []
         positional = True
         for i, t in enumerate(types):
-            mode = draw(st.sampled_from(["pos", "pos", "kw", "kw", "kw", "wrong"] * 2 + ["skip"] * (6 if has_default[i] else 1)))
+            skips = ["skip"] * (6 if has_default[i] else 1)   # a missing required argument now and then
+            mode = draw(st.sampled_from(["pos", "pos", "kw", "kw", "kw", "wrong"] * 2 + skips))
             if mode == "skip":
                 positional = False
                 continue

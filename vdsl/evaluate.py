@@ -171,7 +171,7 @@ def _on_fresh_stack(fn, *args):
     def work():
         try:
             out.append((True, fn(*args)))
-        except BaseException as e:   # noqa: BLE001 - re-raised in the waiting thread
+        except BaseException as e:   # re-raised in the waiting thread
             out.append((False, e))
 
     t = threading.Thread(target=work, name="vdsl-evaluate", daemon=True)
