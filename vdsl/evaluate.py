@@ -7,11 +7,12 @@ import sys
 import threading
 import weakref
 from dataclasses import replace
+from typing import Any
 
 from . import ir
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, TABLE, Builtin
+from .builtins import CONSTANTS, TABLE, Builtin, Param
 from .builtins.colors import parse_hex, require_color
 from .check import Checked, DefSig
 from .deadline import Deadline
@@ -43,29 +44,29 @@ class Plan:
     (Evaluator(fast=False)) evaluates every argument and converts it with Evaluator._convert; the fast
     path takes the ready literals and checks `_passes` inline before falling back to the same _convert."""
     __slots__ = ("b", "args", "defaults", "params", "missing", "error", "label")
+    b: Builtin   # builtin calls only
 
     def __init__(self, c: n.Call, b: Builtin | None = None, sig: DefSig | None = None):
-        self.b = b
         self.error: tuple[str, str] | None = None
         self.label = False   # a def call's `label=` that names its group (not one of its parameters)
+        slots: list[tuple[str, Type, int | None, float, float, Param | None]]
+        self.params: tuple[tuple[str, Type, int | None, n.Expr | None], ...] = ()
         if b is not None:
-            params = b.params
+            self.b = b
             slots = [(p.name, p.type, _arg_kind(p.type), -math.inf if p.min is None else p.min,
-                      math.inf if p.max is None else p.max, p) for p in params]
-            by_name = {s[0]: s for s in slots}
+                      math.inf if p.max is None else p.max, p) for p in b.params]
             self.defaults = b.defaults
-            self.params = ()
-            required = [p.name for p in params if p.required]
+            required = [p.name for p in b.params if p.required]
         else:
-            params = [(pname, ptype) for pname, ptype, _ in sig.params]
+            assert sig is not None
             slots = [(pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, -math.inf, math.inf, None)
-                     for pname, ptype in params]
-            by_name = {s[0]: s for s in slots}
+                     for pname, ptype, _ in sig.params]
             self.defaults = {}
-            self.params = tuple((pname, ptype, kind, decl.default)
-                                for (pname, ptype, kind, *_), decl in zip(slots, sig.node.params))
+            self.params = tuple((slot[0], slot[1], slot[2], decl.default) for slot, decl in zip(slots, sig.node.params))
             required = [pname for pname, _, has_default in sig.params if not has_default]
-        args, pi = [], 0
+        by_name = {slot[0]: slot for slot in slots}
+        args: list[tuple[Any, ...]] = []   # unpacked in the hot loops: see the docstring for the fields
+        pi = 0
         for a in c.args:
             if a.name is None:
                 if pi >= len(slots):
@@ -668,7 +669,7 @@ class Evaluator:
             if plan.error is not None:   # pragma: no cover - the checker rejects these
                 raise plan.fault(c)
             local = _Env(self.scopes[sig.module][1])
-            given = {}
+            given: dict[str, Any] = {}
             fast = self.fast
             for name, node, cost, value, _, _, _, _, _ in plan.args:   # evaluated in the caller, in order
                 if cost and fast and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
