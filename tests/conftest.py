@@ -1,4 +1,4 @@
-"""Shared test setup: the harness on sys.path, the recursion limit the evaluator wants, the `slow` marker."""
+"""Shared test setup: the harness on sys.path, the `slow` marker."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-# vdsl.evaluate raises the limit on first use; doing it up front keeps hypothesis from warning
-# that the limit changed during a test.
-if sys.getrecursionlimit() < 20_000:
-    sys.setrecursionlimit(20_000)
+# No recursion limit is raised here: the library runs deep programs at Python's default limit
+# (tests/test_binder.py proves the deepest legal one does), and the tests run as users do.
 
 
 def pytest_configure(config):

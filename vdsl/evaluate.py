@@ -4,13 +4,15 @@ from __future__ import annotations
 import math
 import random
 import sys
+import threading
 import weakref
 from dataclasses import replace
+from typing import Any
 
 from . import ir
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, TABLE, Builtin
+from .builtins import CONSTANTS, TABLE, Builtin, Param
 from .builtins.colors import parse_hex, require_color
 from .check import Checked, DefSig
 from .deadline import Deadline
@@ -28,38 +30,73 @@ CHECK_EVERY = 4096
 _CHECKS_ITEMS: dict[int, tuple[Type, bool]] = {}   # id(type) -> (type, checks_items(type))
 
 
-class _Site:
-    """A builtin call site prepared once: the parameter each argument binds, and literal arguments
-    already converted with the fuel their evaluation costs, so a call skips binding by name."""
-    __slots__ = ("b", "args")
+class Plan:
+    """How one call site binds its arguments: the ONE statement of the argument rules, worked out once
+    from the call and the signature (a builtin's Params from the table, or a def's DefSig).
 
-    def __init__(self, c: n.Call, b: Builtin):
-        self.b = b
-        self.args: list[tuple] | None = None   # None: bind with Evaluator._bind_builtin
-        params, bound, pi = b.params, [], 0
+    `args`, one per argument in the order written: (parameter name, the argument's node, fuel and value
+    of a ready literal (0, None when it is not one), check kind, lo, hi, Param or None, type). A ready
+    literal is one whose value always passes its parameter unconverted (see _passes), so evaluating it
+    is just charging its fuel. `defaults` is what a builtin call starts from; `params` (defs) is, per
+    parameter in order, (name, type, check kind or None for `any`, default expression or None).
+    `missing`: a required parameter no argument binds (E203, raised after the arguments are evaluated);
+    `error`: an argument that binds nothing (code, message), raised before. The plain path
+    (Evaluator(fast=False)) evaluates every argument and converts it with Evaluator._convert; the fast
+    path takes the ready literals and checks `_passes` inline before falling back to the same _convert."""
+    __slots__ = ("b", "args", "defaults", "params", "missing", "error", "label")
+    b: Builtin   # builtin calls only
+
+    def __init__(self, c: n.Call, b: Builtin | None = None, sig: DefSig | None = None):
+        self.error: tuple[str, str] | None = None
+        self.label = False   # a def call's `label=` that names its group (not one of its parameters)
+        slots: list[tuple[str, Type, int | None, float, float, Param | None]]
+        self.params: tuple[tuple[str, Type, int | None, n.Expr | None], ...] = ()
+        if b is not None:
+            self.b = b
+            slots = [(p.name, p.type, _arg_kind(p.type), -math.inf if p.min is None else p.min,
+                      math.inf if p.max is None else p.max, p) for p in b.params]
+            self.defaults = b.defaults
+            required = [p.name for p in b.params if p.required]
+        else:
+            assert sig is not None
+            slots = [(pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, -math.inf, math.inf, None)
+                     for pname, ptype, _ in sig.params]
+            self.defaults = {}
+            self.params = tuple((slot[0], slot[1], slot[2], decl.default) for slot, decl in zip(slots, sig.node.params))
+            required = [pname for pname, _, has_default in sig.params if not has_default]
+        by_name = {slot[0]: slot for slot in slots}
+        args: list[tuple[Any, ...]] = []   # unpacked in the hot loops: see the docstring for the fields
+        pi = 0
         for a in c.args:
             if a.name is None:
-                if pi >= len(params):
-                    return
-                p = params[pi]
+                if pi >= len(slots):
+                    self.error = ("E204", f"`{c.name}` takes at most {len(slots)} positional arguments")
+                    break
+                slot = slots[pi]
                 pi += 1
-            elif a.name in b.param_map:
-                p = b.param_map[a.name]
+            elif a.name in by_name:
+                slot = by_name[a.name]
+            elif b is None and a.name == "label":
+                slot = ("label", STRING, None, -math.inf, math.inf, None)
+                self.label = True
             else:
-                return
-            bound.append(p)
-        if len(set(b.defaults) | {p.name for p in bound}) < len(params):
-            return   # a missing argument: let _bind_builtin report it after evaluating the others
-        args = []
-        for a, p in zip(c.args, bound):
-            kind = _arg_kind(p.type)
-            lo = -math.inf if p.min is None else p.min
-            hi = math.inf if p.max is None else p.max
+                self.error = ("E202", f"`{c.name}` has no parameter `{a.name}`")
+                break
+            name, t, kind, lo, hi, p = slot
             cost, value = _literal(a.value)
-            if cost and not _passes(kind, value, p.choices, lo, hi):
-                cost = 0   # a literal that needs converting (or is an error) goes the long way
-            args.append((p.name, a.value, cost, value, kind, lo, hi, p))
-        self.args = args
+            if cost and not (_passes(kind, value, p.choices if p is not None else (), lo, hi) if kind is not None
+                             else type(value) is not tuple):
+                cost, value = 0, None   # a literal that needs converting (or is an error) goes the long way
+            args.append((name, a.value, cost, value, kind, lo, hi, p, t))
+        self.args = tuple(args)
+        bound = {a[0] for a in args}
+        self.missing = next((r for r in required if r not in bound), None)
+
+    def fault(self, c: n.Call) -> RuntimeFault:
+        """The binding error of a call the checker would have rejected."""
+        if self.error is not None:   # pragma: no cover - the checker rejects these
+            return RuntimeFault(self.error[0], self.error[1], span=c.span)
+        return RuntimeFault("E203", f"`{c.name}` needs argument `{self.missing}`", span=c.span)
 
 
 def _literal(e) -> tuple[int, object]:
@@ -110,12 +147,44 @@ _PREPARED: "weakref.WeakKeyDictionary[n.Program, tuple[dict, dict]]" = weakref.W
 
 
 def _prepared(program: n.Program) -> tuple[dict, dict]:
-    """({Call node: _Site}, {node: _literal(node)}), kept while the program lives: both depend only on
+    """({Call node: Plan}, {node: _literal(node)}), kept while the program lives: both depend only on
     the node (and the builtin table), so every evaluation of the program shares them."""
     d = _PREPARED.get(program)
     if d is None:
         d = _PREPARED[program] = ({}, {})
     return d
+
+
+def _deeper_than(k: int) -> bool:
+    """Whether this thread's Python stack holds more than k frames (walking at most k of them)."""
+    try:
+        sys._getframe(k)
+    except ValueError:
+        return False
+    return True
+
+
+def _on_fresh_stack(fn, *args):
+    """fn(*args) in a new thread, waited for: Python counts frames against the recursion limit per
+    thread, so deep (but budgeted) evaluation goes on there instead of raising the process-wide limit."""
+    out: list = []
+
+    def work():
+        try:
+            out.append((True, fn(*args)))
+        except BaseException as e:   # re-raised in the waiting thread
+            out.append((False, e))
+
+    t = threading.Thread(target=work, name="vdsl-evaluate", daemon=True)
+    try:
+        t.start()
+    except RuntimeError:   # no thread to be had (e.g. under a tight address-space cap): go on here
+        return fn(*args)
+    t.join()
+    ok, v = out[0]
+    if ok:
+        return v
+    raise v
 
 
 class _Return:
@@ -278,9 +347,13 @@ class Context:
 
 
 class Evaluator:
+    """Runs a checked program. `fast=False` forces the plain path (every argument evaluated and converted,
+    no literal folding): the same results and fuel, slower; tests/test_binder.py compares the two."""
+
     def __init__(self, checked: Checked, seed: int, budgets: Budgets, params: dict | None,
-                 deadline: Deadline | None = None):
+                 deadline: Deadline | None = None, *, fast: bool = True):
         self.checked = checked
+        self.fast = fast
         self.ctx = Context(seed, budgets, deadline)
         self.params = dict(params or {})
         # Per module file: the defs its code can call and its global values. Calls resolve in the
@@ -295,10 +368,28 @@ class Evaluator:
         self.ctx.builtin_env = benv
         self.builtin_env = benv
         self.sites, self.literals = _prepared(checked.program)
-        self.def_params: dict = {}
+        if not fast:   # literals are evaluated node by node (the shared cache would fold them)
+            self.literals = {}
+        # Python's recursion limit is left as it is: when a def call finds the stack deeper than `hop_at`
+        # frames, its body goes on on a fresh stack (see _on_fresh_stack), so the budgets, not the limit,
+        # bound how deep a program may go. One level of def call takes at most `level_frames` frames
+        # (statements, blocks and expressions nested as deep as this program's deepest top-level
+        # statement or def, ~3 frames per level of nesting: tests/test_binder.py runs the worst case),
+        # so the stack is measured only every `probe_every` levels, with room for that many.
+        programs = [m.program for m in checked.modules] + [checked.program]
+        nesting = max((getattr(st, "_depth", budgets.nesting_depth) for p in programs for st in p.stmts), default=1)
+        self.level_frames = 3 * nesting + 40
+        limit = sys.getrecursionlimit()
+        self.probe_every = max(1, min(8, (limit // 2) // self.level_frames))
+        self.hop_at = max(limit // 4, limit - self.probe_every * self.level_frames - 60)
 
     # ------------------------------------------------------------ entry
     def run(self) -> ir.Scene:
+        if _deeper_than(self.hop_at - self.level_frames):   # called from deep in the host's stack
+            return _on_fresh_stack(self._run)
+        return self._run()
+
+    def _run(self) -> ir.Scene:
         envs: dict[str, _Env] = {}
 
         def global_env(uses) -> _Env:
@@ -458,10 +549,10 @@ class Evaluator:
         sig = self.defs.get(c.name)   # the defs of self.current's module
         if sig is not None:
             return self._call_def(c, sig, env, as_value)
-        site = self.sites.get(c)
-        if site is None:
-            site = self.sites[c] = _Site(c, TABLE[c.name])
-        b = site.b
+        plan = self.sites.get(c)
+        if plan is None:
+            plan = self.sites[c] = Plan(c, TABLE[c.name])
+        b = plan.b
         try:
             if b.variadic is not None:
                 args = [self.expr(a.value, env) for a in c.args]
@@ -469,12 +560,12 @@ class Evaluator:
                     if not matches(v, b.variadic):
                         raise RuntimeFault("E205", f"`{c.name}` takes {b.variadic}s, got {show(v)}")
                 return _finite_result(b.impl(self.ctx, *args), c.name)
-            if site.args is None:
-                kwargs = self._bind_builtin(c, b, env)
-            else:   # _bind_builtin for a prepared site (inline: every builtin call runs it): same order and checks
+            if plan.error is not None or not self.fast:
+                kwargs = self._bind_builtin(c, plan, env)
+            else:   # _bind_builtin with the plan's ready literals and inline checks (every builtin call runs it)
                 ctx = self.ctx
-                kwargs = dict(b.defaults)
-                for name, node, cost, value, kind, lo, hi, p in site.args:
+                kwargs = dict(plan.defaults)   # builtins never mutate their arguments: defaults can be shared
+                for name, node, cost, value, kind, lo, hi, p, t in plan.args:
                     if cost and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
                         ctx.fuel -= cost
                         kwargs[name] = value
@@ -487,7 +578,9 @@ class Evaluator:
                     elif kind != _ANY_ARG and _passes(kind, v, p.choices, lo, hi):
                         kwargs[name] = v
                         continue
-                    kwargs[name] = self._convert(v, p.type, p, c.name, node.span)
+                    kwargs[name] = self._convert(v, t, p, c.name, node.span)
+                if plan.missing is not None:  # pragma: no cover - the checker rejects missing arguments
+                    raise plan.fault(c)
             if b.cost is not None:   # work that grows with the arguments: charged before it is done
                 self.ctx.charge(b.cost.fuel(kwargs), c.span)
             if b.block:
@@ -514,21 +607,15 @@ class Evaluator:
         except (OverflowError, ValueError, ZeroDivisionError) as e:
             raise RuntimeFault("E301", f"`{c.name}`: {e}", span=c.span)
 
-    def _bind_builtin(self, c: n.Call, b: Builtin, env: _Env) -> dict:
-        kwargs = dict(b.defaults)   # builtins never mutate their arguments, so defaults can be shared
-        params = b.params
-        pi = 0
-        for a in c.args:
-            v = self.expr(a.value, env)
-            if a.name is None:
-                p = params[pi]
-                pi += 1
-            else:
-                p = b.param_map[a.name]
-            kwargs[p.name] = self._convert(v, p.type, p, c.name, a.value.span)
-        if len(kwargs) < len(params):  # pragma: no cover - the checker rejects missing arguments
-            missing = next(p.name for p in params if p.name not in kwargs)
-            raise RuntimeFault("E203", f"`{c.name}` needs argument `{missing}`", span=c.span)
+    def _bind_builtin(self, c: n.Call, plan: Plan, env: _Env) -> dict:
+        """The plain path: every argument evaluated, then converted, in the order written."""
+        if plan.error is not None:   # pragma: no cover - the checker rejects these
+            raise plan.fault(c)
+        kwargs = dict(plan.defaults)
+        for name, node, _, _, _, _, _, p, t in plan.args:
+            kwargs[name] = self._convert(self.expr(node, env), t, p, c.name, node.span)
+        if plan.missing is not None:  # pragma: no cover - the checker rejects missing arguments
+            raise plan.fault(c)
         return kwargs
 
     def _convert(self, v, t: Type, p, fname: str, span: Span):
@@ -576,33 +663,39 @@ class Evaluator:
                                "budget)", "recursion must stop: check its base case", c.span)
         caller, caller_defs = self.current, self.defs
         try:
-            names, params = self._def_params(sig)
-            genv = self.scopes[sig.module][1]
-            local = _Env(genv)
-            given = {}
-            pos = 0   # positional arguments fill the parameters in order, as the checker binds them
-            for a in c.args:
-                if a.name is None:
-                    given[names[pos]] = self.expr(a.value, env)
-                    pos += 1
+            plan = self.sites.get(c)
+            if plan is None:
+                plan = self.sites[c] = Plan(c, sig=sig)
+            if plan.error is not None:   # pragma: no cover - the checker rejects these
+                raise plan.fault(c)
+            local = _Env(self.scopes[sig.module][1])
+            given: dict[str, Any] = {}
+            fast = self.fast
+            for name, node, cost, value, _, _, _, _, _ in plan.args:   # evaluated in the caller, in order
+                if cost and fast and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
+                    ctx.fuel -= cost
+                    given[name] = value
                 else:
-                    given[a.name] = self.expr(a.value, env)
-            label = given.pop("label", sig.name) if "label" not in names else sig.name
+                    given[name] = self.expr(node, env)
+            label = given.pop("label", sig.name) if plan.label else sig.name
             self.current = sig.module   # the body (and defaults) run in the def's own module
             self.defs = self.scopes[sig.module][0]
-            for pname, ptype, kind, default in params:
+            for pname, ptype, kind, default in plan.params:
                 if pname in given:
                     v = given[pname]
                 elif default is not None:   # defaults may use the parameters before them
                     v = self.expr(default, local)
                 else:  # pragma: no cover - the checker rejects this
-                    raise RuntimeFault("E203", f"`{c.name}` needs argument `{pname}`", span=c.span)
-                if kind is not None and not _passes(kind, v, ()):
+                    raise plan.fault(c)
+                if kind is not None and not (fast and _passes(kind, v, ())):
                     v = self._convert(v, ptype, None, c.name, c.span)
                 local.vars[pname] = v
             ctx.stack.append([])
             try:
-                r = self.block(sig.node.body, local)
+                if ctx.depth % self.probe_every == 0 and _deeper_than(self.hop_at):
+                    r = _on_fresh_stack(self.block, sig.node.body, local)
+                else:
+                    r = self.block(sig.node.body, local)
             finally:
                 drawn = ctx.stack.pop()
             if drawn:
@@ -626,17 +719,6 @@ class Evaluator:
         finally:
             self.current, self.defs = caller, caller_defs
             ctx.depth -= 1
-
-    def _def_params(self, sig: DefSig) -> tuple[list[str], list[tuple]]:
-        """A def's parameter names, and (name, type, _arg_kind or None for `any`, default) per parameter,
-        prepared once per evaluation."""
-        plan = self.def_params.get(sig.node)
-        if plan is None:
-            plan = self.def_params[sig.node] = (
-                [p[0] for p in sig.params],
-                [(pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, decl.default)
-                 for (pname, ptype, _), decl in zip(sig.params, sig.node.params)])
-        return plan
 
     # ------------------------------------------------------------ expressions
     def expr(self, e, env: _Env):
@@ -668,7 +750,7 @@ class Evaluator:
         if t is n.PointLit or t is n.Unary or t is n.ListLit:
             lit = self.literals.get(e)
             if lit is None:
-                lit = _literal(e)
+                lit = _literal(e) if self.fast else (0, None)
                 if t is n.ListLit and lit[0]:   # the items, and their size (flat: depth 1)
                     lit = (lit[0], (lit[1], new_list(lit[1]).size))
                 self.literals[e] = lit
@@ -863,18 +945,21 @@ def _finite_result(v, name: str):
     return v
 
 
-def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT,
-             params: dict | None = None, deadline: Deadline | None = None) -> tuple[ir.Scene | None, list[Diagnostic]]:
+def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT, params: dict | None = None,
+             deadline: Deadline | None = None, *, fast: bool = True) -> tuple[ir.Scene | None, list[Diagnostic]]:
     """Run a checked program. Returns (scene, warnings) or (None, diagnostics).
 
     The deadline (by default one of budgets.time_limit seconds from now) is polled every CHECK_EVERY
     units of fuel; passing it in lets compile, evaluate and render share one time limit."""
     if not checked.ok:
         return None, list(checked.diagnostics)
-    if sys.getrecursionlimit() < 20_000:
-        sys.setrecursionlimit(20_000)
-    ev = Evaluator(checked, seed, budgets, params, deadline)
-    file = checked.program.file
+    return outcome(Evaluator(checked, seed, budgets, params, deadline, fast=fast))
+
+
+def outcome(ev: Evaluator) -> tuple[ir.Scene | None, list[Diagnostic]]:
+    """Run an evaluator, errors as values: (scene, []) or (None, [the diagnostic]); ev.ctx.fuel_left()
+    says afterwards how much fuel it left."""
+    file = ev.checked.program.file
     try:
         return ev.run(), []
     except RuntimeFault as f:
