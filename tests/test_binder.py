@@ -1,4 +1,5 @@
 """The evaluator's fast path against its plain one (fast=False): same IR, diagnostics and fuel; deep programs."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,13 +26,16 @@ def run(prog, seed: int, fast: bool):
     """(scene IR as JSON or None, [(code, message, span)], fuel left) of one evaluation."""
     ev = Evaluator(prog.checked, seed, prog.budgets, None, fast=fast)
     scene, diags = outcome(ev)
-    return (scene.to_json() if scene is not None else None,
-            [(d.code, d.message, d.span) for d in diags], ev.ctx.fuel_left())
+    return (
+        scene.to_json() if scene is not None else None,
+        [(d.code, d.message, d.span) for d in diags],
+        ev.ctx.fuel_left(),
+    )
 
 
 def assert_same(source: str, seeds=(0,), file: str = "<binder>") -> tuple:
     prog = vdsl.compile(source, file)
-    if not prog.ok:   # nothing to evaluate: the checker's diagnostics are the same for both
+    if not prog.ok:  # nothing to evaluate: the checker's diagnostics are the same for both
         return None, [(d.code, d.message, d.span) for d in prog.diagnostics], None
     for seed in seeds:
         fast, plain = run(prog, seed, True), run(prog, seed, False)
@@ -53,9 +57,9 @@ def test_examples_same_on_both_paths(path):
 
 def _stdlib_programs():
     from test_stdlib import DRAWING_DEFS, VALUE_DEFS, _call
+
     out = [(f"{m}.{d}", f"canvas(width=256, height=256)\nuse {m}\n{_call(d, sig)}\n") for m, d, sig in DRAWING_DEFS]
-    out += [(f"{m}.{d}", f"use {m}\nlet v = {_call(d, sig)}\ncircle(center=(1, 1), r=1)\n")
-            for m, d, sig in VALUE_DEFS]
+    out += [(f"{m}.{d}", f"use {m}\nlet v = {_call(d, sig)}\ncircle(center=(1, 1), r=1)\n") for m, d, sig in VALUE_DEFS]
     return out
 
 
@@ -89,15 +93,22 @@ NUMBERS = ["0", "1", "5", "-3", "0.5", "100", "1e9", "-(2)", "n", "(n + 1)", "id
 POINTS = ["(10, 20)", "(n, 2)", "-(1, 2)", "idv((3, 4))", "p"]
 COLORS = ["#ff0000", "#00ff0080", '"red"', "blue", "rgb(0.1, 0.2, 0.3)", 'idv("navy")', "idv(#abc)", '"notacolor"']
 STRINGS = ['"a"', '"x" + "y"', "s", 'idv("zz")', '"center"', '"round"', '"bevel"', '"left"']
-LISTS = {"list[number]": ["[1, 2, 3]", "range(4)", "xs", "idv([1, 2])", "idv([(1, 2), 3])", "[]"],
-         "list[point]": ["[(0, 0), (10, 0), (5, 8)]", "idv([(1, 2), 3])", "idv([(1, 2), (3, 1e400)])"],
-         "list[color]": ['["red", "blue"]', "[red, #00f]", 'idv(["red", "nope"])', "idv([red, 5])"]}
+LISTS = {
+    "list[number]": ["[1, 2, 3]", "range(4)", "xs", "idv([1, 2])", "idv([(1, 2), 3])", "[]"],
+    "list[point]": ["[(0, 0), (10, 0), (5, 8)]", "idv([(1, 2), 3])", "idv([(1, 2), (3, 1e400)])"],
+    "list[color]": ['["red", "blue"]', "[red, #00f]", 'idv(["red", "nope"])', "idv([red, 5])"],
+}
 ANY_LISTS = [v for vs in LISTS.values() for v in vs] + ["[[1, 2], [3]]", '["a", 1]']
 WRONG = ["idv(true)", 'idv("5")', "idv((1, 2))", "idv([1])", "idv(red)", "true"]
-BY_TYPE = {"number": NUMBERS, "point": POINTS, "color": COLORS, "paint": COLORS, "string": STRINGS,
-           "bool": ["true", "false"]}
-PRELUDE = ('def idv(x: any) -> any { return x }\nlet n = 4\nlet p = (5, 6)\nlet s = "b"\n'
-           'let xs = [1, 2, 3]\n')
+BY_TYPE = {
+    "number": NUMBERS,
+    "point": POINTS,
+    "color": COLORS,
+    "paint": COLORS,
+    "string": STRINGS,
+    "bool": ["true", "false"],
+}
+PRELUDE = 'def idv(x: any) -> any { return x }\nlet n = 4\nlet p = (5, 6)\nlet s = "b"\nlet xs = [1, 2, 3]\n'
 
 
 def _pool(ptype: str, choices) -> list[str]:
@@ -120,20 +131,26 @@ def builtin_call(draw) -> str:
     else:
         args = []
         for i, p in enumerate(b.params):
-            mode = draw(st.sampled_from(["skip", "skip", "kw", "kw", "pos", "wrong"] if not p.required
-                                        else ["kw", "kw", "kw", "pos", "pos", "pos", "wrong", "wrong", "skip"]))
+            mode = draw(
+                st.sampled_from(
+                    ["skip", "skip", "kw", "kw", "pos", "wrong"]
+                    if not p.required
+                    else ["kw", "kw", "kw", "pos", "pos", "pos", "wrong", "wrong", "skip"]
+                )
+            )
             if mode == "skip":
                 continue
             pool = WRONG if mode == "wrong" else _pool(str(p.type), p.choices)
-            if mode != "wrong" and (p.min is not None or p.max is not None):   # the range's edges and past them
-                edges = [repr(float(x)) for x in (p.min, p.max) if x is not None] + \
-                    [f"idv({float(x) + d!r})" for x, d in ((p.min, -1), (p.max, 1)) if x is not None]
+            if mode != "wrong" and (p.min is not None or p.max is not None):  # the range's edges and past them
+                edges = [repr(float(x)) for x in (p.min, p.max) if x is not None] + [
+                    f"idv({float(x) + d!r})" for x, d in ((p.min, -1), (p.max, 1)) if x is not None
+                ]
                 pool = pool + edges * (1 + len(pool) // len(edges))
             v = draw(st.sampled_from(pool))
             positional = mode == "pos" and i < b.positional and len(args) == i
             args.append(v if positional else f"{p.name}={v}")
         if draw(st.sampled_from([False] * 7 + [True])):
-            args.append(draw(st.sampled_from(["zz=1", "5"])))   # an extra argument
+            args.append(draw(st.sampled_from(["zz=1", "5"])))  # an extra argument
         call = f"{name}({', '.join(args)})"
     if b.block:
         call += " { circle(center=(5, 5), r=3) }"
@@ -143,8 +160,11 @@ def builtin_call(draw) -> str:
 
 def program(calls: list[str]) -> str:
     """The calls after the prelude, each `let` under its own name."""
-    return PRELUDE + "\n".join(c.replace("let r = ", f"let r{i} = ") for i, c in enumerate(calls)) + \
-        "\ncircle(center=(1, 1), r=1)\n"
+    return (
+        PRELUDE
+        + "\n".join(c.replace("let r = ", f"let r{i} = ") for i, c in enumerate(calls))
+        + "\ncircle(center=(1, 1), r=1)\n"
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,8 +173,7 @@ def test_fuzzed_builtin_calls_same_on_both_paths(calls):
     assert_same(program(calls), (0,))
 
 
-DEF_TYPES = ["number", "point", "color", "paint", "string", "any", "list[number]", "list[point]", "list[color]",
-             "bool"]
+DEF_TYPES = ["number", "point", "color", "paint", "string", "any", "list[number]", "list[point]", "list[color]", "bool"]
 
 
 @st.composite
@@ -165,7 +184,7 @@ def def_program(draw) -> str:
     params = []
     for i, (t, d) in enumerate(zip(types, has_default)):
         default = ""
-        if d:   # a default may use the parameters before it
+        if d:  # a default may use the parameters before it
             default = " = " + draw(st.sampled_from(_pool(t, ()) + ([f"a{i - 1}"] if i else [])))
         params.append(f"a{i}: {t}{default}")
     ret = draw(st.sampled_from(["", " -> any", " -> number"]))
@@ -176,7 +195,7 @@ def def_program(draw) -> str:
         args = []
         positional = True
         for i, t in enumerate(types):
-            skips = ["skip"] * (6 if has_default[i] else 1)   # a missing required argument now and then
+            skips = ["skip"] * (6 if has_default[i] else 1)  # a missing required argument now and then
             mode = draw(st.sampled_from(["pos", "pos", "kw", "kw", "kw", "wrong"] * 2 + skips))
             if mode == "skip":
                 positional = False
@@ -187,7 +206,7 @@ def def_program(draw) -> str:
             else:
                 positional = False
                 args.append(f"a{i}={v}")
-        if draw(st.booleans()):   # a label (names the group it draws), or an extra argument
+        if draw(st.booleans()):  # a label (names the group it draws), or an extra argument
             args.append(draw(st.sampled_from(['label="x"', 'label="x"', "label=s", "zz=1", 'idv("q")'])))
         call = f"d({', '.join(args)})"
         calls.append(f"let r{len(calls)} = {call}" if ret else call)
@@ -203,8 +222,11 @@ def test_fuzzed_def_calls_same_on_both_paths(src):
 def test_the_fuzzers_reach_the_evaluator_and_its_errors():
     """Enough of the generated programs pass the checker, and some fail at run time (conversion)."""
     seen: list = []
-    for strategy in (st.lists(builtin_call(), min_size=1, max_size=2).map(program),
-                     def_program().map(lambda src: program([src]))):
+    for strategy in (
+        st.lists(builtin_call(), min_size=1, max_size=2).map(program),
+        def_program().map(lambda src: program([src])),
+    ):
+
         @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
         @given(strategy)
         def sample(src):
@@ -224,17 +246,23 @@ def test_a_plan_binds_positional_and_keyword_arguments_like_the_signature():
     call = prog.checked.program.stmts[0].call
     plan = Plan(call, TABLE["circle"])
     assert [a[0] for a in plan.args] == ["center", "r", "fill"]
-    assert [a[2] for a in plan.args] == [3, 1, 1]            # ready literals, with their fuel
+    assert [a[2] for a in plan.args] == [3, 1, 1]  # ready literals, with their fuel
     assert plan.args[0][3] == Point(1.0, 2.0) and type(plan.args[2][3]) is Color
     assert plan.missing is None and plan.error is None
     plan = Plan(vdsl.compile("circle(center=(1, 2), r=-3)").checked.program.stmts[0].call, TABLE["circle"])
-    assert plan.args[1][2] == 0                            # out of range: evaluated and converted (E301)
+    assert plan.args[1][2] == 0  # out of range: evaluated and converted (E301)
 
 
-@given(st.sampled_from([(b.name, p) for b in TABLE.values() for p in b.params]),
-       st.one_of(st.floats(allow_nan=True), st.text(max_size=3), st.sampled_from(["round", "left", "center"]),
-                 st.builds(Point, st.floats(), st.floats()), st.builds(Color, st.floats(0, 1), st.floats(0, 1),
-                                                                      st.floats(0, 1), st.floats(0, 1))))
+@given(
+    st.sampled_from([(b.name, p) for b in TABLE.values() for p in b.params]),
+    st.one_of(
+        st.floats(allow_nan=True),
+        st.text(max_size=3),
+        st.sampled_from(["round", "left", "center"]),
+        st.builds(Point, st.floats(), st.floats()),
+        st.builds(Color, st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+    ),
+)
 @settings(max_examples=500, deadline=None)
 def test_passes_means_convert_returns_it_unchanged(named, v):
     """The inline checks the fast path takes from the plan (_passes) never let through a value that the
@@ -292,8 +320,9 @@ def test_evaluating_leaves_the_recursion_limit_alone():
     limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(1000)
-        prog = vdsl.compile("def f(n: number) -> number { return n <= 0 ? 0 : f(n - 1) + 1 }\nlet x = f(31)\n"
-                            "circle(center=(1, 1), r=1)")
+        prog = vdsl.compile(
+            "def f(n: number) -> number { return n <= 0 ? 0 : f(n - 1) + 1 }\nlet x = f(31)\ncircle(center=(1, 1), r=1)"
+        )
         scene, diags = prog.evaluate(0)
         assert scene is not None and not diags
         assert sys.getrecursionlimit() == 1000
@@ -306,8 +335,7 @@ def test_a_fault_deep_inside_a_fresh_stack_comes_back_as_its_diagnostic():
     body = "return f(n - 1)"
     for _ in range(59):
         body = "if true { " + body + " }"
-    src = ("def f(n: number) -> number {\n if n <= 0 { return 1 / 0 }\n " + body + "\nreturn 0\n}\n"
-           "let y = f(31)\n")
+    src = "def f(n: number) -> number {\n if n <= 0 { return 1 / 0 }\n " + body + "\nreturn 0\n}\nlet y = f(31)\n"
     limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(1000)

@@ -1,4 +1,5 @@
 """The evaluator: interprets a checked program with a seed under budgets, producing the scene IR (never Python eval)."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,22 @@ from .check import Checked, DefSig
 from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, range_hint, range_message
 from .types import COLOR, NUMBER, PAINT, POINT, STRING, Type
-from .values import (PAINT_CLASSES, Color, NumRange, Point, RuntimeFault, VList, checks_items, first_mismatch,
-                     matches, new_list, show, size_of, type_of, weight)
+from .values import (
+    PAINT_CLASSES,
+    Color,
+    NumRange,
+    Point,
+    RuntimeFault,
+    VList,
+    checks_items,
+    first_mismatch,
+    matches,
+    new_list,
+    show,
+    size_of,
+    type_of,
+    weight,
+)
 
 _isfinite = math.isfinite
 # How a prepared argument's value is checked before falling back to Evaluator._convert.
@@ -27,7 +42,7 @@ _ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4
 _PAINT_TYPES = frozenset((Color,) + PAINT_CLASSES)
 # The evaluator polls the deadline each time this much fuel has been used (see Context.checkpoint).
 CHECK_EVERY = 4096
-_CHECKS_ITEMS: dict[int, tuple[Type, bool]] = {}   # id(type) -> (type, checks_items(type))
+_CHECKS_ITEMS: dict[int, tuple[Type, bool]] = {}  # id(type) -> (type, checks_items(type))
 
 
 class Plan:
@@ -43,29 +58,41 @@ class Plan:
     `error`: an argument that binds nothing (code, message), raised before. The plain path
     (Evaluator(fast=False)) evaluates every argument and converts it with Evaluator._convert; the fast
     path takes the ready literals and checks `_passes` inline before falling back to the same _convert."""
+
     __slots__ = ("b", "args", "defaults", "params", "missing", "error", "label")
-    b: Builtin   # builtin calls only
+    b: Builtin  # builtin calls only
 
     def __init__(self, c: n.Call, b: Builtin | None = None, sig: DefSig | None = None):
         self.error: tuple[str, str] | None = None
-        self.label = False   # a def call's `label=` that names its group (not one of its parameters)
+        self.label = False  # a def call's `label=` that names its group (not one of its parameters)
         slots: list[tuple[str, Type, int | None, float, float, Param | None]]
         self.params: tuple[tuple[str, Type, int | None, n.Expr | None], ...] = ()
         if b is not None:
             self.b = b
-            slots = [(p.name, p.type, _arg_kind(p.type), -math.inf if p.min is None else p.min,
-                      math.inf if p.max is None else p.max, p) for p in b.params]
+            slots = [
+                (
+                    p.name,
+                    p.type,
+                    _arg_kind(p.type),
+                    -math.inf if p.min is None else p.min,
+                    math.inf if p.max is None else p.max,
+                    p,
+                )
+                for p in b.params
+            ]
             self.defaults = b.defaults
             required = [p.name for p in b.params if p.required]
         else:
             assert sig is not None
-            slots = [(pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, -math.inf, math.inf, None)
-                     for pname, ptype, _ in sig.params]
+            slots = [
+                (pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, -math.inf, math.inf, None)
+                for pname, ptype, _ in sig.params
+            ]
             self.defaults = {}
             self.params = tuple((slot[0], slot[1], slot[2], decl.default) for slot, decl in zip(slots, sig.node.params))
             required = [pname for pname, _, has_default in sig.params if not has_default]
         by_name = {slot[0]: slot for slot in slots}
-        args: list[tuple[Any, ...]] = []   # unpacked in the hot loops: see the docstring for the fields
+        args: list[tuple[Any, ...]] = []  # unpacked in the hot loops: see the docstring for the fields
         pi = 0
         for a in c.args:
             if a.name is None:
@@ -84,9 +111,12 @@ class Plan:
                 break
             name, t, kind, lo, hi, p = slot
             cost, value = _literal(a.value)
-            if cost and not (_passes(kind, value, p.choices if p is not None else (), lo, hi) if kind is not None
-                             else type(value) is not tuple):
-                cost, value = 0, None   # a literal that needs converting (or is an error) goes the long way
+            if cost and not (
+                _passes(kind, value, p.choices if p is not None else (), lo, hi)
+                if kind is not None
+                else type(value) is not tuple
+            ):
+                cost, value = 0, None  # a literal that needs converting (or is an error) goes the long way
             args.append((name, a.value, cost, value, kind, lo, hi, p, t))
         self.args = tuple(args)
         bound = {a[0] for a in args}
@@ -94,7 +124,7 @@ class Plan:
 
     def fault(self, c: n.Call) -> RuntimeFault:
         """The binding error of a call the checker would have rejected."""
-        if self.error is not None:   # pragma: no cover - the checker rejects these
+        if self.error is not None:  # pragma: no cover - the checker rejects these
             return RuntimeFault(self.error[0], self.error[1], span=c.span)
         return RuntimeFault("E203", f"`{c.name}` needs argument `{self.missing}`", span=c.span)
 
@@ -112,10 +142,10 @@ def _literal(e) -> tuple[int, object]:
         if cx and cy and type(x) is float and type(y) is float:
             return 1 + cx + cy, Point(x, y)
     elif t is n.Unary and e.op in ("-", "+"):
-        c, v = _literal(e.operand)
-        if c and type(v) is float:
-            return 1 + c, -v if e.op == "-" else v
-    elif t is n.ListLit:   # as a tuple: expr() returns a fresh list each time
+        c, u = _literal(e.operand)
+        if c and type(u) is float:
+            return 1 + c, -u if e.op == "-" else u
+    elif t is n.ListLit:  # as a tuple: expr() returns a fresh list each time
         items = [_literal(i) for i in e.items]
         if all(c and type(v) in (float, str, Point, Color) for c, v in items):
             return 1 + sum(c for c, _ in items), tuple(v for _, v in items)
@@ -123,8 +153,19 @@ def _literal(e) -> tuple[int, object]:
 
 
 def _arg_kind(t: Type) -> int:
-    return (_NUM_ARG if t is NUMBER else _PAINT_ARG if t is PAINT else _COLOR_ARG if t in (COLOR, PAINT) else
-            _POINT_ARG if t is POINT else _STR_ARG if t is STRING else _ANY_ARG)
+    return (
+        _NUM_ARG
+        if t is NUMBER
+        else _PAINT_ARG
+        if t is PAINT
+        else _COLOR_ARG
+        if t in (COLOR, PAINT)
+        else _POINT_ARG
+        if t is POINT
+        else _STR_ARG
+        if t is STRING
+        else _ANY_ARG
+    )
 
 
 def _passes(kind: int, v, choices, lo=-math.inf, hi=math.inf) -> bool:
@@ -172,13 +213,13 @@ def _on_fresh_stack(fn, *args):
     def work():
         try:
             out.append((True, fn(*args)))
-        except BaseException as e:   # re-raised in the waiting thread
+        except BaseException as e:  # re-raised in the waiting thread
             out.append((False, e))
 
     t = threading.Thread(target=work, name="vdsl-evaluate", daemon=True)
     try:
         t.start()
-    except RuntimeError:   # no thread to be had (e.g. under a tight address-space cap): go on here
+    except RuntimeError:  # no thread to be had (e.g. under a tight address-space cap): go on here
         return fn(*args)
     t.join()
     ok, v = out[0]
@@ -196,6 +237,7 @@ class _Return:
 
 class _Env:
     """A scope of values; function calls start a fresh one whose parent is their module's globals."""
+
     __slots__ = ("vars", "parent")
 
     def __init__(self, parent: "_Env | None"):
@@ -203,7 +245,7 @@ class _Env:
         self.parent = parent
 
     def get(self, name: str):
-        e = self
+        e: _Env | None = self
         while e is not None:
             v = e.vars
             if name in v:
@@ -212,7 +254,7 @@ class _Env:
         raise KeyError(name)
 
     def set_existing(self, name: str, value) -> None:
-        e = self
+        e: _Env | None = self
         while e is not None:
             if name in e.vars:
                 e.vars[name] = value
@@ -252,8 +294,12 @@ class Context:
         self.builtin_env: _Env | None = None
 
     def out_of_fuel(self, span) -> RuntimeFault:
-        return RuntimeFault("E401", f"the program ran out of fuel ({self.budgets.fuel} steps)",
-                            "draw with fewer loop iterations, and smaller lists and strings", span)
+        return RuntimeFault(
+            "E401",
+            f"the program ran out of fuel ({self.budgets.fuel} steps)",
+            "draw with fewer loop iterations, and smaller lists and strings",
+            span,
+        )
 
     def fuel_left(self) -> int:
         """Units of fuel not yet used (negative once a charge overdrew it)."""
@@ -288,22 +334,29 @@ class Context:
         if v.size > self.budgets.collection_size:
             self.check_collection(v.size, span)
         if v.depth > self.budgets.nesting_depth:
-            raise RuntimeFault("E410", f"lists nested {v.depth} deep (at most {self.budgets.nesting_depth})",
-                               "build flatter lists", span)
+            raise RuntimeFault(
+                "E410",
+                f"lists nested {v.depth} deep (at most {self.budgets.nesting_depth})",
+                "build flatter lists",
+                span,
+            )
         return v
 
     def joined_lists(self, a, b, span=None) -> VList:
         """a + b for two lists (or ranges); the caller has charged len(a) + len(b)."""
         size = size_of(a) + size_of(b)
-        if size > self.budgets.collection_size:   # refused before it is built
+        if size > self.budgets.collection_size:  # refused before it is built
             self.check_collection(size, span)
         return self.list_value(list(a) + list(b), span)
 
     def emit(self, node) -> None:
         self.primitives += 1
         if self.primitives > self.budgets.primitives:
-            raise RuntimeFault("E404", f"more than {self.budgets.primitives} shapes (the primitive budget)",
-                               "draw fewer shapes, or use patterns and gradients for texture")
+            raise RuntimeFault(
+                "E404",
+                f"more than {self.budgets.primitives} shapes (the primitive budget)",
+                "draw fewer shapes, or use patterns and gradients for texture",
+            )
         self.stack[-1].append(node)
 
     def emit_group(self, group: ir.Group) -> None:
@@ -313,8 +366,11 @@ class Context:
     def use_segments(self, k: int) -> None:
         self.segments += k
         if self.segments > self.budgets.path_segments:
-            raise RuntimeFault("E405", f"more than {self.budgets.path_segments} path segments "
-                               "(the path budget)", "simplify paths and polygons")
+            raise RuntimeFault(
+                "E405",
+                f"more than {self.budgets.path_segments} path segments (the path budget)",
+                "simplify paths and polygons",
+            )
 
     def segments_left(self) -> int:
         return max(0, self.budgets.path_segments - self.segments)
@@ -322,23 +378,31 @@ class Context:
     def use_text(self, k: int) -> None:
         self.text_chars += k
         if self.text_chars > self.budgets.text_chars:
-            raise RuntimeFault("E406", f"more than {self.budgets.text_chars} characters of text "
-                               "(the text budget)", "draw less text")
+            raise RuntimeFault(
+                "E406", f"more than {self.budgets.text_chars} characters of text (the text budget)", "draw less text"
+            )
 
     def check_collection(self, size: int, span: Span | None = None) -> None:
         if size > self.budgets.collection_size:
-            raise RuntimeFault("E410", f"a list or string of {size} items (nested lists and their text "
-                               f"counted) is over the collection budget ({self.budgets.collection_size})",
-                               "build smaller lists and strings", span)
+            raise RuntimeFault(
+                "E410",
+                f"a list or string of {size} items (nested lists and their text "
+                f"counted) is over the collection budget ({self.budgets.collection_size})",
+                "build smaller lists and strings",
+                span,
+            )
 
     def set_canvas(self, width: float, height: float, background) -> None:
         if self.canvas_set:
             raise RuntimeFault("E301", "canvas() is called twice")
         w, h = int(round(width)), int(round(height))
         if w < 1 or h < 1 or max(w, h) > self.budgets.canvas_side or w * h > self.budgets.canvas_pixels:
-            raise RuntimeFault("E407", f"a {w}x{h} canvas is over the canvas budget "
-                               f"({self.budgets.canvas_pixels} pixels, at most {self.budgets.canvas_side} per side)",
-                               "draw at 512x512 and scale the output with --scale or --size")
+            raise RuntimeFault(
+                "E407",
+                f"a {w}x{h} canvas is over the canvas budget "
+                f"({self.budgets.canvas_pixels} pixels, at most {self.budgets.canvas_side} per side)",
+                "draw at 512x512 and scale the output with --scale or --size",
+            )
         self.width, self.height, self.canvas_set = w, h, True
         self.background = None if background is None or background.a <= 0 else tuple(background)
         if self.builtin_env is not None:
@@ -350,8 +414,16 @@ class Evaluator:
     """Runs a checked program. `fast=False` forces the plain path (every argument evaluated and converted,
     no literal folding): the same results and fuel, slower; tests/test_binder.py compares the two."""
 
-    def __init__(self, checked: Checked, seed: int, budgets: Budgets, params: dict | None,
-                 deadline: Deadline | None = None, *, fast: bool = True):
+    def __init__(
+        self,
+        checked: Checked,
+        seed: int,
+        budgets: Budgets,
+        params: dict | None,
+        deadline: Deadline | None = None,
+        *,
+        fast: bool = True,
+    ):
         self.checked = checked
         self.fast = fast
         self.ctx = Context(seed, budgets, deadline)
@@ -368,7 +440,7 @@ class Evaluator:
         self.ctx.builtin_env = benv
         self.builtin_env = benv
         self.sites, self.literals = _prepared(checked.program)
-        if not fast:   # literals are evaluated node by node (the shared cache would fold them)
+        if not fast:  # literals are evaluated node by node (the shared cache would fold them)
             self.literals = {}
         # Python's recursion limit is left as it is: when a def call finds the stack deeper than `hop_at`
         # frames, its body goes on on a fresh stack (see _on_fresh_stack), so the budgets, not the limit,
@@ -385,7 +457,7 @@ class Evaluator:
 
     # ------------------------------------------------------------ entry
     def run(self) -> ir.Scene:
-        if _deeper_than(self.hop_at - self.level_frames):   # called from deep in the host's stack
+        if _deeper_than(self.hop_at - self.level_frames):  # called from deep in the host's stack
             return _on_fresh_stack(self._run)
         return self._run()
 
@@ -394,12 +466,12 @@ class Evaluator:
 
         def global_env(uses) -> _Env:
             env = _Env(self.builtin_env)
-            for mod in uses:   # the exported values of the modules named in `use`
+            for mod in uses:  # the exported values of the modules named in `use`
                 src = envs[mod.file].vars
                 env.vars.update({k: src[k] for k in mod.values})
             return env
 
-        for mod in self.checked.modules:   # dependencies first
+        for mod in self.checked.modules:  # dependencies first
             env = global_env(mod.uses)
             envs[mod.file] = env
             self.scopes[mod.file] = (mod.scope_defs, env)
@@ -427,7 +499,7 @@ class Evaluator:
 
     def stmt(self, st, env: _Env):
         ctx = self.ctx
-        ctx.fuel -= 1   # inline: this runs for every statement and expression
+        ctx.fuel -= 1  # inline: this runs for every statement and expression
         if ctx.fuel < 0:
             ctx.checkpoint(st.span)
         t = type(st)
@@ -454,7 +526,7 @@ class Evaluator:
         elif t is n.Return:
             return _Return(self.expr(st.value, env))
         elif t is n.ParamStmt:
-            v = self.expr(st.value, env)   # evaluated even when overridden: later random draws stay put
+            v = self.expr(st.value, env)  # evaluated even when overridden: later random draws stay put
             if st.name in self.params:
                 v = self._param_override(st, self.params[st.name])
             env.vars[st.name] = self._coerce_declared(v, st)
@@ -465,9 +537,10 @@ class Evaluator:
         t = st.type
         if t is None:
             return v
-        if (isinstance(v, str) and t.name in ("color", "paint")) or \
-                (isinstance(v, list) and t.name == "list" and t.arg is not None and t.arg.name in ("color", "paint")):
-            if isinstance(v, list):   # converting each item: charged
+        if (isinstance(v, str) and t.name in ("color", "paint")) or (
+            isinstance(v, list) and t.name == "list" and t.arg is not None and t.arg.name in ("color", "paint")
+        ):
+            if isinstance(v, list):  # converting each item: charged
                 self.ctx.charge(len(v), st.value.span)
             return _colors_from_text(v, st.value.span)
         return v
@@ -497,11 +570,16 @@ class Evaluator:
             f.span = st.span
             raise
         if want is not None and not matches(v, want):
-            raise RuntimeFault("E205", f"param `{st.name}` is {want}; the override {str(raw)[:40]!r} is not",
-                               span=st.span)
+            raise RuntimeFault(
+                "E205", f"param `{st.name}` is {want}; the override {str(raw)[:40]!r} is not", span=st.span
+            )
         if isinstance(v, float) and not math.isfinite(v):
-            raise RuntimeFault("E305", f"param `{st.name}`: the override {str(raw)[:40]} is not a finite number",
-                               "pass an ordinary number", st.span)
+            raise RuntimeFault(
+                "E305",
+                f"param `{st.name}`: the override {str(raw)[:40]} is not a finite number",
+                "pass an ordinary number",
+                st.span,
+            )
         return v
 
     def _adopt(self, v, memo: dict):
@@ -525,8 +603,12 @@ class Evaluator:
         ctx = self.ctx
         ctx.loops -= n_items
         if ctx.loops < 0:
-            raise RuntimeFault("E403", f"loops ran more than {ctx.budgets.loop_iterations} iterations in all "
-                               "(the loop budget)", "use fewer iterations", span)
+            raise RuntimeFault(
+                "E403",
+                f"loops ran more than {ctx.budgets.loop_iterations} iterations in all (the loop budget)",
+                "use fewer iterations",
+                span,
+            )
         return it
 
     def _for(self, st: n.For, env: _Env):
@@ -546,7 +628,7 @@ class Evaluator:
 
     # ------------------------------------------------------------ calls
     def call(self, c: n.Call, env: _Env, block=None, as_value: bool = True):
-        sig = self.defs.get(c.name)   # the defs of self.current's module
+        sig = self.defs.get(c.name)  # the defs of self.current's module
         if sig is not None:
             return self._call_def(c, sig, env, as_value)
         plan = self.sites.get(c)
@@ -562,11 +644,11 @@ class Evaluator:
                 return _finite_result(b.impl(self.ctx, *args), c.name)
             if plan.error is not None or not self.fast:
                 kwargs = self._bind_builtin(c, plan, env)
-            else:   # _bind_builtin with the plan's ready literals and inline checks (every builtin call runs it)
+            else:  # _bind_builtin with the plan's ready literals and inline checks (every builtin call runs it)
                 ctx = self.ctx
-                kwargs = dict(plan.defaults)   # builtins never mutate their arguments: defaults can be shared
+                kwargs = dict(plan.defaults)  # builtins never mutate their arguments: defaults can be shared
                 for name, node, cost, value, kind, lo, hi, p, t in plan.args:
-                    if cost and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
+                    if cost and ctx.fuel >= cost:  # a ready literal: charge the steps expr() would take
                         ctx.fuel -= cost
                         kwargs[name] = value
                         continue
@@ -581,7 +663,7 @@ class Evaluator:
                     kwargs[name] = self._convert(v, t, p, c.name, node.span)
                 if plan.missing is not None:  # pragma: no cover - the checker rejects missing arguments
                     raise plan.fault(c)
-            if b.cost is not None:   # work that grows with the arguments: charged before it is done
+            if b.cost is not None:  # work that grows with the arguments: charged before it is done
                 self.ctx.charge(b.cost.fuel(kwargs), c.span)
             if b.block:
                 ctx = self.ctx
@@ -605,11 +687,11 @@ class Evaluator:
                 f.span = c.span
             raise
         except (OverflowError, ValueError, ZeroDivisionError) as e:
-            raise RuntimeFault("E301", f"`{c.name}`: {e}", span=c.span)
+            raise RuntimeFault("E301", f"`{c.name}`: {e}", span=c.span) from None
 
     def _bind_builtin(self, c: n.Call, plan: Plan, env: _Env) -> dict:
         """The plain path: every argument evaluated, then converted, in the order written."""
-        if plan.error is not None:   # pragma: no cover - the checker rejects these
+        if plan.error is not None:  # pragma: no cover - the checker rejects these
             raise plan.fault(c)
         kwargs = dict(plan.defaults)
         for name, node, _, _, _, _, _, p, t in plan.args:
@@ -619,9 +701,8 @@ class Evaluator:
         return kwargs
 
     def _convert(self, v, t: Type, p, fname: str, span: Span):
-        if type(v) is float and t is NUMBER and v - v == 0.0:   # a finite number: the common case
-            if p is None or p.in_range(v):
-                return v
+        if type(v) is float and t is NUMBER and v - v == 0.0 and (p is None or p.in_range(v)):
+            return v  # a finite number in range: the common case
         if isinstance(v, str) and t in (COLOR, PAINT):
             return _colors_from_text(v, span)
         if type(v) is NumRange:
@@ -630,7 +711,7 @@ class Evaluator:
             c = _CHECKS_ITEMS.get(id(t))
             if c is None or c[0] is not t:
                 c = _CHECKS_ITEMS[id(t)] = (t, checks_items(t))
-            if c[1]:   # every item's type is checked (nested lists too): charged for
+            if c[1]:  # every item's type is checked (nested lists too): charged for
                 ctx = self.ctx
                 ctx.fuel -= 1 + v.size if type(v) is VList else weight(v)
                 if ctx.fuel < 0:
@@ -644,8 +725,7 @@ class Evaluator:
             raise RuntimeFault("E205", f"{what} must be {t}, got {got}", span=span)
         if p is not None:
             if p.choices and v not in p.choices:
-                raise RuntimeFault("E217", f"`{p.name}` must be one of {', '.join(p.choices)}; got \"{v}\"",
-                                   span=span)
+                raise RuntimeFault("E217", f'`{p.name}` must be one of {", ".join(p.choices)}; got "{v}"', span=span)
             if isinstance(v, float):
                 if not math.isfinite(v):
                     raise RuntimeFault("E305", f"`{p.name}` is {v}, not a finite number", span=span)
@@ -659,31 +739,35 @@ class Evaluator:
         ctx = self.ctx
         ctx.depth += 1
         if ctx.depth > ctx.budgets.call_depth:
-            raise RuntimeFault("E402", f"calls nested deeper than {ctx.budgets.call_depth} (the call-depth "
-                               "budget)", "recursion must stop: check its base case", c.span)
+            raise RuntimeFault(
+                "E402",
+                f"calls nested deeper than {ctx.budgets.call_depth} (the call-depth budget)",
+                "recursion must stop: check its base case",
+                c.span,
+            )
         caller, caller_defs = self.current, self.defs
         try:
             plan = self.sites.get(c)
             if plan is None:
                 plan = self.sites[c] = Plan(c, sig=sig)
-            if plan.error is not None:   # pragma: no cover - the checker rejects these
+            if plan.error is not None:  # pragma: no cover - the checker rejects these
                 raise plan.fault(c)
             local = _Env(self.scopes[sig.module][1])
             given: dict[str, Any] = {}
             fast = self.fast
-            for name, node, cost, value, _, _, _, _, _ in plan.args:   # evaluated in the caller, in order
-                if cost and fast and ctx.fuel >= cost:   # a ready literal: charge the steps expr() would take
+            for name, node, cost, value, _, _, _, _, _ in plan.args:  # evaluated in the caller, in order
+                if cost and fast and ctx.fuel >= cost:  # a ready literal: charge the steps expr() would take
                     ctx.fuel -= cost
                     given[name] = value
                 else:
                     given[name] = self.expr(node, env)
             label = given.pop("label", sig.name) if plan.label else sig.name
-            self.current = sig.module   # the body (and defaults) run in the def's own module
+            self.current = sig.module  # the body (and defaults) run in the def's own module
             self.defs = self.scopes[sig.module][0]
             for pname, ptype, kind, default in plan.params:
                 if pname in given:
                     v = given[pname]
-                elif default is not None:   # defaults may use the parameters before them
+                elif default is not None:  # defaults may use the parameters before them
                     v = self.expr(default, local)
                 else:  # pragma: no cover - the checker rejects this
                     raise plan.fault(c)
@@ -705,8 +789,12 @@ class Evaluator:
                     ctx.stack[-1].append(ir.Group(tuple(drawn), label=label))
             value = r.value if r is not None else None
             if value is None and as_value and sig.returns.name not in ("none", "any"):
-                raise RuntimeFault("E205", f"`{sig.name}` ended without returning a {sig.returns}",
-                                   f"every path through `{sig.name}` must end in `return`", c.span)
+                raise RuntimeFault(
+                    "E205",
+                    f"`{sig.name}` ended without returning a {sig.returns}",
+                    f"every path through `{sig.name}` must end in `return`",
+                    c.span,
+                )
             if value is not None and sig.node.returns is not None:
                 value = self._convert(value, sig.returns, None, c.name, c.span)
             return value
@@ -723,15 +811,16 @@ class Evaluator:
     # ------------------------------------------------------------ expressions
     def expr(self, e, env: _Env):
         ctx = self.ctx
-        ctx.fuel -= 1   # inline: this runs for every statement and expression
+        ctx.fuel -= 1  # inline: this runs for every statement and expression
         if ctx.fuel < 0:
             ctx.checkpoint(e.span)
         t = type(e)
         if t is n.Number or t is n.Percent:
             return e.value
         if t is n.Name:
-            name, scope = e.name, env
-            while scope is not None:   # _Env.get inlined: this runs for every name
+            name = e.name
+            scope: _Env | None = env
+            while scope is not None:  # _Env.get inlined: this runs for every name
                 if name in scope.vars:
                     return scope.vars[name]
                 scope = scope.parent
@@ -751,14 +840,14 @@ class Evaluator:
             lit = self.literals.get(e)
             if lit is None:
                 lit = _literal(e) if self.fast else (0, None)
-                if t is n.ListLit and lit[0]:   # the items, and their size (flat: depth 1)
+                if t is n.ListLit and lit[0]:  # the items, and their size (flat: depth 1)
                     lit = (lit[0], (lit[1], new_list(lit[1]).size))
                 self.literals[e] = lit
             cost, value = lit
-            if cost and ctx.fuel >= cost - 1:   # a constant: charge the steps its evaluation would take
+            if cost and ctx.fuel >= cost - 1:  # a constant: charge the steps its evaluation would take
                 ctx.fuel -= cost - 1
-                if t is n.ListLit:   # a fresh list value each time
-                    items, size = value
+                if t is n.ListLit:  # a fresh list value each time
+                    items, size = value  # type: ignore[misc]  # a ListLit's literal is (items, size)
                     if size > ctx.budgets.collection_size:
                         ctx.check_collection(size, e.span)
                     v = VList(items)
@@ -826,8 +915,7 @@ class Evaluator:
     @staticmethod
     def _bool(v, e) -> bool:
         if not isinstance(v, bool):
-            raise RuntimeFault("E205", f"expected a bool, got {show(v)}", "compare explicitly, e.g. x != 0",
-                               e.span)
+            raise RuntimeFault("E205", f"expected a bool, got {show(v)}", "compare explicitly, e.g. x != 0", e.span)
         return v
 
     def _index(self, obj, idx, e):
@@ -839,8 +927,12 @@ class Evaluator:
                 raise RuntimeFault("E302", f"index {show(idx)} is not a whole number", span=e.span)
             size = len(obj)
             if not -size <= i < size:
-                raise RuntimeFault("E302", f"index {show(idx)} is outside a list of {size} items", span=e.span,
-                                   hint="indexes start at 0; -1 is the last item")
+                raise RuntimeFault(
+                    "E302",
+                    f"index {show(idx)} is outside a list of {size} items",
+                    span=e.span,
+                    hint="indexes start at 0; -1 is the last item",
+                )
             return obj.item(i % size) if type(obj) is NumRange else obj[i]
         raise RuntimeFault("E211", f"cannot index {show(obj)}", span=e.span)
 
@@ -867,7 +959,7 @@ class Evaluator:
                 elif op == "**":
                     if a == 0 and b < 0:
                         raise RuntimeFault("E303", "zero to a negative power (a division by zero)", span=span)
-                    r = a ** b
+                    r = a**b
                     if isinstance(r, complex):
                         raise RuntimeFault("E301", "a negative number to a fractional power", span=span)
                 elif op == "<":
@@ -887,8 +979,8 @@ class Evaluator:
                 if not math.isfinite(r):
                     raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} is not a finite number", span=span)
                 return float(r)
-            if op == "==" or op == "!=":   # linear in the smaller operand's expanded size
-                if ta is NumRange or tb is NumRange:   # compared item by item, like the list it stands for
+            if op == "==" or op == "!=":  # linear in the smaller operand's expanded size
+                if ta is NumRange or tb is NumRange:  # compared item by item, like the list it stands for
                     self.ctx.charge(min(len(a), len(b)) + 1, span)
                     a, b = self._plain(a) if ta is NumRange else a, self._plain(b) if tb is NumRange else b
                     ta = type(a)
@@ -914,8 +1006,8 @@ class Evaluator:
                 self.ctx.charge(len(a) + len(b), span)
                 return self.ctx.joined_lists(a, b, span)
         except OverflowError:
-            raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} overflows", span=span)
-        except RuntimeFault as f:   # budgets checked inside (collection size) carry no span
+            raise RuntimeFault("E305", f"{show(a)} {op} {show(b)} overflows", span=span) from None
+        except RuntimeFault as f:  # budgets checked inside (collection size) carry no span
             if f.span is None:
                 f.span = span
             raise
@@ -937,16 +1029,25 @@ def _finite_result(v, name: str):
     """No NaN or infinity enters a program: a builtin that overflows (gauss(0, 1e308)) is a fault."""
     if type(v) is float:
         if not math.isfinite(v):
-            raise RuntimeFault("E305", f"`{name}` gave {v!r}, not a finite number",
-                               "keep the arguments in a sensible range")
+            raise RuntimeFault(
+                "E305", f"`{name}` gave {v!r}, not a finite number", "keep the arguments in a sensible range"
+            )
     elif type(v) is Point and not (math.isfinite(v.x) and math.isfinite(v.y)):
-        raise RuntimeFault("E305", f"`{name}` gave a point that is not finite",
-                           "keep the arguments in a sensible range")
+        raise RuntimeFault(
+            "E305", f"`{name}` gave a point that is not finite", "keep the arguments in a sensible range"
+        )
     return v
 
 
-def evaluate(checked: Checked, seed: int = 0, budgets: Budgets = DEFAULT, params: dict | None = None,
-             deadline: Deadline | None = None, *, fast: bool = True) -> tuple[ir.Scene | None, list[Diagnostic]]:
+def evaluate(
+    checked: Checked,
+    seed: int = 0,
+    budgets: Budgets = DEFAULT,
+    params: dict | None = None,
+    deadline: Deadline | None = None,
+    *,
+    fast: bool = True,
+) -> tuple[ir.Scene | None, list[Diagnostic]]:
     """Run a checked program. Returns (scene, warnings) or (None, diagnostics).
 
     The deadline (by default one of budgets.time_limit seconds from now) is polled every CHECK_EVERY
@@ -966,7 +1067,10 @@ def outcome(ev: Evaluator) -> tuple[ir.Scene | None, list[Diagnostic]]:
         sp = f.span or Span(1, 1, 1, 2, file)
         return None, [Diagnostic(f.code, f.message, sp, f.hint)]
     except RecursionError:
-        return None, [Diagnostic("E402", "calls nested too deeply", Span(1, 1, 1, 2, file),
-                                 "recursion must stop: check its base case")]
+        return None, [
+            Diagnostic(
+                "E402", "calls nested too deeply", Span(1, 1, 1, 2, file), "recursion must stop: check its base case"
+            )
+        ]
     except MemoryError:  # pragma: no cover - budgets keep memory small
         return None, [Diagnostic("E410", "the program used too much memory", Span(1, 1, 1, 2, file))]
