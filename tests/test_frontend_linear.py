@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -135,22 +136,15 @@ def test_defs_on_one_line_share_their_doc():
 
 
 # ---------------------------------------------------------------- work, counted (not timed)
-def calls(src: str) -> int:
-    """Python and C function calls made to compile src: a deterministic measure of work."""
-    count = 0
+def _bench():
+    """bench/bench_frontend.py, whose call counter is the measure of work both use."""
+    spec = importlib.util.spec_from_file_location("bench_frontend", ROOT / "bench" / "bench_frontend.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
-    def prof(frame, event, arg):
-        nonlocal count
-        if event in ("call", "c_call"):
-            count += 1
 
-    sys.setprofile(prof)
-    try:
-        vdsl.compile(src)
-    finally:
-        sys.setprofile(None)
-    return count
-
+calls = _bench().count_calls
 
 SHAPES = {
     "statements": lambda k: "circle(center=(1, 2), r=3)\n" * k,
