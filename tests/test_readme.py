@@ -59,6 +59,7 @@ def test_the_readme_budget_table_matches_the_defaults():
 def test_the_readme_fuel_table_is_the_declared_costs():
     """The README's fuel table is `vdsl doc`'s, generated from each builtin's declared Cost."""
     from vdsl.docs import cost_markdown
+
     rows = [line for line in cost_markdown().splitlines() if line.startswith("|")]
     assert len(rows) > 10
     for row in rows:
