@@ -122,6 +122,17 @@ def _command(params: dict) -> str:
     metavar="SECONDS",
     help="With --concepts: stop generating after this many seconds (every request and wait); rerun to continue.",
 )
+@click.option(
+    "--llm-batch",
+    type=click.Path(file_okay=False),
+    help="With --concepts: send the requests through the endpoint's Batch API, one batch per round or repair "
+    "step, state kept in this folder (see `vdsl batch`).",
+)
+@click.option(
+    "--llm-batch-export",
+    is_flag=True,
+    help="With --llm-batch: only write each pass's requests (Batch API JSONL, e.g. for `vllm run-batch`) and stop.",
+)
 @click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
 @click.option(
     "--cache-dir",
@@ -218,7 +229,11 @@ def build_cmd(**kw):
         "no_cache": kw["no_cache"],
         "cache_dir": kw["cache_dir"],
         "deadline": kw["llm_deadline"],
+        "batch": kw["llm_batch"],
+        "batch_export": kw["llm_batch_export"],
     }
+    if kw["llm_batch_export"] and not kw["llm_batch"]:
+        raise UsageError("--llm-batch-export goes with --llm-batch DIR")
     opts = BuildOptions(
         out=Path(kw["out"]),
         programs=tuple(Path(p) for p in kw["programs"]),
