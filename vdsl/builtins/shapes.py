@@ -8,7 +8,7 @@ from .. import ir
 from ..pathdata import PathBudgetExceeded, PathDataError, parse_path_data, segments_bounds
 from ..types import BOOL, NONE, NUMBER, PAINT, POINT, STRING, list_of
 from ..values import Color, Point, RuntimeFault, to_paint
-from . import Param, builtin, per_char, per_item
+from . import Cost, Param, builtin, per_char, per_item
 
 BLACK = Color(0.0, 0.0, 0.0, 1.0)
 CAPS = ("butt", "round", "square")
@@ -167,15 +167,57 @@ def polyline(ctx, points, **style):
 
 @builtin(
     "polygon",
-    [Param("points", list_of(POINT))] + STYLE,
+    [
+        Param("points", list_of(POINT)),
+        Param("holes", list_of(list_of(POINT)), [], "point lists of rings cut out of it (drawn even-odd)"),
+        Param(
+            "fill_rule",
+            STRING,
+            "nonzero",
+            "evenodd: where the outline crosses itself is a hole",
+            choices=("nonzero", "evenodd"),
+        ),
+    ]
+    + STYLE,
     NONE,
-    "A closed, filled shape through the points.",
+    "A closed, filled shape through the points; `holes` cuts rings out of it (a frame, a window, a donut).",
     "shapes",
     example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)",
-    cost=per_item("points"),
+    cost=Cost("len(points) + the holes' points", lambda a: len(a["points"]) + sum(len(h) for h in a["holes"])),
 )
-def polygon(ctx, points, **style):
-    _poly(ctx, list(points), True, style)
+def polygon(ctx, points, holes, fill_rule, **style):
+    rings = [list(points)] + [list(h) for h in holes]
+    for ring in rings:
+        if len(ring) < 2:
+            raise RuntimeFault("E301", f"needs at least 2 points, got {len(ring)}")
+    ctx.use_segments(sum(len(r) + 1 for r in rings))
+    geoms = [
+        ir.PathGeom(tuple([("M", r[0].x, r[0].y)] + [("L", p.x, p.y) for p in r[1:]] + [("Z",)]), fill_rule)
+        for r in rings
+    ]
+    geom = geoms[0] if not holes else _cut_holes(geoms)
+    xs = [p.x for p in points]
+    ys = [p.y for p in points]
+    emit(ctx, geom, ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), style)
+
+
+def _cut_holes(geoms: list[ir.PathGeom]) -> ir.PathGeom:
+    """The first ring minus the others (each must overlap it: a hole outside the shape is a mistake)."""
+    import skia
+
+    from ..outline import build_path, path_geom
+
+    outer = shape = build_path(geoms[0])
+    for i, g in enumerate(geoms[1:], 1):
+        hole = build_path(g)
+        if (skia.Op(outer, hole, skia.PathOp.kIntersect_PathOp) or skia.Path()).isEmpty():
+            raise RuntimeFault(
+                "E301",
+                f"hole {i} lies outside the polygon: it would cut nothing",
+                "give hole points inside `points`",
+            )
+        shape = skia.Op(shape, hole, skia.PathOp.kDifference_PathOp) or skia.Path()
+    return path_geom(shape)
 
 
 @builtin(
