@@ -8,7 +8,7 @@ from .. import ir
 from ..pathdata import PathBudgetExceeded, PathDataError, parse_path_data, segments_bounds
 from ..types import BOOL, NONE, NUMBER, PAINT, POINT, STRING, list_of
 from ..values import Color, Point, RuntimeFault, to_paint
-from . import Cost, Param, builtin, per_char, per_item
+from . import Param, builtin, per_char, per_item
 
 BLACK = Color(0.0, 0.0, 0.0, 1.0)
 CAPS = ("butt", "round", "square")
@@ -169,7 +169,7 @@ def polyline(ctx, points, **style):
     "polygon",
     [
         Param("points", list_of(POINT)),
-        Param("holes", list_of(list_of(POINT)), [], "point lists of rings cut out of it (drawn even-odd)"),
+        Param("holes", list_of(list_of(POINT)), [], "point lists of rings cut out of it (1 fuel per point)"),
         Param(
             "fill_rule",
             STRING,
@@ -183,9 +183,11 @@ def polyline(ctx, points, **style):
     "A closed, filled shape through the points; `holes` cuts rings out of it (a frame, a window, a donut).",
     "shapes",
     example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)",
-    cost=Cost("len(points) + the holes' points", lambda a: len(a["points"]) + sum(len(h) for h in a["holes"])),
+    cost=per_item("points"),
 )
 def polygon(ctx, points, holes, fill_rule, **style):
+    if holes:  # the holes' points, like the outline's, cost 1 fuel each (charged before the work)
+        ctx.charge(sum(len(h) for h in holes))
     rings = [list(points)] + [list(h) for h in holes]
     for ring in rings:
         if len(ring) < 2:
@@ -354,7 +356,8 @@ WEIGHTS = ("regular", "bold", "light", "medium", "black", "thin")
     ]
     + STYLE,
     NONE,
-    "Text in the bundled Roboto font; `at` is on the baseline; `rotate` turns it around `at`.",
+    "Text in the bundled Roboto font (symbols, arrows and CJK from bundled Noto fonts); `at` is on the "
+    "baseline; `rotate` turns it around `at`.",
     "shapes",
     positional=1,
     example='text("Hello", at=(256, 256), size=48, anchor="middle")',
