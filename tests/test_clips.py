@@ -175,3 +175,28 @@ def test_render_work_costs_the_clip(src):
     est = estimate(vdsl.compile(src).scene())
     assert "paths" not in plain.parts and "layers" not in plain.parts
     assert est.parts["paths"] > 0 and est.parts["layers"] > 0  # the clip path's edges and its coverage mask
+
+
+@pytest.mark.parametrize("name", ["clip", "clip_shape", "cutout", "polygon"])
+def test_the_reference_examples_compile_and_draw(name):
+    from vdsl.builtins import TABLE
+
+    prog = vdsl.compile(TABLE[name].example)
+    assert prog.diagnostics == []
+    img = prog.render()
+    assert not np.all(img == img[0, 0])
+
+
+def test_cutouts_in_a_loop_keep_the_ir_shallow_up_to_a_limit():
+    loop = """canvas(width=600, height=100, background=white)
+for i in range(N) {
+  rect(x=i * 5, y=0, w=5, h=100, fill=red)
+  cutout() { circle(center=(i * 5 + 2, 50), r=2) }
+}
+"""
+    scene = vdsl.compile(loop.replace("N", "60")).scene()
+    img = vdsl.compile(loop.replace("N", "60")).render()
+    assert rgb(img, 2, 50) == WHITE and rgb(img, 4, 10) == RED
+    _, diags = vdsl.compile(loop.replace("N", "70")).evaluate()
+    assert [d.code for d in diags] == ["E301"] and "one `cutout()" in diags[0].hint
+    assert scene.root.children and isinstance(scene.root.children[0], ir.Group)

@@ -261,7 +261,7 @@ def _segment_count(node) -> int:
     "calls, text too: their fill areas, united); with invert=true only the part outside them.",
     "groups and effects",
     block=True,
-    example="clip { clip_shape { circle(center=(200, 256), r=120) circle(center=(320, 256), r=120) } "
+    example="clip() { clip_shape() { circle(center=(200, 256), r=120) circle(center=(320, 256), r=120) } "
     "rect(x=0, y=0, w=512, h=512, fill=stripes()) }",
 )
 def clip(ctx, children, invert):
@@ -281,11 +281,14 @@ def clip(ctx, children, invert):
     "(fill areas, not strokes, colours or effects).",
     "groups and effects",
     block=True,
-    example='clip { clip_shape { text("SALE", at=(256, 300), size=160, anchor="middle", weight="black") } '
-    "rect(x=0, y=0, w=512, h=512, fill=linear(from=(0, 150), to=(0, 300), colors=[red, orange])) }",
+    example='clip() { clip_shape() { text("SALE", at=(256, 300), size=160, anchor="middle", weight="black") } '
+    "rect(x=0, y=0, w=512, h=512, fill=linear(start=(0, 150), end=(0, 300), colors=[red, orange])) }",
 )
 def clip_shape(ctx, children):
     ctx.stack[-1].append(ClipRegion(list(children)))
+
+
+MAX_CUTOUT_DEPTH = 64  # cutouts in one drawing block: each nests what came before it one group deeper
 
 
 @builtin(
@@ -297,13 +300,28 @@ def clip_shape(ctx, children):
     "The shapes themselves are not drawn.",
     "groups and effects",
     block=True,
-    example="circle(center=(256, 256), r=150, fill=orange) cutout { circle(center=(256, 256), r=60) }",
+    example="circle(center=(256, 256), r=150, fill=orange) cutout() { circle(center=(256, 256), r=60) }",
 )
 def cutout(ctx, children):
     frame = ctx.stack[-1]
     drawn = [c for c in frame if not isinstance(c, ClipRegion)]
     if not drawn or not children:
         return
+    if _cutout_depth(drawn[0]) >= MAX_CUTOUT_DEPTH:
+        raise RuntimeFault(
+            "E301",
+            f"more than {MAX_CUTOUT_DEPTH} cutouts in one block",
+            "put all the holes in one `cutout() { ... }` block, e.g. around the loop that draws them",
+        )
     hole = _region_geom(ctx, list(children), invert=True)
     kept = [c for c in frame if isinstance(c, ClipRegion)]
     frame[:] = kept + [ir.Group(tuple(drawn), clip=hole)]
+
+
+def _cutout_depth(node) -> int:
+    """How many cutout groups nest at the start of a block (each wraps what the block drew before it)."""
+    depth = 0
+    while isinstance(node, ir.Group) and node.clip is not None and node.transform is None and node.children:
+        depth += 1
+        node = node.children[0]
+    return depth
