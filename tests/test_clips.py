@@ -200,3 +200,14 @@ for i in range(N) {
     _, diags = vdsl.compile(loop.replace("N", "70")).evaluate()
     assert [d.code for d in diags] == ["E301"] and "one `cutout()" in diags[0].hint
     assert scene.root.children and isinstance(scene.root.children[0], ir.Group)
+
+
+def test_a_cutout_in_a_def_cuts_only_what_the_def_drew():
+    src = """canvas(width=100, height=100, background=white)
+def ring(c: point) { circle(center=c, r=40, fill=orange) cutout() { circle(center=c, r=15) } }
+rect(x=0, y=0, w=100, h=100, fill=blue)
+ring(c=(50, 50))
+"""
+    img = vdsl.compile(src).render()
+    assert rgb(img, 50, 50) == BLUE  # the ring's hole shows the blue drawn before the call
+    assert rgb(img, 50, 20) == (255, 165, 0)

@@ -257,7 +257,7 @@ def _segment_count(node) -> int:
     "clip",
     [Param("invert", BOOL, False, "keep what lies outside the clip shapes instead (cuts holes)")],
     NONE,
-    "Draws only the part of its block inside the shapes of its `clip_shape { ... }` block (any drawing "
+    "Draws only the part of its block inside the shapes of its `clip_shape() { ... }` block (any drawing "
     "calls, text too: their fill areas, united); with invert=true only the part outside them.",
     "groups and effects",
     block=True,
