@@ -116,3 +116,13 @@ def test_pdf_embeds_the_fallback_families():
     assert b"Roboto-Regular" in names
     assert b"NotoSansSymbols-Regular" in names  # the arrow
     assert b"NotoSansCJKjp-Regular" in names  # the heart and the ideograph
+
+
+def test_a_constant_text_warns_once_not_again_at_render(tmp_path):
+    from vdsl.batch import Outputs, render_seeds
+
+    prog = vdsl.compile(f'text("clef {MISSING}", at=(10, 40))')
+    assert [d.code for d in prog.diagnostics] == ["W505"]
+    assert prog.render_bytes("png")[1] == []  # the checker said it, with its span
+    (done,) = render_seeds(prog, "clef", Outputs(folder=tmp_path))
+    assert done.path is not None and done.diagnostics == []

@@ -182,3 +182,10 @@ def format_json(diags: Iterable[Diagnostic]) -> str:
 
 def format_compact(diags: Iterable[Diagnostic]) -> str:
     return "\n".join(d.compact() for d in diags)
+
+
+def new_only(diags: list[Diagnostic], seen: list[Diagnostic]) -> list[Diagnostic]:
+    """diags without those that repeat (same code and message) one in `seen`: a render's warning that
+    the checker already gave, with its span, for a constant."""
+    known = {(d.code, d.message) for d in seen}
+    return [d for d in diags if (d.code, d.message) not in known]
