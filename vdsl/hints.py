@@ -276,6 +276,13 @@ ARG_HINTS = {
     "style": "pass the style as arguments: fill=..., stroke=..., stroke_width=...",
     "closed": "use polygon(points=...) for a closed shape and polyline(points=...) for an open one",
     "close": "use polygon(points=...) for a closed shape and polyline(points=...) for an open one",
+    "clip": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "clip_path": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "clipPath": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "mask": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "shape": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "hole": "cut a hole with cutout() { circle(...) } after drawing the shape, or polygon(points=..., holes=[[...]])",
+    "holes": "cut holes with cutout() { circle(...) } after drawing the shape, or polygon(points=..., holes=[[...]])",
 }
 
 # p5.js / Processing / canvas calls that set drawing state; vdsl passes style to each shape.
