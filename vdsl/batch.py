@@ -11,7 +11,7 @@ from .atomic import atomic_write
 from .backends import FORMATS, save
 from .budgets import Budgets
 from .deadline import Deadline
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, new_only
 from .errors import DiagnosticsError, UsageError, VdslError
 
 
@@ -84,7 +84,7 @@ def render_seeds(
                 atomic_write(target, scene.to_json())
                 warnings: list[Diagnostic] = []
             else:
-                warnings = save(scene, target, scale, budgets=b, deadline=deadline)
+                warnings = new_only(save(scene, target, scale, budgets=b, deadline=deadline), prog.diagnostics)
         except DiagnosticsError as e:
             yield Rendered(prog, s, None, list(e.diagnostics))
             return

@@ -10,6 +10,7 @@ from . import nodes as n
 from .budgets import DEFAULT, Budgets
 from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
+from .check_clips import check_clip_forms
 from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
 from .hints import (
     ARG_ALIASES,
@@ -254,6 +255,7 @@ class Checker:
         for st in program.stmts:
             if not isinstance(st, (n.Def, n.Use)):
                 self.stmt(st, top, top_level=True)
+        self.diags.extend(check_clip_forms(program.stmts))
         values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
         return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values, self.uses)
 
@@ -613,7 +615,17 @@ class Checker:
                     self._check_literal_range(c, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
+        if c.name == "text" and "text" in bound and isinstance(bound["text"][1].value, n.String):
+            self._check_glyphs(bound["text"][1].value)
         return self._result(c, b.result_type(types), block, b.block, as_value)
+
+    def _check_glyphs(self, lit: n.String) -> None:
+        """W505 for characters of a constant text that no bundled font has (they would draw as boxes)."""
+        from . import fonts
+
+        missing = fonts.missing_chars(lit.value)
+        if missing:
+            self.err("W505", fonts.missing_message(missing), lit.span, fonts.missing_hint(missing))
 
     def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
         """A literal number outside a parameter's range is reported now (as it would be at run time)."""
@@ -674,7 +686,7 @@ class Checker:
                 "E209",
                 f"`{c.name}` does not take a `{{ ... }}` block",
                 c.span,
-                "only group, clip_rect, clip_circle, clip_path, blur, shadow and glow take blocks",
+                "only " + ", ".join(sorted(k for k, v in TABLE.items() if v.block)) + " take blocks",
             )
         if block is None and takes_block and not as_value:
             self.err(

@@ -80,6 +80,7 @@ CODES: dict[str, tuple[str, str]] = {
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
     "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),
+    "W505": ("missing-glyph", "text with a character no bundled font has: it draws as a box"),
 }
 
 
@@ -181,3 +182,10 @@ def format_json(diags: Iterable[Diagnostic]) -> str:
 
 def format_compact(diags: Iterable[Diagnostic]) -> str:
     return "\n".join(d.compact() for d in diags)
+
+
+def new_only(diags: list[Diagnostic], seen: list[Diagnostic]) -> list[Diagnostic]:
+    """diags without those that repeat (same code and message) one in `seen`: a render's warning that
+    the checker already gave, with its span, for a constant."""
+    known = {(d.code, d.message) for d in seen}
+    return [d for d in diags if (d.code, d.message) not in known]

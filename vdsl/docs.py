@@ -48,6 +48,11 @@ glow(radius=18, color=#fff6a0) { circle(center=(440, 70), r=35, fill=#ffe066) }
   variable or a name from outside the `def`).
 - `width` and `height` hold the canvas size.
 - Randomness (`rand`, `gauss`, `choice`, ...) is seeded: the same seed gives the same picture.
+- Clips and holes: `clip() { clip_shape() { circle(...) rect(...) } ...drawing... }` draws only inside
+  the clip shapes (any drawing calls, text too; `clip(invert=true)`: only outside them);
+  `cutout() { circle(...) }` erases that area from what its block drew before it;
+  `polygon(points=..., holes=[[...]])` and `fill_rule="evenodd"` (path, polygon) leave holes.
+- Text: symbols (♥ ★ → ✓) and CJK draw from bundled Noto fonts; a character none has warns (W505).
 """
 
 

@@ -183,6 +183,11 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
             "vdsl cannot assign to a field or an item",
             f"values do not change in place: build a new one, e.g. `{prev_word} = ...`",
         )
+    if tok.type == "LBRACE" and prev_word and before.rstrip().endswith(prev_word) and "LPAR" in expected:
+        return (
+            f"`{prev_word} {{`: a call needs its parentheses, even with no arguments",
+            f"write `{prev_word}() {{ ... }}`",
+        )
     if tok.type == "LBRACE" and "NAME" in expected and not before.rstrip().endswith("("):
         return "vdsl has no objects or dictionaries", "use separate `let`s, or a list [a, b, c]"
     if tok.type == "IF" and "NAME" in expected:
