@@ -204,7 +204,7 @@ def test_inferred_types_of_lets_and_params():
 def test_def_signatures_and_inferred_returns():
     prog = vdsl.compile('def f(a: number, b = "x", c: list[point] = []) { return a * 2 }\nlet v = f(a=1)')
     sig = prog.checked.defs["f"]
-    assert [(p, str(t), d) for p, t, d in sig.params] == [
+    assert [(p.name, str(p.type), not p.required) for p in sig.params] == [
         ("a", "number", False),
         ("b", "string", True),
         ("c", "list[point]", True),

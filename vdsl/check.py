@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
+from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin, Param
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
 from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
 from .hints import (
     ARG_ALIASES,
     ARG_HINTS,
-    CHOICE_ALIASES,
     FOREIGN_NAMES,
     FUNCTION_ALIASES,
     NAME_ALIASES,
     STATE_CALLS,
+    choice_hint,
     did_you_mean,
 )
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
@@ -39,13 +39,28 @@ CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
 @dataclass
 class DefSig:
     name: str
-    params: list[tuple[str, Type, bool]]  # (name, type, has_default)
+    # its parameters in the one signature form builtins use (type, range, choices, unit); a
+    # Param's default is the default's expression (n.Expr), or REQUIRED
+    params: list[Param]
     returns: Type
     node: n.Def
     module: str  # the file it is written in (program or module)
 
-    def signature(self) -> str:
-        ps = ", ".join(f"{p}: {t}" + (" = …" if d else "") for p, t, d in self.params)
+    def signature(self, defaults: bool = False) -> str:
+        """`name(p: number in 0..1 = …)`; defaults=True writes the default expressions out."""
+        from .format import expr
+
+        def default(p: Param) -> str | None:
+            if p.required:
+                return None
+            if not defaults:
+                return "…"
+            try:
+                return expr(p.default)
+            except Exception:  # an expression form the formatter does not know
+                return "…"
+
+        ps = ", ".join(p.text(default(p), doc=defaults) for p in self.params)
         return f"{self.name}({ps})" + ("" if self.returns == NONE else f" -> {self.returns}")
 
 
@@ -300,14 +315,33 @@ class Checker:
             if p.name in seen:
                 self.err("E207", f"parameter `{p.name}` appears twice", p.span)
             seen.add(p.name)
-            t = self.resolve_type(p.type)
-            if t is None and p.default is not None:
-                t = self._literal_type(p.default)
-            params.append((p.name, t or ANY, p.default is not None))
+            params.append(self._param(p))
         ret = self.resolve_type(d.returns)
         if ret is None:
             ret = ANY if _has_return(d.body) else NONE
         return DefSig(d.name, params, ret, d, module)
+
+    def _param(self, p: n.ParamDecl) -> Param:
+        """A def parameter as a Param: its type with the limits written on it (`number in 0..1`,
+        `int in 3..`, `"a"|"b"`), checked like a builtin's."""
+        ref, integer = p.type, False
+        if ref is not None and ref.name == "int" and ref.arg is None:
+            t: Type | None = NUMBER  # `int`: a whole number, for def parameters
+            integer = True
+        else:
+            t = self.resolve_type(ref)
+        if t is None and p.default is not None:
+            t = self._literal_type(p.default)
+        lo, hi, choices = (ref.min, ref.max, ref.choices) if ref is not None else (None, None, ())
+        if (lo is not None or hi is not None) and t != NUMBER:
+            self.err(
+                "E212", f"only numbers have a range; `{p.name}` is {t}", ref.span if ref else p.span, "remove `in ..`"
+            )
+            lo = hi = None
+        if lo is not None and hi is not None and lo > hi:
+            self.err("E212", f"the range of `{p.name}` is empty: {lo:g} > {hi:g}", ref.span if ref else p.span)
+        default = REQUIRED if p.default is None else p.default
+        return Param(p.name, t or ANY, default, p.doc, choices, lo, hi, integer, p.doc)
 
     @staticmethod
     def _literal_type(e: n.Expr) -> Type | None:
@@ -329,11 +363,12 @@ class Checker:
             sig = self._def_signature(d, "")
         self._owner_counter += 1
         scope = _Scope(outer, self._owner_counter)
-        for (pname, ptype, _), decl in zip(sig.params, d.params):
+        for p, decl in zip(sig.params, d.params):
             if decl.default is not None:  # a default may use the parameters before it
                 dt = self.expr(decl.default, scope)
-                self._expect(dt, ptype, decl.default, f"default of `{pname}`")
-            scope.vars[pname] = _Var(ptype, True, self._owner_counter)
+                self._expect(dt, p.type, decl.default, f"default of `{p.name}`")
+                self._check_constraints(d.name, p, decl.default)
+            scope.vars[p.name] = _Var(p.type, True, self._owner_counter)
         self._fn_stack.append(sig)
         self._returns[id(sig)] = []
         self.block(d.body, scope)
@@ -601,21 +636,24 @@ class Checker:
                 types[p.name] = t
                 if not assignable(t, p.type):  # (the message is only built for a mismatch)
                     self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
-                if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
-                    s = did_you_mean(a.value.value, p.choices, CHOICE_ALIASES)
-                    self.err(
-                        "E217",
-                        f'`{p.name}` must be one of {", ".join(p.choices)}; got "{a.value.value}"',
-                        a.value.span,
-                        f'did you mean "{s}"?' if s else None,
-                    )
-                if isinstance(a.value, _RANGE_CHECKED):
-                    self._check_literal_range(c, p, a.value)
+                self._check_constraints(c.name, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
         return self._result(c, b.result_type(types), block, b.block, as_value)
 
-    def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
+    def _check_constraints(self, fname: str, p: Param, e: n.Expr) -> None:
+        """A literal argument outside its parameter's choices or range is reported now (as at run time)."""
+        if p.choices and isinstance(e, n.String) and e.value not in p.choices:
+            self.err(
+                "E217",
+                f'`{p.name}` must be one of {", ".join(p.choices)}; got "{e.value}"',
+                e.span,
+                choice_hint(p, e.value),
+            )
+        if isinstance(e, _RANGE_CHECKED):
+            self._check_literal_range(fname, p, e)
+
+    def _check_literal_range(self, fname: str, p, e: n.Expr) -> None:
         """A literal number outside a parameter's range is reported now (as it would be at run time)."""
         if isinstance(e, n.Unary) and e.op == "-":
             neg, lit = True, e.operand
@@ -625,9 +663,9 @@ class Checker:
             return
         v = -lit.value if neg else lit.value
         if not p.in_range(v):
-            self.err("E301", range_message(p, c.name, f"{v:g}"), e.span, range_hint(p))
-        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba") and p.name in "rgb")):
-            scale = "0-255" if c.name in ("rgb", "rgba") else "pixels"
+            self.err("E301", range_message(p, fname, f"{v:g}"), e.span, range_hint(p))
+        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (fname in ("rgb", "rgba") and p.name in "rgb")):
+            scale = "0-255" if fname in ("rgb", "rgba") else "pixels"
             self.err(
                 "W502",
                 f"{lit.raw} is the number {v:g}, not a share of the canvas or of 255",
@@ -649,7 +687,7 @@ class Checker:
         }
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
-        names = [p[0] for p in sig.params]
+        names = [p.name for p in sig.params]
         # Every def call may carry `label=` (its drawing is labelled with the def's name otherwise).
         extra_label = "label" not in names
         bound, refused = self._bind_args(
@@ -659,13 +697,14 @@ class Checker:
             t, a = bound.pop("label")
             self._expect(t, STRING, a.value, f"`label` of `{c.name}`")
         suggested = self._suggested_for_unknown(c, names)
-        for pname, ptype, has_default in sig.params:
-            if pname in bound:
-                t, a = bound[pname]
-                if not assignable(t, ptype):
-                    self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
-            elif not has_default and pname not in suggested and not refused:
-                self.err("E203", f"`{c.name}` needs argument `{pname}` ({ptype})", c.span, sig.signature())
+        for p in sig.params:
+            if p.name in bound:
+                t, a = bound[p.name]
+                if not assignable(t, p.type):
+                    self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                self._check_constraints(c.name, p, a.value)
+            elif p.required and p.name not in suggested and not refused:
+                self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, sig.signature())
         return self._result(c, sig.returns, block, False, as_value)
 
     def _result(self, c: n.Call, t: Type, block, takes_block: bool, as_value: bool) -> Type:
