@@ -14,6 +14,7 @@ from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagn
 from .hints import (
     ARG_ALIASES,
     ARG_HINTS,
+    CALL_HINTS,
     FOREIGN_NAMES,
     FUNCTION_ALIASES,
     NAME_ALIASES,
@@ -22,7 +23,22 @@ from .hints import (
     did_you_mean,
 )
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
-from .types import ANY, BOOL, COLOR, NAMED, NONE, NUMBER, POINT, STRING, TYPE_ALIASES, Type, assignable, join, list_of
+from .types import (
+    ANY,
+    BOOL,
+    COLOR,
+    NAMED,
+    NONE,
+    NUMBER,
+    PAINT,
+    POINT,
+    STRING,
+    TYPE_ALIASES,
+    Type,
+    assignable,
+    join,
+    list_of,
+)
 
 # Number parameters measured in pixels: a percentage there (50% = 0.5) is almost surely a mistake.
 _PIXEL_PARAMS = frozenset(
@@ -31,6 +47,33 @@ _PIXEL_PARAMS = frozenset(
 
 # Only these argument expressions can be a literal number, the case _check_literal_range looks at.
 _RANGE_CHECKED = (n.Number, n.Percent, n.Unary)
+
+# Parameters that hold an angle in degrees (besides the `x` of sin, cos and tan): `pi` in one is a
+# radian habit (W504).
+_ANGLE_PARAMS = frozenset({"angle", "rotate", "degrees", "start", "end", "start_angle", "arm_left", "arm_right"})
+_TRIG = frozenset({"sin", "cos", "tan"})
+
+
+def _radians_in(e: n.Expr) -> bool:
+    """Whether an angle expression uses `pi` or `tau` without a 180 or 360 that converts it."""
+    seen_pi = converts = False
+    stack: list[object] = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, n.Name):
+            seen_pi |= x.name in ("pi", "tau", "PI")
+        elif isinstance(x, n.Number):
+            converts |= x.value in (180.0, 360.0)
+        elif isinstance(x, n.Binary):
+            stack += [x.left, x.right]
+        elif isinstance(x, n.Unary):
+            stack.append(x.operand)
+        elif isinstance(x, n.Ternary):
+            stack += [x.then, x.otherwise]
+        elif isinstance(x, n.Call):
+            stack += [a.value for a in x.args]
+    return seen_pi and not converts
+
 
 # Values every program can read besides the constants table: the canvas size (set by canvas()).
 CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
@@ -204,6 +247,37 @@ class ModuleLoader:
         return info
 
 
+def stdlib_exports() -> dict[str, list[str]]:
+    """{name: [stdlib modules that define it]} for every public def and top-level `let` of the
+    standard library (read once), so an unknown name can say which `use` it needs."""
+    global _EXPORTS
+    if _EXPORTS is None:
+        from .syntax import parse
+
+        out: dict[str, list[str]] = {}
+        for mod in stdlib_names():
+            src = stdlib_source(mod)
+            program = parse(src.text, src.file)[0] if src is not None else None
+            for st in program.stmts if program is not None else ():
+                if isinstance(st, (n.Def, n.Let)) and not st.name.startswith("_"):
+                    out.setdefault(st.name, []).append(mod)
+        _EXPORTS = out
+    return _EXPORTS
+
+
+_EXPORTS: dict[str, list[str]] | None = None
+
+
+def use_hint(name: str) -> str | None:
+    """`add "use solids"` for a name the standard library defines (None for any other name)."""
+    mods = stdlib_exports().get(name)
+    if not mods:
+        return None
+    return f"`{name}` is in the standard library: add `use {mods[0]}` at the top" + "".join(
+        f" (or `use {m}`)" for m in mods[1:]
+    )
+
+
 # Did-you-mean work per program, in candidates compared: each lookup compares the unknown word
 # with every name in scope (or every parameter), so many unknown names in a program of many names
 # would cost names x unknowns. Past this, unknown names are reported without a suggestion.
@@ -333,7 +407,7 @@ class Checker:
         if t is None and p.default is not None:
             t = self._literal_type(p.default)
         lo, hi, choices = (ref.min, ref.max, ref.choices) if ref is not None else (None, None, ())
-        if (lo is not None or hi is not None) and t != NUMBER:
+        if (lo is not None or hi is not None) and t not in (NUMBER, list_of(NUMBER)):
             self.err(
                 "E212", f"only numbers have a range; `{p.name}` is {t}", ref.span if ref else p.span, "remove `in ..`"
             )
@@ -454,6 +528,9 @@ class Checker:
                 self._returns[id(sig)].append(t)
         elif isinstance(st, n.Def):
             self.err("E214", "`def` is only allowed at the top level", st.span, "move the definition out of the block")
+            if st.name not in self.defs:  # still checked, and callable: its calls are not a second error
+                self.defs[st.name] = self._def_signature(st, st.span.file)
+                self._check_def_body(st, scope)
         elif isinstance(st, n.Use):
             self.err("E214", "`use` is only allowed at the top level", st.span)
 
@@ -548,6 +625,7 @@ class Checker:
                 hint = f"vdsl calls it `{s}`: {TABLE[s].short_signature()}"
             if c.name in STATE_CALLS and not as_value:
                 hint = f"vdsl has no drawing state: {STATE_CALLS[c.name]}"
+            hint = use_hint(c.name) or CALL_HINTS.get(c.name) or hint
             self.err("E201", f"unknown function `{c.name}`", c.name_span, hint)
             return ANY
         return self._call_builtin(c, b, scope, block, as_value)
@@ -635,7 +713,16 @@ class Checker:
                 t, a = bound[p.name]
                 types[p.name] = t
                 if not assignable(t, p.type):  # (the message is only built for a mismatch)
-                    self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                    if c.name == "canvas" and p.name == "background" and assignable(t, PAINT):
+                        self.err(
+                            "E205",
+                            f"the canvas background must be a color, got {t}",
+                            a.value.span,
+                            "for a gradient or pattern background, draw a full-canvas rect first: "
+                            "rect(x=0, y=0, w=width, h=height, fill=linear(...))",
+                        )
+                    else:
+                        self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
                 self._check_constraints(c.name, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
@@ -643,6 +730,13 @@ class Checker:
 
     def _check_constraints(self, fname: str, p: Param, e: n.Expr) -> None:
         """A literal argument outside its parameter's choices or range is reported now (as at run time)."""
+        if (p.name in _ANGLE_PARAMS or (fname in _TRIG and p.name == "x")) and _radians_in(e):
+            self.err(
+                "W504",
+                f"`{p.name}` of `{fname}` is in degrees, but this uses `pi` (radians)",
+                e.span,
+                "vdsl angles are degrees: sin(90) is 1, a half turn is 180",
+            )
         if p.choices and isinstance(e, n.String) and e.value not in p.choices:
             self.err(
                 "E217",
@@ -652,6 +746,10 @@ class Checker:
             )
         if isinstance(e, _RANGE_CHECKED):
             self._check_literal_range(fname, p, e)
+        elif isinstance(e, n.ListLit) and (p.min is not None or p.max is not None):  # dash=[-1, 5]
+            for item in e.items:
+                if isinstance(item, _RANGE_CHECKED):
+                    self._check_literal_range(fname, p, item)
 
     def _check_literal_range(self, fname: str, p, e: n.Expr) -> None:
         """A literal number outside a parameter's range is reported now (as it would be at run time)."""
@@ -931,6 +1029,7 @@ class Checker:
             c = suggest_color(e.name)
             if c:
                 hint = f"did you mean the colour `{c}`?"
+        hint = use_hint(e.name) or hint
         self.err("E200", f"unknown name `{e.name}`", e.span, hint)
         return ANY
 

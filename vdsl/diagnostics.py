@@ -80,6 +80,7 @@ CODES: dict[str, tuple[str, str]] = {
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
     "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),
+    "W504": ("radians-as-degrees", "`pi` in an angle: vdsl angles are degrees"),
 }
 
 

@@ -736,6 +736,10 @@ class Evaluator:
                     raise RuntimeFault("E301", range_message(p, fname, show(v)), range_hint(p), span)
             elif isinstance(v, Point) and not (math.isfinite(v.x) and math.isfinite(v.y)):
                 raise RuntimeFault("E305", f"`{p.name}` is not a finite point", span=span)
+            elif isinstance(v, list) and (p.min is not None or p.max is not None):  # ranges hold for every item
+                for x in v:
+                    if isinstance(x, float) and not p.in_range(x):
+                        raise RuntimeFault("E301", range_message(p, fname, show(x)), range_hint(p), span)
         return v
 
     def _call_def(self, c: n.Call, sig: DefSig, env: _Env, as_value: bool = True):
