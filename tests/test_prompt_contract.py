@@ -185,8 +185,9 @@ def test_positional_arguments_work_as_the_prompt_says():
 
 
 # ------------------------------------------------------------------ what a model writes -> documented or rejected
-# (source, where the prompt documents it) for accepted forms; (source, None) for rejected ones, which
-# must come with a hint.
+# (source, where the prompt documents it) for accepted forms; (source, WARNED) for accepted ones that
+# are almost surely a mistake (a warning with a hint); (source, None) for rejected ones, with a hint.
+WARNED = "warned"
 LIKELY_FORMS = [
     ("let x = 1\nif x > 0 { circle(center=(1, 1), r=1) } else if x < 0 { circle(center=(1, 1), r=2) }", "else if"),
     ("text('hi', at=(10, 10))", "'single-quoted' strings"),
@@ -203,6 +204,9 @@ LIKELY_FORMS = [
     ("let c = rgb(255, 0, 0)\nlet p = polar((0, 0), 40, 90)", "also takes"),
     ("use shapes\nstar((50, 50), 20)", "every `def`, also takes"),
     ("let s = sin(90)", "`sin(90)` is 1"),
+    ("let s = sin(pi / 2)", WARNED),
+    ("rect(x=0, y=0, w=5, h=5, rotate=pi / 4)", WARNED),
+    ("let c = rgb(0.5, 0.2, 0.1)", WARNED),
     ("let x = 1\nif x > 0 { circle(center=(1, 1), r=1) } elif x < 0 { circle(center=(1, 1), r=2) }", None),
     ("let b = True", None),
     ("let b = None", None),
@@ -231,7 +235,9 @@ LIKELY_FORMS = [
 @pytest.mark.parametrize("src,documented", LIKELY_FORMS, ids=[f[0].split("\n")[-1][:40] for f in LIKELY_FORMS])
 def test_a_likely_form_is_documented_or_rejected_with_a_hint(src, documented):
     prog = vdsl.compile(src)
-    if documented is not None:
+    if documented == WARNED:
+        assert prog.ok and prog.diagnostics and all(d.hint for d in prog.diagnostics), (src, prog.diagnostics)
+    elif documented is not None:
         assert prog.ok, (src, prog.diagnostics)
         assert documented in PROMPT, f"accepted but undocumented: {src!r} (the prompt lacks {documented!r})"
     else:

@@ -706,6 +706,8 @@ class Checker:
             return self._result(c, b.result_type({}), block, b.block, as_value)
         names = b.param_names
         bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", b.short_signature())
+        if c.name in ("rgb", "rgba"):
+            self._fractional_rgb(c, bound)
         suggested = self._suggested_for_unknown(c, names)
         types: dict[str, Type] = {}
         for p in b.params:
@@ -727,6 +729,20 @@ class Checker:
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
         return self._result(c, b.result_type(types), block, b.block, as_value)
+
+    def _fractional_rgb(self, c: n.Call, bound: dict[str, tuple[Type, n.Arg]]) -> None:
+        """rgb(0.5, 0.2, 0.1): channels written 0-1 where vdsl reads 0-255 (an almost black colour)."""
+        vals = [bound[k][1].value for k in "rgb" if k in bound]
+        if len(vals) == 3 and all(isinstance(v, n.Number) for v in vals):
+            nums = [v.value for v in vals]  # type: ignore[attr-defined]
+            if all(0 <= x <= 1 for x in nums) and any(0 < x < 1 for x in nums):
+                fix = ", ".join(str(round(x * 255)) for x in nums)
+                self.err(
+                    "W502",
+                    "rgb channels are 0-255: these 0-1 values make an almost black colour",
+                    c.span,
+                    f"write rgb({fix}), or use hsl() or a colour name",
+                )
 
     def _check_constraints(self, fname: str, p: Param, e: n.Expr) -> None:
         """A literal argument outside its parameter's choices or range is reported now (as at run time)."""

@@ -81,8 +81,8 @@ class Plan:
             ]
             self.defaults = {}
             self.params = tuple(
-                (name, t, kind, decl.default, lo, hi, p)
-                for (name, t, kind, lo, hi, p), decl in zip(slots, sig.node.params)
+                (name, t, kind, decl.default, lo, hi, param)
+                for (name, t, kind, lo, hi, _), decl, param in zip(slots, sig.node.params, sig.params)
             )
             required = [p.name for p in sig.params if p.required]
         by_name = {slot[0]: slot for slot in slots}

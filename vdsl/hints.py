@@ -357,6 +357,7 @@ def did_you_mean(word: str, candidates: Iterable[str], aliases: dict | None = No
     m = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=cutoff)
     return lower[m[0]] if m else None
 
+
 # Calls from other languages whose fix is not another function: the hint says what to write.
 CALL_HINTS = {
     "radians": "vdsl angles are degrees already: pass the degrees themselves, e.g. sin(45), rotate=45",
