@@ -413,7 +413,12 @@ class Checker:
             )
             lo = hi = None
         if lo is not None and hi is not None and lo > hi:
-            self.err("E212", f"the range of `{p.name}` is empty: {lo:g} > {hi:g}", ref.span if ref else p.span)
+            self.err(
+                "E212",
+                f"the range of `{p.name}` is empty: {lo:g} > {hi:g}",
+                ref.span if ref else p.span,
+                f"write the smaller end first: {hi:g}..{lo:g}",
+            )
         default = REQUIRED if p.default is None else p.default
         return Param(p.name, t or ANY, default, p.doc, choices, lo, hi, integer, p.doc)
 

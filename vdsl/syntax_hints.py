@@ -203,6 +203,11 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
             "vdsl has no `a..b` ranges",
             "write range(a, b) (`..` only writes a def parameter's limits: `n: int in 1..10`)",
         )
+    if val == "in" and re.search(r"\b(let|param)\s+\w+\s*:\s*\w+\s*$", code_before):
+        return (
+            "limits (`in lo..hi`) are only for def parameters",
+            "write `let x: number = ...` (limits go on a def's parameters)",
+        )
     if val == "|":
         return "`|` is not an operator", 'use `or` (or ||); `|` only separates a def parameter\'s choices: "a"|"b"'
     if tok.type == "STRING" and prev_word in ("f", "r", "b", "rf", "fr") and before.endswith(prev_word):

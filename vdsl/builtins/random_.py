@@ -44,7 +44,7 @@ def randint(ctx, lo, hi):
 
 @builtin(
     "gauss",
-    [Param("mean", NUMBER, 0.0), Param("sd", NUMBER, 1.0, "standard deviation")],
+    [Param("mean", NUMBER, 0.0), Param("sd", NUMBER, 1.0, "standard deviation", min=0)],
     NUMBER,
     "A normally distributed random number.",
     "random",

@@ -86,7 +86,8 @@ def _def_signature(sig, defaults: bool | None = True) -> str:
             p = replace(p, min=None)
         limited = bool(p.choices) or p.integer or p.min is not None or p.max is not None
         if defaults is None:
-            parts.append(p.name + ("?" if not p.required else "") + (f": {p.type_text()}" if limited else ""))
+            shown = f": {p.type_text()}" + (f' "{p.unit}"' if p.unit else "") if limited else ""
+            parts.append(p.name + ("?" if not p.required else "") + shown)
             continue
         opt = "?" if not p.required and not defaults else ""
         s = p.name + opt + (f": {p.type_text()}" if decl.type is not None else "")
