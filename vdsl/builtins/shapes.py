@@ -19,7 +19,7 @@ STYLE = [
     Param("fill", PAINT, BLACK, "fill paint: a colour, gradient or pattern; `none` for no fill"),
     Param("stroke", PAINT, None, "outline paint; none by default"),
     Param("stroke_width", NUMBER, 1.0, "outline width in pixels", min=0, max=10_000),
-    Param("dash", list_of(NUMBER), [], "dash pattern, e.g. [8, 4]"),
+    Param("dash", list_of(NUMBER), [], "dash pattern, e.g. [8, 4]", min=0),
     Param("cap", STRING, "butt", "line ends", choices=CAPS),
     Param("join", STRING, "miter", "outline corners", choices=JOINS),
     Param("opacity", NUMBER, 1.0, "0 (invisible) to 1", min=0, max=1),

@@ -92,7 +92,7 @@ def _radius(ctx, r: float, what: str) -> float:
 
 @builtin(
     "blur",
-    [Param("radius", NUMBER, 4.0, "blur radius in pixels")],
+    [Param("radius", NUMBER, 4.0, "blur radius in pixels", min=0)],
     NONE,
     "Gaussian-blurs its block (soft shadows, mist, depth of field).",
     "groups and effects",
@@ -108,7 +108,7 @@ def blur(ctx, children, radius):
     [
         Param("dx", NUMBER, 4.0),
         Param("dy", NUMBER, 6.0),
-        Param("blur", NUMBER, 8.0, "softness radius"),
+        Param("blur", NUMBER, 8.0, "softness radius", min=0),
         Param("color", COLOR, Color(0.0, 0.0, 0.0, 0.45)),
     ],
     NONE,
@@ -124,7 +124,10 @@ def shadow(ctx, children, dx, dy, blur, color):
 
 @builtin(
     "glow",
-    [Param("radius", NUMBER, 16.0, "how far the glow spreads"), Param("color", COLOR, Color(1.0, 0.96, 0.63, 1.0))],
+    [
+        Param("radius", NUMBER, 16.0, "how far the glow spreads", min=0),
+        Param("color", COLOR, Color(1.0, 0.96, 0.63, 1.0)),
+    ],
     NONE,
     "Draws its block with a coloured glow around it (light bulbs, neon, the sun).",
     "groups and effects",
