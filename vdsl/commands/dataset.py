@@ -58,6 +58,8 @@ def _command(params: dict) -> str:
         parts += ["--budget", b]
     if params["shard"]:
         parts += ["--shard", params["shard"]]
+    if params.get("labels"):
+        parts += ["--labels"]
     parts += ["-o", params["out"]]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -188,6 +190,12 @@ def _command(params: dict) -> str:
     metavar="NAME=VALUE",
     help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.",
 )
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Also write each image's labelled objects as COCO (boxes, RLE masks) beside it, and "
+    "annotations.coco.json for the dataset. Needs pycocotools (the `labels` extra).",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
@@ -198,6 +206,7 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --variants 8 --size 128 -o data/drawings
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
+    vdsl dataset build --programs examples/ --labels -o data/labelled   # + COCO boxes and masks
     """
     from ..dataset.build import BuildOptions, build
     from ..dataset.filters import DEFAULT_MIN_STD
@@ -239,6 +248,7 @@ def build_cmd(**kw):
         shard=shard,
         retry_failed=kw["retry_failed"],
         progress=kw["progress"],
+        labels=kw["labels"],
         command=_command(kw),
     )
     stats = build(opts, echo=_echo)
@@ -374,7 +384,8 @@ def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
 @click.option("--cell", type=click.IntRange(32, 1024), default=128, show_default=True, help="Tile size in pixels.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which random samples.")
 @click.option("--concept", help="Only images of this concept (name or id).")
-def preview_cmd(directory, output, count, cols, cell, seed, concept):
+@click.option("--boxes", is_flag=True, help="Outline each labelled object (a dataset built with --labels).")
+def preview_cmd(directory, output, count, cols, cell, seed, concept, boxes):
     """A labelled grid of random samples of a dataset.
 
     \b
@@ -384,7 +395,7 @@ def preview_cmd(directory, output, count, cols, cell, seed, concept):
     from ..dataset.preview import preview
 
     try:
-        n = preview(directory, output, count, cols, cell, seed, concept)
+        n = preview(directory, output, count, cols, cell, seed, concept, boxes)
     except (FileNotFoundError, ValueError) as e:
         raise UsageError(str(e)) from None
     _echo(f"{output}: {n} samples")
