@@ -196,6 +196,15 @@ def _command(params: dict) -> str:
     help="Also write each image's labelled objects as COCO (boxes, RLE masks) beside it, and "
     "annotations.coco.json for the dataset. Needs pycocotools (the `labels` extra).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="What renders: local worker processes, or Ray tasks (a local Ray instance, or the cluster at "
+    "--ray-address). The outputs are the same. Ray needs the `ray` extra.",
+)
+@click.option("--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
@@ -207,6 +216,7 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
     vdsl dataset build --programs examples/ --labels -o data/labelled   # + COCO boxes and masks
+    vdsl dataset build --programs examples/ --engine ray --ray-address auto -o data/drawings
     """
     from ..dataset.build import BuildOptions, build
     from ..dataset.filters import DEFAULT_MIN_STD
@@ -220,6 +230,8 @@ def build_cmd(**kw):
         raise click.BadParameter(str(e), param_hint="--shard") from None
     if not kw["programs"] and not kw["concepts"]:
         raise UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    if kw["ray_address"] and kw["engine"] != "ray":
+        raise UsageError("--ray-address is for --engine ray")
     budgets = budgets_from(kw["budgets"])
     llm = {
         "model": kw["model"],
@@ -249,6 +261,8 @@ def build_cmd(**kw):
         retry_failed=kw["retry_failed"],
         progress=kw["progress"],
         labels=kw["labels"],
+        engine=kw["engine"],
+        ray_address=kw["ray_address"],
         command=_command(kw),
     )
     stats = build(opts, echo=_echo)

@@ -61,6 +61,8 @@ class BuildOptions:
     progress: bool = True
     chunk: int = 16  # most seeds in one unit of work
     labels: bool = False  # COCO boxes and masks per image and annotations.coco.json for the dataset
+    engine: str = "local"  # local (process pool) | ray (Ray tasks); the outputs are the same
+    ray_address: str | None = None  # --engine ray: a cluster's address (None: a local Ray instance)
     command: str = "vdsl dataset build"
 
 
@@ -261,14 +263,17 @@ def _render(
     echo,
     inherited: tuple = (),
 ) -> None:
-    from .pool import WorkerPool
+    from .engine import make_engine
     from .progress import BuildProgress
 
     settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit, o.labels)
-    workers = min(o.workers or usable_cores(), len(units))
+    workers = min(o.workers or usable_cores(), len(units)) if o.engine == "local" or not o.ray_address else o.workers
     # workers close the lock and journal they inherit: the lock dies with this process alone
-    pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))
-    bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)})")
+    close = tuple(x for x in inherited if x is not None)
+    pool = make_engine(o.engine, workers, settings, o.timeout, close, o.ray_address)
+    workers = pool.workers
+    where = "" if o.engine == "local" else " on Ray"
+    bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)}{where})")
     counts = {"ok": 0}
 
     def on_result(unit: Unit, err: str | None, results: list) -> None:
@@ -307,7 +312,7 @@ def _render(
     dt = time.perf_counter() - t0
     echo(
         f"rendered {total} images in {dt:.1f}s ({total / dt if dt > 0 else 0:.0f} images/s, "
-        f"{workers} worker{'s' * (workers != 1)})"
+        f"{workers} worker{'s' * (workers != 1)}{where})"
     )
 
 
