@@ -313,3 +313,21 @@ def test_preview_boxes_of_a_dataset_without_labels(tmp_path):
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["dataset", "preview", str(tmp_path / "d"), "-o", str(tmp_path / "x.png"), "--boxes"])
     assert r.exit_code == 2 and "without --labels" in r.output
+
+
+def test_sharded_labelled_builds_merge_into_the_unsharded_annotations(tmp_path):
+    whole = _dataset(tmp_path)
+    progs = tmp_path / "progs"
+    parts = []
+    for i in range(2):
+        out = tmp_path / f"part{i}"
+        args = ["dataset", "build", "--programs", str(progs), "--variants", "3", "--size", "32", "--labels"]
+        r = CliRunner().invoke(main, [*args, "--shard", f"{i}/2", "--no-progress", "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        parts.append(str(out))
+    r = CliRunner().invoke(main, ["dataset", "merge", *parts, "-o", str(tmp_path / "merged")])
+    assert r.exit_code == 0, r.output
+    merged = tmp_path / "merged"
+    assert (merged / "annotations.coco.json").read_bytes() == (whole / "annotations.coco.json").read_bytes()
+    rows = [json.loads(l) for l in (merged / "metadata.jsonl").read_text().splitlines()]
+    assert rows and all((merged / r["labels_file"]).is_file() for r in rows)

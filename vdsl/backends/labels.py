@@ -38,9 +38,9 @@ OPAQUE = 0.5  # a shape hides what is under it only where its effective alpha is
 
 # The node fields this module understands. A field added to the IR later (a new clip or hole kind)
 # that is set to anything but its default makes label_scene raise instead of mis-masking.
-_KNOWN = {
-    Group: {"children", "transform", "opacity", "blend", "clip", "effects", "label", "node"},
-    Shape: {"geom", "fill", "stroke", "opacity", "blend", "transform", "label", "node"},
+_KNOWN: dict[type, frozenset[str]] = {
+    Group: frozenset({"children", "transform", "opacity", "blend", "clip", "effects", "label", "node"}),
+    Shape: frozenset({"geom", "fill", "stroke", "opacity", "blend", "transform", "label", "node"}),
 }
 
 
@@ -82,17 +82,29 @@ class Labels:
     instance_map: np.ndarray  # (H, W) uint32
 
 
+_EXTRA: dict[tuple, list[tuple[str, object]]] = {}  # (class, known fields): [(other field, its default)]
+
+
 def _check_fields(node) -> None:
-    known = _KNOWN[type(node)]
-    for f in dataclasses.fields(node):
-        if f.name in known:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        if getattr(node, f.name) != default:
+    cls = type(node)
+    known = _KNOWN.get(cls)
+    if known is None:  # a subclass of Group or Shape added later
+        raise LabelError(f"labels do not know the IR node class {cls.__name__} yet")
+    key = (cls, known)
+    extra = _EXTRA.get(key)
+    if extra is None:
+        extra = []
+        for f in dataclasses.fields(node):
+            if f.name not in key[1]:
+                default = f.default if f.default is not dataclasses.MISSING else None
+                if f.default_factory is not dataclasses.MISSING:
+                    default = f.default_factory()
+                extra.append((f.name, default))
+        _EXTRA[key] = extra
+    for name, default in extra:
+        if getattr(node, name) != default:
             raise LabelError(
-                f"labels do not know the IR {type(node).__name__.lower()} field `{f.name}` yet "
+                f"labels do not know the IR {cls.__name__.lower()} field `{name}` yet "
                 "(vdsl/backends/labels.py must handle it before masks can be trusted)"
             )
 
