@@ -204,7 +204,9 @@ def _command(params: dict) -> str:
     help="What renders: local worker processes, or Ray tasks (a local Ray instance, or the cluster at "
     "--ray-address). The outputs are the same. Ray needs the `ray` extra.",
 )
-@click.option("--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto).")
+@click.option(
+    "--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto)."
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
