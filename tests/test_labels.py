@@ -111,6 +111,22 @@ def test_clipped_shape_keeps_only_the_pixels_inside_the_clip():
     assert np.array_equal(L["off"].mask, box(0, 0, 20, 20))  # off the canvas: cut at its edge
 
 
+def _square(x0: float, y0: float, x1: float, y1: float) -> tuple:
+    return (("M", x0, y0), ("L", x1, y0), ("L", x1, y1), ("L", x0, y1), ("Z",))
+
+
+def test_even_odd_clip_and_path_holes_have_no_mask_pixels():
+    """Clips with holes (what cutouts and clips to drawn shapes become: an even-odd clip path) and
+    paths with even-odd holes leave the hole out of the mask."""
+    ring = ir.PathGeom(_square(0, 0, 20, 20) + _square(5, 5, 15, 15), "evenodd")
+    red = ir.Solid((1.0, 0.0, 0.0, 1.0))
+    clipped = ir.Group((ir.Shape(ir.RectGeom(0, 0, 30, 30), red, label="clipped"),), clip=ring)
+    holed = ir.Shape(ir.PathGeom(_square(30, 0, 50, 20) + _square(35, 5, 45, 15), "evenodd"), red, label="holed")
+    L = by_label(label_scene(ir.Scene(64, 48, None, ir.Group((clipped, holed)))))
+    assert np.array_equal(L["clipped"].mask, box(0, 0, 20, 20) & ~box(5, 5, 15, 15))
+    assert np.array_equal(L["holed"].mask, box(30, 0, 50, 20) & ~box(35, 5, 45, 15))
+
+
 def test_half_transparent_shapes_show_but_hide_nothing():
     L = by_label(
         label_scene(
@@ -331,3 +347,15 @@ def test_sharded_labelled_builds_merge_into_the_unsharded_annotations(tmp_path):
     assert (merged / "annotations.coco.json").read_bytes() == (whole / "annotations.coco.json").read_bytes()
     rows = [json.loads(l) for l in (merged / "metadata.jsonl").read_text().splitlines()]
     assert rows and all((merged / r["labels_file"]).is_file() for r in rows)
+
+
+def test_text_masks_follow_the_drawn_glyphs():
+    from vdsl.backends import render_array
+
+    sc = scene_of('text("Hi", at=(32, 36), size=30, anchor="middle", fill=#000000, label="t")')
+    rgba = render_array(sc)
+    ink = rgba[..., 0] < 64  # pixels mostly covered by the glyphs
+    (t,) = label_scene(sc).instances
+    assert t.label == "t" and t.area > 50
+    assert (ink & ~t.mask).sum() <= 0.05 * ink.sum()  # the solid ink is in the mask
+    assert (t.mask & (rgba[..., 0] == 255)).sum() <= 0.05 * t.area  # the mask is not on untouched pixels
