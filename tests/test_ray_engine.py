@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -61,13 +62,25 @@ def test_ray_build_is_byte_for_byte_the_local_build(ray_instance, tmp_path):
 
 
 def test_ray_build_records_failures_as_the_local_pool_does(ray_instance, tmp_path):
-    """Budgets, compile errors, blanks, duplicates and a render past --timeout (killed inside the task)."""
-    src = write(tmp_path / "src", POISON)
-    b = DEFAULT.with_overrides(fuel=100_000_000)
-    local, remote = both(tmp_path, src, variants=3, timeout=3.0, budgets=b, chunk=3)
+    """Budgets, compile errors, run-time errors, blanks, duplicates, programs without a concept."""
+    src = write(tmp_path / "src", {k: v for k, v in POISON.items() if k != "slow.vd"})
+    local, remote = both(tmp_path, src, variants=3, chunk=3)
     assert tree(local) == tree(remote)
     fails = (remote / "failures.jsonl").read_text()
-    assert '"reason":"timeout"' in fails and '"reason":"skipped"' in fails and '"reason":"budget"' in fails
+    assert '"reason":"budget"' in fails and '"reason":"compile_error"' in fails and '"reason":"blank"' in fails
+
+
+def test_ray_tasks_keep_the_render_time_limit(ray_instance, tmp_path):
+    """A render past --timeout is killed inside its Ray task and recorded as the local pool records it
+    (compared row by row: the time limit makes whole folders depend on the machine's load)."""
+    src = write(tmp_path / "src", {k: POISON[k] for k in ("slow.vd", "good_dot.vd")})
+    b = DEFAULT.with_overrides(fuel=100_000_000)
+    local, remote = both(tmp_path, src, variants=3, timeout=3.0, budgets=b, chunk=3)
+    rows = [[json.loads(l) for l in (d / "failures.jsonl").read_text().splitlines()] for d in (local, remote)]
+    slow = [[(f["seed"], f["reason"], f["detail"]) for f in r if f["program"] == "slow"] for r in rows]
+    # 6 images on 2 workers: one seed per unit, so every seed of slow runs (and is killed) on its own
+    assert slow[0] == slow[1] == [(s, "timeout", "render took longer than 3s; its worker was killed") for s in range(3)]
+    assert not [r for r in rows[1] if r["program"] == "good_dot"]  # the good program is unharmed
 
 
 def test_ray_build_with_labels(ray_instance, tmp_path):
