@@ -58,6 +58,8 @@ def _command(params: dict) -> str:
         parts += ["--budget", b]
     if params["shard"]:
         parts += ["--shard", params["shard"]]
+    if params.get("labels"):
+        parts += ["--labels"]
     parts += ["-o", params["out"]]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -199,6 +201,23 @@ def _command(params: dict) -> str:
     metavar="NAME=VALUE",
     help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.",
 )
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Also write each image's labelled objects as COCO (boxes, RLE masks) beside it, and "
+    "annotations.coco.json for the dataset. Needs pycocotools (the `labels` extra).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="What renders: local worker processes, or Ray tasks (a local Ray instance, or the cluster at "
+    "--ray-address). The outputs are the same. Ray needs the `ray` extra.",
+)
+@click.option(
+    "--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto)."
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
@@ -209,6 +228,8 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --variants 8 --size 128 -o data/drawings
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
+    vdsl dataset build --programs examples/ --labels -o data/labelled   # + COCO boxes and masks
+    vdsl dataset build --programs examples/ --engine ray --ray-address auto -o data/drawings
     """
     from ..dataset.build import BuildOptions, build
     from ..dataset.filters import DEFAULT_MIN_STD
@@ -222,6 +243,8 @@ def build_cmd(**kw):
         raise click.BadParameter(str(e), param_hint="--shard") from None
     if not kw["programs"] and not kw["concepts"]:
         raise UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    if kw["ray_address"] and kw["engine"] != "ray":
+        raise UsageError("--ray-address is for --engine ray")
     budgets = budgets_from(kw["budgets"])
     llm = {
         "model": kw["model"],
@@ -254,6 +277,9 @@ def build_cmd(**kw):
         shard=shard,
         retry_failed=kw["retry_failed"],
         progress=kw["progress"],
+        labels=kw["labels"],
+        engine=kw["engine"],
+        ray_address=kw["ray_address"],
         command=_command(kw),
     )
     stats = build(opts, echo=_echo)
@@ -389,7 +415,8 @@ def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
 @click.option("--cell", type=click.IntRange(32, 1024), default=128, show_default=True, help="Tile size in pixels.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which random samples.")
 @click.option("--concept", help="Only images of this concept (name or id).")
-def preview_cmd(directory, output, count, cols, cell, seed, concept):
+@click.option("--boxes", is_flag=True, help="Outline each labelled object (a dataset built with --labels).")
+def preview_cmd(directory, output, count, cols, cell, seed, concept, boxes):
     """A labelled grid of random samples of a dataset.
 
     \b
@@ -399,7 +426,7 @@ def preview_cmd(directory, output, count, cols, cell, seed, concept):
     from ..dataset.preview import preview
 
     try:
-        n = preview(directory, output, count, cols, cell, seed, concept)
+        n = preview(directory, output, count, cols, cell, seed, concept, boxes)
     except (FileNotFoundError, ValueError) as e:
         raise UsageError(str(e)) from None
     _echo(f"{output}: {n} samples")

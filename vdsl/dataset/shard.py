@@ -132,6 +132,8 @@ def merge(
     echo(f"merging {len(dirs)} shards: {len(kept)} images, {len(programs)} programs")
     for m in kept:
         _place(where[m["file_name"]] / m["file_name"], out / m["file_name"], link, m.get("image_sha256"))
+        if m.get("labels_file"):
+            _place(where[m["file_name"]] / m["labels_file"], out / m["labels_file"], link)
     for p in programs:
         _place(where[p["program_file"]] / p["program_file"], out / p["program_file"], link)
     first = infos[order[0]]
