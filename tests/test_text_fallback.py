@@ -126,3 +126,12 @@ def test_a_constant_text_warns_once_not_again_at_render(tmp_path):
     assert prog.render_bytes("png")[1] == []  # the checker said it, with its span
     (done,) = render_seeds(prog, "clef", Outputs(folder=tmp_path))
     assert done.path is not None and done.diagnostics == []
+
+
+def test_the_prompt_names_what_has_no_glyph_truthfully():
+    """The language overview says chess pieces have no glyph (so a model draws them from shapes): keep it true."""
+    from vdsl import fonts
+    from vdsl.docs import LANGUAGE_OVERVIEW
+
+    assert "♔ ♚" in LANGUAGE_OVERVIEW and "W505" in LANGUAGE_OVERVIEW
+    assert fonts.missing_chars("♔♚") and not fonts.missing_chars("♥→")

@@ -63,7 +63,8 @@ glow(radius=18, color=#fff6a0) {{ circle(center=(440, 70), r=35, fill=#ffe066) }
   the clip shapes (any drawing calls, text too; with `invert=true`, only outside them);
   `cutout() {{ circle(...) }}` erases that area from what its block drew before it; a `polygon` with
   `holes=[[...]]`, and `fill_rule="evenodd"` on `path` or `polygon`, leave holes.
-- Text: symbols (♥ ★ → ✓) and CJK draw from bundled Noto fonts; a character none has warns (W505).
+- Text: symbols such as ♥ ★ → ✓ and CJK draw from bundled Noto fonts; a character none has (chess
+  pieces ♔ ♚, for one) warns (W505) and draws as a box: draw such things from shapes.
 """
 
 

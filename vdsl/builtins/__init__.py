@@ -124,7 +124,21 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
             return self.signature()
         own = tuple(p for p in self.params if p.name not in STYLE_NAMES)
         s = replace(self, params=own).signature()
-        return s + (" + style (fill, stroke, ...)" if len(own) < len(self.params) else "")
+        if len(own) == len(self.params):
+            return s
+        # style defaults of this shape that differ from the shared ones (a line is stroked black, unfilled)
+        from .shapes import STYLE
+        from ..values import show
+
+        shared = {p.name: p.default for p in STYLE}
+        own_defaults = [
+            f"{p.name}={'none' if p.default is None else show(p.default)}"
+            for p in self.params
+            if p.name in shared and p.default != shared[p.name]
+        ]
+        return s + (
+            f" + style (defaults here: {', '.join(own_defaults)})" if own_defaults else " + style (fill, stroke, ...)"
+        )
 
     def signature(self) -> str:
         """`name(a: number, b: color = red) -> color`, as docs and the prompt show it."""
@@ -141,7 +155,6 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
                     else "none"
                     if p.default is None
                     else (f'"{p.default}"' if isinstance(p.default, str) else show(p.default)),
-                    doc=False,
                 )
                 parts.append(s)
                 if self.positional and i == self.positional - 1 and i < len(self.params) - 1:
