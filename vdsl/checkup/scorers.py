@@ -132,7 +132,7 @@ class ClipScorer:
         pretrained: str | None = CLIP_DEFAULT_PRETRAINED,
         *,
         model_config: str | os.PathLike | None = None,
-        device: str = "cpu",
+        device: str = "auto",
         template: str = CLIP_TEMPLATE,
         cache_dir: str | None = None,
     ):
@@ -144,6 +144,8 @@ class ClipScorer:
                 f"the CLIP scorer needs open_clip and torch ({e.name} is missing): pip install 'vdsl[checkup]'"
             ) from None
         self._torch = torch
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         if model_config is not None:
             cfg = Path(model_config).expanduser()
             if not cfg.is_file():
@@ -321,7 +323,8 @@ SPEC_HELP = "pixel | clip[:MODEL[:PRETRAINED_TAG_OR_PATH]] | judge:MODEL"
 
 
 def make_scorer(spec: str, **options: Any) -> Scorer:
-    """A scorer from its spec. Options: for clip, model_config (a JSON config to register), device,
+    """A scorer from its spec. Options: for clip, model_config (a JSON config to register), device ("auto":
+    cuda when there is one),
     cache_dir, random_weights (no weights: plumbing tests only); for judge, client (an LLMClient) or
     base_url / api_key / env / cache_dir / timeout / retries, and seed."""
     spec = (spec or "").strip()
