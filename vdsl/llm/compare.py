@@ -30,7 +30,7 @@ def _thumb(png: bytes | None, side: int = THUMB) -> bytes | None:
     try:
         im = Image.open(io.BytesIO(png))
         if max(im.size) > side:
-            im.thumbnail((side, side), Image.LANCZOS)
+            im.thumbnail((side, side), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
         im.save(buf, "PNG")
         return buf.getvalue()
