@@ -284,35 +284,42 @@ class JudgeScorer:
         self.replies: list[dict] = []  # {"truth", "candidates", "reply", "chosen", "error"} per image judged
 
     def fidelity(self, images, truths, candidates):
+        import hashlib
         import io
+        from concurrent.futures import ThreadPoolExecutor
 
         from ..llm.client import REJECTED, LLMError
         from ..llm.extract import parse_choice
         from ..llm.refine import vision_url
 
         _check_truths(images, truths, candidates)
-        out = []
-        for i, (im, truth) in enumerate(zip(images, truths, strict=True)):
+
+        def judge(pair) -> dict:
+            im, truth = pair
             buf = io.BytesIO()
             im.save(buf, "PNG")
             png = buf.getvalue()
-            import hashlib
-
             opts = shuffled_candidates(list(candidates), self.seed, f"{truth}:{hashlib.sha256(png).hexdigest()[:16]}")
             error, reply, chosen = None, "", ""
-            try:
-                comp = self._client.complete(judge_messages(vision_url(png), opts), sample=f"judge:{i}", temperature=0)
+            try:  # the request holds the image and the order: the same question is answered from the cache
+                comp = self._client.complete(judge_messages(vision_url(png), opts), sample="judge", temperature=0)
                 reply = comp.text
                 k = parse_choice(reply, opts)
                 chosen = "" if k is None else opts[k]
             except LLMError as e:
-                if e.kind != REJECTED:
+                if e.kind != REJECTED:  # the endpoint is down or refuses us: the caller decides
                     raise
-                error = str(e)
-            self.replies.append({"truth": truth, "candidates": opts, "reply": reply, "chosen": chosen, "error": error})
-            rank = 1 if chosen and chosen.strip().lower() == truth.strip().lower() else 2
-            out.append(Fidelity(rank, chosen, None))
-        return out
+                error = str(e)  # this image only (e.g. too large): go on
+            return {"truth": truth, "candidates": opts, "reply": reply, "chosen": chosen, "error": error}
+
+        workers = max(1, getattr(self._client.config, "concurrency", 1))
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            judged = list(ex.map(judge, zip(images, truths, strict=True)))
+        self.replies.extend(judged)
+        return [
+            Fidelity(1 if j["chosen"] and j["chosen"].lower() == j["truth"].strip().lower() else 2, j["chosen"], None)
+            for j in judged
+        ]
 
     def diversity(self, images):
         return None

@@ -428,7 +428,7 @@ def recognize_folder(
     seed: int = 0,
     limit: int | None = None,
     keep_comments: bool = False,
-    anonymize: bool = False,
+    anonymize: bool = True,
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
