@@ -300,11 +300,14 @@ def test_partial_results_survive_a_failure_and_resume_asks_the_rest(tmp_path):
     assert "accuracy: " in r.output and "Traceback" not in r.output
     kept = [json.loads(l) for l in res.read_text().splitlines()]
     assert len(kept) == 3
+    with res.open("a") as f:
+        f.write('{"file": "b/cat.vd", "concept": "ca')  # a line cut by a crash: ignored, then dropped
     with FakeOpenAI(default=oracle(set(CONCEPTS))) as srv:
         r = run(srv, tmp_path, "--programs", str(progs), "--results", str(res), "--resume", "--no-cache")
         assert r.exit_code == 0, r.output
         assert srv.count == 3  # only the rest
-    assert len(res.read_text().splitlines()) == 6 and "/6 = " in r.output
+    lines = [json.loads(l) for l in res.read_text().splitlines()]
+    assert len(lines) == 6 and len({l["file"] for l in lines}) == 6 and "/6 = " in r.output
 
 
 def test_deadline_stops_the_run_with_a_clear_message(tmp_path):

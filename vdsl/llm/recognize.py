@@ -286,13 +286,18 @@ class Journal:
 
     def __post_init__(self):
         if self.path is not None and self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            for line in lines:
                 try:
                     d = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut by a crash
                 if isinstance(d, dict) and "file" in d and "choices" in d:
-                    self.done[d["file"]] = d
+                    self.done[d["file"]] = d  # an item asked again (after an error): its last answer
+            if len(lines) != len(self.done):  # compact: one line per item, no cut lines
+                from ..atomic import atomic_write
+
+                atomic_write(self.path, "".join(json.dumps(d) + "\n" for d in self.done.values()))
 
     def add(self, s: Scored) -> None:
         if self.path is None:
