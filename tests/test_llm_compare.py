@@ -95,7 +95,7 @@ def test_compare_two_models_round_by_round(tmp_path):
     r0, g0, b0 = colour_at_centre(pics[0][1])
     assert r0 > 200 and b0 < 80  # row "round 0": the red model first ...
     assert colour_at_centre(pics[1][1])[2] > 200  # ... then the blue one
-    assert "failed" in html and "1 repairs" in html
+    assert "failed" in html and "ok · 1 repair<" in html
 
 
 def test_compare_needs_two_runs_of_one_kind(tmp_path):

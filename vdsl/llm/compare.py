@@ -89,6 +89,8 @@ def compare_html(paths: list[Path]) -> str:
     if all(single):
         events = [read_jsonl(p / TRANSCRIPT) for p in paths]
         sums = [summarize(ev) for ev in events]
+        for s_, ev in zip(sums, events, strict=True):  # the sample index is the start event's
+            s_.setdefault("sample", next((e.get("sample") for e in ev if e.get("event") == "start"), None))
         rounds = [rounds_of(ev) for ev in events]
         concepts = sorted({s.get("concept") or "" for s in sums})
         title = concepts[0] if len(concepts) == 1 else f"{len(concepts)} concepts"
@@ -104,7 +106,8 @@ def compare_html(paths: list[Path]) -> str:
                     body.append('<td class="none">not run</td>')
                     continue
                 ok = rec.get("status") == "ok"
-                cap = ("ok" if ok else "failed") + (f" · {rec['repairs']} repairs" if rec.get("repairs") else "")
+                n_rep = rec.get("repairs") or 0
+                cap = ("ok" if ok else "failed") + (f" · {n_rep} repair{'s' if n_rep != 1 else ''}" if n_rep else "")
                 body.append(_cell(round_png(p, rec) if ok else None, cap, not ok))
             body.append("</tr>")
         body.append("</table>")
