@@ -377,3 +377,39 @@ def test_stopped_runs_raise_with_what_finished():
     with pytest.raises(RecognitionStopped) as e:
         recognize_items(Down(), items)
     assert e.value.scored == [] and "down for good" in str(e.value.cause)
+
+
+def test_ctrl_c_keeps_the_answers_so_far(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from fake_openai_server import sleep
+
+    progs = tmp_path / "progs"
+    make_programs(progs)
+    res = tmp_path / "res.jsonl"
+    arrived = threading.Event()
+    with FakeOpenAI([reply("A"), reply("B"), sleep(30, reply("C"))], default=reply("D")) as srv:
+        srv.on_request = lambda body: arrived.set() if srv.count == 3 else None
+        env = {**os.environ, **srv.env(), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        cmd = [sys.executable, "-m", "vdsl.cli", "recognize", "--programs", str(progs), "--results", str(res)]
+        proc = subprocess.Popen(
+            [*cmd, "--no-cache", "--concurrency", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert arrived.wait(60), "the third request never came"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        assert "--resume continues" in err and "Traceback" not in err
+        assert len(res.read_text().splitlines()) == 2

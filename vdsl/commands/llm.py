@@ -517,6 +517,8 @@ def recognize_cmd(
     if summary_path:
         atomic_write(Path(summary_path), json.dumps(summary, indent=2) + "\n")
     if stopped is not None:
+        if not isinstance(stopped, Exception | KeyboardInterrupt):  # SIGTERM: exit 143, as the group maps it
+            raise stopped
         if isinstance(stopped, KeyboardInterrupt | Interrupted):
             raise Interrupted(
                 "stopped" + (f"; {results_path} keeps the answers: --resume continues" if results_path else "")

@@ -4,12 +4,12 @@ folder or the corpus scored for accuracy against chance, or a model's own drawin
 from __future__ import annotations
 
 import json
+import queue
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -376,23 +376,44 @@ def recognize_items(
                 progress(done_n, total, s)
 
     workers = max(1, getattr(getattr(client, "config", None), "concurrency", 1))
-    stop = threading.Event()
+    stop, finished = threading.Event(), threading.Event()
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(total):
+        todo.put(i)
+    left, errors = [total], []
 
-    def job(i: int) -> None:
-        if not stop.is_set():  # after a failure, the queued items are not asked
-            ask(i)
+    def worker() -> None:  # daemon threads: Ctrl-C returns at once, a request in flight is abandoned
+        while not stop.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                ask(i)
+            except BaseException as e:
+                with lock:
+                    errors.append(e)
+                stop.set()
+                finished.set()
+                return
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    finished.set()
 
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        futures = [ex.submit(job, i) for i in range(total)]
-        try:
-            for f in futures:
-                f.result()
-        except BaseException as e:
-            stop.set()
-            for f in futures:
-                f.cancel()
-            ex.shutdown(wait=True)
-            raise RecognitionStopped([s for s in out if s is not None], e) from e
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(workers, total))]
+    for t in threads:
+        t.start()
+    try:
+        if total:
+            finished.wait()
+    except BaseException as e:  # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
+        stop.set()
+        raise RecognitionStopped([s for s in out if s is not None], e) from e
+    if errors:  # an error: the requests in flight finish into the journal, then stop
+        for t in threads:
+            t.join()
+        raise RecognitionStopped([s for s in out if s is not None], errors[0]) from errors[0]
     return [s for s in out if s is not None]
 
 
