@@ -303,6 +303,8 @@ def test_partial_results_survive_a_failure_and_resume_asks_the_rest(tmp_path):
     with res.open("a") as f:
         f.write('{"file": "b/cat.vd", "concept": "ca')  # a line cut by a crash: ignored, then dropped
     with FakeOpenAI(default=oracle(set(CONCEPTS))) as srv:
+        r = run(srv, tmp_path, "--programs", str(progs), "--results", str(res), "--resume", "--seed", "5")
+        assert r.exit_code == 2 and "holds answers to other questions" in r.output and srv.count == 0
         r = run(srv, tmp_path, "--programs", str(progs), "--results", str(res), "--resume", "--no-cache")
         assert r.exit_code == 0, r.output
         assert srv.count == 3  # only the rest

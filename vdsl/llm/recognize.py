@@ -345,6 +345,15 @@ def recognize_items(
                 f"tier {it.tier or '(none)'!r} has only one concept ({it.concept!r}): no distractors to draw"
             )
     book = Journal(journal)
+    for it in items:  # a resumed journal must hold the same questions (seed, distractors, pool)
+        prev = book.done.get(it.key)
+        if prev is not None and prev.get("choices") != choices_for(
+            it.key, it.concept, pools.get(it.tier, []), distractors, seed
+        ):
+            raise UsageError(
+                f"{journal} holds answers to other questions for {it.key} (another --seed, --distractors or set of "
+                "programs): continue with the settings it was started with, or write to another file"
+            )
     total, done_n = len(items), 0
     lock = threading.Lock()
     out: list[Scored | None] = [None] * total
