@@ -413,16 +413,7 @@ def recognize_cmd(
     --programs or --runs, prints each answer, the accuracy with its 95% interval and chance level, and the
     answers by letter position; a reply whose letter and name disagree is flagged and counted wrong.
     """
-    from ..llm.recognize import (
-        RecognitionStopped,
-        collect_items,
-        collect_runs,
-        pool_by_tier,
-        recognize_items,
-        stratified_limit,
-        summarize,
-        tier_pool,
-    )
+    from ..llm.recognize import RecognitionStopped, folder_questions, recognize_items, summarize
 
     llm = pop_llm_options(kw)
     if sum(map(bool, (file, programs, runs))) != 1:
@@ -448,25 +439,9 @@ def recognize_cmd(
         raise UsageError("--resume needs --results FILE (the answers to keep)")
     if results_path is not None and results_path.exists() and not resume:
         raise UsageError(f"{results_path} exists: pass --resume to continue it, or remove it")
-    root = Path(programs or runs)
-    if programs:
-        items, skipped = collect_items(root)
-        pools = pool_by_tier(items)
-        what = "file(s) without a concept header"
-    else:
-        items, skipped = collect_runs(root)
-        pools = tier_pool(items)
-        what = "run(s) without a concept or a working round"
-    if len({c.lower() for names in pools.values() for c in names}) < 2:
-        raise UsageError(
-            f"{root} needs programs of at least two different concepts"
-            + (" (`// concept: NAME` headers)" if programs else " (refine runs with a working round)")
-            + f"; found {sum(len(v) for v in pools.values())}"
-        )
-    for tier, names in list(pools.items()):
-        if len(names) < 2:  # a tier with one concept borrows from every tier
-            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
-    chosen = stratified_limit(items, limit, seed) if limit else items
+    q = folder_questions(Path(programs or runs), runs=bool(runs), limit=limit, seed=seed)
+    chosen, pools, skipped = q.items, q.pools, q.skipped
+    what = "file(s) without a concept header" if programs else "run(s) without a concept or a working round"
 
     def show(done: int, total: int, s) -> None:
         if progress:

@@ -455,6 +455,37 @@ def recognize_drawings(
     )
 
 
+@dataclass
+class Questions:
+    """What a folder asks: the items (after --limit), the candidate concepts per tier (from every item,
+    before --limit) and how many files or runs were skipped."""
+
+    items: list[Item]
+    pools: dict[str, list[str]]
+    skipped: int
+
+
+def folder_questions(root: Path, *, runs: bool = False, limit: int | None = None, seed: int = 0) -> Questions:
+    """The programs under root with a `// concept:` header (or, with runs, the refine runs under it: the
+    model's own drawings, with every shipped concept of their tier as candidates). A tier with one concept
+    borrows from every tier; UsageError when there are fewer than two concepts in all."""
+    from ..errors import UsageError
+
+    items, skipped = collect_runs(root) if runs else collect_items(root)
+    pools = tier_pool(items) if runs else pool_by_tier(items)
+    if len({c.lower() for names in pools.values() for c in names}) < 2:
+        raise UsageError(
+            f"{root} needs programs of at least two different concepts"
+            + (" (refine runs with a working round)" if runs else " (`// concept: NAME` headers)")
+            + f"; found {sum(len(v) for v in pools.values())}"
+        )
+    for tier, names in list(pools.items()):
+        if len(names) < 2:
+            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
+    chosen = stratified_limit(items, limit, seed) if limit else list(items)
+    return Questions(chosen, pools, skipped)
+
+
 def recognize_folder(
     client,
     root: Path,
@@ -469,25 +500,13 @@ def recognize_folder(
     deadline: float | None = None,
 ) -> tuple[list[Scored], int]:
     """Ask about every program under root with a `// concept:` header; distractors come from the other
-    programs' concepts of the same tier — all of them, before `limit` takes the first N programs. Returns the
-    scored items and how many files were skipped."""
-    from ..errors import UsageError
-
-    items, skipped = collect_items(root)
-    pools = pool_by_tier(items)
-    if len({c.lower() for names in pools.values() for c in names}) < 2:
-        raise UsageError(
-            f"{root} needs programs of at least two different concepts (`// concept: NAME` headers); "
-            f"found {sum(len(v) for v in pools.values())}"
-        )
-    for tier, names in list(pools.items()):
-        if len(names) < 2:  # a tier with one concept borrows from every tier
-            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
-    chosen = stratified_limit(items, limit, seed) if limit else list(items)
+    programs' concepts of the same tier, all of them, before `limit` picks N programs across the tiers.
+    Returns the scored items and how many files were skipped."""
+    q = folder_questions(root, limit=limit, seed=seed)
     scored = recognize_items(
         client,
-        chosen,
-        pool=pools,
+        q.items,
+        pool=q.pools,
         distractors=distractors,
         seed=seed,
         anonymize=anonymize,
@@ -496,7 +515,7 @@ def recognize_folder(
         progress=progress,
         deadline=deadline,
     )
-    return scored, skipped
+    return scored, q.skipped
 
 
 def stratified_limit(items: Sequence[Item], limit: int, seed: int) -> list[Item]:
