@@ -429,7 +429,7 @@ def test_recognize_folder_api(tmp_path):
         client = LLMClient(LLMConfig(model="m", base_url=srv.base_url))
         scored, skipped = recognize_folder(client, progs, limit=4, distractors=2, seed=3)
         client.close()
-        assert "cat_part" not in "".join(user_text(b) for b in srv.requests)  # anonymised by default
+        assert "_part" not in "".join(user_text(b) for b in srv.requests)  # anonymised by default
     assert skipped == 1 and len(scored) == 4
     assert sorted(s.tier for s in scored) == ["objects", "objects", "scenes", "scenes"]
     for s in scored:
