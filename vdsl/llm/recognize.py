@@ -31,9 +31,20 @@ def shown_source(source: str, keep_comments: bool = False) -> str:
     return text if keep_comments else strip_comments(text)
 
 
-def recognize_source(client, source: str, choices: list[str], *, keep_comments: bool = False, sample=0) -> Recognition:
-    """Ask which of `choices` the program draws, from its text only."""
-    comp = client.complete(recognize_messages(shown_source(source, keep_comments), choices), sample=sample)
+def recognize_source(
+    client, source: str, choices: list[str], *, keep_comments: bool = False, sample=0, prompt: str = "minimal"
+) -> Recognition:
+    """Ask which of `choices` the program draws, from its text only. `prompt` "minimal" (the default) gives the
+    model the short description of vdsl only; "compact" or "full" add that prompt's language reference."""
+    messages = recognize_messages(shown_source(source, keep_comments), choices)
+    if prompt != "minimal":
+        from .prompt import language_reference
+
+        messages[0] = {
+            "role": "system",
+            "content": messages[0]["content"] + "\n\nThe language reference:\n\n" + language_reference(prompt),
+        }
+    comp = client.complete(messages, sample=sample)
     return Recognition(list(choices), parse_choice(comp.text, choices), comp.text, comp.cached, comp.usage)
 
 
@@ -105,7 +116,14 @@ class Scored:
 
 
 def recognize_folder(
-    client, root: Path, *, distractors: int = 4, seed: int = 0, limit: int | None = None, keep_comments: bool = False
+    client,
+    root: Path,
+    *,
+    distractors: int = 4,
+    seed: int = 0,
+    limit: int | None = None,
+    keep_comments: bool = False,
+    prompt: str = "minimal",
 ) -> tuple[list[Scored], int]:
     """Ask about every program under root with a `// concept:` header (with seeded distractors drawn from
     the other programs' concepts); returns the scored items and how many files were skipped."""
@@ -129,7 +147,7 @@ def recognize_folder(
     def ask(job):
         rel, src, concept, opts = job
         try:
-            answer = recognize_source(client, src, opts, keep_comments=keep_comments)
+            answer = recognize_source(client, src, opts, keep_comments=keep_comments, prompt=prompt)
         except LLMError as e:
             if e.kind != REJECTED:  # the endpoint is down or refuses us: stop
                 raise
