@@ -434,3 +434,15 @@ def test_recognize_folder_api(tmp_path):
     assert sorted(s.tier for s in scored) == ["objects", "objects", "scenes", "scenes"]
     for s in scored:
         assert len(s.choices) == 3 and set(s.choices) <= set(tiers[s.tier])
+
+
+def test_prompt_variant_reaches_every_question_of_a_folder(tmp_path):
+    progs = tmp_path / "progs"
+    make_programs(progs)
+    with FakeOpenAI(default=lambda body: reply("A")) as srv:
+        r = run(srv, tmp_path, "--programs", str(progs), "--limit", "2", "--prompt", "compact")
+        assert r.exit_code == 0, r.output
+        assert srv.count == 2
+        assert all("The language reference" in b["messages"][0]["content"] for b in srv.requests)
+        r = run(srv, tmp_path, "--programs", str(progs), "--limit", "2", "--no-cache")
+        assert all("The language reference" not in b["messages"][0]["content"] for b in srv.requests[2:])

@@ -13,7 +13,8 @@ from ..atomic import atomic_write
 from ..concepts import slugify
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
-from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
+from ..llm.grammar_export import FORMATS, export
+from ..llm.prompt import CHARS_PER_TOKEN, DEFAULT_FEEDBACK, PromptTooLarge, estimate_tokens, fit_prompt, letter
 from ..llm.recognize import recognize_source, split_choices
 from ..llm.files import read_jsonl
 from ..llm.refine import (
@@ -28,7 +29,7 @@ from ..llm.refine import (
     write_summary,
 )
 from ..llm.report import TRANSCRIPT
-from . import fail
+from . import constrain_option, fail, prompt_option
 
 
 def llm_options(f):
@@ -95,19 +96,48 @@ def llm_options(f):
 @click.option(
     "--tokens",
     "token_target",
-    type=int,
-    default=TOKEN_TARGET,
-    show_default=True,
-    help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.",
+    type=click.IntRange(1),
+    help="A budget: the richest prompt whose estimate fits (with --prompt: that variant, shrunk), else exit 2 "
+    f"saying the smallest size; never silently over it. Estimate: {CHARS_PER_TOKEN:g} characters a token.",
 )
-@click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
-def prompt_cmd(token_target, stats):
+@prompt_option(default=None, help_extra="  [default: full, or with --tokens the richest that fits]")
+@click.option("--stats", is_flag=True, help="Also print the variant and size estimate to stderr.")
+def prompt_cmd(token_target, prompt_variant, stats):
     """Print the system prompt given to the model (generated from the signature table, grammar
     overview, stdlib and example programs, so it always matches the language)."""
-    text = system_prompt(token_target)
+    try:
+        text, variant = fit_prompt(token_target, prompt_variant)
+    except PromptTooLarge as e:
+        raise UsageError(str(e)) from None
     click.echo(text, nl=False)
     if stats:
-        click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+        click.echo(f"{variant}: {len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+
+
+@click.command("grammar")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="gbnf",
+    show_default=True,
+    help="gbnf: llama.cpp (its server's `grammar` field, llama-cpp-python's LlamaGrammar); ebnf: vLLM's "
+    "structured outputs (xgrammar; the same syntax); lark: Lark-based backends (guidance, outlines).",
+)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def grammar_cmd(fmt, out):
+    """Print vdsl's grammar in a form servers constrain decoding with, generated from grammar/vdsl.lark:
+    the whole reply is one ```vdsl fenced program. `vdsl refine --constrain` sends it for you.
+
+    \b
+    vdsl grammar --format gbnf -o vdsl.gbnf
+    llama-server -m model.gguf --grammar-file vdsl.gbnf
+    """
+    text = export(fmt)
+    if out:
+        atomic_write(Path(out), text)
+    else:
+        click.echo(text, nl=False)
 
 
 @click.command("refine")
@@ -166,6 +196,8 @@ def prompt_cmd(token_target, stats):
     metavar="IN,OUT",
     help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: the report gives the cost.",
 )
+@prompt_option(help_extra=" A resumed run keeps the prompt it started with.")
+@constrain_option
 @click.option(
     "--compare",
     "compare_runs",
@@ -194,6 +226,7 @@ def refine_cmd(
     price,
     compare_runs,
     runs,
+    prompt_variant,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -205,6 +238,7 @@ def refine_cmd(
     vdsl refine --out runs/parrot --resume
     vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
     vdsl refine --compare runs/parrot-gpt runs/parrot-qwen --out compare.html
+    vdsl refine --concept "a red kite" --prompt compact --constrain     # a small local model
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
     transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
@@ -262,7 +296,7 @@ def refine_cmd(
         )
         if v is not None
     }
-    settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
+    settings = RefineSettings(concept or "", sample=sample, seed=seed, prompt=prompt_variant, **overrides)
     if concepts_spec:
         items = load_concept_list(concepts_spec, limit)
         if not items:
@@ -383,6 +417,10 @@ def refine_cmd(
     help="Stop asking after this many seconds; what was answered is kept (--results, then --resume).",
 )
 @click.option("--progress/--no-progress", default=True, help="Print one line per answer on stderr as it comes.")
+@prompt_option(
+    default="minimal",
+    help_extra=" Here minimal is a one-paragraph description of vdsl; compact and full add that language reference.",
+)
 @llm_options
 def recognize_cmd(
     file,
@@ -399,6 +437,7 @@ def recognize_cmd(
     summary_path,
     deadline,
     progress,
+    prompt_variant,
     **kw,
 ):
     """Ask a model which concept a program draws, from the program text alone.
@@ -425,7 +464,9 @@ def recognize_cmd(
         source = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
         client = make_client(config_from_options(**llm))
         try:
-            r = recognize_source(client, source, opts, keep_comments=keep_comments, anonymize=anonymize)
+            r = recognize_source(
+                client, source, opts, keep_comments=keep_comments, anonymize=anonymize, prompt=prompt_variant
+            )
         finally:
             client.close()
         if r.index is None:
@@ -459,6 +500,7 @@ def recognize_cmd(
             seed=seed,
             anonymize=anonymize,
             keep_comments=keep_comments,
+            prompt=prompt_variant,
             journal=results_path,
             progress=show,
             deadline=time.monotonic() + deadline if deadline else None,
@@ -543,4 +585,4 @@ def summary_lines(s: dict, skipped_what: str = "file(s) skipped") -> list[str]:
     return out
 
 
-COMMANDS = [prompt_cmd, refine_cmd, recognize_cmd]
+COMMANDS = [prompt_cmd, grammar_cmd, refine_cmd, recognize_cmd]

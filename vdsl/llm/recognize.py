@@ -101,10 +101,20 @@ def recognize_source(
     anonymize: bool = False,
     sample=0,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> Recognition:
-    """Ask which of `choices` the program draws, from its text only."""
+    """Ask which of `choices` the program draws, from its text only. `prompt` "minimal" (the default) gives the
+    model the short description of vdsl only; "compact" or "full" add that prompt's language reference."""
     shown = shown_source(source, keep_comments, anonymize)
-    comp = client.complete(recognize_messages(shown, choices), sample=sample, deadline=deadline)
+    messages = recognize_messages(shown, choices)
+    if prompt != "minimal":
+        from .prompt import language_reference
+
+        messages[0] = {
+            "role": "system",
+            "content": messages[0]["content"] + "\n\nThe language reference:\n\n" + language_reference(prompt),
+        }
+    comp = client.complete(messages, sample=sample, deadline=deadline)
     index, li, ni, flag = read_answer(comp.text, choices)
     return Recognition(list(choices), index, comp.text, comp.cached, comp.usage, None, flag, li, ni)
 
@@ -330,6 +340,7 @@ def recognize_items(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> list[Scored]:
     """Ask about every item with `distractors` wrong choices drawn (seeded, per item) from the concepts of its
     own tier in `pool` (default: the items' own concepts by tier). Scored items are appended to `journal`
@@ -370,7 +381,13 @@ def recognize_items(
             opts = choices_for(it.key, it.concept, pools.get(it.tier, []), distractors, seed)
             try:
                 answer = recognize_source(
-                    client, it.source, opts, keep_comments=keep_comments, anonymize=anonymize, deadline=deadline
+                    client,
+                    it.source,
+                    opts,
+                    keep_comments=keep_comments,
+                    anonymize=anonymize,
+                    deadline=deadline,
+                    prompt=prompt,
                 )
             except LLMError as e:
                 if e.kind != REJECTED:  # the endpoint is down or refuses us: stop (the journal keeps the rest)
@@ -437,6 +454,7 @@ def recognize_drawings(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> list[Scored]:
     """Does the model recognise what it drew? `drawings` are (source, true concept, tier); each is keyed
     `tier/concept/#i` in order. `pool` maps a tier to its candidate concepts (default: the drawings' own
@@ -452,6 +470,7 @@ def recognize_drawings(
         journal=journal,
         progress=progress,
         deadline=deadline,
+        prompt=prompt,
     )
 
 
@@ -498,6 +517,7 @@ def recognize_folder(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> tuple[list[Scored], int]:
     """Ask about every program under root with a `// concept:` header; distractors come from the other
     programs' concepts of the same tier, all of them, before `limit` picks N programs across the tiers.
@@ -514,6 +534,7 @@ def recognize_folder(
         journal=journal,
         progress=progress,
         deadline=deadline,
+        prompt=prompt,
     )
     return scored, q.skipped
 
