@@ -241,7 +241,8 @@ def refine_cmd(
     vdsl refine --concept "a red kite" --prompt compact --constrain     # a small local model
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
-    transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
+    transcript.jsonl, strip.png and index.html (a batch also summary.md/.csv and an index.html with every
+    concept's strip). Exit 0 when some round produced a working program,
     1 when none did or the endpoint failed for good (rerun with --resume), 2 for usage errors or no
     endpoint configured, 130 when interrupted.
     """
@@ -329,7 +330,10 @@ def refine_cmd(
             client.close()
         write_summary(out_root, rows)
         print_summary(rows)
-        click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        click.echo(
+            f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}; every strip: {out_root / 'index.html'}",
+            err=True,
+        )
         if isinstance(why, BaseException):  # SIGTERM: exit 143, as the command group maps it
             raise why
         if outcome == "interrupted":
