@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import budgets_from, size_from
+from . import budgets_from, constrain_option, prompt_option, size_from
 
 
 def _echo(msg: str) -> None:
@@ -135,6 +135,8 @@ def _command(params: dict) -> str:
     is_flag=True,
     help="With --llm-batch: only write each pass's requests (Batch API JSONL, e.g. for `vllm run-batch`) and stop.",
 )
+@prompt_option(help_extra=" With --concepts.")
+@constrain_option
 @click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
 @click.option(
     "--cache-dir",
@@ -254,6 +256,8 @@ def build_cmd(**kw):
         "deadline": kw["llm_deadline"],
         "batch": kw["llm_batch"],
         "batch_export": kw["llm_batch_export"],
+        "prompt": kw["prompt_variant"],
+        "constrain": kw["constrain"],
     }
     if kw["llm_batch_export"] and not kw["llm_batch"]:
         raise UsageError("--llm-batch-export goes with --llm-batch DIR")

@@ -13,8 +13,9 @@ from ..atomic import atomic_write
 from ..concepts import slugify
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
-from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
-from ..llm.recognize import recognize_folder, recognize_source, split_choices
+from ..llm.grammar_export import FORMATS, export
+from ..llm.prompt import CHARS_PER_TOKEN, DEFAULT_FEEDBACK, PromptTooLarge, estimate_tokens, fit_prompt, letter
+from ..llm.recognize import recognize_source, split_choices
 from ..llm.files import read_jsonl
 from ..llm.refine import (
     SAMPLING_KEYS,
@@ -28,7 +29,7 @@ from ..llm.refine import (
     write_summary,
 )
 from ..llm.report import TRANSCRIPT
-from . import fail
+from . import constrain_option, fail, prompt_option
 
 
 def parse_price(price: str | None) -> tuple[float, float] | None:
@@ -111,19 +112,48 @@ def llm_options(f):
 @click.option(
     "--tokens",
     "token_target",
-    type=int,
-    default=TOKEN_TARGET,
-    show_default=True,
-    help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.",
+    type=click.IntRange(1),
+    help="A budget: the richest prompt whose estimate fits (with --prompt: that variant, shrunk), else exit 2 "
+    f"saying the smallest size; never silently over it. Estimate: {CHARS_PER_TOKEN:g} characters a token.",
 )
-@click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
-def prompt_cmd(token_target, stats):
+@prompt_option(default=None, help_extra="  [default: full, or with --tokens the richest that fits]")
+@click.option("--stats", is_flag=True, help="Also print the variant and size estimate to stderr.")
+def prompt_cmd(token_target, prompt_variant, stats):
     """Print the system prompt given to the model (generated from the signature table, grammar
     overview, stdlib and example programs, so it always matches the language)."""
-    text = system_prompt(token_target)
+    try:
+        text, variant = fit_prompt(token_target, prompt_variant)
+    except PromptTooLarge as e:
+        raise UsageError(str(e)) from None
     click.echo(text, nl=False)
     if stats:
-        click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+        click.echo(f"{variant}: {len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+
+
+@click.command("grammar")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="gbnf",
+    show_default=True,
+    help="gbnf: llama.cpp (its server's `grammar` field, llama-cpp-python's LlamaGrammar); ebnf: vLLM's "
+    "structured outputs (xgrammar; the same syntax); lark: Lark-based backends (guidance, outlines).",
+)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def grammar_cmd(fmt, out):
+    """Print vdsl's grammar in a form servers constrain decoding with, generated from grammar/vdsl.lark:
+    the whole reply is one ```vdsl fenced program. `vdsl refine --constrain` sends it for you.
+
+    \b
+    vdsl grammar --format gbnf -o vdsl.gbnf
+    llama-server -m model.gguf --grammar-file vdsl.gbnf
+    """
+    text = export(fmt)
+    if out:
+        atomic_write(Path(out), text)
+    else:
+        click.echo(text, nl=False)
 
 
 @click.command("refine")
@@ -198,6 +228,16 @@ def prompt_cmd(token_target, stats):
 @click.option(
     "--poll", type=click.FloatRange(0.01), default=30.0, show_default=True, help="With --batch: seconds between polls."
 )
+@prompt_option(help_extra=" A resumed run keeps the prompt it started with.")
+@constrain_option
+@click.option(
+    "--compare",
+    "compare_runs",
+    is_flag=True,
+    help="Put the RUN folders given side by side (samples or models; batches concept by concept) in one "
+    "HTML page: --out FILE.html, else compare.html.",
+)
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False))
 @llm_options
 def refine_cmd(
     concept,
@@ -219,6 +259,9 @@ def refine_cmd(
     batch_dir,
     batch_export,
     poll,
+    compare_runs,
+    runs,
+    prompt_variant,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -230,13 +273,27 @@ def refine_cmd(
     vdsl refine --out runs/parrot --resume
     vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
     vdsl refine --concepts objects --out runs/b --batch runs/b/batches
+    vdsl refine --compare runs/parrot-gpt runs/parrot-qwen --out compare.html
+    vdsl refine --concept "a red kite" --prompt compact --constrain     # a small local model
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
-    transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
+    transcript.jsonl, strip.png and index.html (a batch also summary.md/.csv and an index.html with every
+    concept's strip). Exit 0 when some round produced a working program,
     1 when none did or the endpoint failed for good (rerun with --resume), 2 for usage errors or no
     endpoint configured, 130 when interrupted.
     """
     llm = pop_llm_options(kw)
+    if runs or compare_runs:
+        if not compare_runs:
+            raise click.UsageError(f"unexpected argument {runs[0]!r} (folders go with --compare)")
+        from ..llm.compare import compare_html
+
+        target = Path(out_dir or "compare.html")
+        target = target if target.suffix == ".html" else target / "compare.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, compare_html([Path(r) for r in runs]))
+        click.echo(f"compared {len(runs)} runs -> {target}", err=True)
+        return
     run_deadline = time.monotonic() + deadline if deadline else None
     ctx = click.get_current_context()
     explicit = {
@@ -272,7 +329,7 @@ def refine_cmd(
         )
         if v is not None
     }
-    settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
+    settings = RefineSettings(concept or "", sample=sample, seed=seed, prompt=prompt_variant, **overrides)
     if concepts_spec:
         items = load_concept_list(concepts_spec, limit)
         if not items:
@@ -324,7 +381,10 @@ def refine_cmd(
         rows, outcome, why = done["rows"], done["outcome"], done["why"]
         write_summary(out_root, rows)
         print_summary(rows)
-        click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        click.echo(
+            f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}; every strip: {out_root / 'index.html'}",
+            err=True,
+        )
         if isinstance(why, BaseException):  # SIGTERM: exit 143, as the command group maps it
             raise why
         if outcome == "interrupted":
@@ -377,33 +437,83 @@ def refine_cmd(
 @click.option(
     "--programs",
     type=click.Path(exists=True, file_okay=False),
-    help="A folder of programs whose `// concept:` headers are known: score accuracy.",
+    help="A folder of programs whose `// concept:` headers are known (e.g. the corpus, examples/): score accuracy.",
+)
+@click.option(
+    "--runs",
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of `vdsl refine` runs: does the model recognise its own drawings (each run's last working round)?",
 )
 @click.option(
     "--distractors",
     type=click.IntRange(1, 25),
     default=4,
     show_default=True,
-    help="Wrong choices per program, drawn from the other programs' concepts.",
+    help="Wrong choices per program, drawn from the concepts of the same tier (all programs, before --limit).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing distractors and order.")
-@click.option("--limit", type=click.IntRange(1), help="Only the first N programs (sorted by path).")
+@click.option("--limit", type=click.IntRange(1), help="Only N programs, taken in turn from each tier (seeded).")
 @click.option("--keep-comments", is_flag=True, help="Show comments too (the concept header is always removed).")
-@click.option("--results", type=click.Path(dir_okay=False), help="Write one JSON line per program here.")
+@click.option(
+    "--anonymize/--no-anonymize",
+    default=True,
+    show_default=True,
+    help="Rename the program's own identifiers, drop labels and replace free-text strings (it still compiles).",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False),
+    help="One JSON line per program, written as each is answered (partial results survive a failure).",
+)
+@click.option("--resume", is_flag=True, help="With --results: keep the answers already there and ask the rest.")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False), help="Write the summary as JSON here.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0.01),
+    metavar="SECONDS",
+    help="Stop asking after this many seconds; what was answered is kept (--results, then --resume).",
+)
+@click.option("--progress/--no-progress", default=True, help="Print one line per answer on stderr as it comes.")
+@prompt_option(
+    default="minimal",
+    help_extra=" Here minimal is a one-paragraph description of vdsl; compact and full add that language reference.",
+)
 @llm_options
-def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_comments, results, **kw):
+def recognize_cmd(
+    file,
+    choices,
+    programs,
+    runs,
+    distractors,
+    seed,
+    limit,
+    keep_comments,
+    anonymize,
+    results,
+    resume,
+    summary_path,
+    deadline,
+    progress,
+    prompt_variant,
+    **kw,
+):
     """Ask a model which concept a program draws, from the program text alone.
 
     \b
     vdsl recognize scene.vd --choices "sky,lake,terrace,traffic light,sandy beach"
-    vdsl recognize --programs examples/ --distractors 4
+    vdsl recognize --programs examples/ --distractors 4 --results rec.jsonl
+    vdsl recognize --runs runs/batch --results own.jsonl
 
     The image is never shown. The program's `// concept:` header is removed, and comments too unless
-    --keep-comments. With --programs, prints each answer and the accuracy (and chance level).
+    --keep-comments; its identifiers, labels and strings are anonymised unless --no-anonymize. With
+    --programs or --runs, prints each answer, the accuracy with its 95% interval and chance level, and the
+    answers by letter position; a reply whose letter and name disagree is flagged and counted wrong.
     """
+    from ..llm.recognize import RecognitionStopped, folder_questions, recognize_items, summarize
+
     llm = pop_llm_options(kw)
-    if bool(file) == bool(programs):
-        raise UsageError("give a program FILE with --choices, or --programs DIR")
+    if sum(map(bool, (file, programs, runs))) != 1:
+        raise UsageError("give a program FILE with --choices, or --programs DIR, or --runs DIR")
     if file:
         opts = split_choices(choices or "")
         if len(opts) < 2:
@@ -411,43 +521,125 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
         source = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
         client = make_client(config_from_options(**llm))
         try:
-            r = recognize_source(client, source, opts, keep_comments=keep_comments)
+            r = recognize_source(
+                client, source, opts, keep_comments=keep_comments, anonymize=anonymize, prompt=prompt_variant
+            )
         finally:
             client.close()
         if r.index is None:
-            click.echo(f"could not tell which choice the answer names; the reply was:\n{r.reply}", err=True)
+            why = r.flag or "could not tell which choice the answer names"
+            click.echo(f"{why}; the reply was:\n{r.reply}", err=True)
             fail(1)
         click.echo(r.choice)
         return
+    results_path = Path(results) if results else None
+    if resume and results_path is None:
+        raise UsageError("--resume needs --results FILE (the answers to keep)")
+    if results_path is not None and results_path.exists() and not resume:
+        raise UsageError(f"{results_path} exists: pass --resume to continue it, or remove it")
+    q = folder_questions(Path(programs or runs), runs=bool(runs), limit=limit, seed=seed)
+    chosen, pools, skipped = q.items, q.pools, q.skipped
+    what = "file(s) without a concept header" if programs else "run(s) without a concept or a working round"
+
+    def show(done: int, total: int, s) -> None:
+        if progress:
+            mark = "err" if s.answer.error else ("ok" if s.correct else ("flag" if s.answer.flag else "miss"))
+            click.echo(f"[{done}/{total}] {mark:4} {s.file}", err=True)
+
     client = make_client(config_from_options(**llm))
+    stopped = None
     try:
-        scored, skipped = recognize_folder(
-            client, Path(programs), distractors=distractors, seed=seed, limit=limit, keep_comments=keep_comments
+        scored = recognize_items(
+            client,
+            chosen,
+            pool=pools,
+            distractors=distractors,
+            seed=seed,
+            anonymize=anonymize,
+            keep_comments=keep_comments,
+            prompt=prompt_variant,
+            journal=results_path,
+            progress=show,
+            deadline=time.monotonic() + deadline if deadline else None,
         )
+    except RecognitionStopped as e:
+        scored, stopped = e.scored, e.cause
     finally:
         client.close()
-    correct = sum(s.correct for s in scored)
-    rejected = sum(s.answer.error is not None for s in scored)
-    unparsed = sum(s.answer.index is None for s in scored) - rejected
     for s in scored:
         if s.answer.error is not None:
             click.echo(f"err  {s.file}: {s.concept} -> {s.answer.error}")
             continue
-        mark = "ok  " if s.correct else ("??  " if s.answer.index is None else "miss")
+        mark = "ok  " if s.correct else ("flag" if s.answer.flag else ("??  " if s.answer.index is None else "miss"))
         click.echo(
             f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
-            f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]"
+            + (f" ({s.answer.flag})" if s.answer.flag else "")
+            + f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]"
         )
-    n = len(scored)
-    chance = sum(1 / len(s.choices) for s in scored) / n if n else 0.0
-    click.echo(
-        f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
-        + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
-        + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
-        + (f"; {skipped} file(s) without a concept header skipped" if skipped else "")
+    summary = summarize(scored)
+    summary.update(
+        distractors=distractors,
+        seed=seed,
+        anonymized=anonymize,
+        pool={t: len(v) for t, v in sorted(pools.items())},
+        planned=len(chosen),
+        skipped=skipped,
+        stopped=None if stopped is None else str(stopped),
     )
-    if results:
-        atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))
+    for line in summary_lines(summary, what):
+        click.echo(line)
+    if summary_path:
+        atomic_write(Path(summary_path), json.dumps(summary, indent=2) + "\n")
+    if stopped is not None:
+        if not isinstance(stopped, Exception | KeyboardInterrupt):  # SIGTERM: exit 143, as the group maps it
+            raise stopped
+        if isinstance(stopped, KeyboardInterrupt | Interrupted):
+            raise Interrupted(
+                "stopped" + (f"; {results_path} keeps the answers: --resume continues" if results_path else "")
+            )
+        raise IncompleteRun(
+            f"stopped after {len(scored)} of {len(chosen)} programs: {stopped}\n"
+            + (
+                f"{results_path} keeps the answers so far: rerun with --resume to ask the rest"
+                if results_path
+                else "pass --results FILE to keep answers across runs"
+            )
+        )
 
 
-COMMANDS = [prompt_cmd, refine_cmd, recognize_cmd]
+def summary_lines(s: dict, skipped_what: str = "file(s) skipped") -> list[str]:
+    """The summary of a scored folder as printed: accuracy with its interval and chance, letters, tiers."""
+
+    def acc(d: dict) -> str:
+        if not d["n"]:
+            return "no programs answered"
+        lo, hi = d["ci95"]
+        return (
+            f"{d['correct']}/{d['n']} = {100 * d['accuracy']:.1f}% "
+            f"(95% CI {100 * lo:.1f}-{100 * hi:.1f}%; chance {100 * d['chance']:.1f}%)"
+        )
+
+    def letters(d: dict) -> str:
+        ans = ", ".join(f"{k} {v}" for k, v in d["answers_by_letter"].items()) or "none"
+        tru = ", ".join(f"{k} {v}" for k, v in d["truth_by_letter"].items()) or "none"
+        return f"answers by letter: {ans} (the true concept was at: {tru})"
+
+    out = [
+        f"accuracy: {acc(s)}"
+        + (f"; {s['unparsed']} answer(s) named no choice" if s["unparsed"] else "")
+        + (f"; {s['flagged']} flagged (letter and name disagree, counted wrong)" if s["flagged"] else "")
+        + (f"; {s['rejected']} request(s) rejected by the endpoint (counted wrong)" if s["rejected"] else "")
+        + (f"; {s['skipped']} {skipped_what} skipped" if s.get("skipped") else ""),
+        letters(s),
+    ]
+    for tier, d in s.get("by_tier", {}).items():
+        out.append(f"  {tier or '(no tier)'}: {acc(d)}")
+    pool = ", ".join(f"{t or '(no tier)'} {n}" for t, n in s.get("pool", {}).items())
+    out.append(
+        f"distractors: {s['distractors']} per program, seed {s['seed']}, from the same tier's concepts ({pool});"
+        f" programs {'anonymised' if s['anonymized'] else 'shown as written'}"
+    )
+    return out
+
+
+COMMANDS = [prompt_cmd, grammar_cmd, refine_cmd, recognize_cmd]

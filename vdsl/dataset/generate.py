@@ -81,6 +81,7 @@ def generate(
     llm = dict(llm)
     seconds = llm.pop("deadline", None)
     batch_dir, batch_export = llm.pop("batch", None), llm.pop("batch_export", False)
+    prompt = llm.pop("prompt", None) or "full"
     run_deadline = time.monotonic() + seconds if seconds else None
     items = plan(entries, k, shard)
     rounds = refine_rounds + 1
@@ -104,7 +105,7 @@ def generate(
         def one(client, e, j):
             if stop.is_set():
                 return
-            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
+            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, prompt=prompt)
             try:
                 refine(
                     client,

@@ -57,6 +57,7 @@ class RefineSettings:
     feedback_text: str = DEFAULT_FEEDBACK
     sample: int = 0  # a different sample asks afresh (it is part of the cache key)
     seed: int = 0  # the seed programs are evaluated and rendered at
+    prompt: str = "full"  # the system prompt variant: full, compact or minimal (vdsl.llm.prompt.PROMPT_VARIANTS)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def refine(
             )
     tr = Transcript(tpath)
     if start is None:
-        system = system_prompt()
+        system = system_prompt(variant=settings.prompt)
         start = {
             "event": "start",
             "time": _now(),
@@ -204,12 +205,13 @@ def refine(
             raise UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
         kept = {
             k: start[k]
-            for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text", "sample", "seed")
+            for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text", "sample", "seed", "prompt")
             if k in start
         }
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
-        system = start.get("system_prompt") or system_prompt()  # the same prompt: same requests, cache hits
+        # the same prompt: same requests, cache hits
+        system = start.get("system_prompt") or system_prompt(variant=settings.prompt)
         ev = {
             "event": "resume",
             "time": _now(),
@@ -323,6 +325,7 @@ def refine(
                     comp.text,
                     compact if result.program is not None else None,
                     sampling["max_tokens"] if cut else None,
+                    program=result.program,  # the code is echoed, not the prose around it
                 )
             rec = {
                 "event": "round",
@@ -458,6 +461,9 @@ def write_summary(out_root: Path, rows: list[dict]) -> None:
         f"complete: {sum(r['status'] == 'complete' for r in rows)}/{len(rows)}",
     ]
     atomic_write(out_root / "summary.md", "\n".join(md) + "\n", fsync=True)
+    from .compare import batch_index_html
+
+    atomic_write(out_root / "index.html", batch_index_html(out_root, rows), fsync=True)
 
 
 def refine_many(
