@@ -40,7 +40,7 @@ LAYERS = {
     },
     1: {"backends"},
     2: {"api", "batch", "sandbox", "gallery", "concepts"},
-    3: {"llm", "dataset", "train"},
+    3: {"llm", "dataset", "train", "checkup"},
     4: {"commands", "cli", "__main__"},
 }
 LAYER_OF = {unit: k for k, units in LAYERS.items() for unit in units}

@@ -128,3 +128,15 @@ budget_option = click.option(
     metavar="NAME=VALUE",
     help="Override a budget (see `vdsl doc`), e.g. --budget fuel=5000000 or --budget time_limit=30.",
 )
+
+
+def stdlib_option(default: str = "all"):
+    """--stdlib all|shapes|none: the stdlib shown to the model and accepted by the checker (E219 beyond it)."""
+    return click.option(
+        "--stdlib",
+        type=click.Choice(["all", "shapes", "none"]),
+        default=default,
+        show_default=True,
+        help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry "
+        "only: shapes, solids, layout); none (builtins only, the check-up's setting). A `use` beyond it is E219.",
+    )

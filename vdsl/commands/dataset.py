@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import budgets_from, size_from
+from . import budgets_from, size_from, stdlib_option
 
 
 def _echo(msg: str) -> None:
@@ -58,6 +58,8 @@ def _command(params: dict) -> str:
         parts += ["--budget", b]
     if params["shard"]:
         parts += ["--shard", params["shard"]]
+    if params.get("stdlib", "all") != "all":
+        parts += ["--stdlib", params["stdlib"]]
     parts += ["-o", params["out"]]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -189,6 +191,7 @@ def _command(params: dict) -> str:
     help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
+@stdlib_option()
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
 
@@ -240,6 +243,7 @@ def build_cmd(**kw):
         retry_failed=kw["retry_failed"],
         progress=kw["progress"],
         command=_command(kw),
+        stdlib=kw["stdlib"],
     )
     stats = build(opts, echo=_echo)
     for line in summary_lines(stats["counts"]):

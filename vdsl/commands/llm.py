@@ -28,7 +28,7 @@ from ..llm.refine import (
     write_summary,
 )
 from ..llm.report import TRANSCRIPT
-from . import fail
+from . import fail, stdlib_option
 
 
 def llm_options(f):
@@ -101,10 +101,11 @@ def llm_options(f):
     help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.",
 )
 @click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
-def prompt_cmd(token_target, stats):
+@stdlib_option()
+def prompt_cmd(token_target, stats, stdlib):
     """Print the system prompt given to the model (generated from the signature table, grammar
     overview, stdlib and example programs, so it always matches the language)."""
-    text = system_prompt(token_target)
+    text = system_prompt(token_target, stdlib)
     click.echo(text, nl=False)
     if stats:
         click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
@@ -166,6 +167,12 @@ def prompt_cmd(token_target, stats):
     metavar="IN,OUT",
     help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: the report gives the cost.",
 )
+@click.option(
+    "--stdlib",
+    type=click.Choice(["all", "shapes", "none"]),
+    help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry only: "
+    "shapes, solids, layout); none (builtins only). A `use` beyond it is E219.  [default: all]",
+)
 @llm_options
 def refine_cmd(
     concept,
@@ -184,6 +191,7 @@ def refine_cmd(
     deadline,
     allow_changed_settings,
     price,
+    stdlib,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -237,6 +245,7 @@ def refine_cmd(
             ("max_repairs", max_repairs),
             ("feedback", feedback),
             ("feedback_text", feedback_text),
+            ("stdlib", stdlib),
         )
         if v is not None
     }

@@ -59,6 +59,7 @@ class BuildOptions:
     progress: bool = True
     chunk: int = 16  # most seeds in one unit of work
     command: str = "vdsl dataset build"
+    stdlib: str = "all"  # what programs may `use` (all, shapes, none); a program using more is a failure (E219)
 
 
 def render_config(o: BuildOptions) -> dict:
@@ -69,6 +70,7 @@ def render_config(o: BuildOptions) -> dict:
         "min_std": o.min_std,
         "vdsl": __version__,
         "shard": list(o.shard),
+        **({"stdlib": o.stdlib} if o.stdlib != "all" else {}),  # absent for "all": older folders still resume
     }
 
 
@@ -137,7 +139,16 @@ def _collect_sources(o: BuildOptions, out: Path, state: Path, echo) -> tuple[lis
 
         entries = load_concept_entries(o.concepts)
         s, f = generate(
-            entries, o.programs_per_concept, o.refine_rounds, o.max_repairs, state, o.shard, o.llm, o.keep_drafts, echo
+            entries,
+            o.programs_per_concept,
+            o.refine_rounds,
+            o.max_repairs,
+            state,
+            o.shard,
+            o.llm,
+            o.keep_drafts,
+            echo,
+            stdlib=o.stdlib,
         )
         keys = {x.key: x for x in specs}
         for x in s:
@@ -251,7 +262,7 @@ def _render(
     from .pool import WorkerPool
     from .progress import BuildProgress
 
-    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit)
+    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit, o.stdlib)
     workers = min(o.workers or usable_cores(), len(units))
     # workers close the lock and journal they inherit: the lock dies with this process alone
     pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))

@@ -63,6 +63,7 @@ def generate(
     llm: dict,
     keep_drafts: bool = False,
     echo=None,
+    stdlib: str = "all",
 ) -> tuple[list[ProgramSpec], list[dict]]:
     """Programs for this shard's (concept, j) pairs, generated (or read back from an earlier run).
 
@@ -97,7 +98,7 @@ def generate(
         def one(e, j):
             if stop.is_set():
                 return
-            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
+            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, stdlib=stdlib)
             try:
                 refine(
                     client,
@@ -106,7 +107,7 @@ def generate(
                     resume=True,
                     stop=stop,
                     deadline=run_deadline,
-                    overrides={"rounds": rounds, "max_repairs": max_repairs},
+                    overrides={"rounds": rounds, "max_repairs": max_repairs, "stdlib": stdlib},
                 )
             except SettingsChanged as ex:
                 fatal.append(

@@ -32,6 +32,7 @@ class RenderSettings:
     budgets: Budgets
     min_std: float
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # address space per worker above its own (None: no cap)
+    stdlib: str = "all"  # what a program may `use` (vdsl.modules.STDLIB_POLICIES); more is E219
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def compile_unit(unit: Unit, settings: RenderSettings, cache: OrderedDict):
         from ..api import compile
 
         try:
-            prog = compile(unit.data, unit.origin, settings.budgets)
+            prog = compile(unit.data, unit.origin, settings.budgets, stdlib=settings.stdlib)
         except Exception as e:
             return None, f"internal error while compiling: {type(e).__name__}: {e}"
         cache[unit.hash] = prog

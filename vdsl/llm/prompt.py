@@ -106,15 +106,18 @@ def _typeref(t) -> str:
     return str(t)
 
 
-def _stdlib_modules() -> list[tuple[str, str, list]]:
-    """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly."""
+def _stdlib_modules(stdlib: str = "all") -> list[tuple[str, str, list]]:
+    """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly and
+    that the `stdlib` policy (all, shapes, none) lets a program use."""
     from .. import nodes as n
     from ..check import ModuleLoader
-    from ..modules import module_header, stdlib_names, stdlib_source
+    from ..modules import module_header, stdlib_allowed, stdlib_names, stdlib_source
 
     loader = ModuleLoader()
     out = []
     for name in stdlib_names():
+        if not stdlib_allowed(name, stdlib):
+            continue
         src = stdlib_source(name)
         if src is None:
             continue
@@ -162,8 +165,9 @@ def examples_dir() -> Path | None:
     return d if d.is_dir() else None
 
 
-def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]]:
-    """The `count` shortest example programs under max_chars that compile and run: [(name, source)]."""
+def pick_examples(count: int = 2, max_chars: int = 1400, stdlib: str = "all") -> list[tuple[str, str]]:
+    """The `count` shortest example programs under max_chars that compile (under the `stdlib` policy)
+    and run: [(name, source)]."""
     d = examples_dir()
     if d is None or count <= 0:
         return []
@@ -179,7 +183,7 @@ def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]
             cands.append((len(text), p.name, text))
     out = []
     for _, name, text in sorted(cands):
-        prog = compile(text, name)
+        prog = compile(text, name, stdlib=stdlib)
         if prog.ok and prog.evaluate(0)[0] is not None:
             out.append((name, text.strip()))
             if len(out) == count:
@@ -205,8 +209,19 @@ LEVELS = (
 )
 
 
+NO_STDLIB = (
+    "## Standard library\nNot available in this setting: `use` is refused. Draw everything from the builtins "
+    "above, with your own `def`s for repeated parts."
+)
+
+
 def _assemble(
-    builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | None, n_examples: int, memo: dict | None = None
+    builtin_docs: bool,
+    stdlib_docs: bool,
+    stdlib_defaults: bool | None,
+    n_examples: int,
+    memo: dict | None = None,
+    stdlib: str = "all",
 ) -> str:
     from ..docs import LANGUAGE_OVERVIEW
 
@@ -217,24 +232,26 @@ def _assemble(
             memo[(key, args)] = fn(*args)
         return memo[(key, args)]
 
-    modules = part("modules", _stdlib_modules)
+    modules = part("modules", _stdlib_modules, stdlib)
     parts = [
         INTRO,
         "## The language\n" + LANGUAGE_OVERVIEW.strip(),
         part("builtins", _builtins_section, builtin_docs),
         part("constants", _constants_section, builtin_docs),
-        part("stdlib", lambda d, f: _stdlib_section(modules, d, f), stdlib_docs, stdlib_defaults),
+        part("stdlib", lambda d, f: _stdlib_section(modules, d, f) or NO_STDLIB, stdlib_docs, stdlib_defaults),
         part("budgets", _budgets_section),
     ]
-    exs = part("examples", pick_examples, max(n for *_, n in LEVELS))[:n_examples]
+    exs = part("examples", pick_examples, max(n for *_, n in LEVELS), 1400, stdlib)[:n_examples]
     if exs:
         parts.append("## Examples\n" + "\n\n".join(f"```vdsl\n{src}\n```" for _, src in exs))
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 
 @functools.lru_cache(maxsize=8)
-def system_prompt(token_target: int = TOKEN_TARGET) -> str:
-    """The system prompt, generated now from the table, overview, stdlib and examples.
+def system_prompt(token_target: int = TOKEN_TARGET, stdlib: str = "all") -> str:
+    """The system prompt, generated now from the table, overview, stdlib and examples. `stdlib` (all,
+    shapes, none) is the part of the stdlib shown (the checker refuses the rest: E219); examples that
+    use more are left out.
 
     Details are dropped in LEVELS order (stdlib default values, an example, stdlib docs, builtin
     docs and most colour names, stdlib parameter types, the last example) until the estimate fits
@@ -242,7 +259,7 @@ def system_prompt(token_target: int = TOKEN_TARGET) -> str:
     memo: dict = {}
     text = ""
     for level in LEVELS:
-        text = _assemble(*level, memo=memo)
+        text = _assemble(*level, memo=memo, stdlib=stdlib)
         if estimate_tokens(text) <= token_target:
             break
     return text
