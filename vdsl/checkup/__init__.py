@@ -1,1 +1,1 @@
-"""The vision check-up as a benchmark: many models drawing, improving and recognising concepts by tier, scored and reported."""
+"""The vision check-up as a benchmark: score models on drawing, improving and recognising concepts by tier (scorers, runs, report)."""

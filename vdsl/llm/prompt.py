@@ -359,6 +359,6 @@ def recognize_messages(program: str, choices: list[str]) -> list[dict]:
             "content": "Which of these concepts does this program draw?\n\n"
             + _fence(program)
             + f"\n\nChoices:\n{opts}\n\n"
-            "Answer with the letter of one choice, then its name, e.g. `A) " + choices[0] + "`.",
+            "Answer with the letter of one choice, then its name, in the form `<letter>) <name>`.",
         },
     ]
