@@ -105,10 +105,7 @@ def collect(out: Path, cfg, pl, scorer) -> tuple[list[dict], list[dict], list[st
     records, notes = [], []
     images: dict[tuple[str, str, int], object] = {}  # (model, item key, round) -> image (carried forward)
     for m in cfg.models:
-        recs = _read_recognitions(out / "runs" / m.slug / RECOGNITION)
-        by_item = {}
-        for r in recs.values():
-            by_item[r["key"].split("@")[0]] = r
+        by_item = _read_recognitions(out / "runs" / m.slug / RECOGNITION)
         for it in pl.items:
             folder = it.path(out, m)
             events = read_jsonl(folder / TRANSCRIPT)
@@ -248,12 +245,12 @@ def aggregate(cfg, records: list[dict], div: list[dict], tiers: list[str]) -> di
 
             recog = [r["recognition"] for r in rs if r["recognition"]]
             positions: dict[str, int] = {}
+            truths: dict[str, int] = {}
             for x in recog:
-                from ..llm.prompt import letter
-
-                p = x.get("position")
-                key = "none" if p is None else letter(p)
+                key = x.get("answer_letter") or "none"
                 positions[key] = positions.get(key, 0) + 1
+                if x.get("truth_letter"):
+                    truths[x["truth_letter"]] = truths.get(x["truth_letter"], 0) + 1
             chance = statistics.fmean(1 / len(x["choices"]) for x in recog) if recog else None
             stdlib_rounds = [
                 pr for r in rs for pr in r["rounds"] if pr["status"] is not None and pr["stdlib_components"]
@@ -277,6 +274,8 @@ def aggregate(cfg, records: list[dict], div: list[dict], tiers: list[str]) -> di
                 else None,
                 "recognition": {**proportion(sum(bool(x.get("correct")) for x in recog), len(recog)), "chance": chance},
                 "answer_positions": dict(sorted(positions.items())),
+                "truth_positions": dict(sorted(truths.items())),
+                "recognition_flagged": sum(bool(x.get("flag")) for x in recog),
                 "diversity": mean_of(divs, cfg.seed),
                 "stdlib_rounds": len(stdlib_rounds),
                 "rounds_done": sum(r["rounds_done"] for r in rs),
@@ -630,7 +629,15 @@ def write_report(out: Path, cfg, pl, scorer, outcomes: dict) -> dict:
         "",
     ]
     pos = [
-        f"- {m.name} / {t}: " + ", ".join(f"{k} {v}" for k, v in agg[m.name][t]["answer_positions"].items())
+        f"- {m.name} / {t}: answers "
+        + ", ".join(f"{k} {v}" for k, v in agg[m.name][t]["answer_positions"].items())
+        + "; truth at "
+        + ", ".join(f"{k} {v}" for k, v in agg[m.name][t]["truth_positions"].items())
+        + (
+            f"; {agg[m.name][t]['recognition_flagged']} flagged (letter and name disagree)"
+            if agg[m.name][t]["recognition_flagged"]
+            else ""
+        )
         for m in cfg.models
         for t in tiers
         if agg[m.name][t]["answer_positions"]

@@ -157,15 +157,6 @@ def plan(cfg: CheckupConfig) -> Plan:
     return Plan(items, pools, cands, notes)
 
 
-def distractor_choices(item: Item, pool: list[str], k: int, seed: int) -> list[str]:
-    """The true concept and k distractors from the whole tier, shuffled; seeded per item (never by --limit)."""
-    rng = random.Random(f"vdsl-checkup-recognize:{seed}:{item.key}")
-    others = sorted({c for c in pool if c.lower() != item.concept.lower()}, key=str.lower)
-    choices = rng.sample(others, min(k, len(others))) + [item.concept]
-    rng.shuffle(choices)
-    return choices
-
-
 # ------------------------------------------------------------------ the run
 def model_client(cfg: CheckupConfig, model: ModelSpec, llm: dict):
     """A client for one model: its own --endpoint (else OPENAI_BASE_URL), the shared cache and limits."""
@@ -235,9 +226,14 @@ def _now() -> str:
 
 
 def _read_recognitions(path: Path) -> dict[str, dict]:
+    """item key (tier/concept/sample) -> its last journal line (vdsl.llm.recognize.Journal's format)."""
     from ..llm.files import read_jsonl
 
-    return {r["key"]: r for r in read_jsonl(path) if isinstance(r, dict) and r.get("key")}
+    out = {}
+    for r in read_jsonl(path):
+        if isinstance(r, dict) and isinstance(r.get("file"), str) and r.get("error") is None:
+            out[r["file"].split("@")[0]] = r
+    return out
 
 
 def final_program(folder: Path) -> tuple[int | None, str | None]:
@@ -332,6 +328,7 @@ def run_checkup(
                         outcomes,
                         lock,
                         lambda n, _t=rtasks[m.name]: bar.advance(_t, n),
+                        deadline,
                     )
                     for m in cfg.models
                 ]
@@ -432,56 +429,41 @@ class _Either:
         return self.a.is_set() or self.b.is_set()
 
 
-def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes, lock, advance) -> None:
-    """Ask the model which concept each of its own final programs draws (distractors from the whole tier);
-    one line per item in runs/<model>/recognition.jsonl, so a resume asks only what is missing."""
-    from ..llm.client import REJECTED, LLMError
-    from .recognition import ask
+def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes, lock, advance, deadline=None) -> None:
+    """Ask the model which concept each of its own final programs draws (anonymised; distractors seeded
+    from the whole tier) through vdsl.llm.recognize; one journal line per item in
+    runs/<model>/recognition.jsonl, so a resume asks only what is missing."""
+    from ..llm.client import LLMError
+    from ..llm.recognize import Item as RecItem
+    from ..llm.recognize import recognize_items
 
-    path = out / "runs" / model.slug / RECOGNITION
-    done = _read_recognitions(path)
-    todo = []
+    items = []
     for it in pl.items:
-        k, program = final_program(it.path(out, model))
+        _, program = final_program(it.path(out, model))
         if program is None:
-            advance(1)
+            advance(1)  # nothing to recognise: the report counts it as not asked
             continue
         digest = hashlib.sha256(program.encode("utf-8")).hexdigest()[:16]
-        key = f"{it.key}@{digest}"
-        if key in done:
-            advance(1)
-            continue
-        todo.append((it, k, program, key))
-    if stop.is_set() or stop_all.is_set():
+        items.append(RecItem(f"{it.key}@{digest}", program, it.concept, it.tier))
+    if not items or stop.is_set() or stop_all.is_set():
         return
-    write_lock = threading.Lock()
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def one(job) -> None:
-        it, k, program, key = job
-        if stop.is_set() or stop_all.is_set():
-            return
-        choices = distractor_choices(it, pl.pools[it.tier], cfg.distractors, cfg.seed)
-        try:
-            rec = ask(client, program, it.concept, choices, sample=it.sample)
-        except LLMError as e:
-            if e.kind == REJECTED:
-                rec = {"choices": choices, "answer": None, "correct": False, "error": str(e), "usage": {}}
-            else:
-                with lock:
-                    o = outcomes[model.name]
-                    if o.status == "ok":
-                        o.status, o.message = "endpoint failed", f"endpoint failed while recognising: {e}"
-                stop.set()
-                return
-        line = {"key": key, "tier": it.tier, "concept": it.concept, "sample": it.sample, "round": k, **rec}
-        with write_lock, open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    try:
+        recognize_items(
+            client,
+            items,
+            pool=pl.pools,
+            distractors=cfg.distractors,
+            seed=cfg.seed,
+            anonymize=True,
+            journal=out / "runs" / model.slug / RECOGNITION,
+            progress=lambda done, total, s: advance(1),
+            deadline=deadline,
+        )
         with lock:
-            outcomes[model.name].recognition_done += 1
-        advance(1)
-
-    with ThreadPoolExecutor(max_workers=max(1, client.config.concurrency)) as ex:
-        list(ex.map(one, todo))
+            outcomes[model.name].recognition_done += len(items)
+    except (LLMError, UsageError) as e:  # the endpoint down for good, or a tier with one concept
+        with lock:
+            o = outcomes[model.name]
+            if o.status == "ok":
+                o.status, o.message = "endpoint failed", f"recognition stopped: {e}"
+        stop.set()

@@ -62,8 +62,8 @@ def _prices(values: tuple[str, ...], n: int) -> list[tuple[float, float] | None]
     "--scorer",
     default="pixel",
     show_default=True,
-    help="pixel (needs nothing; diversity only), clip:ARCH/PRETRAINED (open_clip, e.g. clip:ViT-B-32/laion2b_s34b_b79k, "
-    "or a local weight file), judge:MODEL (a vision-language model on --judge-endpoint).",
+    help="pixel (needs nothing; diversity only), clip:ARCH:PRETRAINED (open_clip, e.g. clip:ViT-B-32:laion2b_s34b_b79k, "
+    "or clip:ARCH:/path/to/weights), judge:MODEL (a vision-language model on --judge-endpoint).",
 )
 @click.option(
     "--judge-endpoint", metavar="URL", help="With --scorer judge:MODEL: its endpoint [default: OPENAI_BASE_URL]."
@@ -163,7 +163,11 @@ def checkup_cmd(models, endpoints, tiers, judge_endpoint, prices, out_dir, resum
         raise UsageError("--tiers names no tier")
     llm = {k: kw[k] for k in ("timeout", "retries", "backoff", "concurrency", "no_cache", "cache_dir")}
     llm.update(temperature=kw["temperature"], max_tokens=kw["max_tokens"])
-    options = {"endpoint": judge_endpoint} if judge_endpoint else {}
+    options = {"base_url": judge_endpoint} if judge_endpoint else {}
+    if cfg.scorer.startswith("judge:"):
+        options.update({k: llm[k] for k in ("timeout", "retries", "concurrency")})
+        if not llm["no_cache"]:
+            options["cache_dir"] = llm["cache_dir"]
     scorer = make_scorer(cfg.scorer, **options)  # missing weights: a clear UsageError, nothing asked
     out = Path(out_dir)
     results = run_checkup(
