@@ -279,6 +279,7 @@ def aggregate(cfg, records: list[dict], div: list[dict], tiers: list[str]) -> di
                 "diversity": mean_of(divs, cfg.seed),
                 "stdlib_rounds": len(stdlib_rounds),
                 "rounds_done": sum(r["rounds_done"] for r in rs),
+                "unfinished": sum(r["rounds_done"] < cfg.rounds for r in rs),
                 "prompt_tokens": sum(r["prompt_tokens"] for r in rs)
                 + sum((x.get("usage") or {}).get("prompt_tokens", 0) or 0 for x in recog),
                 "completion_tokens": sum(r["completion_tokens"] for r in rs)
@@ -384,8 +385,12 @@ def notes_for(cfg, agg: dict, tiers: list[str], outcomes: dict, scorer, extra: l
             out.append(
                 f"model {m.name}: no program compiled in any round ({ok}/{n} items) — nothing to score or recognise"
             )
-        if started < n:
-            out.append(f"model {m.name}: {n - started} of {n} items not started (the run stopped early)")
+        unfinished = sum(agg[m.name][t]["unfinished"] for t in tiers)
+        if unfinished:
+            out.append(
+                f"model {m.name}: {unfinished} of {n} items unfinished ({n - started} not started) — the run stopped "
+                "early; rerun with --resume"
+            )
     if not any(
         agg[m.name][t]["fidelity"][k]["top1"]["n"] for m in cfg.models for t in tiers for k in range(cfg.rounds)
     ):
@@ -446,20 +451,12 @@ def write_plots(out: Path, cfg, agg: dict, tiers: list[str], has_fidelity: bool)
         width = 0.8 / max(1, len(cfg.models))
         for i, m in enumerate(cfg.models):
             vals = [agg[m.name][t][key]["value"] or 0.0 for t in tiers]
-            errs = [
-                [
-                    (agg[m.name][t][key]["value"] or 0) - (agg[m.name][t][key]["low"] or 0)
-                    if agg[m.name][t][key]["low"] is not None
-                    else 0
-                    for t in tiers
-                ],
-                [
-                    (agg[m.name][t][key]["high"] or 0) - (agg[m.name][t][key]["value"] or 0)
-                    if agg[m.name][t][key]["high"] is not None
-                    else 0
-                    for t in tiers
-                ],
-            ]
+            errs = [[0.0] * len(tiers), [0.0] * len(tiers)]
+            for j, t in enumerate(tiers):
+                cell = agg[m.name][t][key]
+                if cell["value"] is not None and cell["low"] is not None:
+                    errs[0][j] = max(0.0, cell["value"] - cell["low"])  # Wilson bounds can sit a rounding off
+                    errs[1][j] = max(0.0, cell["high"] - cell["value"])
             xs = [j + i * width for j in range(len(tiers))]
             ax.bar(xs, vals, width, yerr=errs, capsize=3, label=m.name)
             if key == "recognition":

@@ -267,10 +267,10 @@ def run_checkup(
     from .scorers import make_scorer
 
     scorer = scorer or make_scorer(cfg.scorer)  # a missing weight file: UsageError before anything is asked
-    cfg = load_or_start(out, cfg, resume)
     pl = plan(cfg)
     if not pl.items:
         raise UsageError("nothing to check: " + ("; ".join(pl.notes) or "no tiers given"))
+    cfg = load_or_start(out, cfg, resume)
     clients = {}
     outcomes = {m.name: ModelOutcome() for m in cfg.models}
     try:
