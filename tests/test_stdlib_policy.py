@@ -126,3 +126,21 @@ def test_dataset_build_with_stdlib_none_fails_stdlib_programs(tmp_path):
         if policy == "none":
             fails = [json.loads(x) for x in (out / "failures.jsonl").read_text().splitlines()]
             assert any("E219" in (f.get("detail") or "") and f["program"] == "bird" for f in fails)
+
+
+def test_recognize_refuses_stdlib_programs_beyond_the_policy(tmp_path):
+    (tmp_path / "bird.vd").write_text("// concept: bird\n" + BIRD)
+    (tmp_path / "ball.vd").write_text("// concept: ball\n" + VALID)
+    with FakeOpenAI(default=lambda body: reply("A")) as srv:
+        r = CliRunner().invoke(
+            main, ["recognize", str(tmp_path / "bird.vd"), "--choices", "bird,fish", "--stdlib", "none"], env=srv.env()
+        )
+        assert r.exit_code == 2 and "use living" in r.output and "--stdlib all" in r.output
+        r = CliRunner().invoke(main, ["recognize", "--programs", str(tmp_path), "--stdlib", "shapes"], env=srv.env())
+        assert r.exit_code == 2 and "1 program(s)" in r.output and "bird.vd" in r.output
+        assert srv.count == 0
+        r = CliRunner().invoke(
+            main, ["recognize", "--programs", str(tmp_path), "--no-cache"], env=srv.env(), catch_exceptions=False
+        )
+        assert r.exit_code == 0, r.output
+        assert srv.count == 2

@@ -54,3 +54,10 @@ def stdlib_use(source: str | None) -> dict:
     calls: list[str] = []
     _calls(program.stmts, calls)
     return {"modules": modules, "components": sorted({c for c in calls if c in exported and c not in own})}
+
+
+def beyond(source: str | None, policy: str) -> list[str]:
+    """The stdlib modules a program uses that `policy` (all, shapes, none) does not allow."""
+    from ..modules import stdlib_allowed
+
+    return [m for m in stdlib_use(source)["modules"] if not stdlib_allowed(m, policy)]

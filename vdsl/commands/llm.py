@@ -346,8 +346,16 @@ def refine_cmd(
 @click.option("--limit", type=click.IntRange(1), help="Only the first N programs (sorted by path).")
 @click.option("--keep-comments", is_flag=True, help="Show comments too (the concept header is always removed).")
 @click.option("--results", type=click.Path(dir_okay=False), help="Write one JSON line per program here.")
+@click.option(
+    "--stdlib",
+    type=click.Choice(["all", "shapes", "none"]),
+    default="all",
+    show_default=True,
+    help="Refuse programs that `use` stdlib modules beyond this (shapes: shapes, solids, layout; none: builtins "
+    "only): a call such as bird() names the answer, measuring the stdlib instead of the model.",
+)
 @llm_options
-def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_comments, results, **kw):
+def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_comments, results, stdlib, **kw):
     """Ask a model which concept a program draws, from the program text alone.
 
     \b
@@ -365,6 +373,7 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
         if len(opts) < 2:
             raise UsageError("--choices needs at least two comma-separated concepts")
         source = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
+        _refuse_stdlib([(file, source)], stdlib)
         client = make_client(config_from_options(**llm))
         try:
             r = recognize_source(client, source, opts, keep_comments=keep_comments)
@@ -375,6 +384,10 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
             fail(1)
         click.echo(r.choice)
         return
+    if stdlib != "all":
+        from ..llm.recognize import collect_items
+
+        _refuse_stdlib([(it.key, it.source) for it in collect_items(Path(programs))[0]], stdlib)
     client = make_client(config_from_options(**llm))
     try:
         scored, skipped = recognize_folder(
@@ -404,6 +417,19 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
     )
     if results:
         atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))
+
+
+def _refuse_stdlib(programs: list[tuple[str, str]], policy: str) -> None:
+    """UsageError naming the programs that use stdlib modules beyond --stdlib (nothing is asked)."""
+    from ..checkup.stdlib_use import beyond
+
+    bad = [(name, mods) for name, src in programs if (mods := beyond(src, policy))]
+    if bad:
+        name, mods = bad[0]
+        raise UsageError(
+            f"{len(bad)} program(s) use the stdlib beyond --stdlib {policy} (e.g. {name}: use {', '.join(mods)}; "
+            "E219 for the checker); remove them, or pass --stdlib all to ask about them"
+        )
 
 
 COMMANDS = [prompt_cmd, refine_cmd, recognize_cmd]
