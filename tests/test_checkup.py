@@ -339,3 +339,67 @@ def test_run_checkup_raises_incomplete_run_for_an_unreachable_endpoint(tmp_path)
         run_checkup(cfg, tmp_path / "ck", llm, progress=False)
     assert "gone: endpoint failed" in str(e.value)
     assert "model gone: endpoint failed" in (tmp_path / "ck" / "leaderboard.md").read_text()
+
+
+def concept_colour(concept: str) -> str:
+    import hashlib
+
+    return "#" + hashlib.sha256(concept.encode()).hexdigest()[:6]
+
+
+def colour_model(body: dict) -> dict:
+    """Round 0 in grey; from round 1 on, in the colour its concept hashes to (which the scripted judge reads)."""
+    if body["messages"][0]["content"].startswith(RECOGNIZE):
+        return reply("A")
+    k = sum(m["role"] == "assistant" for m in body["messages"])
+    fill = "gray" if k == 0 else concept_colour(_concept(body))
+    return reply(fenced(f"canvas(width=64, height=64, background=white)\nrect(x=0, y=0, w=64, h=64, fill={fill})\n"))
+
+
+def colour_judge(body: dict) -> dict:
+    """Names the candidate whose colour the render's centre has (none when it matches no candidate)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    parts = body["messages"][-1]["content"]
+    url = next(p["image_url"]["url"] for p in parts if p["type"] == "image_url")
+    text = next(p["text"] for p in parts if p["type"] == "text")
+    cands = re.findall(r"^- (.+)$", text, re.M)
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as im:
+        r, g, b = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+    for c in cands:
+        h = concept_colour(c)
+        if all(abs(int(h[1 + 2 * i : 3 + 2 * i], 16) - v) <= 2 for i, v in enumerate((r, g, b))):
+            return reply(c)
+    return reply("I cannot tell")
+
+
+def test_judge_scorer_through_the_command_measures_improvement(tmp_path):
+    with FakeOpenAI(default=colour_model) as a, FakeOpenAI(default=colour_judge) as judge:
+        args = base_args(tmp_path)
+        args[args.index("--tiers") + 1] = "objects"
+        r = invoke(
+            "--model",
+            "painter",
+            "--endpoint",
+            a.base_url,
+            "--scorer",
+            "judge:fake-vlm",
+            "--judge-endpoint",
+            judge.base_url,
+            *args,
+        )
+        assert r.exit_code == 0, r.output
+        assert judge.count == 8  # 2 concepts x 2 samples x 2 rounds, each render judged once
+    res = json.loads((tmp_path / "ck" / "results.json").read_text())
+    assert res["scorer"]["name"] == "judge:fake-vlm"
+    c = res["results"]["painter"]["objects"]
+    assert c["fidelity"][0]["top1"]["k"] == 0 and c["fidelity"][1]["top1"]["k"] == 4
+    assert c["improvement_top1"]["value"] == 1.0
+    item = res["items"][0]
+    assert item["rounds"][1]["rank"] == 1 and item["rounds"][1]["chosen"] == item["concept"]
+    assert item["rounds"][0]["rank"] == 2
+    md = (tmp_path / "ck" / "leaderboard.md").read_text()
+    assert "| painter | objects | 4 |" in md and "(0/4)" in md and "(4/4)" in md

@@ -398,6 +398,11 @@ def notes_for(cfg, agg: dict, tiers: list[str], outcomes: dict, scorer, extra: l
             f"scorer {scorer.name}: no fidelity scores (it cannot judge what a render shows); improvement is "
             "reported as rounds compiled only — pass --scorer clip:... or judge:... to measure it"
         )
+    if cfg.samples > 1 and not any(agg[m.name][t]["diversity"]["n"] for m in cfg.models for t in tiers):
+        out.append(
+            f"scorer {scorer.name}: no diversity values (it has no diversity measure, or no concept had two "
+            "compiled samples); --scorer pixel or clip:... measures it"
+        )
     used = sum(agg[m.name][t]["stdlib_rounds"] for m in cfg.models for t in tiers)
     if used:
         out.append(
