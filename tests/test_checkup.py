@@ -403,3 +403,43 @@ def test_judge_scorer_through_the_command_measures_improvement(tmp_path):
     assert item["rounds"][0]["rank"] == 2
     md = (tmp_path / "ck" / "leaderboard.md").read_text()
     assert "| painter | objects | 4 |" in md and "(0/4)" in md and "(4/4)" in md
+
+
+def test_ctrl_c_leaves_a_report_and_resume_finishes(tmp_path):
+    import os
+    import signal
+    import sys
+    import time
+
+    from fake_openai_server import sleep
+
+    with FakeOpenAI(default=lambda body: sleep(0.3, good_model(body))) as a:
+        cmd = [
+            sys.executable,
+            "-m",
+            "vdsl.cli",
+            "checkup",
+            "--model",
+            "m",
+            "--endpoint",
+            a.base_url,
+            *base_args(tmp_path),
+        ]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "k"}
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list((tmp_path / "ck").glob("runs/*/*/*/*/round_0.png")):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "--resume" in err
+        md = (tmp_path / "ck" / "leaderboard.md").read_text()
+        assert "model m: stopped by Ctrl-C" in md and "items unfinished" in md
+        r = invoke("--model", "m", "--endpoint", a.base_url, *base_args(tmp_path), "--resume")
+        assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "ck" / "results.json").read_text())
+    assert res["models"]["m"]["status"] == "ok"
+    assert all(res["results"]["m"][t]["rounds_compiled"]["k"] == 8 for t in ("shapes", "objects"))
+    assert sum(res["results"]["m"][t]["recognition"]["n"] for t in ("shapes", "objects")) == 8
