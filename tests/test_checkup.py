@@ -394,7 +394,7 @@ def test_judge_scorer_through_the_command_measures_improvement(tmp_path):
         assert r.exit_code == 0, r.output
         assert judge.count == 8  # 2 concepts x 2 samples x 2 rounds, each render judged once
     res = json.loads((tmp_path / "ck" / "results.json").read_text())
-    assert res["scorer"]["name"] == "judge:fake-vlm"
+    assert res["scorer"]["name"] == "judge:fake-vlm" and len(res["scorer"]["replies"]) == 8
     c = res["results"]["painter"]["objects"]
     assert c["fidelity"][0]["top1"]["k"] == 0 and c["fidelity"][1]["top1"]["k"] == 4
     assert c["improvement_top1"]["value"] == 1.0

@@ -613,6 +613,8 @@ def write_report(out: Path, cfg, pl, scorer, outcomes: dict) -> dict:
         "items": records,
         "diversity": div,
     }
+    if getattr(scorer, "replies", None):  # a judge's every reply, for audit
+        results["scorer"]["replies"] = list(scorer.replies)
     atomic_write(out / "results.json", json.dumps(results, indent=1, default=str) + "\n", fsync=True)
     head, rows = leaderboard_rows(cfg, agg, tiers, has_fidelity)
     md = [
