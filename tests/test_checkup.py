@@ -284,6 +284,13 @@ def test_scorer_without_weights_is_a_clear_error_and_nothing_is_asked(tmp_path):
         assert a.count == 0 and not (tmp_path / "ck").exists()
 
 
+def test_no_endpoint_is_exit_2_and_writes_nothing(tmp_path):
+    env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None}
+    r = CliRunner().invoke(main, ["checkup", "--model", "m", *base_args(tmp_path)], env=env)
+    assert r.exit_code == 2 and "OPENAI_BASE_URL" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "ck").exists()
+
+
 def test_empty_tier_is_a_report_line_and_only_empty_tiers_an_error(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("# no concepts here\n")

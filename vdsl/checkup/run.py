@@ -270,12 +270,12 @@ def run_checkup(
     pl = plan(cfg)
     if not pl.items:
         raise UsageError("nothing to check: " + ("; ".join(pl.notes) or "no tiers given"))
-    cfg = load_or_start(out, cfg, resume)
     clients = {}
     outcomes = {m.name: ModelOutcome() for m in cfg.models}
     try:
-        for m in cfg.models:
+        for m in cfg.models:  # no endpoint configured: EndpointNotConfigured (exit 2) before anything is written
             clients[m.name] = model_client(cfg, m, llm)
+        cfg = load_or_start(out, cfg, resume)
         stop_all = threading.Event()
         stops = {m.name: threading.Event() for m in cfg.models}
         lock = threading.Lock()
