@@ -75,10 +75,12 @@ class CheckupConfig:
         known = {f for f in cls.__dataclass_fields__}
         return cls(models=models, **{k: v for k, v in d.items() if k in known})
 
-    # the settings a resume must share with the start (endpoints and prices may change)
+    # the settings a resume must share with the start: what decides the questions asked (endpoints,
+    # prices and the scorer may change: a finished run can be scored again with another scorer)
     def identity(self) -> dict:
         d = self.to_dict()
         d["models"] = [m["name"] for m in d["models"]]
+        d.pop("scorer", None)
         return d
 
 
