@@ -164,6 +164,11 @@ class ClipScorer:
             if tags and pretrained not in tags:
                 raise UsageError(f"open_clip has no weights {pretrained!r} for {model} (it has: {', '.join(tags)})")
         try:
+            if pretrained and not _looks_like_path(pretrained):
+                # fetch (or find in the cache) the checkpoint before building a large model for nothing
+                from open_clip.pretrained import download_pretrained, get_pretrained_cfg
+
+                download_pretrained(get_pretrained_cfg(model, pretrained), cache_dir=cache_dir)
             net, _, preprocess = open_clip.create_model_and_transforms(
                 model, pretrained=pretrained or None, device=device, cache_dir=cache_dir
             )

@@ -14,7 +14,7 @@ from ..concepts import slugify
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
 from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
-from ..llm.recognize import recognize_folder, recognize_source, split_choices
+from ..llm.recognize import recognize_source, split_choices
 from ..llm.files import read_jsonl
 from ..llm.refine import (
     SAMPLING_KEYS,
@@ -333,19 +333,43 @@ def refine_cmd(
 @click.option(
     "--programs",
     type=click.Path(exists=True, file_okay=False),
-    help="A folder of programs whose `// concept:` headers are known: score accuracy.",
+    help="A folder of programs whose `// concept:` headers are known (e.g. the corpus, examples/): score accuracy.",
+)
+@click.option(
+    "--runs",
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of `vdsl refine` runs: does the model recognise its own drawings (each run's last working round)?",
 )
 @click.option(
     "--distractors",
     type=click.IntRange(1, 25),
     default=4,
     show_default=True,
-    help="Wrong choices per program, drawn from the other programs' concepts.",
+    help="Wrong choices per program, drawn from the concepts of the same tier (all programs, before --limit).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for drawing distractors and order.")
-@click.option("--limit", type=click.IntRange(1), help="Only the first N programs (sorted by path).")
+@click.option("--limit", type=click.IntRange(1), help="Only N programs, taken in turn from each tier (seeded).")
 @click.option("--keep-comments", is_flag=True, help="Show comments too (the concept header is always removed).")
-@click.option("--results", type=click.Path(dir_okay=False), help="Write one JSON line per program here.")
+@click.option(
+    "--anonymize/--no-anonymize",
+    default=True,
+    show_default=True,
+    help="Rename the program's own identifiers, drop labels and replace free-text strings (it still compiles).",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False),
+    help="One JSON line per program, written as each is answered (partial results survive a failure).",
+)
+@click.option("--resume", is_flag=True, help="With --results: keep the answers already there and ask the rest.")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False), help="Write the summary as JSON here.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0.01),
+    metavar="SECONDS",
+    help="Stop asking after this many seconds; what was answered is kept (--results, then --resume).",
+)
+@click.option("--progress/--no-progress", default=True, help="Print one line per answer on stderr as it comes.")
 @click.option(
     "--stdlib",
     type=click.Choice(["all", "shapes", "none"]),
@@ -355,19 +379,50 @@ def refine_cmd(
     "only): a call such as bird() names the answer, measuring the stdlib instead of the model.",
 )
 @llm_options
-def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_comments, results, stdlib, **kw):
+def recognize_cmd(
+    file,
+    choices,
+    programs,
+    runs,
+    distractors,
+    seed,
+    limit,
+    keep_comments,
+    anonymize,
+    results,
+    resume,
+    summary_path,
+    deadline,
+    progress,
+    stdlib,
+    **kw,
+):
     """Ask a model which concept a program draws, from the program text alone.
 
     \b
     vdsl recognize scene.vd --choices "sky,lake,terrace,traffic light,sandy beach"
-    vdsl recognize --programs examples/ --distractors 4
+    vdsl recognize --programs examples/ --distractors 4 --results rec.jsonl
+    vdsl recognize --runs runs/batch --results own.jsonl
 
     The image is never shown. The program's `// concept:` header is removed, and comments too unless
-    --keep-comments. With --programs, prints each answer and the accuracy (and chance level).
+    --keep-comments; its identifiers, labels and strings are anonymised unless --no-anonymize. With
+    --programs or --runs, prints each answer, the accuracy with its 95% interval and chance level, and the
+    answers by letter position; a reply whose letter and name disagree is flagged and counted wrong.
     """
+    from ..llm.recognize import (
+        RecognitionStopped,
+        collect_items,
+        collect_runs,
+        pool_by_tier,
+        recognize_items,
+        stratified_limit,
+        summarize,
+        tier_pool,
+    )
+
     llm = pop_llm_options(kw)
-    if bool(file) == bool(programs):
-        raise UsageError("give a program FILE with --choices, or --programs DIR")
+    if sum(map(bool, (file, programs, runs))) != 1:
+        raise UsageError("give a program FILE with --choices, or --programs DIR, or --runs DIR")
     if file:
         opts = split_choices(choices or "")
         if len(opts) < 2:
@@ -376,47 +431,138 @@ def recognize_cmd(file, choices, programs, distractors, seed, limit, keep_commen
         _refuse_stdlib([(file, source)], stdlib)
         client = make_client(config_from_options(**llm))
         try:
-            r = recognize_source(client, source, opts, keep_comments=keep_comments)
+            r = recognize_source(client, source, opts, keep_comments=keep_comments, anonymize=anonymize)
         finally:
             client.close()
         if r.index is None:
-            click.echo(f"could not tell which choice the answer names; the reply was:\n{r.reply}", err=True)
+            why = r.flag or "could not tell which choice the answer names"
+            click.echo(f"{why}; the reply was:\n{r.reply}", err=True)
             fail(1)
         click.echo(r.choice)
         return
+    results_path = Path(results) if results else None
+    if resume and results_path is None:
+        raise UsageError("--resume needs --results FILE (the answers to keep)")
+    if results_path is not None and results_path.exists() and not resume:
+        raise UsageError(f"{results_path} exists: pass --resume to continue it, or remove it")
+    root = Path(programs or runs)
+    if programs:
+        items, skipped = collect_items(root)
+        pools = pool_by_tier(items)
+        what = "file(s) without a concept header"
+    else:
+        items, skipped = collect_runs(root)
+        pools = tier_pool(items)
+        what = "run(s) without a concept or a working round"
     if stdlib != "all":
-        from ..llm.recognize import collect_items
-
-        _refuse_stdlib([(it.key, it.source) for it in collect_items(Path(programs))[0]], stdlib)
-    client = make_client(config_from_options(**llm))
-    try:
-        scored, skipped = recognize_folder(
-            client, Path(programs), distractors=distractors, seed=seed, limit=limit, keep_comments=keep_comments
+        _refuse_stdlib([(it.key, it.source) for it in items], stdlib)
+    if len({c.lower() for names in pools.values() for c in names}) < 2:
+        raise UsageError(
+            f"{root} needs programs of at least two different concepts"
+            + (" (`// concept: NAME` headers)" if programs else " (refine runs with a working round)")
+            + f"; found {sum(len(v) for v in pools.values())}"
         )
+    for tier, names in list(pools.items()):
+        if len(names) < 2:  # a tier with one concept borrows from every tier
+            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
+    chosen = stratified_limit(items, limit, seed) if limit else items
+
+    def show(done: int, total: int, s) -> None:
+        if progress:
+            mark = "err" if s.answer.error else ("ok" if s.correct else ("flag" if s.answer.flag else "miss"))
+            click.echo(f"[{done}/{total}] {mark:4} {s.file}", err=True)
+
+    client = make_client(config_from_options(**llm))
+    stopped = None
+    try:
+        scored = recognize_items(
+            client,
+            chosen,
+            pool=pools,
+            distractors=distractors,
+            seed=seed,
+            anonymize=anonymize,
+            keep_comments=keep_comments,
+            journal=results_path,
+            progress=show,
+            deadline=time.monotonic() + deadline if deadline else None,
+        )
+    except RecognitionStopped as e:
+        scored, stopped = e.scored, e.cause
     finally:
         client.close()
-    correct = sum(s.correct for s in scored)
-    rejected = sum(s.answer.error is not None for s in scored)
-    unparsed = sum(s.answer.index is None for s in scored) - rejected
     for s in scored:
         if s.answer.error is not None:
             click.echo(f"err  {s.file}: {s.concept} -> {s.answer.error}")
             continue
-        mark = "ok  " if s.correct else ("??  " if s.answer.index is None else "miss")
+        mark = "ok  " if s.correct else ("flag" if s.answer.flag else ("??  " if s.answer.index is None else "miss"))
         click.echo(
             f"{mark} {s.file}: {s.concept} -> {s.answer.choice if s.answer.choice is not None else '(no choice)'}"
-            f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]"
+            + (f" ({s.answer.flag})" if s.answer.flag else "")
+            + f"   [{', '.join(f'{letter(i)}) {c}' for i, c in enumerate(s.choices))}]"
         )
-    n = len(scored)
-    chance = sum(1 / len(s.choices) for s in scored) / n if n else 0.0
-    click.echo(
-        f"accuracy: {correct}/{n} = {100 * correct / n:.1f}% (chance {100 * chance:.1f}%)"
-        + (f"; {unparsed} answer(s) named no choice" if unparsed else "")
-        + (f"; {rejected} request(s) rejected by the endpoint (counted wrong)" if rejected else "")
-        + (f"; {skipped} file(s) without a concept header skipped" if skipped else "")
+    summary = summarize(scored)
+    summary.update(
+        distractors=distractors,
+        seed=seed,
+        anonymized=anonymize,
+        pool={t: len(v) for t, v in sorted(pools.items())},
+        planned=len(chosen),
+        skipped=skipped,
+        stopped=None if stopped is None else str(stopped),
     )
-    if results:
-        atomic_write(Path(results), "".join(json.dumps(s.to_dict()) + "\n" for s in scored))
+    for line in summary_lines(summary, what):
+        click.echo(line)
+    if summary_path:
+        atomic_write(Path(summary_path), json.dumps(summary, indent=2) + "\n")
+    if stopped is not None:
+        if isinstance(stopped, KeyboardInterrupt | Interrupted):
+            raise Interrupted(
+                "stopped" + (f"; {results_path} keeps the answers: --resume continues" if results_path else "")
+            )
+        raise IncompleteRun(
+            f"stopped after {len(scored)} of {len(chosen)} programs: {stopped}\n"
+            + (
+                f"{results_path} keeps the answers so far: rerun with --resume to ask the rest"
+                if results_path
+                else "pass --results FILE to keep answers across runs"
+            )
+        )
+
+
+def summary_lines(s: dict, skipped_what: str = "file(s) skipped") -> list[str]:
+    """The summary of a scored folder as printed: accuracy with its interval and chance, letters, tiers."""
+
+    def acc(d: dict) -> str:
+        if not d["n"]:
+            return "no programs answered"
+        lo, hi = d["ci95"]
+        return (
+            f"{d['correct']}/{d['n']} = {100 * d['accuracy']:.1f}% "
+            f"(95% CI {100 * lo:.1f}-{100 * hi:.1f}%; chance {100 * d['chance']:.1f}%)"
+        )
+
+    def letters(d: dict) -> str:
+        ans = ", ".join(f"{k} {v}" for k, v in d["answers_by_letter"].items()) or "none"
+        tru = ", ".join(f"{k} {v}" for k, v in d["truth_by_letter"].items()) or "none"
+        return f"answers by letter: {ans} (the true concept was at: {tru})"
+
+    out = [
+        f"accuracy: {acc(s)}"
+        + (f"; {s['unparsed']} answer(s) named no choice" if s["unparsed"] else "")
+        + (f"; {s['flagged']} flagged (letter and name disagree, counted wrong)" if s["flagged"] else "")
+        + (f"; {s['rejected']} request(s) rejected by the endpoint (counted wrong)" if s["rejected"] else "")
+        + (f"; {s['skipped']} {skipped_what} skipped" if s.get("skipped") else ""),
+        letters(s),
+    ]
+    for tier, d in s.get("by_tier", {}).items():
+        out.append(f"  {tier or '(no tier)'}: {acc(d)}")
+    pool = ", ".join(f"{t or '(no tier)'} {n}" for t, n in s.get("pool", {}).items())
+    out.append(
+        f"distractors: {s['distractors']} per program, seed {s['seed']}, from the same tier's concepts ({pool});"
+        f" programs {'anonymised' if s['anonymized'] else 'shown as written'}"
+    )
+    return out
 
 
 def _refuse_stdlib(programs: list[tuple[str, str]], policy: str) -> None:

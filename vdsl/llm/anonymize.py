@@ -8,8 +8,8 @@ import re
 
 from .. import nodes as n
 
-# a string that is SVG path data (kept: it is geometry, and renaming it would break the drawing)
-_PATH_DATA = re.compile(r"^\s*[Mm][\s\dMmLlHhVvCcSsQqTtAaZzEe.,+-]*$")
+# a string that is SVG path data, or a piece of it joined at run time ("M ", " l ", "Z"): kept, it is geometry
+_PATH_DATA = re.compile(r"^[\s\dMmLlHhVvCcSsQqTtAaZzEe.,+-]*$")
 
 
 def _builtin_strings() -> tuple[set[str], dict[str, set[str]]]:
@@ -87,7 +87,8 @@ def anonymize_program(program: n.Program, strings: bool = True) -> n.Program:
     texts: dict[str, str] = {}
 
     def text(s: str) -> str:
-        if not strings or s in choices or _PATH_DATA.match(s) or not s.strip():
+        path_piece = _PATH_DATA.match(s) and (len(s.strip()) <= 1 or re.search(r"[\d\s]", s))
+        if not strings or s in choices or path_piece or not s.strip():
             return s
         if s not in texts:
             texts[s] = f"s{len(texts) + 1}"
@@ -169,18 +170,22 @@ def anonymize_program(program: n.Program, strings: bool = True) -> n.Program:
 
 
 def anonymize_source(source: str, strings: bool = True) -> str:
-    """The program anonymised and reformatted; when it would no longer compile (a string used in a way the
-    rules above miss), strings are kept; a program that does not parse is returned as it was."""
+    """The program anonymised and reformatted; when it would no longer compile or run (a string used in a
+    way the rules above miss), strings are kept; a program that does not parse is returned as it was."""
     from ..api import compile as compile_program
     from ..format import format_program
     from ..syntax import parse
 
-    before = compile_program(source)
+    def works(text: str) -> bool:  # compiles and runs (seed 0): the model is shown a working program
+        prog = compile_program(text)
+        return prog.ok and prog.evaluate(0)[0] is not None
+
+    before = works(source)
     for keep_strings in (False, True) if strings else (True,):
         program, _ = parse(source)
         if program is None:
             return source
         out = format_program(anonymize_program(program, strings=not keep_strings))
-        if not before.ok or compile_program(out).ok:
+        if not before or works(out):
             return out
     return source

@@ -304,6 +304,15 @@ class Journal:
                 f.flush()
 
 
+class RecognitionStopped(Exception):
+    """The run stopped early (endpoint down, deadline, Ctrl-C): `scored` holds what finished (already in the
+    journal), `cause` the error that stopped it."""
+
+    def __init__(self, scored: list[Scored], cause: BaseException):
+        super().__init__(str(cause))
+        self.scored, self.cause = scored, cause
+
+
 def recognize_items(
     client,
     items: Sequence[Item],
@@ -322,7 +331,7 @@ def recognize_items(
     as they finish; items already there are reused. A rejected request scores that item as an error and
     goes on; an endpoint down for good, the deadline or Ctrl-C raises with the journal consistent."""
     from ..errors import UsageError
-    from .client import REJECTED, LLMError
+    from .client import DEADLINE, REJECTED, LLMError
 
     pools = pool_by_tier(items, None) if pool is None else {t: list(v) for t, v in pool.items()}
     for it in items:
@@ -343,7 +352,7 @@ def recognize_items(
             s = Scored.from_dict(prev)
         else:
             if deadline is not None and time.monotonic() >= deadline:
-                raise LLMError("the run's --deadline passed", kind="deadline")
+                raise LLMError("the run's --deadline passed", kind=DEADLINE)
             opts = choices_for(it.key, it.concept, pools.get(it.tier, []), distractors, seed)
             try:
                 answer = recognize_source(
@@ -362,15 +371,23 @@ def recognize_items(
                 progress(done_n, total, s)
 
     workers = max(1, getattr(getattr(client, "config", None), "concurrency", 1))
+    stop = threading.Event()
+
+    def job(i: int) -> None:
+        if not stop.is_set():  # after a failure, the queued items are not asked
+            ask(i)
+
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        futures = [ex.submit(ask, i) for i in range(total)]
+        futures = [ex.submit(job, i) for i in range(total)]
         try:
             for f in futures:
                 f.result()
-        except BaseException:
+        except BaseException as e:
+            stop.set()
             for f in futures:
                 f.cancel()
-            raise
+            ex.shutdown(wait=True)
+            raise RecognitionStopped([s for s in out if s is not None], e) from e
     return [s for s in out if s is not None]
 
 
@@ -387,12 +404,13 @@ def recognize_drawings(
     deadline: float | None = None,
 ) -> list[Scored]:
     """Does the model recognise what it drew? `drawings` are (source, true concept, tier); each is keyed
-    `tier/concept/#i` in order. `pool` maps a tier to its candidate concepts (default: the drawings' own)."""
+    `tier/concept/#i` in order. `pool` maps a tier to its candidate concepts (default: the drawings' own
+    concepts and every shipped concept of their tier)."""
     items = [Item(f"{tier}/{concept}/#{i}", src, concept, tier) for i, (src, concept, tier) in enumerate(drawings)]
     return recognize_items(
         client,
         items,
-        pool=pool,
+        pool=tier_pool(items) if pool is None else pool,
         distractors=distractors,
         seed=seed,
         anonymize=anonymize,
@@ -461,3 +479,41 @@ def stratified_limit(items: Sequence[Item], limit: int, seed: int) -> list[Item]
                 picked.append(q.pop(0))
     keep = {id(it) for it in picked}
     return [it for it in items if id(it) in keep]
+
+
+def collect_runs(root: Path) -> tuple[list[Item], int]:
+    """The model's own drawings: an Item for every refine run under root (a folder with transcript.jsonl),
+    holding its last round that compiled (`round_K.vd`), its concept (from the run's start event) and tier
+    (the start event's, else the shipped concept list's, else ""); and how many runs had no working round."""
+    from ..concepts import lookup
+    from .files import read_jsonl
+    from .report import TRANSCRIPT
+
+    out, skipped = [], 0
+    for t in sorted(root.rglob(TRANSCRIPT)):
+        d = t.parent
+        start = next((e for e in read_jsonl(t) if e.get("event") == "start"), None)
+        rounds = sorted(
+            (int(m.group(1)), p) for p in d.glob("round_*.vd") if (m := re.fullmatch(r"round_(\d+)\.vd", p.name))
+        )
+        concept = (start or {}).get("concept") or ""
+        if not concept or not rounds:
+            skipped += 1
+            continue
+        tier = (start or {}).get("tier") or ""
+        if not tier:
+            known = lookup(concept)
+            tier = known.tier if known is not None else ""
+        k, path = rounds[-1]
+        key = (d.relative_to(root).as_posix() if d != root else d.name) + f"/round_{k}.vd"
+        out.append(Item(key, path.read_text(encoding="utf-8", errors="replace"), concept, tier))
+    return out, skipped
+
+
+def tier_pool(items: Sequence[Item]) -> dict[str, list[str]]:
+    """The items' concepts by tier, plus every shipped concept of each shipped tier they use (so the
+    distractors of a model's own drawings come from the whole tier, not only what it drew)."""
+    from ..concepts import TIERS, load_concepts
+
+    extra = {t: [c.name for c in load_concepts(t)] for t in {it.tier for it in items} if t in TIERS}
+    return pool_by_tier(items, extra)
