@@ -450,3 +450,33 @@ def test_ctrl_c_leaves_a_report_and_resume_finishes(tmp_path):
     assert res["models"]["m"]["status"] == "ok"
     assert all(res["results"]["m"][t]["rounds_compiled"]["k"] == 8 for t in ("shapes", "objects"))
     assert sum(res["results"]["m"][t]["recognition"]["n"] for t in ("shapes", "objects")) == 8
+
+
+def test_clip_scorer_plumbing_through_the_check_up(tmp_path, monkeypatch):
+    """open_clip's own code path on a tiny random model (no weights here): CLIP scores, ranks among the
+    candidates and embedding diversity reach results.json (the values are meaningless, the plumbing is not)."""
+    pytest.importorskip("open_clip")
+    import torch
+
+    from test_checkup_scorers import TINY
+    from vdsl.checkup.scorers import make_scorer
+
+    (tmp_path / "vdsl-tiny-clip.json").write_text(json.dumps(TINY))
+    torch.manual_seed(0)
+    scorer = make_scorer("clip:vdsl-tiny-clip", model_config=tmp_path / "vdsl-tiny-clip.json", random_weights=True)
+    cfg = CheckupConfig(
+        models=[ModelSpec("painter")], tiers=["objects"], concepts_per_tier=2, samples=2, rounds=2, candidates=5
+    )
+    with FakeOpenAI(default=colour_model) as a:
+        monkeypatch.setenv("OPENAI_BASE_URL", a.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "k")
+        res = run_checkup(
+            cfg, tmp_path / "ck", {"cache_dir": str(tmp_path / "cache"), "backoff": 0}, progress=False, scorer=scorer
+        )
+    assert res["scorer"]["name"] == "clip:vdsl-tiny-clip:random"
+    assert len(res["candidates"]["objects"]) == 5
+    rounds = [r for i in res["items"] for r in i["rounds"]]
+    assert len(rounds) == 8 and all(1 <= r["rank"] <= 5 and r["score"] is not None for r in rounds)
+    c = res["results"]["painter"]["objects"]
+    assert c["fidelity"][0]["top1"]["n"] == 4 and c["fidelity"][0]["score"]["n"] == 4
+    assert c["diversity"]["n"] == 2 and c["diversity"]["value"] >= 0
