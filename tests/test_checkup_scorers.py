@@ -209,7 +209,7 @@ def test_judge_picks_from_shuffled_candidates(tmp_path):
 
 def test_judge_rejected_request_goes_on_fatal_stops(tmp_path):
     with FakeOpenAI([status(400, message="image too large"), reply("cat")]) as srv:
-        s = make_scorer("judge:m", base_url=srv.base_url, retries=0)
+        s = make_scorer("judge:m", base_url=srv.base_url, retries=0, concurrency=1)  # in order: the script is
         got = s.fidelity([solid("red"), solid("blue")], ["cat", "cat"], ["cat", "dog"])
     assert got == [Fidelity(2, "", None), Fidelity(1, "cat", None)]
     assert "image too large" in s.replies[0]["error"]

@@ -300,11 +300,16 @@ def test_partial_results_survive_a_failure_and_resume_asks_the_rest(tmp_path):
     assert "accuracy: " in r.output and "Traceback" not in r.output
     kept = [json.loads(l) for l in res.read_text().splitlines()]
     assert len(kept) == 3
+    with res.open("a") as f:
+        f.write('{"file": "b/cat.vd", "concept": "ca')  # a line cut by a crash: ignored, then dropped
     with FakeOpenAI(default=oracle(set(CONCEPTS))) as srv:
+        r = run(srv, tmp_path, "--programs", str(progs), "--results", str(res), "--resume", "--seed", "5")
+        assert r.exit_code == 2 and "holds answers to other questions" in r.output and srv.count == 0
         r = run(srv, tmp_path, "--programs", str(progs), "--results", str(res), "--resume", "--no-cache")
         assert r.exit_code == 0, r.output
         assert srv.count == 3  # only the rest
-    assert len(res.read_text().splitlines()) == 6 and "/6 = " in r.output
+    lines = [json.loads(l) for l in res.read_text().splitlines()]
+    assert len(lines) == 6 and len({l["file"] for l in lines}) == 6 and "/6 = " in r.output
 
 
 def test_deadline_stops_the_run_with_a_clear_message(tmp_path):
@@ -374,3 +379,39 @@ def test_stopped_runs_raise_with_what_finished():
     with pytest.raises(RecognitionStopped) as e:
         recognize_items(Down(), items)
     assert e.value.scored == [] and "down for good" in str(e.value.cause)
+
+
+def test_ctrl_c_keeps_the_answers_so_far(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from fake_openai_server import sleep
+
+    progs = tmp_path / "progs"
+    make_programs(progs)
+    res = tmp_path / "res.jsonl"
+    arrived = threading.Event()
+    with FakeOpenAI([reply("A"), reply("B"), sleep(30, reply("C"))], default=reply("D")) as srv:
+        srv.on_request = lambda body: arrived.set() if srv.count == 3 else None
+        env = {**os.environ, **srv.env(), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        cmd = [sys.executable, "-m", "vdsl.cli", "recognize", "--programs", str(progs), "--results", str(res)]
+        proc = subprocess.Popen(
+            [*cmd, "--no-cache", "--concurrency", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert arrived.wait(60), "the third request never came"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        assert "--resume continues" in err and "Traceback" not in err
+        assert len(res.read_text().splitlines()) == 2

@@ -437,7 +437,7 @@ def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes
     runs/<model>/recognition.jsonl, so a resume asks only what is missing."""
     from ..llm.client import LLMError
     from ..llm.recognize import Item as RecItem
-    from ..llm.recognize import recognize_items
+    from ..llm.recognize import RecognitionStopped, recognize_items
 
     items = []
     for it in pl.items:
@@ -463,7 +463,9 @@ def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes
         )
         with lock:
             outcomes[model.name].recognition_done += len(items)
-    except (LLMError, UsageError) as e:  # the endpoint down for good, or a tier with one concept
+    except (LLMError, UsageError, RecognitionStopped) as e:  # the endpoint down for good, a one-concept tier
+        if isinstance(e, RecognitionStopped) and not isinstance(e.cause, Exception):
+            raise e.cause from None  # Ctrl-C or SIGTERM
         with lock:
             o = outcomes[model.name]
             if o.status == "ok":

@@ -132,7 +132,7 @@ class ClipScorer:
         pretrained: str | None = CLIP_DEFAULT_PRETRAINED,
         *,
         model_config: str | os.PathLike | None = None,
-        device: str = "cpu",
+        device: str = "auto",
         template: str = CLIP_TEMPLATE,
         cache_dir: str | None = None,
     ):
@@ -144,6 +144,8 @@ class ClipScorer:
                 f"the CLIP scorer needs open_clip and torch ({e.name} is missing): pip install 'vdsl[checkup]'"
             ) from None
         self._torch = torch
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         if model_config is not None:
             cfg = Path(model_config).expanduser()
             if not cfg.is_file():
@@ -282,35 +284,42 @@ class JudgeScorer:
         self.replies: list[dict] = []  # {"truth", "candidates", "reply", "chosen", "error"} per image judged
 
     def fidelity(self, images, truths, candidates):
+        import hashlib
         import io
+        from concurrent.futures import ThreadPoolExecutor
 
         from ..llm.client import REJECTED, LLMError
         from ..llm.extract import parse_choice
         from ..llm.refine import vision_url
 
         _check_truths(images, truths, candidates)
-        out = []
-        for i, (im, truth) in enumerate(zip(images, truths, strict=True)):
+
+        def judge(pair) -> dict:
+            im, truth = pair
             buf = io.BytesIO()
             im.save(buf, "PNG")
             png = buf.getvalue()
-            import hashlib
-
             opts = shuffled_candidates(list(candidates), self.seed, f"{truth}:{hashlib.sha256(png).hexdigest()[:16]}")
             error, reply, chosen = None, "", ""
-            try:
-                comp = self._client.complete(judge_messages(vision_url(png), opts), sample=f"judge:{i}", temperature=0)
+            try:  # the request holds the image and the order: the same question is answered from the cache
+                comp = self._client.complete(judge_messages(vision_url(png), opts), sample="judge", temperature=0)
                 reply = comp.text
                 k = parse_choice(reply, opts)
                 chosen = "" if k is None else opts[k]
             except LLMError as e:
-                if e.kind != REJECTED:
+                if e.kind != REJECTED:  # the endpoint is down or refuses us: the caller decides
                     raise
-                error = str(e)
-            self.replies.append({"truth": truth, "candidates": opts, "reply": reply, "chosen": chosen, "error": error})
-            rank = 1 if chosen and chosen.strip().lower() == truth.strip().lower() else 2
-            out.append(Fidelity(rank, chosen, None))
-        return out
+                error = str(e)  # this image only (e.g. too large): go on
+            return {"truth": truth, "candidates": opts, "reply": reply, "chosen": chosen, "error": error}
+
+        workers = max(1, getattr(self._client.config, "concurrency", 1))
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            judged = list(ex.map(judge, zip(images, truths, strict=True)))
+        self.replies.extend(judged)
+        return [
+            Fidelity(1 if j["chosen"] and j["chosen"].lower() == j["truth"].strip().lower() else 2, j["chosen"], None)
+            for j in judged
+        ]
 
     def diversity(self, images):
         return None
@@ -321,7 +330,8 @@ SPEC_HELP = "pixel | clip[:MODEL[:PRETRAINED_TAG_OR_PATH]] | judge:MODEL"
 
 
 def make_scorer(spec: str, **options: Any) -> Scorer:
-    """A scorer from its spec. Options: for clip, model_config (a JSON config to register), device,
+    """A scorer from its spec. Options: for clip, model_config (a JSON config to register), device ("auto":
+    cuda when there is one),
     cache_dir, random_weights (no weights: plumbing tests only); for judge, client (an LLMClient) or
     base_url / api_key / env / cache_dir / timeout / retries, and seed."""
     spec = (spec or "").strip()

@@ -173,6 +173,14 @@ def prompt_cmd(token_target, stats, stdlib):
     help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry only: "
     "shapes, solids, layout); none (builtins only). A `use` beyond it is E219.  [default: all]",
 )
+@click.option(
+    "--compare",
+    "compare_runs",
+    is_flag=True,
+    help="Put the RUN folders given side by side (samples or models; batches concept by concept) in one "
+    "HTML page: --out FILE.html, else compare.html.",
+)
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False))
 @llm_options
 def refine_cmd(
     concept,
@@ -192,6 +200,8 @@ def refine_cmd(
     allow_changed_settings,
     price,
     stdlib,
+    compare_runs,
+    runs,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -202,6 +212,7 @@ def refine_cmd(
     vdsl refine --concept "a lighthouse" --feedback vision
     vdsl refine --out runs/parrot --resume
     vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
+    vdsl refine --compare runs/parrot-gpt runs/parrot-qwen --out compare.html
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
     transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
@@ -209,6 +220,17 @@ def refine_cmd(
     endpoint configured, 130 when interrupted.
     """
     llm = pop_llm_options(kw)
+    if runs or compare_runs:
+        if not compare_runs:
+            raise click.UsageError(f"unexpected argument {runs[0]!r} (folders go with --compare)")
+        from ..llm.compare import compare_html
+
+        target = Path(out_dir or "compare.html")
+        target = target if target.suffix == ".html" else target / "compare.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, compare_html([Path(r) for r in runs]))
+        click.echo(f"compared {len(runs)} runs -> {target}", err=True)
+        return
     run_deadline = time.monotonic() + deadline if deadline else None
     ctx = click.get_current_context()
     explicit = {
@@ -516,6 +538,8 @@ def recognize_cmd(
     if summary_path:
         atomic_write(Path(summary_path), json.dumps(summary, indent=2) + "\n")
     if stopped is not None:
+        if not isinstance(stopped, Exception | KeyboardInterrupt):  # SIGTERM: exit 143, as the group maps it
+            raise stopped
         if isinstance(stopped, KeyboardInterrupt | Interrupted):
             raise Interrupted(
                 "stopped" + (f"; {results_path} keeps the answers: --resume continues" if results_path else "")

@@ -4,12 +4,12 @@ folder or the corpus scored for accuracy against chance, or a model's own drawin
 from __future__ import annotations
 
 import json
+import queue
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -286,13 +286,18 @@ class Journal:
 
     def __post_init__(self):
         if self.path is not None and self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            for line in lines:
                 try:
                     d = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut by a crash
                 if isinstance(d, dict) and "file" in d and "choices" in d:
-                    self.done[d["file"]] = d
+                    self.done[d["file"]] = d  # an item asked again (after an error): its last answer
+            if len(lines) != len(self.done):  # compact: one line per item, no cut lines
+                from ..atomic import atomic_write
+
+                atomic_write(self.path, "".join(json.dumps(d) + "\n" for d in self.done.values()))
 
     def add(self, s: Scored) -> None:
         if self.path is None:
@@ -340,6 +345,15 @@ def recognize_items(
                 f"tier {it.tier or '(none)'!r} has only one concept ({it.concept!r}): no distractors to draw"
             )
     book = Journal(journal)
+    for it in items:  # a resumed journal must hold the same questions (seed, distractors, pool)
+        prev = book.done.get(it.key)
+        if prev is not None and prev.get("choices") != choices_for(
+            it.key, it.concept, pools.get(it.tier, []), distractors, seed
+        ):
+            raise UsageError(
+                f"{journal} holds answers to other questions for {it.key} (another --seed, --distractors or set of "
+                "programs): continue with the settings it was started with, or write to another file"
+            )
     total, done_n = len(items), 0
     lock = threading.Lock()
     out: list[Scored | None] = [None] * total
@@ -371,23 +385,44 @@ def recognize_items(
                 progress(done_n, total, s)
 
     workers = max(1, getattr(getattr(client, "config", None), "concurrency", 1))
-    stop = threading.Event()
+    stop, finished = threading.Event(), threading.Event()
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(total):
+        todo.put(i)
+    left, errors = [total], []
 
-    def job(i: int) -> None:
-        if not stop.is_set():  # after a failure, the queued items are not asked
-            ask(i)
+    def worker() -> None:  # daemon threads: Ctrl-C returns at once, a request in flight is abandoned
+        while not stop.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                ask(i)
+            except BaseException as e:
+                with lock:
+                    errors.append(e)
+                stop.set()
+                finished.set()
+                return
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    finished.set()
 
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        futures = [ex.submit(job, i) for i in range(total)]
-        try:
-            for f in futures:
-                f.result()
-        except BaseException as e:
-            stop.set()
-            for f in futures:
-                f.cancel()
-            ex.shutdown(wait=True)
-            raise RecognitionStopped([s for s in out if s is not None], e) from e
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(workers, total))]
+    for t in threads:
+        t.start()
+    try:
+        if total:
+            finished.wait()
+    except BaseException as e:  # Ctrl-C, or SIGTERM (raised by the CLI as a BaseException)
+        stop.set()
+        raise RecognitionStopped([s for s in out if s is not None], e) from e
+    if errors:  # an error: the requests in flight finish into the journal, then stop
+        for t in threads:
+            t.join()
+        raise RecognitionStopped([s for s in out if s is not None], errors[0]) from errors[0]
     return [s for s in out if s is not None]
 
 
@@ -428,7 +463,7 @@ def recognize_folder(
     seed: int = 0,
     limit: int | None = None,
     keep_comments: bool = False,
-    anonymize: bool = False,
+    anonymize: bool = True,
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,

@@ -459,6 +459,9 @@ def write_summary(out_root: Path, rows: list[dict]) -> None:
         f"complete: {sum(r['status'] == 'complete' for r in rows)}/{len(rows)}",
     ]
     atomic_write(out_root / "summary.md", "\n".join(md) + "\n", fsync=True)
+    from .compare import batch_index_html
+
+    atomic_write(out_root / "index.html", batch_index_html(out_root, rows), fsync=True)
 
 
 def refine_many(
