@@ -480,3 +480,25 @@ def test_clip_scorer_plumbing_through_the_check_up(tmp_path, monkeypatch):
     c = res["results"]["painter"]["objects"]
     assert c["fidelity"][0]["top1"]["n"] == 4 and c["fidelity"][0]["score"]["n"] == 4
     assert c["diversity"]["n"] == 2 and c["diversity"]["value"] >= 0
+
+
+def test_endpoint_failing_during_recognition_is_reported_and_resumed(tmp_path):
+    down = {"recognition": True}
+
+    def model(body):
+        if body["messages"][0]["content"].startswith(RECOGNIZE) and down["recognition"]:
+            return status(503, message="recognition is down")
+        return good_model(body)
+
+    with FakeOpenAI(default=model) as a:
+        args = ["--model", "m", "--endpoint", a.base_url, *base_args(tmp_path)]
+        r = invoke(*args)
+        assert r.exit_code == 1 and "recognition stopped" in r.output and "Traceback" not in r.output
+        res = json.loads((tmp_path / "ck" / "results.json").read_text())
+        assert res["results"]["m"]["shapes"]["rounds_compiled"]["k"] == 8  # the drawings are all there
+        assert res["results"]["m"]["shapes"]["recognition"]["n"] == 0
+        down["recognition"] = False
+        r = invoke(*args, "--resume")
+        assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "ck" / "results.json").read_text())
+    assert res["results"]["m"]["shapes"]["recognition"]["n"] == 4 and res["models"]["m"]["status"] == "ok"
