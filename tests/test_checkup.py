@@ -502,3 +502,42 @@ def test_endpoint_failing_during_recognition_is_reported_and_resumed(tmp_path):
         assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "ck" / "results.json").read_text())
     assert res["results"]["m"]["shapes"]["recognition"]["n"] == 4 and res["models"]["m"]["status"] == "ok"
+
+
+def test_ctrl_c_during_recognition_stops_it_and_resume_asks_the_rest(tmp_path):
+    import os
+    import signal
+    import sys
+    import time
+
+    from fake_openai_server import sleep
+
+    def slow_recognition(body):
+        if body["messages"][0]["content"].startswith(RECOGNIZE):
+            return sleep(1.0, good_model(body))
+        return good_model(body)
+
+    with FakeOpenAI(default=slow_recognition) as a:
+        args = ["--model", "m", "--endpoint", a.base_url, *base_args(tmp_path), "--concurrency", "1"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vdsl.cli", "checkup", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OPENAI_API_KEY": "k"},
+        )
+        journal = tmp_path / "ck" / "runs" / "m" / "recognition.jsonl"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (journal.is_file() and journal.read_text().count("\n") >= 1):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        answered = journal.read_text().count("\n")
+        assert 1 <= answered < 8  # stopped part-way through the 8 questions
+        res = json.loads((tmp_path / "ck" / "results.json").read_text())
+        assert sum(res["results"]["m"][t]["recognition"]["n"] for t in ("shapes", "objects")) == answered
+        before = a.count
+        r = invoke(*args, "--resume")
+        assert r.exit_code == 0, r.output
+        assert a.count - before == 8 - answered  # only the unanswered questions are asked

@@ -431,6 +431,13 @@ class _Either:
         return self.a.is_set() or self.b.is_set()
 
 
+def _advance_or_stop(advance, stop: threading.Event, stop_all: threading.Event) -> None:
+    """Count one answer; once the run is stopping, end the recognition (its journal keeps every answer)."""
+    advance(1)
+    if stop.is_set() or stop_all.is_set():
+        raise Interrupted()
+
+
 def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes, lock, advance, deadline=None) -> None:
     """Ask the model which concept each of its own final programs draws (anonymised; distractors seeded
     from the whole tier) through vdsl.llm.recognize; one journal line per item in
@@ -458,7 +465,7 @@ def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes
             seed=cfg.seed,
             anonymize=True,
             journal=out / "runs" / model.slug / RECOGNITION,
-            progress=lambda done, total, s: advance(1),
+            progress=lambda done, total, s: _advance_or_stop(advance, stop, stop_all),
             deadline=deadline,
         )
         with lock:
@@ -466,6 +473,8 @@ def _recognise_model(cfg, out, model, pl: Plan, client, stop, stop_all, outcomes
     except (LLMError, UsageError, RecognitionStopped) as e:  # the endpoint down for good, a one-concept tier
         if isinstance(e, RecognitionStopped) and not isinstance(e.cause, Exception):
             raise e.cause from None  # Ctrl-C or SIGTERM
+        if isinstance(e, RecognitionStopped) and isinstance(e.cause, Interrupted):
+            return  # the run was stopped (Ctrl-C in the main thread): the answers so far are in the journal
         with lock:
             o = outcomes[model.name]
             if o.status == "ok":
