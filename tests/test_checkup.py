@@ -399,7 +399,9 @@ def test_judge_scorer_through_the_command_measures_improvement(tmp_path):
             *args,
         )
         assert r.exit_code == 0, r.output
-        assert judge.count == 8  # 2 concepts x 2 samples x 2 rounds, each render judged once
+        # 2 concepts x 2 samples x 2 rounds; the judge's cache answers a repeated render (same image, same
+        # candidates' order) unless the two requests were in flight at once
+        assert 4 <= judge.count <= 8
     res = json.loads((tmp_path / "ck" / "results.json").read_text())
     assert res["scorer"]["name"] == "judge:fake-vlm" and len(res["scorer"]["replies"]) == 8
     c = res["results"]["painter"]["objects"]
