@@ -63,6 +63,7 @@ class FakeOpenAI:
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.on_request: Callable[[dict], None] | None = None
+        self.models_owned_by: str | None = None  # GET /v1/models answers one model owned by this (else 404)
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -81,6 +82,10 @@ class FakeOpenAI:
                 fake._handle(self)
 
             def do_GET(self):
+                if self.path.rstrip("/").endswith("/models") and fake.models_owned_by is not None:
+                    data = [{"id": "fake-model", "object": "model", "owned_by": fake.models_owned_by}]
+                    self._send_json(200, {"object": "list", "data": data})
+                    return
                 self._send_json(404, {"error": {"message": "not found"}})
 
             def _send_json(self, code, obj, extra=None):

@@ -157,7 +157,7 @@ def test_clip_pretrained_tag_not_in_the_cache_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(UsageError) as e:
-        make_scorer("clip", cache_dir=str(tmp_path / "empty"))
+        make_scorer("clip", clip_cache_dir=str(tmp_path / "empty"), cache_dir=str(tmp_path / "llm"))
     msg = e.value.message
     assert "could not load CLIP weights for ViT-B-32 (tag 'laion2b_s34b_b79k')" in msg
     assert "clip:MODEL:/path/to/" in msg
@@ -224,3 +224,23 @@ def test_judge_needs_an_endpoint(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UsageError, match="no LLM endpoint"):
         make_scorer("judge:m", env={})
+
+
+def test_judge_reuses_a_client_and_caches_by_image(tmp_path):
+    from vdsl.llm.client import LLMClient
+    from vdsl.llm.config import LLMConfig
+
+    images = [solid("red"), solid("blue")]
+    with FakeOpenAI(default=reply("cat")) as srv:
+        s = make_scorer("judge:vlm", base_url=srv.base_url, cache_dir=str(tmp_path / "cache"))
+        first = s.fidelity(images, ["cat", "dog"], ["cat", "dog"])
+        s.close()
+        again = make_scorer("judge:vlm", base_url=srv.base_url, cache_dir=tmp_path / "cache")
+        assert again.fidelity(images, ["cat", "dog"], ["cat", "dog"]) == first and srv.count == 2  # from the cache
+        again.close()
+        drawer = LLMClient(LLMConfig(model="drawing-model", base_url=srv.base_url))
+        judge = make_scorer("judge:vlm-2", client=drawer)
+        judge.fidelity([solid("green")], ["dog"], ["cat", "dog"])
+        assert srv.requests[-1]["model"] == "vlm-2" and drawer.config.model == "drawing-model"
+        drawer.close()
+    assert first == [Fidelity(1, "cat", None), Fidelity(2, "cat", None)]

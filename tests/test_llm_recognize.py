@@ -415,3 +415,34 @@ def test_ctrl_c_keeps_the_answers_so_far(tmp_path):
         assert proc.returncode == 130, err
         assert "--resume continues" in err and "Traceback" not in err
         assert len(res.read_text().splitlines()) == 2
+
+
+def test_recognize_folder_api(tmp_path):
+    from vdsl.llm.client import LLMClient
+    from vdsl.llm.config import LLMConfig
+    from vdsl.llm.recognize import recognize_folder
+
+    progs = tmp_path / "progs"
+    tiers = make_tiered(progs)
+    (progs / "no-header.vd").write_text("canvas(width=8, height=8)\n")
+    with FakeOpenAI(default=lambda body: reply("B")) as srv:
+        client = LLMClient(LLMConfig(model="m", base_url=srv.base_url))
+        scored, skipped = recognize_folder(client, progs, limit=4, distractors=2, seed=3)
+        client.close()
+        assert "_part" not in "".join(user_text(b) for b in srv.requests)  # anonymised by default
+    assert skipped == 1 and len(scored) == 4
+    assert sorted(s.tier for s in scored) == ["objects", "objects", "scenes", "scenes"]
+    for s in scored:
+        assert len(s.choices) == 3 and set(s.choices) <= set(tiers[s.tier])
+
+
+def test_prompt_variant_reaches_every_question_of_a_folder(tmp_path):
+    progs = tmp_path / "progs"
+    make_programs(progs)
+    with FakeOpenAI(default=lambda body: reply("A")) as srv:
+        r = run(srv, tmp_path, "--programs", str(progs), "--limit", "2", "--prompt", "compact")
+        assert r.exit_code == 0, r.output
+        assert srv.count == 2
+        assert all("The language reference" in b["messages"][0]["content"] for b in srv.requests)
+        r = run(srv, tmp_path, "--programs", str(progs), "--limit", "2", "--no-cache")
+        assert all("The language reference" not in b["messages"][0]["content"] for b in srv.requests[2:])

@@ -275,8 +275,8 @@ class JudgeScorer:
     candidates; it names one. rank is 1 when it names the true concept, else 2 (a judge names only its first
     choice); chosen is "" when its reply names no candidate or the endpoint rejected the request."""
 
-    def __init__(self, client, seed: int = 0):
-        self._client = client
+    def __init__(self, client, seed: int = 0, owns_client: bool = False):
+        self._client, self._owns = client, owns_client
         self.seed = seed
         self.model = client.config.model
         self.name = f"judge:{self.model}"
@@ -324,16 +324,22 @@ class JudgeScorer:
     def diversity(self, images):
         return None
 
+    def close(self) -> None:
+        """Close the endpoint client when make_scorer made it (a client passed in stays open)."""
+        if self._owns:
+            self._client.close()
+
 
 # ------------------------------------------------------------------ factory
 SPEC_HELP = "pixel | clip[:MODEL[:PRETRAINED_TAG_OR_PATH]] | judge:MODEL"
 
 
 def make_scorer(spec: str, **options: Any) -> Scorer:
-    """A scorer from its spec. Options: for clip, model_config (a JSON config to register), device ("auto":
-    cuda when there is one),
-    cache_dir, random_weights (no weights: plumbing tests only); for judge, client (an LLMClient) or
-    base_url / api_key / env / cache_dir / timeout / retries, and seed."""
+    """A scorer from its spec; raises UsageError with a clear message. Options (others are ignored, so one
+    set can be passed to every scorer): for clip, model_config (a JSON config to register), device ("auto":
+    cuda when there is one), clip_cache_dir (open_clip's download cache), random_weights (no weights:
+    plumbing tests only); for judge, client (an LLMClient, its model replaced) or base_url / api_key / env /
+    cache_dir (the response cache) / timeout / retries / concurrency / max_tokens, and seed."""
     spec = (spec or "").strip()
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
@@ -350,8 +356,8 @@ def make_scorer(spec: str, **options: Any) -> Scorer:
                 raise UsageError(
                     f"clip:{model} needs weights: clip:{model}:PRETRAINED_TAG or clip:{model}:/path/to/file"
                 )
-        allowed = {"model_config", "device", "template", "cache_dir"}
-        return ClipScorer(model, pre, **{k: v for k, v in options.items() if k in allowed})
+        kw = {k: options[k] for k in ("model_config", "device", "template") if options.get(k) is not None}
+        return ClipScorer(model, pre, cache_dir=options.get("clip_cache_dir"), **kw)
     if kind == "judge":
         if not rest:
             raise UsageError("judge needs a model: judge:MODEL (a vision model on an OpenAI-compatible endpoint)")
@@ -362,9 +368,9 @@ def make_scorer(spec: str, **options: Any) -> Scorer:
             from ..llm.config import LLMConfig, config_from_env
 
             env: Mapping[str, str] = options.get("env") or os.environ
-            knobs = {
-                k: options[k] for k in ("timeout", "retries", "concurrency", "cache_dir") if options.get(k) is not None
-            }
+            knobs = {k: options[k] for k in ("timeout", "retries", "concurrency") if options.get(k) is not None}
+            if options.get("cache_dir") is not None:
+                knobs["cache_dir"] = Path(options["cache_dir"])
             if options.get("base_url"):
                 cfg = LLMConfig(
                     model=rest,
@@ -375,8 +381,8 @@ def make_scorer(spec: str, **options: Any) -> Scorer:
             else:
                 cfg = config_from_env(rest, env, **knobs)
             cfg = cfg.with_(temperature=0.0, max_tokens=int(options.get("max_tokens", 64)))
-            client = LLMClient(cfg)
-        elif client.config.model != rest:
-            client = type(client)(client.config.with_(model=rest), cache=client.cache)
+            return JudgeScorer(LLMClient(cfg), seed=seed, owns_client=True)
+        if client.config.model != rest:  # the same endpoint and cache, another model
+            return JudgeScorer(type(client)(client.config.with_(model=rest), cache=client.cache), seed=seed)
         return JudgeScorer(client, seed=seed)
     raise UsageError(f"unknown scorer {spec!r}: {SPEC_HELP}")

@@ -140,3 +140,35 @@ def stdlib_option(default: str = "all"):
         help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry "
         "only: shapes, solids, layout); none (builtins only, the check-up's setting). A `use` beyond it is E219.",
     )
+
+
+def prompt_option(default: str = "full", help_extra: str = ""):
+    """--prompt full|compact|minimal: which system prompt the model gets (vdsl.llm.prompt.PROMPT_VARIANTS)."""
+    from ..llm.options import PROMPT_CHOICES
+
+    return click.option(
+        "--prompt",
+        "prompt_variant",
+        type=click.Choice(PROMPT_CHOICES),
+        default=default,
+        show_default=default is not None,
+        help="The system prompt: full (every signature, types, defaults, docs, examples; about 7k tokens), "
+        "compact (under 2k tokens) or minimal (core shapes only, under 1k; for small local models)." + help_extra,
+    )
+
+
+def constrain_option(f):
+    """--constrain [auto|gbnf|vllm|vllm-legacy]: grammar-constrained decoding (the option `constrain` goes to
+    config_from_options with the other LLM options)."""
+    from ..llm.options import CONSTRAIN_CHOICES
+
+    return click.option(
+        "--constrain",
+        type=click.Choice(CONSTRAIN_CHOICES),
+        is_flag=False,
+        flag_value="auto",
+        default=None,
+        help="Constrain decoding to vdsl's grammar (one fenced program), sent with every request: gbnf "
+        "(llama.cpp's `grammar`), vllm (`structured_outputs`), vllm-legacy (`guided_grammar`, vLLM < 0.12); "
+        "alone or `auto`: vllm when the endpoint's /models says vllm, else gbnf. See `vdsl grammar`.",
+    )(f)

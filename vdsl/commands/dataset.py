@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import budgets_from, size_from, stdlib_option
+from . import budgets_from, constrain_option, prompt_option, size_from, stdlib_option
 
 
 def _echo(msg: str) -> None:
@@ -124,6 +124,8 @@ def _command(params: dict) -> str:
     metavar="SECONDS",
     help="With --concepts: stop generating after this many seconds (every request and wait); rerun to continue.",
 )
+@prompt_option(help_extra=" With --concepts.")
+@constrain_option
 @click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
 @click.option(
     "--cache-dir",
@@ -221,6 +223,8 @@ def build_cmd(**kw):
         "no_cache": kw["no_cache"],
         "cache_dir": kw["cache_dir"],
         "deadline": kw["llm_deadline"],
+        "prompt": kw["prompt_variant"],
+        "constrain": kw["constrain"],
     }
     opts = BuildOptions(
         out=Path(kw["out"]),

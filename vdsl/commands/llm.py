@@ -13,7 +13,8 @@ from ..atomic import atomic_write
 from ..concepts import slugify
 from ..errors import IncompleteRun, Interrupted, UsageError
 from ..llm.options import config_from_options, make_client, pop_llm_options
-from ..llm.prompt import DEFAULT_FEEDBACK, TOKEN_TARGET, estimate_tokens, letter, system_prompt
+from ..llm.grammar_export import FORMATS, export
+from ..llm.prompt import CHARS_PER_TOKEN, DEFAULT_FEEDBACK, PromptTooLarge, estimate_tokens, fit_prompt, letter
 from ..llm.recognize import recognize_source, split_choices
 from ..llm.files import read_jsonl
 from ..llm.refine import (
@@ -28,7 +29,7 @@ from ..llm.refine import (
     write_summary,
 )
 from ..llm.report import TRANSCRIPT
-from . import fail, stdlib_option
+from . import constrain_option, fail, prompt_option, stdlib_option
 
 
 def llm_options(f):
@@ -95,20 +96,49 @@ def llm_options(f):
 @click.option(
     "--tokens",
     "token_target",
-    type=int,
-    default=TOKEN_TARGET,
-    show_default=True,
-    help="Shrink the prompt (fewer docs and examples) until its estimate fits this many tokens.",
+    type=click.IntRange(1),
+    help="A budget: the richest prompt whose estimate fits (with --prompt: that variant, shrunk), else exit 2 "
+    f"saying the smallest size; never silently over it. Estimate: {CHARS_PER_TOKEN:g} characters a token.",
 )
-@click.option("--stats", is_flag=True, help="Also print the size estimate to stderr.")
+@prompt_option(default=None, help_extra="  [default: full, or with --tokens the richest that fits]")
 @stdlib_option()
-def prompt_cmd(token_target, stats, stdlib):
+@click.option("--stats", is_flag=True, help="Also print the variant and size estimate to stderr.")
+def prompt_cmd(token_target, prompt_variant, stats, stdlib):
     """Print the system prompt given to the model (generated from the signature table, grammar
     overview, stdlib and example programs, so it always matches the language)."""
-    text = system_prompt(token_target, stdlib)
+    try:
+        text, variant = fit_prompt(token_target, prompt_variant, stdlib)
+    except PromptTooLarge as e:
+        raise UsageError(str(e)) from None
     click.echo(text, nl=False)
     if stats:
-        click.echo(f"{len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+        click.echo(f"{variant}: {len(text)} characters, about {estimate_tokens(text)} tokens", err=True)
+
+
+@click.command("grammar")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="gbnf",
+    show_default=True,
+    help="gbnf: llama.cpp (its server's `grammar` field, llama-cpp-python's LlamaGrammar); ebnf: vLLM's "
+    "structured outputs (xgrammar; the same syntax); lark: Lark-based backends (guidance, outlines).",
+)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def grammar_cmd(fmt, out):
+    """Print vdsl's grammar in a form servers constrain decoding with, generated from grammar/vdsl.lark:
+    the whole reply is one ```vdsl fenced program. `vdsl refine --constrain` sends it for you.
+
+    \b
+    vdsl grammar --format gbnf -o vdsl.gbnf
+    llama-server -m model.gguf --grammar-file vdsl.gbnf
+    """
+    text = export(fmt)
+    if out:
+        atomic_write(Path(out), text)
+    else:
+        click.echo(text, nl=False)
 
 
 @click.command("refine")
@@ -167,6 +197,8 @@ def prompt_cmd(token_target, stats, stdlib):
     metavar="IN,OUT",
     help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: the report gives the cost.",
 )
+@prompt_option(help_extra=" A resumed run keeps the prompt it started with.")
+@constrain_option
 @click.option(
     "--stdlib",
     type=click.Choice(["all", "shapes", "none"]),
@@ -202,6 +234,7 @@ def refine_cmd(
     stdlib,
     compare_runs,
     runs,
+    prompt_variant,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -213,9 +246,11 @@ def refine_cmd(
     vdsl refine --out runs/parrot --resume
     vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
     vdsl refine --compare runs/parrot-gpt runs/parrot-qwen --out compare.html
+    vdsl refine --concept "a red kite" --prompt compact --constrain     # a small local model
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
-    transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
+    transcript.jsonl, strip.png and index.html (a batch also summary.md/.csv and an index.html with every
+    concept's strip). Exit 0 when some round produced a working program,
     1 when none did or the endpoint failed for good (rerun with --resume), 2 for usage errors or no
     endpoint configured, 130 when interrupted.
     """
@@ -271,7 +306,7 @@ def refine_cmd(
         )
         if v is not None
     }
-    settings = RefineSettings(concept or "", sample=sample, seed=seed, **overrides)
+    settings = RefineSettings(concept or "", sample=sample, seed=seed, prompt=prompt_variant, **overrides)
     if concepts_spec:
         items = load_concept_list(concepts_spec, limit)
         if not items:
@@ -304,7 +339,10 @@ def refine_cmd(
             client.close()
         write_summary(out_root, rows)
         print_summary(rows)
-        click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
+        click.echo(
+            f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}; every strip: {out_root / 'index.html'}",
+            err=True,
+        )
         if isinstance(why, BaseException):  # SIGTERM: exit 143, as the command group maps it
             raise why
         if outcome == "interrupted":
@@ -400,6 +438,10 @@ def refine_cmd(
     help="Refuse programs that `use` stdlib modules beyond this (shapes: shapes, solids, layout; none: builtins "
     "only): a call such as bird() names the answer, measuring the stdlib instead of the model.",
 )
+@prompt_option(
+    default="minimal",
+    help_extra=" Here minimal is a one-paragraph description of vdsl; compact and full add that language reference.",
+)
 @llm_options
 def recognize_cmd(
     file,
@@ -417,6 +459,7 @@ def recognize_cmd(
     deadline,
     progress,
     stdlib,
+    prompt_variant,
     **kw,
 ):
     """Ask a model which concept a program draws, from the program text alone.
@@ -431,16 +474,7 @@ def recognize_cmd(
     --programs or --runs, prints each answer, the accuracy with its 95% interval and chance level, and the
     answers by letter position; a reply whose letter and name disagree is flagged and counted wrong.
     """
-    from ..llm.recognize import (
-        RecognitionStopped,
-        collect_items,
-        collect_runs,
-        pool_by_tier,
-        recognize_items,
-        stratified_limit,
-        summarize,
-        tier_pool,
-    )
+    from ..llm.recognize import RecognitionStopped, folder_questions, recognize_items, summarize
 
     llm = pop_llm_options(kw)
     if sum(map(bool, (file, programs, runs))) != 1:
@@ -453,7 +487,9 @@ def recognize_cmd(
         _refuse_stdlib([(file, source)], stdlib)
         client = make_client(config_from_options(**llm))
         try:
-            r = recognize_source(client, source, opts, keep_comments=keep_comments, anonymize=anonymize)
+            r = recognize_source(
+                client, source, opts, keep_comments=keep_comments, anonymize=anonymize, prompt=prompt_variant
+            )
         finally:
             client.close()
         if r.index is None:
@@ -467,27 +503,11 @@ def recognize_cmd(
         raise UsageError("--resume needs --results FILE (the answers to keep)")
     if results_path is not None and results_path.exists() and not resume:
         raise UsageError(f"{results_path} exists: pass --resume to continue it, or remove it")
-    root = Path(programs or runs)
-    if programs:
-        items, skipped = collect_items(root)
-        pools = pool_by_tier(items)
-        what = "file(s) without a concept header"
-    else:
-        items, skipped = collect_runs(root)
-        pools = tier_pool(items)
-        what = "run(s) without a concept or a working round"
+    q = folder_questions(Path(programs or runs), runs=bool(runs), limit=limit, seed=seed)
+    chosen, pools, skipped = q.items, q.pools, q.skipped
+    what = "file(s) without a concept header" if programs else "run(s) without a concept or a working round"
     if stdlib != "all":
-        _refuse_stdlib([(it.key, it.source) for it in items], stdlib)
-    if len({c.lower() for names in pools.values() for c in names}) < 2:
-        raise UsageError(
-            f"{root} needs programs of at least two different concepts"
-            + (" (`// concept: NAME` headers)" if programs else " (refine runs with a working round)")
-            + f"; found {sum(len(v) for v in pools.values())}"
-        )
-    for tier, names in list(pools.items()):
-        if len(names) < 2:  # a tier with one concept borrows from every tier
-            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
-    chosen = stratified_limit(items, limit, seed) if limit else items
+        _refuse_stdlib([(it.key, it.source) for it in chosen], stdlib)
 
     def show(done: int, total: int, s) -> None:
         if progress:
@@ -505,6 +525,7 @@ def recognize_cmd(
             seed=seed,
             anonymize=anonymize,
             keep_comments=keep_comments,
+            prompt=prompt_variant,
             journal=results_path,
             progress=show,
             deadline=time.monotonic() + deadline if deadline else None,
@@ -602,4 +623,4 @@ def _refuse_stdlib(programs: list[tuple[str, str]], policy: str) -> None:
         )
 
 
-COMMANDS = [prompt_cmd, refine_cmd, recognize_cmd]
+COMMANDS = [prompt_cmd, grammar_cmd, refine_cmd, recognize_cmd]

@@ -77,6 +77,7 @@ def generate(
     or llm["deadline"] (seconds for the whole generation) passing stops all (GenerationAborted, resumable)."""
     llm = dict(llm)
     seconds = llm.pop("deadline", None)
+    prompt = llm.pop("prompt", None) or "full"
     run_deadline = time.monotonic() + seconds if seconds else None
     items = plan(entries, k, shard)
     rounds = refine_rounds + 1
@@ -98,7 +99,9 @@ def generate(
         def one(e, j):
             if stop.is_set():
                 return
-            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, stdlib=stdlib)
+            st = RefineSettings(
+                concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, prompt=prompt, stdlib=stdlib
+            )
             try:
                 refine(
                     client,

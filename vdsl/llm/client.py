@@ -222,6 +222,7 @@ class LLMClient:
         self._log = log if log is not None else (lambda line: print(line, file=sys.stderr, flush=True))
         self._rng = rng or random.Random()
         self._token_param = "max_tokens"
+        self._constrain: str | None = None if config.constrain in (None, "auto") else config.constrain
         self.stats = Stats()
 
     # ------------------------------------------------------------------ public
@@ -234,14 +235,37 @@ class LLMClient:
         max_tokens: int | None = None,
         model: str | None = None,
     ) -> dict:
-        """The full request the cache is keyed by."""
-        return {
+        """The full request the cache is keyed by (with the grammar's mode and hash when decoding is constrained)."""
+        req = {
             "model": model or self.config.model,
             "messages": messages,
             "temperature": self.config.temperature if temperature is None else temperature,
             "max_tokens": self.config.max_tokens if max_tokens is None else max_tokens,
             "sample": sample,
         }
+        mode = self.constrain_mode()
+        if mode is not None:
+            from .grammar_export import grammar_sha
+
+            req["constrain"] = f"{mode}:{grammar_sha('gbnf')[:16]}"
+        return req
+
+    def constrain_mode(self) -> str | None:
+        """How the grammar goes with each request ("gbnf", "vllm", "vllm-legacy"), or None when decoding is not
+        constrained. "auto" asks the endpoint's /models once: vLLM names itself there (owned_by "vllm"); any
+        other server gets llama.cpp's `grammar` field."""
+        if self.config.constrain != "auto" or self._constrain is not None:
+            return self._constrain
+        mode = "gbnf"
+        try:
+            models = self._openai.models.list(timeout=min(self.config.timeout, 30.0))
+            if any(str(getattr(m, "owned_by", "")).lower() == "vllm" for m in models.data):
+                mode = "vllm"
+        except Exception as e:  # the probe is a convenience: say what was assumed
+            self._log(f"--constrain auto: could not list the endpoint's models ({type(e).__name__}); sending `grammar`")
+        with self._lock:
+            self._constrain = self._constrain or mode
+        return self._constrain
 
     def complete(
         self,
@@ -423,7 +447,11 @@ class LLMClient:
 
         end = time.monotonic() + budget
         timeout = httpx2.Timeout(budget, connect=min(budget, 30.0))
-        kw = {self._token_param: req["max_tokens"]}
+        kw: dict[str, Any] = {self._token_param: req["max_tokens"]}
+        if req.get("constrain"):
+            from .grammar_export import request_fields
+
+            kw["extra_body"] = request_fields(req["constrain"].split(":", 1)[0])
         watch = _Watch(budget)
         self._local.watch = watch
         chunks = []

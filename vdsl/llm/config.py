@@ -49,6 +49,7 @@ class LLMConfig:
     backoff_max: float = 60.0  # cap for one backoff delay (a Retry-After is honoured up to 10 min)
     concurrency: int = 4  # requests in flight at once, per client
     cache_dir: Path | None = None  # None: no on-disk cache
+    constrain: str | None = None  # grammar-constrained decoding: "gbnf", "vllm", "vllm-legacy", "auto"; None: off
 
     def with_(self, **kw) -> "LLMConfig":
         return replace(self, **kw)
@@ -60,6 +61,7 @@ class LLMConfig:
             "base_url": self.base_url or "https://api.openai.com/v1",
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            **({"constrain": self.constrain} if self.constrain else {}),
         }
 
 

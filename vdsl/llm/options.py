@@ -17,12 +17,16 @@ LLM_OPTION_NAMES = (
     "concurrency",
     "no_cache",
     "cache_dir",
+    "constrain",
 )
+
+PROMPT_CHOICES = ("full", "compact", "minimal")  # vdsl.llm.prompt.PROMPT_VARIANTS
+CONSTRAIN_CHOICES = ("auto", "gbnf", "vllm", "vllm-legacy")  # vdsl.llm.grammar_export.CONSTRAIN_MODES + auto
 
 
 def pop_llm_options(kwargs: dict) -> dict:
-    """Take the LLM settings out of a command's keyword arguments."""
-    return {k: kwargs.pop(k) for k in LLM_OPTION_NAMES}
+    """Take the LLM settings out of a command's keyword arguments (those the command has)."""
+    return {k: kwargs.pop(k) for k in LLM_OPTION_NAMES if k in kwargs}
 
 
 def config_from_options(
@@ -35,6 +39,7 @@ def config_from_options(
     concurrency=4,
     no_cache=False,
     cache_dir=None,
+    constrain=None,
 ) -> LLMConfig:
     """The config for these option values; raises EndpointNotConfigured (exit 2) when there is no endpoint."""
     return config_from_env(
@@ -46,6 +51,7 @@ def config_from_options(
         backoff=backoff,
         concurrency=concurrency,
         cache_dir=None if no_cache else Path(cache_dir) if cache_dir else default_cache_dir(),
+        constrain=constrain,
     )
 
 

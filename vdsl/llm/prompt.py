@@ -7,13 +7,16 @@ from pathlib import Path
 
 
 DEFAULT_FEEDBACK = "Can you make it better?"
-TOKEN_TARGET = 6000  # the prompt is shrunk (fewer details) until its estimate fits
+TOKEN_TARGET = 7000  # the full prompt is shrunk (fewer details) until its estimate fits
+
+
+CHARS_PER_TOKEN = 3.0  # SmolLM2's tokenizer on these prompts (bench/results/prompt_fit.md); GPT-class ones need fewer
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free, slightly pessimistic estimate: 3.5 characters a token (English runs near 4,
-    dense code near 3)."""
-    return int(len(text) / 3.5) + 1
+    """A tokenizer-free estimate: 3 characters a token, what SmolLM2-135M's tokenizer measures on the
+    generated prompts (pessimistic for larger vocabularies such as GPT-4's, which run near 4)."""
+    return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
 def _first_sentence(doc: str) -> str:
@@ -248,21 +251,183 @@ def _assemble(
 
 
 @functools.lru_cache(maxsize=8)
-def system_prompt(token_target: int = TOKEN_TARGET, stdlib: str = "all") -> str:
+def system_prompt(token_target: int = TOKEN_TARGET, variant: str = "full", stdlib: str = "all") -> str:
     """The system prompt, generated now from the table, overview, stdlib and examples. `stdlib` (all,
     shapes, none) is the part of the stdlib shown (the checker refuses the rest: E219); examples that
     use more are left out.
 
-    Details are dropped in LEVELS order (stdlib default values, an example, stdlib docs, builtin
-    docs and most colour names, stdlib parameter types, the last example) until the estimate fits
-    token_target; every builtin signature and every stdlib component is always listed."""
+    variant "full" (the default): details are dropped in LEVELS order (stdlib default values, an example,
+    stdlib docs, builtin docs and most colour names, stdlib parameter types, the last example) until the
+    estimate fits token_target; every builtin signature and every stdlib component is always listed.
+    "compact" (fits 2k tokens) and "minimal" (for tiny models): see PROMPT_VARIANTS; they shrink in their
+    own level order. The smallest level is returned when none fits: `fit_prompt` refuses instead."""
     memo: dict = {}
     text = ""
-    for level in LEVELS:
-        text = _assemble(*level, memo=memo, stdlib=stdlib)
+    for level in _levels(variant):
+        text = _build(variant, level, memo, stdlib)
         if estimate_tokens(text) <= token_target:
             break
     return text
+
+
+# ------------------------------------------------------------------ smaller variants
+PROMPT_VARIANTS = {
+    "full": "every signature with types and defaults, the stdlib with its docs, examples (about 7k tokens)",
+    "compact": "signatures without types, the stdlib's components with their first parameters, "
+    "the syntax sample, no examples (under 2k tokens)",
+    "minimal": "the syntax sample and the core shapes only, for small local models (under 1k tokens)",
+}
+
+COMPACT_LEVELS = ("first", "names", "none")  # how the stdlib is shown; dropped in this order
+MINIMAL_LEVELS = ("shapes", "core")
+
+
+def _levels(variant: str) -> tuple:
+    if variant == "full":
+        return LEVELS
+    if variant == "compact":
+        return COMPACT_LEVELS
+    if variant == "minimal":
+        return MINIMAL_LEVELS
+    raise ValueError(f"unknown prompt variant {variant!r}: choose one of {', '.join(PROMPT_VARIANTS)}")
+
+
+def _build(variant: str, level, memo: dict, stdlib: str = "all") -> str:
+    if variant == "full":
+        return _assemble(*level, memo=memo, stdlib=stdlib)
+    key = (variant, level, stdlib)
+    if key not in memo:
+        memo[key] = _compact(level, stdlib) if variant == "compact" else _minimal(level)
+    return memo[key]
+
+
+class PromptTooLarge(ValueError):
+    """No level of the asked-for prompt variant(s) fits the token budget."""
+
+
+def fit_prompt(tokens: int | None = None, variant: str | None = None, stdlib: str = "all") -> tuple[str, str]:
+    """(prompt, variant): `variant` (default full) at its richest level within `tokens` (None: its default
+    size). With a budget and no variant, the richest variant that fits: full, then compact, then minimal.
+    `stdlib` (all, shapes, none) is the part of the stdlib shown (system_prompt).
+    Raises PromptTooLarge when nothing fits: a budget is honoured or refused, never silently missed."""
+    if tokens is None:
+        v = variant or "full"
+        return system_prompt(TOKEN_TARGET, v, stdlib) if v == "full" else system_prompt(10**9, v, stdlib), v
+    for v in [variant] if variant else list(PROMPT_VARIANTS):
+        text = system_prompt(tokens, v, stdlib)
+        if estimate_tokens(text) <= tokens:
+            return text, v
+    smallest = min(estimate_tokens(system_prompt(0, v, stdlib)) for v in ([variant] if variant else PROMPT_VARIANTS))
+    raise PromptTooLarge(
+        f"no {variant + ' ' if variant else ''}prompt fits {tokens} tokens: the smallest is about {smallest} "
+        f"tokens ({CHARS_PER_TOKEN:g} characters a token)"
+        + ("; try --prompt minimal" if variant in ("full", "compact") else "")
+    )
+
+
+INTRO_SHORT = """You write programs in vdsl, a small drawing language (SVG conventions, Python-like expressions, braces for blocks); they are type-checked against the signatures below.
+Reply with ONE complete vdsl program in a single ```vdsl code block; to fix errors or improve, reply with the whole new program."""
+
+RULES_SHORT = """- Call with keyword arguments: `circle(center=(256, 256), r=40, fill=red)`; positional only before a `*` in a signature.
+- Canvas 512x512 by default, pixels, origin top-left, y down, angles in degrees. Points `(x, y)`, lists `[a, b]`.
+- Colours: `#rrggbb`, CSS names (`steelblue`), `rgb(...)`, `hsl(...)`, `none`. Percentages `50%` = 0.5.
+- `p?` marks an optional parameter; `{ ... }` after a call holds the shapes it groups or clips."""
+
+
+def _overview_code() -> str:
+    """The syntax sample of the language overview (its first code block)."""
+    import re
+
+    from ..docs import LANGUAGE_OVERVIEW
+
+    m = re.search(r"```[a-z]*\n(.*?)\n```", LANGUAGE_OVERVIEW, re.S)
+    return m.group(1).rstrip() if m else ""
+
+
+def compact_signature(b) -> str:
+    """`name(a, b?, *, c?) -> type`: parameter names only, `?` for optional ones (style parameters of shapes
+    are listed once)."""
+    from .. import builtins as _b  # noqa: F401 - the table is loaded
+    from ..builtins.shapes import STYLE_NAMES
+
+    if b.variadic is not None:
+        ps = "*values"
+    else:
+        parts = []
+        own = (
+            [p for p in b.params if p.name not in STYLE_NAMES]
+            if {p.name for p in b.params} >= STYLE_NAMES
+            else b.params
+        )
+        for i, p in enumerate(own):
+            parts.append(p.name + ("" if p.required else "?"))
+            if b.positional and i == b.positional - 1 and i < len(own) - 1:
+                parts.append("*")
+        ps = ", ".join(parts)
+    ret = b.returns if not callable(b.returns) else getattr(b.returns, "doc", "any")
+    return f"{b.name}({ps})" + (" { }" if b.block else "") + ("" if str(ret) == "none" else f" -> {ret}")
+
+
+def _compact_builtins(categories: tuple | None = None) -> str:
+    from ..builtins import CATEGORIES, TABLE
+    from ..builtins.shapes import STYLE
+
+    out = ["## Builtins"]
+    for cat in CATEGORIES:
+        if categories is not None and cat not in categories:
+            continue
+        items = [b for b in TABLE.values() if b.category == cat and b.aliases_of is None]
+        if items:  # builtins with the same parameters and result share one entry: sin/cos/tan(x) -> number
+            groups: dict[str, list[str]] = {}
+            for b in items:
+                sig = compact_signature(b)
+                groups.setdefault(sig[len(b.name) :], []).append(b.name)
+            out.append(f"{cat}: " + "  ".join("/".join(names) + rest for rest, names in groups.items()))
+        if cat == "shapes":
+            out.append("style (every shape and group; all optional): " + ", ".join(p.name for p in STYLE))
+    return "\n".join(out)
+
+
+def _compact_stdlib(how: str, stdlib: str = "all") -> str:
+    if how == "none":
+        return ""
+    modules = _stdlib_modules(stdlib)
+    if not modules:
+        return "## Standard library\nNot available in this setting: `use` is refused."
+    out = ["## Standard library", "`use NAME` at the top, then call its components like builtins."]
+    for name, _head, defs in modules:
+        if how == "names":
+            out.append(f"use {name}: " + ", ".join(sig.name for sig in defs))
+            continue
+        groups: dict[str, list[str]] = {}
+        for sig in defs:  # the first parameters (where the part goes, its size) are what a drawing needs most
+            ps = [p.name + ("?" if p.default is not None else "") for p in sig.node.params]
+            groups.setdefault(f"({', '.join(ps[:3] + (['…'] if len(ps) > 3 else []))})", []).append(sig.name)
+        out.append(f"use {name}: " + "  ".join("/".join(names) + rest for rest, names in groups.items()))
+    return "\n".join(out)
+
+
+def _compact(how: str, stdlib: str = "all") -> str:
+    code = _overview_code()
+    parts = [
+        INTRO_SHORT,
+        "## The language\n" + RULES_SHORT + (f"\n```vdsl\n{code}\n```" if code else ""),
+        _compact_builtins(),
+        _compact_stdlib(how, stdlib),
+    ]
+    return "\n\n".join(p for p in parts if p).strip() + "\n"
+
+
+def _minimal(level: str) -> str:
+    code = _overview_code()
+    cats = ("canvas", "shapes", "groups and effects", "paint", "colors") if level == "shapes" else ("shapes",)
+    parts = [
+        INTRO_SHORT,
+        RULES_SHORT,
+        _compact_builtins(cats),
+        f"Example:\n```vdsl\n{code}\n```" if code and level == "shapes" else "",
+    ]
+    return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 
 # ------------------------------------------------------------------ messages
@@ -330,11 +495,35 @@ def repair_message(diagnostics: str | None, cut_at: int | None = None) -> str:
     )
 
 
-def repair_messages(base: list[dict], reply: str, diagnostics: str | None, cut_at: int | None = None) -> list[dict]:
+ECHO_NO_PROGRAM_CHARS = 600  # a reply without a program is echoed up to this many characters
+
+
+def echoed_reply(reply: str, program: str | None) -> str:
+    """The assistant turn a repair request shows: the program alone when one was extracted (the prose
+    around it only costs context), else the start of the reply."""
+    if program is not None:
+        return _fence(program)
+    if len(reply) <= ECHO_NO_PROGRAM_CHARS:
+        return reply
+    return reply[:ECHO_NO_PROGRAM_CHARS].rstrip() + "\n[… the rest of the reply is not repeated]"
+
+
+def repair_messages(
+    base: list[dict], reply: str, diagnostics: str | None, cut_at: int | None = None, program: str | None = None
+) -> list[dict]:
+    """The failed reply as the model's turn (only its program when `program` is given: see echoed_reply),
+    then the diagnostics."""
     return base + [
-        {"role": "assistant", "content": reply},
+        {"role": "assistant", "content": echoed_reply(reply, program)},
         {"role": "user", "content": repair_message(diagnostics, cut_at)},
     ]
+
+
+def language_reference(variant: str) -> str:
+    """The `variant` prompt without its how-to-answer introduction: what the language is, for other tasks."""
+    text = fit_prompt(None, variant)[0]
+    i = text.find("\n## ")
+    return text[i + 1 :] if i >= 0 else text
 
 
 RECOGNIZE_SYSTEM = (

@@ -101,10 +101,20 @@ def recognize_source(
     anonymize: bool = False,
     sample=0,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> Recognition:
-    """Ask which of `choices` the program draws, from its text only."""
+    """Ask which of `choices` the program draws, from its text only. `prompt` "minimal" (the default) gives the
+    model the short description of vdsl only; "compact" or "full" add that prompt's language reference."""
     shown = shown_source(source, keep_comments, anonymize)
-    comp = client.complete(recognize_messages(shown, choices), sample=sample, deadline=deadline)
+    messages = recognize_messages(shown, choices)
+    if prompt != "minimal":
+        from .prompt import language_reference
+
+        messages[0] = {
+            "role": "system",
+            "content": messages[0]["content"] + "\n\nThe language reference:\n\n" + language_reference(prompt),
+        }
+    comp = client.complete(messages, sample=sample, deadline=deadline)
     index, li, ni, flag = read_answer(comp.text, choices)
     return Recognition(list(choices), index, comp.text, comp.cached, comp.usage, None, flag, li, ni)
 
@@ -330,6 +340,7 @@ def recognize_items(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> list[Scored]:
     """Ask about every item with `distractors` wrong choices drawn (seeded, per item) from the concepts of its
     own tier in `pool` (default: the items' own concepts by tier). Scored items are appended to `journal`
@@ -370,7 +381,13 @@ def recognize_items(
             opts = choices_for(it.key, it.concept, pools.get(it.tier, []), distractors, seed)
             try:
                 answer = recognize_source(
-                    client, it.source, opts, keep_comments=keep_comments, anonymize=anonymize, deadline=deadline
+                    client,
+                    it.source,
+                    opts,
+                    keep_comments=keep_comments,
+                    anonymize=anonymize,
+                    deadline=deadline,
+                    prompt=prompt,
                 )
             except LLMError as e:
                 if e.kind != REJECTED:  # the endpoint is down or refuses us: stop (the journal keeps the rest)
@@ -437,6 +454,7 @@ def recognize_drawings(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> list[Scored]:
     """Does the model recognise what it drew? `drawings` are (source, true concept, tier); each is keyed
     `tier/concept/#i` in order. `pool` maps a tier to its candidate concepts (default: the drawings' own
@@ -452,7 +470,39 @@ def recognize_drawings(
         journal=journal,
         progress=progress,
         deadline=deadline,
+        prompt=prompt,
     )
+
+
+@dataclass
+class Questions:
+    """What a folder asks: the items (after --limit), the candidate concepts per tier (from every item,
+    before --limit) and how many files or runs were skipped."""
+
+    items: list[Item]
+    pools: dict[str, list[str]]
+    skipped: int
+
+
+def folder_questions(root: Path, *, runs: bool = False, limit: int | None = None, seed: int = 0) -> Questions:
+    """The programs under root with a `// concept:` header (or, with runs, the refine runs under it: the
+    model's own drawings, with every shipped concept of their tier as candidates). A tier with one concept
+    borrows from every tier; UsageError when there are fewer than two concepts in all."""
+    from ..errors import UsageError
+
+    items, skipped = collect_runs(root) if runs else collect_items(root)
+    pools = tier_pool(items) if runs else pool_by_tier(items)
+    if len({c.lower() for names in pools.values() for c in names}) < 2:
+        raise UsageError(
+            f"{root} needs programs of at least two different concepts"
+            + (" (refine runs with a working round)" if runs else " (`// concept: NAME` headers)")
+            + f"; found {sum(len(v) for v in pools.values())}"
+        )
+    for tier, names in list(pools.items()):
+        if len(names) < 2:
+            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
+    chosen = stratified_limit(items, limit, seed) if limit else list(items)
+    return Questions(chosen, pools, skipped)
 
 
 def recognize_folder(
@@ -467,27 +517,16 @@ def recognize_folder(
     journal: Path | None = None,
     progress: Callable[[int, int, Scored], None] | None = None,
     deadline: float | None = None,
+    prompt: str = "minimal",
 ) -> tuple[list[Scored], int]:
     """Ask about every program under root with a `// concept:` header; distractors come from the other
-    programs' concepts of the same tier — all of them, before `limit` takes the first N programs. Returns the
-    scored items and how many files were skipped."""
-    from ..errors import UsageError
-
-    items, skipped = collect_items(root)
-    pools = pool_by_tier(items)
-    if len({c.lower() for names in pools.values() for c in names}) < 2:
-        raise UsageError(
-            f"{root} needs programs of at least two different concepts (`// concept: NAME` headers); "
-            f"found {sum(len(v) for v in pools.values())}"
-        )
-    for tier, names in list(pools.items()):
-        if len(names) < 2:  # a tier with one concept borrows from every tier
-            pools[tier] = sorted({c for v in pools.values() for c in v}, key=str.lower)
-    chosen = stratified_limit(items, limit, seed) if limit else list(items)
+    programs' concepts of the same tier, all of them, before `limit` picks N programs across the tiers.
+    Returns the scored items and how many files were skipped."""
+    q = folder_questions(root, limit=limit, seed=seed)
     scored = recognize_items(
         client,
-        chosen,
-        pool=pools,
+        q.items,
+        pool=q.pools,
         distractors=distractors,
         seed=seed,
         anonymize=anonymize,
@@ -495,8 +534,9 @@ def recognize_folder(
         journal=journal,
         progress=progress,
         deadline=deadline,
+        prompt=prompt,
     )
-    return scored, skipped
+    return scored, q.skipped
 
 
 def stratified_limit(items: Sequence[Item], limit: int, seed: int) -> list[Item]:

@@ -57,6 +57,7 @@ class RefineSettings:
     sample: int = 0  # a different sample asks afresh (it is part of the cache key)
     seed: int = 0  # the seed programs are evaluated and rendered at
     stdlib: str = "all"  # the stdlib shown in the prompt and accepted by the checker (all, shapes, none)
+    prompt: str = "full"  # the system prompt variant: full, compact or minimal (vdsl.llm.prompt.PROMPT_VARIANTS)
 
 
 @dataclass
@@ -186,7 +187,7 @@ def refine(
             )
     tr = Transcript(tpath)
     if start is None:
-        system = system_prompt(stdlib=settings.stdlib)
+        system = system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
         start = {
             "event": "start",
             "time": _now(),
@@ -205,13 +206,23 @@ def refine(
             raise UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
         kept = {
             k: start[k]
-            for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text", "sample", "seed", "stdlib")
+            for k in (
+                "concept",
+                "rounds",
+                "max_repairs",
+                "feedback",
+                "feedback_text",
+                "sample",
+                "seed",
+                "stdlib",
+                "prompt",
+            )
             if k in start
         }
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
         # the same prompt: same requests, cache hits
-        system = start.get("system_prompt") or system_prompt(stdlib=settings.stdlib)
+        system = start.get("system_prompt") or system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
         ev = {
             "event": "resume",
             "time": _now(),
@@ -324,6 +335,7 @@ def refine(
                     comp.text,
                     compact if result.program is not None else None,
                     sampling["max_tokens"] if cut else None,
+                    program=result.program,  # the code is echoed, not the prose around it
                 )
             rec = {
                 "event": "round",
