@@ -70,6 +70,15 @@ def test_prompt_shows_only_what_the_policy_allows():
             assert compile(b.split("```", 1)[0], stdlib=policy).ok
     r = CliRunner().invoke(main, ["prompt", "--stdlib", "none"])
     assert r.exit_code == 0 and r.output == none
+    from vdsl.llm.prompt import fit_prompt
+
+    compact = fit_prompt(None, "compact", "none")[0]
+    assert "use living" not in compact and "Not available in this setting" in compact
+    assert "use living" in fit_prompt(None, "compact")[0]
+    assert (
+        "use living" not in fit_prompt(None, "compact", "shapes")[0]
+        and "use shapes" in fit_prompt(None, "compact", "shapes")[0]
+    )
 
 
 def test_stdlib_use_names_modules_and_components():
