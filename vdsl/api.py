@@ -16,7 +16,7 @@ from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, has_errors, new_only, sort_diagnostics
 from .errors import DiagnosticsError
 from .evaluate import evaluate
-from .modules import os_reason, read_regular_file
+from .modules import check_policy, os_reason, read_regular_file
 from .syntax import parse
 from .values import RuntimeFault
 
@@ -222,11 +222,18 @@ def read_meta(source: str) -> dict[str, str]:
 
 
 def compile(
-    source: str | bytes, file: str = "<input>", budgets: Budgets = DEFAULT, base_dir: str | os.PathLike | None = None
+    source: str | bytes,
+    file: str = "<input>",
+    budgets: Budgets = DEFAULT,
+    base_dir: str | os.PathLike | None = None,
+    stdlib: str = "all",
 ) -> Program:
     """Parse and check. Never raises for bad input: look at `.ok` and `.diagnostics`.
 
-    base_dir enables `use "file.vd"` for files under that folder (off when None)."""
+    base_dir enables `use "file.vd"` for files under that folder (off when None). `stdlib` ("all",
+    "shapes", "none": vdsl.modules.STDLIB_POLICIES) is what `use` may name; a module outside it is E219.
+    Raises ValueError only for an unknown `stdlib` policy."""
+    check_policy(stdlib)
     file = file if isinstance(file, str) else str(file)
     if isinstance(source, (bytearray, memoryview)):
         source = bytes(source)
@@ -247,7 +254,7 @@ def compile(
         program, diags = parse(source, file, budgets)
         if program is None:
             return Program(text, file, None, sort_diagnostics(diags), budgets, read_meta(text))
-        checked = check(program, None if base_dir is None else os.fspath(base_dir), budgets)
+        checked = check(program, None if base_dir is None else os.fspath(base_dir), budgets, stdlib)
     except Exception as e:
         return Program(text, file, None, [_internal(e, "compiling", file)], budgets, read_meta(text))
     return Program(text, file, checked, checked.diagnostics, budgets, read_meta(text))

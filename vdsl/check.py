@@ -23,7 +23,15 @@ from .hints import (
     choice_hint,
     did_you_mean,
 )
-from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
+from .modules import (
+    STDLIB_POLICIES,
+    FileAccessDenied,
+    ModuleSource,
+    file_source,
+    stdlib_allowed,
+    stdlib_names,
+    stdlib_source,
+)
 from .types import (
     ANY,
     BOOL,
@@ -185,8 +193,8 @@ _STDLIB_CACHE: dict[tuple[str, Budgets], ModuleInfo] = {}
 class ModuleLoader:
     """Loads, parses and checks modules once (stdlib modules once per process); detects cycles."""
 
-    def __init__(self, base_dir: str | None = None, budgets: Budgets = DEFAULT):
-        self.base_dir, self.budgets = base_dir, budgets
+    def __init__(self, base_dir: str | None = None, budgets: Budgets = DEFAULT, stdlib: str = "all"):
+        self.base_dir, self.budgets, self.stdlib = base_dir, budgets, stdlib
         self.cache: dict[str, ModuleInfo] = {}
         self.loading: set[str] = set()
 
@@ -325,6 +333,11 @@ class Checker:
         # 1. modules, 2. def signatures (hoisted), 3. def bodies, 4. top-level statements in order.
         for st in program.stmts:
             if isinstance(st, n.Use):
+                if not (self.is_module or st.is_path or stdlib_allowed(st.module, self.loader.stdlib)) and (
+                    st.module in stdlib_names()
+                ):
+                    self._refuse_module(st)
+                    continue
                 info = self.loader.load(st, self.diags)
                 if info is not None:
                     self._import(info, top)
@@ -347,6 +360,18 @@ class Checker:
         self.diags.extend(check_clip_forms(program.stmts))
         values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
         return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values, self.uses)
+
+    def _refuse_module(self, st: n.Use) -> None:
+        """E219: the program uses a stdlib module the run's policy (--stdlib) leaves out."""
+        policy = self.loader.stdlib
+        allowed = sorted(STDLIB_POLICIES[policy] or ())
+        self.err(
+            "E219",
+            f"`use {st.module}` is not allowed here: this run's stdlib is `{policy}`",
+            st.span,
+            "draw it from the builtins (shapes, paths, groups) and your own `def`s"
+            + (f"; the modules allowed are: {', '.join(allowed)}" if allowed else "; no stdlib module is allowed"),
+        )
 
     def _import(self, info: ModuleInfo, top: _Scope) -> None:
         for dep in info.deps:
@@ -1118,6 +1143,6 @@ def _has_return(stmts) -> bool:
     return False
 
 
-def check(program: n.Program, base_dir: str | None = None, budgets: Budgets = DEFAULT) -> Checked:
-    """Check a parsed program (and the modules it uses)."""
-    return Checker(ModuleLoader(base_dir, budgets), budgets=budgets).check(program)
+def check(program: n.Program, base_dir: str | None = None, budgets: Budgets = DEFAULT, stdlib: str = "all") -> Checked:
+    """Check a parsed program (and the modules it uses); `stdlib` (all, shapes, none) is what `use` may name (E219)."""
+    return Checker(ModuleLoader(base_dir, budgets, stdlib), budgets=budgets).check(program)

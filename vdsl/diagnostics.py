@@ -56,6 +56,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E216": ("unknown-color", "a colour name that vdsl does not know"),
     "E217": ("bad-enum", "a string argument outside the allowed choices"),
     "E218": ("forbidden-module-path", "`use` of a path outside the program's folder"),
+    "E219": ("stdlib-not-allowed", "`use` of a stdlib module this run does not allow (--stdlib)"),
     "E300": ("runtime", "an evaluation error"),
     "E301": ("bad-value", "a value outside the range an argument accepts"),
     "E302": ("index-out-of-range", "a list index outside the list"),

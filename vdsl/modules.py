@@ -20,6 +20,28 @@ MAX_PATH_CHARS = 1024  # longer `use "..."` paths are refused before touching th
 _STDLIB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
+# What `use` may name, per stdlib policy (--stdlib): "all" of it; "shapes", the geometry that draws no
+# named concept (stars, polygons, shaded solids, point layouts); "none", the builtins only.
+STDLIB_POLICIES: dict[str, frozenset[str] | None] = {
+    "all": None,
+    "shapes": frozenset({"shapes", "solids", "layout"}),
+    "none": frozenset(),
+}
+
+
+def stdlib_allowed(name: str, policy: str = "all") -> bool:
+    """Whether a program may `use` the stdlib module `name` under `policy` (all, shapes or none)."""
+    allowed = STDLIB_POLICIES[policy]
+    return allowed is None or name in allowed
+
+
+def check_policy(policy: str) -> str:
+    """The policy itself, or ValueError naming the ones there are."""
+    if policy not in STDLIB_POLICIES:
+        raise ValueError(f"unknown stdlib policy {policy!r}: expected one of {', '.join(STDLIB_POLICIES)}")
+    return policy
+
+
 @dataclass(frozen=True)
 class ModuleSource:
     name: str  # as written after `use`

@@ -36,6 +36,7 @@ class Job:
     params: dict | None = None
     file: str = "<input>"
     budgets: Budgets = DEFAULT
+    stdlib: str = "all"  # what `use` may name (vdsl.modules.STDLIB_POLICIES); outside it is E219
 
 
 @dataclass
@@ -92,7 +93,7 @@ def execute(job: Job) -> tuple[str, object, list[Diagnostic]]:
                 None,
                 [_diag("E217", f"unknown output format {job.fmt!r}; expected one of {', '.join(FORMATS)}", job.file)],
             )
-        prog = compile(job.source, job.file, budgets)
+        prog = compile(job.source, job.file, budgets, stdlib=job.stdlib)
         diags = list(prog.diagnostics)
         if not prog.ok:
             return status_of(diags), None, diags
@@ -427,12 +428,13 @@ class Sandbox:
         file: str = "<input>",
         budgets: Budgets | None = None,
         time_limit: float | None = None,
+        stdlib: str = "all",
     ) -> SandboxResult:
         """Compile, evaluate and render source in a worker. Never raises, never waits much past the limit."""
         budgets = budgets or self.budgets
         if time_limit is not None:
             budgets = replace(budgets, time_limit=float(time_limit))
-        return self.run_job(Job(source, seed, fmt, size, max_side, scale, params, file, budgets))
+        return self.run_job(Job(source, seed, fmt, size, max_side, scale, params, file, budgets, stdlib))
 
     def run_job(self, job: Job) -> SandboxResult:
         t0 = time.monotonic()

@@ -1,1 +1,1 @@
-"""The vision check-up: score models on drawing, improving and recognising concepts (scorers, runs, report)."""
+"""The vision check-up as a benchmark: score models on drawing, improving and recognising concepts by tier (scorers, runs, report)."""

@@ -130,6 +130,18 @@ budget_option = click.option(
 )
 
 
+def stdlib_option(default: str = "all"):
+    """--stdlib all|shapes|none: the stdlib shown to the model and accepted by the checker (E219 beyond it)."""
+    return click.option(
+        "--stdlib",
+        type=click.Choice(["all", "shapes", "none"]),
+        default=default,
+        show_default=True,
+        help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry "
+        "only: shapes, solids, layout); none (builtins only, the check-up's setting). A `use` beyond it is E219.",
+    )
+
+
 def prompt_option(default: str = "full", help_extra: str = ""):
     """--prompt full|compact|minimal: which system prompt the model gets (vdsl.llm.prompt.PROMPT_VARIANTS)."""
     from ..llm.options import PROMPT_CHOICES

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import budgets_from, constrain_option, prompt_option, size_from
+from . import budgets_from, constrain_option, prompt_option, size_from, stdlib_option
 
 
 def _echo(msg: str) -> None:
@@ -60,6 +60,8 @@ def _command(params: dict) -> str:
         parts += ["--shard", params["shard"]]
     if params.get("labels"):
         parts += ["--labels"]
+    if params.get("stdlib", "all") != "all":
+        parts += ["--stdlib", params["stdlib"]]
     parts += ["-o", params["out"]]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -221,6 +223,7 @@ def _command(params: dict) -> str:
     "--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto)."
 )
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
+@stdlib_option()
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
 
@@ -285,6 +288,7 @@ def build_cmd(**kw):
         engine=kw["engine"],
         ray_address=kw["ray_address"],
         command=_command(kw),
+        stdlib=kw["stdlib"],
     )
     stats = build(opts, echo=_echo)
     for line in summary_lines(stats["counts"]):

@@ -29,7 +29,7 @@ from ..llm.refine import (
     write_summary,
 )
 from ..llm.report import TRANSCRIPT
-from . import constrain_option, fail, prompt_option
+from . import constrain_option, fail, prompt_option, stdlib_option
 
 
 def parse_price(price: str | None) -> tuple[float, float] | None:
@@ -117,12 +117,13 @@ def llm_options(f):
     f"saying the smallest size; never silently over it. Estimate: {CHARS_PER_TOKEN:g} characters a token.",
 )
 @prompt_option(default=None, help_extra="  [default: full, or with --tokens the richest that fits]")
+@stdlib_option()
 @click.option("--stats", is_flag=True, help="Also print the variant and size estimate to stderr.")
-def prompt_cmd(token_target, prompt_variant, stats):
+def prompt_cmd(token_target, prompt_variant, stats, stdlib):
     """Print the system prompt given to the model (generated from the signature table, grammar
     overview, stdlib and example programs, so it always matches the language)."""
     try:
-        text, variant = fit_prompt(token_target, prompt_variant)
+        text, variant = fit_prompt(token_target, prompt_variant, stdlib)
     except PromptTooLarge as e:
         raise UsageError(str(e)) from None
     click.echo(text, nl=False)
@@ -231,6 +232,12 @@ def grammar_cmd(fmt, out):
 @prompt_option(help_extra=" A resumed run keeps the prompt it started with.")
 @constrain_option
 @click.option(
+    "--stdlib",
+    type=click.Choice(["all", "shapes", "none"]),
+    help="What programs may `use`, and what the prompt shows: all of the stdlib; shapes (geometry only: "
+    "shapes, solids, layout); none (builtins only). A `use` beyond it is E219.  [default: all]",
+)
+@click.option(
     "--compare",
     "compare_runs",
     is_flag=True,
@@ -259,6 +266,7 @@ def refine_cmd(
     batch_dir,
     batch_export,
     poll,
+    stdlib,
     compare_runs,
     runs,
     prompt_variant,
@@ -326,6 +334,7 @@ def refine_cmd(
             ("max_repairs", max_repairs),
             ("feedback", feedback),
             ("feedback_text", feedback_text),
+            ("stdlib", stdlib),
         )
         if v is not None
     }
@@ -474,6 +483,14 @@ def refine_cmd(
     help="Stop asking after this many seconds; what was answered is kept (--results, then --resume).",
 )
 @click.option("--progress/--no-progress", default=True, help="Print one line per answer on stderr as it comes.")
+@click.option(
+    "--stdlib",
+    type=click.Choice(["all", "shapes", "none"]),
+    default="all",
+    show_default=True,
+    help="Refuse programs that `use` stdlib modules beyond this (shapes: shapes, solids, layout; none: builtins "
+    "only): a call such as bird() names the answer, measuring the stdlib instead of the model.",
+)
 @prompt_option(
     default="minimal",
     help_extra=" Here minimal is a one-paragraph description of vdsl; compact and full add that language reference.",
@@ -494,6 +511,7 @@ def recognize_cmd(
     summary_path,
     deadline,
     progress,
+    stdlib,
     prompt_variant,
     **kw,
 ):
@@ -519,6 +537,7 @@ def recognize_cmd(
         if len(opts) < 2:
             raise UsageError("--choices needs at least two comma-separated concepts")
         source = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
+        _refuse_stdlib([(file, source)], stdlib)
         client = make_client(config_from_options(**llm))
         try:
             r = recognize_source(
@@ -540,6 +559,8 @@ def recognize_cmd(
     q = folder_questions(Path(programs or runs), runs=bool(runs), limit=limit, seed=seed)
     chosen, pools, skipped = q.items, q.pools, q.skipped
     what = "file(s) without a concept header" if programs else "run(s) without a concept or a working round"
+    if stdlib != "all":
+        _refuse_stdlib([(it.key, it.source) for it in chosen], stdlib)
 
     def show(done: int, total: int, s) -> None:
         if progress:
@@ -640,6 +661,19 @@ def summary_lines(s: dict, skipped_what: str = "file(s) skipped") -> list[str]:
         f" programs {'anonymised' if s['anonymized'] else 'shown as written'}"
     )
     return out
+
+
+def _refuse_stdlib(programs: list[tuple[str, str]], policy: str) -> None:
+    """UsageError naming the programs that use stdlib modules beyond --stdlib (nothing is asked)."""
+    from ..checkup.stdlib_use import beyond
+
+    bad = [(name, mods) for name, src in programs if (mods := beyond(src, policy))]
+    if bad:
+        name, mods = bad[0]
+        raise UsageError(
+            f"{len(bad)} program(s) use the stdlib beyond --stdlib {policy} (e.g. {name}: use {', '.join(mods)}; "
+            "E219 for the checker); remove them, or pass --stdlib all to ask about them"
+        )
 
 
 COMMANDS = [prompt_cmd, grammar_cmd, refine_cmd, recognize_cmd]

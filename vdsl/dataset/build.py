@@ -64,17 +64,22 @@ class BuildOptions:
     engine: str = "local"  # local (process pool) | ray (Ray tasks); the outputs are the same
     ray_address: str | None = None  # --engine ray: a cluster's address (None: a local Ray instance)
     command: str = "vdsl dataset build"
+    stdlib: str = "all"  # what programs may `use` (all, shapes, none); a program using more is a failure (E219)
 
 
 def render_config(o: BuildOptions) -> dict:
     """What decides the bytes of every image: a folder built with other values cannot be resumed."""
-    return {
-        "size": list(o.size),
-        "budgets": asdict(o.budgets),
-        "min_std": o.min_std,
-        "vdsl": __version__,
-        "shard": list(o.shard),
-    } | ({"labels": True} if o.labels else {})
+    return (
+        {
+            "size": list(o.size),
+            "budgets": asdict(o.budgets),
+            "min_std": o.min_std,
+            "vdsl": __version__,
+            "shard": list(o.shard),
+        }
+        | ({"labels": True} if o.labels else {})
+        | ({"stdlib": o.stdlib} if o.stdlib != "all" else {})
+    )  # absent for defaults: older folders still resume
 
 
 def image_file(key: str, seed: int) -> str:
@@ -146,7 +151,16 @@ def _collect_sources(o: BuildOptions, out: Path, state: Path, echo) -> tuple[lis
 
         entries = load_concept_entries(o.concepts)
         s, f = generate(
-            entries, o.programs_per_concept, o.refine_rounds, o.max_repairs, state, o.shard, o.llm, o.keep_drafts, echo
+            entries,
+            o.programs_per_concept,
+            o.refine_rounds,
+            o.max_repairs,
+            state,
+            o.shard,
+            o.llm,
+            o.keep_drafts,
+            echo,
+            stdlib=o.stdlib,
         )
         keys = {x.key: x for x in specs}
         for x in s:
@@ -266,7 +280,7 @@ def _render(
     from .engine import make_engine
     from .progress import BuildProgress
 
-    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit, o.labels)
+    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit, labels=o.labels, stdlib=o.stdlib)
     workers = min(o.workers or usable_cores(), len(units)) if o.engine == "local" or not o.ray_address else o.workers
     # workers close the lock and journal they inherit: the lock dies with this process alone
     close = tuple(x for x in inherited if x is not None)

@@ -67,6 +67,7 @@ def generate(
     llm: dict,
     keep_drafts: bool = False,
     echo=None,
+    stdlib: str = "all",
 ) -> tuple[list[ProgramSpec], list[dict]]:
     """Programs for this shard's (concept, j) pairs, generated (or read back from an earlier run).
 
@@ -105,7 +106,9 @@ def generate(
         def one(client, e, j):
             if stop.is_set():
                 return
-            st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, prompt=prompt)
+            st = RefineSettings(
+                concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j, prompt=prompt, stdlib=stdlib
+            )
             try:
                 refine(
                     client,
@@ -114,7 +117,7 @@ def generate(
                     resume=True,
                     stop=stop,
                     deadline=run_deadline,
-                    overrides={"rounds": rounds, "max_repairs": max_repairs},
+                    overrides={"rounds": rounds, "max_repairs": max_repairs, "stdlib": stdlib},
                 )
             except SettingsChanged as ex:
                 fatal.append(

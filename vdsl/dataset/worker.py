@@ -33,6 +33,7 @@ class RenderSettings:
     min_std: float
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # address space per worker above its own (None: no cap)
     labels: bool = False  # also write <name>_<seed>.coco.json (instance boxes and masks) beside each image
+    stdlib: str = "all"  # what a program may `use` (vdsl.modules.STDLIB_POLICIES); more is E219
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def compile_unit(unit: Unit, settings: RenderSettings, cache: OrderedDict):
         from ..api import compile
 
         try:
-            prog = compile(unit.data, unit.origin, settings.budgets)
+            prog = compile(unit.data, unit.origin, settings.budgets, stdlib=settings.stdlib)
         except Exception as e:
             return None, f"internal error while compiling: {type(e).__name__}: {e}"
         cache[unit.hash] = prog

@@ -118,15 +118,18 @@ def _plain_size(p) -> bool:
     return p.name in SIZE_NAMES and p.min == 0 and p.max is None and not p.integer and not p.choices
 
 
-def _stdlib_modules() -> list[tuple[str, str, list]]:
-    """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly."""
+def _stdlib_modules(stdlib: str = "all") -> list[tuple[str, str, list]]:
+    """[(module, its first header comment, [DefSig])] for every stdlib module that checks cleanly and
+    that the `stdlib` policy (all, shapes, none) lets a program use."""
     from .. import nodes as n
     from ..check import ModuleLoader
-    from ..modules import module_header, stdlib_names, stdlib_source
+    from ..modules import module_header, stdlib_allowed, stdlib_names, stdlib_source
 
     loader = ModuleLoader()
     out = []
     for name in stdlib_names():
+        if not stdlib_allowed(name, stdlib):
+            continue
         src = stdlib_source(name)
         if src is None:
             continue
@@ -177,8 +180,9 @@ def examples_dir() -> Path | None:
     return d if d.is_dir() else None
 
 
-def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]]:
-    """The `count` shortest example programs under max_chars that compile and run: [(name, source)]."""
+def pick_examples(count: int = 2, max_chars: int = 1400, stdlib: str = "all") -> list[tuple[str, str]]:
+    """The `count` shortest example programs under max_chars that compile (under the `stdlib` policy)
+    and run: [(name, source)]."""
     d = examples_dir()
     if d is None or count <= 0:
         return []
@@ -194,7 +198,7 @@ def pick_examples(count: int = 2, max_chars: int = 1400) -> list[tuple[str, str]
             cands.append((len(text), p.name, text))
     out = []
     for _, name, text in sorted(cands):
-        prog = compile(text, name)
+        prog = compile(text, name, stdlib=stdlib)
         if prog.ok and prog.evaluate(0)[0] is not None:
             out.append((name, text.strip()))
             if len(out) == count:
@@ -220,8 +224,19 @@ LEVELS = (
 )
 
 
+NO_STDLIB = (
+    "## Standard library\nNot available in this setting: `use` is refused. Draw everything from the builtins "
+    "above, with your own `def`s for repeated parts."
+)
+
+
 def _assemble(
-    builtin_docs: bool, stdlib_docs: bool, stdlib_defaults: bool | None, n_examples: int, memo: dict | None = None
+    builtin_docs: bool,
+    stdlib_docs: bool,
+    stdlib_defaults: bool | None,
+    n_examples: int,
+    memo: dict | None = None,
+    stdlib: str = "all",
 ) -> str:
     from ..docs import LANGUAGE_OVERVIEW
 
@@ -232,24 +247,26 @@ def _assemble(
             memo[(key, args)] = fn(*args)
         return memo[(key, args)]
 
-    modules = part("modules", _stdlib_modules)
+    modules = part("modules", _stdlib_modules, stdlib)
     parts = [
         INTRO,
         "## The language\n" + LANGUAGE_OVERVIEW.strip(),
         part("builtins", _builtins_section, builtin_docs),
         part("constants", _constants_section, builtin_docs),
-        part("stdlib", lambda d, f: _stdlib_section(modules, d, f), stdlib_docs, stdlib_defaults),
+        part("stdlib", lambda d, f: _stdlib_section(modules, d, f) or NO_STDLIB, stdlib_docs, stdlib_defaults),
         part("budgets", _budgets_section),
     ]
-    exs = part("examples", pick_examples, max(n for *_, n in LEVELS))[:n_examples]
+    exs = part("examples", pick_examples, max(n for *_, n in LEVELS), 1400, stdlib)[:n_examples]
     if exs:
         parts.append("## Examples\n" + "\n\n".join(f"```vdsl\n{src}\n```" for _, src in exs))
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 
 @functools.lru_cache(maxsize=8)
-def system_prompt(token_target: int = TOKEN_TARGET, variant: str = "full") -> str:
-    """The system prompt, generated now from the table, overview, stdlib and examples.
+def system_prompt(token_target: int = TOKEN_TARGET, variant: str = "full", stdlib: str = "all") -> str:
+    """The system prompt, generated now from the table, overview, stdlib and examples. `stdlib` (all,
+    shapes, none) is the part of the stdlib shown (the checker refuses the rest: E219); examples that
+    use more are left out.
 
     variant "full" (the default): details are dropped in LEVELS order (stdlib default values, an example,
     stdlib docs, builtin docs and most colour names, stdlib parameter types, the last example) until the
@@ -259,7 +276,7 @@ def system_prompt(token_target: int = TOKEN_TARGET, variant: str = "full") -> st
     memo: dict = {}
     text = ""
     for level in _levels(variant):
-        text = _build(variant, level, memo)
+        text = _build(variant, level, memo, stdlib)
         if estimate_tokens(text) <= token_target:
             break
     return text
@@ -287,12 +304,12 @@ def _levels(variant: str) -> tuple:
     raise ValueError(f"unknown prompt variant {variant!r}: choose one of {', '.join(PROMPT_VARIANTS)}")
 
 
-def _build(variant: str, level, memo: dict) -> str:
+def _build(variant: str, level, memo: dict, stdlib: str = "all") -> str:
     if variant == "full":
-        return _assemble(*level, memo=memo)
-    key = (variant, level)
+        return _assemble(*level, memo=memo, stdlib=stdlib)
+    key = (variant, level, stdlib)
     if key not in memo:
-        memo[key] = _compact(level) if variant == "compact" else _minimal(level)
+        memo[key] = _compact(level, stdlib) if variant == "compact" else _minimal(level)
     return memo[key]
 
 
@@ -300,18 +317,19 @@ class PromptTooLarge(ValueError):
     """No level of the asked-for prompt variant(s) fits the token budget."""
 
 
-def fit_prompt(tokens: int | None = None, variant: str | None = None) -> tuple[str, str]:
+def fit_prompt(tokens: int | None = None, variant: str | None = None, stdlib: str = "all") -> tuple[str, str]:
     """(prompt, variant): `variant` (default full) at its richest level within `tokens` (None: its default
     size). With a budget and no variant, the richest variant that fits: full, then compact, then minimal.
+    `stdlib` (all, shapes, none) is the part of the stdlib shown (system_prompt).
     Raises PromptTooLarge when nothing fits: a budget is honoured or refused, never silently missed."""
     if tokens is None:
         v = variant or "full"
-        return system_prompt(TOKEN_TARGET, v) if v == "full" else system_prompt(10**9, v), v
+        return system_prompt(TOKEN_TARGET, v, stdlib) if v == "full" else system_prompt(10**9, v, stdlib), v
     for v in [variant] if variant else list(PROMPT_VARIANTS):
-        text = system_prompt(tokens, v)
+        text = system_prompt(tokens, v, stdlib)
         if estimate_tokens(text) <= tokens:
             return text, v
-    smallest = min(estimate_tokens(system_prompt(0, v)) for v in ([variant] if variant else PROMPT_VARIANTS))
+    smallest = min(estimate_tokens(system_prompt(0, v, stdlib)) for v in ([variant] if variant else PROMPT_VARIANTS))
     raise PromptTooLarge(
         f"no {variant + ' ' if variant else ''}prompt fits {tokens} tokens: the smallest is about {smallest} "
         f"tokens ({CHARS_PER_TOKEN:g} characters a token)"
@@ -382,11 +400,14 @@ def _compact_builtins(categories: tuple | None = None) -> str:
     return "\n".join(out)
 
 
-def _compact_stdlib(how: str) -> str:
+def _compact_stdlib(how: str, stdlib: str = "all") -> str:
     if how == "none":
         return ""
+    modules = _stdlib_modules(stdlib)
+    if not modules:
+        return "## Standard library\nNot available in this setting: `use` is refused."
     out = ["## Standard library", "`use NAME` at the top, then call its components like builtins."]
-    for name, _head, defs in _stdlib_modules():
+    for name, _head, defs in modules:
         if how == "names":
             out.append(f"use {name}: " + ", ".join(sig.name for sig in defs))
             continue
@@ -398,13 +419,13 @@ def _compact_stdlib(how: str) -> str:
     return "\n".join(out)
 
 
-def _compact(stdlib: str) -> str:
+def _compact(how: str, stdlib: str = "all") -> str:
     code = _overview_code()
     parts = [
         INTRO_SHORT,
         "## The language\n" + RULES_SHORT + (f"\n```vdsl\n{code}\n```" if code else ""),
         _compact_builtins(),
-        _compact_stdlib(stdlib),
+        _compact_stdlib(how, stdlib),
     ]
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 

@@ -57,6 +57,7 @@ class RefineSettings:
     feedback_text: str = DEFAULT_FEEDBACK
     sample: int = 0  # a different sample asks afresh (it is part of the cache key)
     seed: int = 0  # the seed programs are evaluated and rendered at
+    stdlib: str = "all"  # the stdlib shown in the prompt and accepted by the checker (all, shapes, none)
     prompt: str = "full"  # the system prompt variant: full, compact or minimal (vdsl.llm.prompt.PROMPT_VARIANTS)
 
 
@@ -74,15 +75,16 @@ class ReplyCheck:
         return self.png is not None and not has_errors(self.diagnostics)
 
 
-def check_reply(reply: str, file: str, seed: int = 0) -> ReplyCheck:
-    """Extract the program, then compile, run it at `seed` and render it in the sandbox (a worker process
-    under the time limit and memory cap, as dataset workers run); every failure is a diagnostic."""
+def check_reply(reply: str, file: str, seed: int = 0, stdlib: str = "all") -> ReplyCheck:
+    """Extract the program, then compile (`use` limited by the `stdlib` policy: E219), run it at `seed`
+    and render it in the sandbox (a worker process under the time limit and memory cap, as dataset
+    workers run); every failure is a diagnostic."""
     from ..sandbox import run as run_sandboxed
 
     ex = extract_program(reply)
     if ex.program is None:
         return ReplyCheck(None, ex.how, [], None)
-    r = run_sandboxed(ex.program, seed=seed, fmt="png", max_side=MAX_SIDE, file=file)
+    r = run_sandboxed(ex.program, seed=seed, fmt="png", max_side=MAX_SIDE, file=file, stdlib=stdlib)
     if not r.ok or has_errors(r.diagnostics):
         return ReplyCheck(ex.program, ex.how, list(r.diagnostics), None)
     return ReplyCheck(ex.program, ex.how, list(r.diagnostics), r.value)
@@ -186,7 +188,7 @@ def refine(
             )
     tr = Transcript(tpath)
     if start is None:
-        system = system_prompt(variant=settings.prompt)
+        system = system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
         start = {
             "event": "start",
             "time": _now(),
@@ -205,13 +207,23 @@ def refine(
             raise UsageError(f"{out} holds a run for {start.get('concept')!r}, not {settings.concept!r}")
         kept = {
             k: start[k]
-            for k in ("concept", "rounds", "max_repairs", "feedback", "feedback_text", "sample", "seed", "prompt")
+            for k in (
+                "concept",
+                "rounds",
+                "max_repairs",
+                "feedback",
+                "feedback_text",
+                "sample",
+                "seed",
+                "stdlib",
+                "prompt",
+            )
             if k in start
         }
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
         # the same prompt: same requests, cache hits
-        system = start.get("system_prompt") or system_prompt(variant=settings.prompt)
+        system = start.get("system_prompt") or system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
         ev = {
             "event": "resume",
             "time": _now(),
@@ -285,7 +297,7 @@ def refine(
                     if e.kind == DEADLINE:
                         emit({"event": "deadline", "time": _now(), "round": k, "step": step})
                     raise RefineAborted(str(e)) from e
-                result = check_reply(comp.text, f"round_{k}.vd", settings.seed)
+                result = check_reply(comp.text, f"round_{k}.vd", settings.seed, settings.stdlib)
                 compact = format_compact(result.diagnostics)
                 cut = comp.finish_reason == "length"
                 emit(
