@@ -23,6 +23,7 @@ from .sources import ProgramSpec, SourceError, scan_folder, shard_of, unique_nam
 from .stats import compute
 from ..sandbox import DEFAULT_MEMORY_LIMIT
 from .worker import CRASH, IO_ERROR, MEMORY, OK, SKIPPED, TIMEOUT, RenderSettings, Unit
+from .writers import DEFAULT_SHARD_SIZE, FORMATS, make_writer, shard_key, write_index
 
 FORMAT = "vdsl-dataset/1"
 RETRYABLE = (TIMEOUT, MEMORY, CRASH, SKIPPED)
@@ -59,6 +60,8 @@ class BuildOptions:
     progress: bool = True
     chunk: int = 16  # most seeds in one unit of work
     command: str = "vdsl dataset build"
+    format: str = "files"  # files | webdataset | parquet (writers.FORMATS)
+    shard_size: int = DEFAULT_SHARD_SIZE  # images per shard (shard formats)
 
 
 def render_config(o: BuildOptions) -> dict:
@@ -69,11 +72,27 @@ def render_config(o: BuildOptions) -> dict:
         "min_std": o.min_std,
         "vdsl": __version__,
         "shard": list(o.shard),
-    }
+    } | _format_config(o)
+
+
+def _format_config(o) -> dict:
+    """The output format, when it is not the image folder (so folders built before formats existed still resume)."""
+    return {} if o.format == "files" else {"format": o.format, "shard_size": o.shard_size}
 
 
 def image_file(key: str, seed: int) -> str:
     return f"{mf.IMAGES}/{key}_{seed}.png"
+
+
+def stage_dir(out: Path, fmt: str) -> Path:
+    """Where workers write PNGs: images/ itself for the files format; for shard formats a staging
+    folder inside the build state, packed into shards when the build ends (and kept for resume)."""
+    return out / mf.IMAGES if fmt == "files" else out / mf.STATE_DIR / mf.IMAGES
+
+
+def file_name(fmt: str, folder: str, name: str, seed: int) -> str:
+    """A row's file_name: relative to the dataset folder (files) or the member name in its shard."""
+    return f"{mf.IMAGES}/{folder}/{name}_{seed}.png" if fmt == "files" else f"{shard_key(folder, name, seed)}.png"
 
 
 # ----------------------------------------------------------------------------- the build
@@ -82,6 +101,8 @@ def build(o: BuildOptions, echo: Callable[[str], None] | None = None) -> dict:
     echo = echo or (lambda s: print(s, file=sys.stderr))
     out = Path(o.out)
     state = out / mf.STATE_DIR
+    if o.format not in FORMATS:
+        raise DatasetUsageError(f"unknown format {o.format!r}; one of {', '.join(FORMATS)}")
     _check_folder(out, state)
     state.mkdir(parents=True, exist_ok=True)
     lock = mf.BuildLock(state / mf.LOCK)
@@ -197,6 +218,7 @@ def _plan(
                     first[k] = ok
     per_program: list[tuple[ProgramSpec, list[int]]] = []
     total = 0
+    stage = stage_dir(out, o.format)
     for s in specs:
         if (s.key, s.hash) in compile_err:
             continue
@@ -207,7 +229,7 @@ def _plan(
                 need.append(seed)
             elif (
                 r[0] == OK
-                and not os.path.exists(out / image_file(s.key, seed))
+                and not os.path.exists(stage / f"{s.key}_{seed}.png")
                 and first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed)
             ):
                 del done[(s.key, s.hash, seed)]
@@ -220,7 +242,7 @@ def _plan(
     chunk = max(1, min(o.chunk, math.ceil(total / max(1, 4 * workers))))
     units = []
     for s, need in per_program:
-        (out / mf.IMAGES / s.folder).mkdir(parents=True, exist_ok=True)
+        (stage / s.folder).mkdir(parents=True, exist_ok=True)
         for a in range(0, len(need), chunk):
             units.append(
                 Unit(
@@ -229,7 +251,7 @@ def _plan(
                     s.hash,
                     s.data,
                     s.origin,
-                    str((out / mf.IMAGES / s.folder).resolve()),
+                    str((stage / s.folder).resolve()),
                     s.name,
                     tuple(need[a : a + chunk]),
                 )
@@ -337,7 +359,7 @@ def finalize(
             if r is None:
                 raise BuildIncomplete(f"{s.key} seed {seed} was not rendered; rerun the same command to finish")
             if r[0] == OK:
-                candidates.append(metadata_row(s, seed, w, h, r[1]))
+                candidates.append(metadata_row(s, seed, w, h, r[1], o.format))
             else:
                 fails.append(
                     {
@@ -346,19 +368,26 @@ def finalize(
                         "tier": s.tier,
                         "program": s.name,
                         "seed": seed,
-                        "file_name": image_file(s.key, seed),
+                        "file_name": file_name(o.format, s.folder, s.name, seed),
                         "reason": r[0],
                         "detail": r[2],
                     }
                 )
     stats_extra = {"kind": "build", "shard": list(o.shard), "command": o.command, "config": build_config(o)}
-    return write_dataset(out, programs, candidates, fails, [], stats_extra)
+    stage = stage_dir(out, o.format)
+    staged = {
+        file_name(o.format, s.folder, s.name, seed): stage / f"{s.key}_{seed}.png" for s in specs for seed in seeds
+    }
+    return write_dataset(
+        out, programs, candidates, fails, [], stats_extra, o.format, o.shard_size, lambda row: staged[row["file_name"]]
+    )
 
 
-def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str) -> dict:
-    """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder)."""
+def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, fmt: str = "files") -> dict:
+    """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder;
+    shard formats: the member name, with the sample's key and shard added when it is written)."""
     return {
-        "file_name": image_file(s.key, seed),
+        "file_name": file_name(fmt, s.folder, s.name, seed),
         "concept": s.concept,
         "concept_id": s.concept_id,
         "tier": s.tier,
@@ -388,7 +417,7 @@ def build_config(o: BuildOptions) -> dict:
         "programs_per_concept": o.programs_per_concept if o.concepts else None,
         "refine_rounds": o.refine_rounds if o.concepts else None,
         "vdsl": __version__,
-    }
+    } | _format_config(o)
 
 
 def failure_key(f: dict) -> tuple:
@@ -411,8 +440,15 @@ def write_dataset(
     failures: list[dict],
     old_dups: list[dict],
     stats_extra: dict,
+    fmt: str = "files",
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    source: Callable[[dict], Path | bytes] | None = None,
+    extra: Callable[[dict], dict[str, bytes]] | None = None,
 ) -> dict:
-    """The shared last step of build and merge: de-duplicate, count, write every output file."""
+    """The shared last step of build and merge: de-duplicate, count, write every output file.
+    source(row) gives a kept image's PNG (bytes or a file) for the format's writer (the files
+    format's build renders in place, so source may be left out there); extra(row) gives files
+    stored with the image (suffix -> bytes: beside it, or as members of its sample)."""
     kept, dups = dedupe(candidates, old_dups)
     failures = sorted(failures + dups, key=failure_key)
     per_prog: dict[tuple, int] = {}
@@ -428,8 +464,30 @@ def write_dataset(
         p["images"] = n
         rows.append(p)
     kept.sort(key=order_key)
-    keep_files = {m["file_name"] for m in kept}
-    mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
+    if fmt == "files":
+        keep_files = {m["file_name"] for m in kept}
+        if source is not None or extra is not None:
+            files = make_writer(fmt, out)
+            for m in kept:
+                src = source(m) if source is not None else out / m["file_name"]
+                more = extra(m) if extra is not None else None
+                files.add(m["file_name"][: -len(".png")], src, m, more)
+                keep_files |= {f"{m['file_name'][: -len('.png')]}.{x}" for x in more or {}}
+        mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
+    else:
+        assert source is not None, "shard formats need the images' source"
+        writer = make_writer(fmt, out, shard_size)
+        writer.open()
+        keep_staged = set()
+        packed = []
+        for m in kept:
+            src = source(m)
+            if isinstance(src, Path):
+                keep_staged.add(src.relative_to(out).as_posix() if src.is_relative_to(out) else "")
+            packed.append(writer.add(m["file_name"][: -len(".png")], src, m, extra(m) if extra is not None else None))
+        write_index(out, fmt, shard_size, writer.close())
+        kept = packed
+        mf.remove_stray_files(stage_dir(out, fmt), keep_staged, out)
     mf.remove_stray_files(out / mf.PROGRAM_DIR, {p["program_file"] for p in rows}, out)
     atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
     atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))
