@@ -213,27 +213,31 @@ SLOWISH = prog(
 )
 
 
-def test_sigkill_midway_then_rerun_equals_an_uninterrupted_build(tmp_path):
+def _run_and_kill(cmd: list[str], ready) -> None:
+    """Start the build in its own process group, wait until ready(), then SIGKILL it and its workers."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.002)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+
+
+def test_sigkill_while_rendering_and_while_packing_then_rerun_equals_an_uninterrupted_build(tmp_path):
     files = {f"swarm_{i}.vd": SLOWISH.replace("r=rand(1, 6)", f"r=rand(1, {6 + i})") for i in range(5)}
     files["fixed.vd"] = prog("swarm", "circle(center=(32, 32), r=10, fill=black)")
     src = write(tmp_path / "src", files)
     args = ["--programs", str(src), "--variants", "60", "--size", "40", "--workers", "2", "--no-progress"]
-    args += ["--format", "webdataset", "--shard-size", "25"]
+    args += ["--format", "webdataset", "--shard-size", "2"]  # many small shards: packing takes a while
     killed = tmp_path / "killed"
     cmd = [sys.executable, "-c", "from vdsl.cli import main; main()", "dataset", "build", *args, "-o", str(killed)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        j = killed / ".vdsl-build" / "journal.jsonl"
-        if j.is_file() and j.read_bytes().count(b"\n") >= 3:
-            break
-        if proc.poll() is not None:
-            break
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    assert not (killed / "shards.json").exists()  # it really was midway
+    journal = killed / ".vdsl-build" / "journal.jsonl"
+    _run_and_kill(cmd, lambda: journal.is_file() and journal.read_bytes().count(b"\n") >= 3)
+    assert not (killed / "shards").exists()  # killed while rendering
+    shards = killed / "shards"
+    _run_and_kill(cmd, lambda: shards.is_dir() and len(os.listdir(shards)) >= 3)
+    assert shards.is_dir() and not (killed / "shards.json").exists()  # killed while packing
     rerun = CliRunner().invoke(main, ["dataset", "build", *args, "-o", str(killed)])
     assert rerun.exit_code == 0, rerun.output
     whole = tmp_path / "whole"
@@ -242,6 +246,9 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_build(tmp_path):
     assert shard_bytes(killed) == shard_bytes(whole)
     assert (killed / "README.md").read_text() == (whole / "README.md").read_text().replace(str(whole), str(killed))
     assert not list(killed.rglob("*.tmp"))
+    # finished renders were not redone: every image is in the journal once
+    recs = [json.loads(x) for x in journal.read_text().splitlines() if '"t":"img"' in x]
+    assert len(recs) == len({(r["k"], r["s"]) for r in recs}) == 6 * 60
 
 
 def _names_on_both_shards(prefix: str, folder: str) -> tuple[str, str]:
