@@ -244,7 +244,9 @@ def test_sigkill_while_rendering_and_while_packing_then_rerun_equals_an_uninterr
     res = CliRunner().invoke(main, ["dataset", "build", *args, "-o", str(whole)])
     assert res.exit_code == 0, res.output
     assert shard_bytes(killed) == shard_bytes(whole)
-    assert (killed / "README.md").read_text() == (whole / "README.md").read_text().replace(str(whole), str(killed))
+    card = (killed / "README.md").read_text()
+    assert card == (whole / "README.md").read_text().replace(str(whole), str(killed))
+    assert "--format webdataset --shard-size 2" in card
     assert not list(killed.rglob("*.tmp"))
     # finished renders were not redone: every image is in the journal once
     recs = [json.loads(x) for x in journal.read_text().splitlines() if '"t":"img"' in x]

@@ -88,6 +88,11 @@ COMMON_FILES = [
     "stats.json                              these counts, the settings and the command",
 ]
 
+STATE_LINE = (
+    ".vdsl-build/                            build state: journal and the rendered PNGs the shards are "
+    "packed from (a rerun resumes from them; safe to delete once final, a rerun then renders again)"
+)
+
 
 def _layout(fmt: str, shard_size) -> list[str]:
     """The card's Layout and Loading sections for the output format."""
@@ -101,6 +106,7 @@ def _layout(fmt: str, shard_size) -> list[str]:
             "shards.json                             every shard: images, bytes, sha256, first and last key",
             "metadata.jsonl                          one line per image, with its `key` and `shard`",
             *COMMON_FILES,
+            STATE_LINE,
             "```",
             "",
             f"Each sample's `.json` holds its metadata row: `file_name` (its member name), {COLUMNS}, `key`. "
@@ -126,6 +132,7 @@ def _layout(fmt: str, shard_size) -> list[str]:
             "shards.json                             every shard: images, bytes, sha256, first and last key",
             "metadata.jsonl                          one line per image, with its `key` and `shard`",
             *COMMON_FILES,
+            STATE_LINE,
             "```",
             "",
             f"Columns: `image` (PNG bytes, a Hugging Face `Image`), `key`, {COLUMNS}. "
