@@ -374,13 +374,14 @@ def finalize(
                     }
                 )
     stats_extra = {"kind": "build", "shard": list(o.shard), "command": o.command, "config": build_config(o)}
-    stage = stage_dir(out, o.format)
-    staged = {
-        file_name(o.format, s.folder, s.name, seed): stage / f"{s.key}_{seed}.png" for s in specs for seed in seeds
-    }
-    return write_dataset(
-        out, programs, candidates, fails, [], stats_extra, o.format, o.shard_size, lambda row: staged[row["file_name"]]
-    )
+    source = None
+    if o.format != "files":  # the files format's images are in place already
+        stage = stage_dir(out, o.format)
+        staged = {
+            file_name(o.format, s.folder, s.name, seed): stage / f"{s.key}_{seed}.png" for s in specs for seed in seeds
+        }
+        source = lambda row: staged[row["file_name"]]
+    return write_dataset(out, programs, candidates, fails, [], stats_extra, o.format, o.shard_size, source)
 
 
 def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, fmt: str = "files") -> dict:

@@ -80,7 +80,7 @@ class FilesWriter(DatasetWriter):
 
     def add(self, key: str, png: bytes | Path, row: dict, extra: dict[str, bytes] | None = None) -> dict:
         dst = self.out / row["file_name"]
-        if not (isinstance(png, Path) and png.resolve() == dst.resolve()):
+        if not (isinstance(png, Path) and (png == dst or png.resolve() == dst.resolve())):
             dst.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(dst, png.read_bytes() if isinstance(png, Path) else png)
         for suffix, data in (extra or {}).items():
