@@ -32,6 +32,8 @@ LAYERS = {
         "format",
         "docs",
         "fonts",
+        "outline",
+        "check_clips",
         "atomic",
         "grammar",
         "stdlib",

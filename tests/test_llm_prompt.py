@@ -50,7 +50,7 @@ def test_prompt_lists_every_builtin_constant_module_and_component():
 def test_prompt_follows_the_signature_table(monkeypatch):
     b = TABLE["circle"]
     monkeypatch.setitem(TABLE, "blob_xyz", dataclasses.replace(b, name="blob_xyz", doc="A test-only blob."))
-    assert "blob_xyz(center: point, r: number)" in system_prompt()
+    assert "blob_xyz(center: point, r: number in 0..)" in system_prompt()
 
 
 def test_prompt_is_compact():

@@ -324,6 +324,9 @@ def test_format_is_part_of_the_settings_a_folder_resumes_with(built, tmp_path):
         main, ["dataset", "build", "--programs", str(src), "--variants", "3", "--size", "32", "-o", str(root)]
     )
     assert res.exit_code == 2 and "format" in res.output
+    args = ["dataset", "build", "--programs", str(src), "--format", "parquet", "--labels", "-o", str(tmp_path / "l")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "--labels" in res.output and "Traceback" not in res.output
 
 
 # ----------------------------------------------------------------------------- training on shards

@@ -63,9 +63,9 @@ BY_TYPE = {
 
 def _call(dname, sig) -> str:
     args = []
-    for pname, ptype, has_default in sig.params:
-        if not has_default:
-            args.append(f"{pname}={BY_NAME.get(pname) or BY_TYPE[str(ptype)]}")
+    for p in sig.params:
+        if p.required:
+            args.append(f"{p.name}={BY_NAME.get(p.name) or BY_TYPE[str(p.type)]}")
     return f"{dname}({', '.join(args)})"
 
 
@@ -177,10 +177,10 @@ COMMON_TYPES = {
 
 @pytest.mark.parametrize("module,dname,sig", ALL_DEFS, ids=[f"{m}.{d}" for m, d, _ in ALL_DEFS])
 def test_parameter_names_mean_the_same_everywhere(module, dname, sig):
-    names = [p for p, _, _ in sig.params]
-    for pname, ptype, _ in sig.params:
-        if pname in COMMON_TYPES:
-            assert str(ptype) in COMMON_TYPES[pname], f"{dname}({pname}: {ptype})"
+    names = [p.name for p in sig.params]
+    for p in sig.params:
+        if p.name in COMMON_TYPES:
+            assert str(p.type) in COMMON_TYPES[p.name], f"{dname}({p.name}: {p.type})"
     assert not ("at" in names and "center" in names), f"{dname} takes both `at` and `center`"
 
 

@@ -13,7 +13,7 @@ from . import ir
 from .budgets import DEFAULT, Budgets
 from .check import Checked, check
 from .deadline import Deadline
-from .diagnostics import Diagnostic, Span, has_errors, sort_diagnostics
+from .diagnostics import Diagnostic, Span, has_errors, new_only, sort_diagnostics
 from .errors import DiagnosticsError
 from .evaluate import evaluate
 from .modules import os_reason, read_regular_file
@@ -160,7 +160,8 @@ def render_scene(
     _check_output(scene, scale, budgets)
     if f == "array":
         return _guard(lambda: render_array(scene, scale, budgets=budgets, deadline=deadline), deadline, prog), []
-    return _guard(lambda: render_bytes(scene, f, scale, budgets=budgets, deadline=deadline), deadline, prog)
+    data, warnings = _guard(lambda: render_bytes(scene, f, scale, budgets=budgets, deadline=deadline), deadline, prog)
+    return data, (new_only(warnings, prog.diagnostics) if prog is not None else warnings)
 
 
 def _guard(draw, deadline: Deadline, prog: Program | None):

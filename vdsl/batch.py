@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .api import Program, fit
 from .atomic import atomic_write
 from .backends import FORMATS, save
 from .budgets import Budgets
 from .deadline import Deadline
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, new_only
 from .errors import DiagnosticsError, UsageError, VdslError
 
 
@@ -65,9 +65,11 @@ def render_seeds(
     params: dict | None = None,
     budgets: Budgets | None = None,
     json_ir: bool = False,
+    after: Callable | None = None,
 ) -> Iterator[Rendered]:
     """Evaluate and save prog at seed, seed+1, ... (NAME_SEED when variants > 1); stops at the first
-    seed that fails. Each image gets its own deadline of budgets.time_limit seconds."""
+    seed that fails. Each image gets its own deadline of budgets.time_limit seconds.
+    after(scene, path, scale) runs once each image is written (e.g. to write its labels)."""
     b = budgets or prog.budgets
     for s in range(seed, seed + variants):
         deadline = Deadline(b.time_limit)
@@ -84,7 +86,9 @@ def render_seeds(
                 atomic_write(target, scene.to_json())
                 warnings: list[Diagnostic] = []
             else:
-                warnings = save(scene, target, scale, budgets=b, deadline=deadline)
+                warnings = new_only(save(scene, target, scale, budgets=b, deadline=deadline), prog.diagnostics)
+            if after is not None:
+                after(scene, target, scale if target.suffix.lower() not in (".svg", ".pdf", ".json") else 1.0)
         except DiagnosticsError as e:
             yield Rendered(prog, s, None, list(e.diagnostics))
             return

@@ -8,21 +8,38 @@ from dataclasses import dataclass, field
 
 from . import nodes as n
 from .budgets import DEFAULT, Budgets
-from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin
+from .builtins import CONSTANTS, REQUIRED, TABLE, Builtin, Param
 from .builtins.colors import parse_color_text, parse_hex, suggest_color
+from .check_clips import check_clip_forms
 from .diagnostics import Diagnostic, Span, range_hint, range_message, sort_diagnostics
 from .hints import (
     ARG_ALIASES,
     ARG_HINTS,
-    CHOICE_ALIASES,
+    CALL_HINTS,
     FOREIGN_NAMES,
     FUNCTION_ALIASES,
     NAME_ALIASES,
     STATE_CALLS,
+    choice_hint,
     did_you_mean,
 )
 from .modules import FileAccessDenied, ModuleSource, file_source, stdlib_names, stdlib_source
-from .types import ANY, BOOL, COLOR, NAMED, NONE, NUMBER, POINT, STRING, TYPE_ALIASES, Type, assignable, join, list_of
+from .types import (
+    ANY,
+    BOOL,
+    COLOR,
+    NAMED,
+    NONE,
+    NUMBER,
+    PAINT,
+    POINT,
+    STRING,
+    TYPE_ALIASES,
+    Type,
+    assignable,
+    join,
+    list_of,
+)
 
 # Number parameters measured in pixels: a percentage there (50% = 0.5) is almost surely a mistake.
 _PIXEL_PARAMS = frozenset(
@@ -32,6 +49,33 @@ _PIXEL_PARAMS = frozenset(
 # Only these argument expressions can be a literal number, the case _check_literal_range looks at.
 _RANGE_CHECKED = (n.Number, n.Percent, n.Unary)
 
+# Parameters that hold an angle in degrees (besides the `x` of sin, cos and tan): `pi` in one is a
+# radian habit (W504).
+_ANGLE_PARAMS = frozenset({"angle", "rotate", "degrees", "start", "end", "start_angle", "arm_left", "arm_right"})
+_TRIG = frozenset({"sin", "cos", "tan"})
+
+
+def _radians_in(e: n.Expr) -> bool:
+    """Whether an angle expression uses `pi` or `tau` without a 180 or 360 that converts it."""
+    seen_pi = converts = False
+    stack: list[object] = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, n.Name):
+            seen_pi |= x.name in ("pi", "tau", "PI")
+        elif isinstance(x, n.Number):
+            converts |= x.value in (180.0, 360.0)
+        elif isinstance(x, n.Binary):
+            stack += [x.left, x.right]
+        elif isinstance(x, n.Unary):
+            stack.append(x.operand)
+        elif isinstance(x, n.Ternary):
+            stack += [x.then, x.otherwise]
+        elif isinstance(x, n.Call):
+            stack += [a.value for a in x.args]
+    return seen_pi and not converts
+
+
 # Values every program can read besides the constants table: the canvas size (set by canvas()).
 CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
 
@@ -39,13 +83,28 @@ CANVAS_NAMES = {"width": NUMBER, "height": NUMBER}
 @dataclass
 class DefSig:
     name: str
-    params: list[tuple[str, Type, bool]]  # (name, type, has_default)
+    # its parameters in the one signature form builtins use (type, range, choices, unit); a
+    # Param's default is the default's expression (n.Expr), or REQUIRED
+    params: list[Param]
     returns: Type
     node: n.Def
     module: str  # the file it is written in (program or module)
 
-    def signature(self) -> str:
-        ps = ", ".join(f"{p}: {t}" + (" = …" if d else "") for p, t, d in self.params)
+    def signature(self, defaults: bool = False) -> str:
+        """`name(p: number in 0..1 = …)`; defaults=True writes the default expressions out."""
+        from .format import expr
+
+        def default(p: Param) -> str | None:
+            if p.required:
+                return None
+            if not defaults:
+                return "…"
+            try:
+                return expr(p.default)
+            except Exception:  # an expression form the formatter does not know
+                return "…"
+
+        ps = ", ".join(p.text(default(p), doc=defaults) for p in self.params)
         return f"{self.name}({ps})" + ("" if self.returns == NONE else f" -> {self.returns}")
 
 
@@ -189,6 +248,37 @@ class ModuleLoader:
         return info
 
 
+def stdlib_exports() -> dict[str, list[str]]:
+    """{name: [stdlib modules that define it]} for every public def and top-level `let` of the
+    standard library (read once), so an unknown name can say which `use` it needs."""
+    global _EXPORTS
+    if _EXPORTS is None:
+        from .syntax import parse
+
+        out: dict[str, list[str]] = {}
+        for mod in stdlib_names():
+            src = stdlib_source(mod)
+            program = parse(src.text, src.file)[0] if src is not None else None
+            for st in program.stmts if program is not None else ():
+                if isinstance(st, (n.Def, n.Let)) and not st.name.startswith("_"):
+                    out.setdefault(st.name, []).append(mod)
+        _EXPORTS = out
+    return _EXPORTS
+
+
+_EXPORTS: dict[str, list[str]] | None = None
+
+
+def use_hint(name: str) -> str | None:
+    """`add "use solids"` for a name the standard library defines (None for any other name)."""
+    mods = stdlib_exports().get(name)
+    if not mods:
+        return None
+    return f"`{name}` is in the standard library: add `use {mods[0]}` at the top" + "".join(
+        f" (or `use {m}`)" for m in mods[1:]
+    )
+
+
 # Did-you-mean work per program, in candidates compared: each lookup compares the unknown word
 # with every name in scope (or every parameter), so many unknown names in a program of many names
 # would cost names x unknowns. Past this, unknown names are reported without a suggestion.
@@ -254,6 +344,7 @@ class Checker:
         for st in program.stmts:
             if not isinstance(st, (n.Def, n.Use)):
                 self.stmt(st, top, top_level=True)
+        self.diags.extend(check_clip_forms(program.stmts))
         values = {k: v.type for k, v in top.vars.items() if v.owner != -1}
         return Checked(program, sort_diagnostics(self.diags), self.defs, self.modules, self.params, values, self.uses)
 
@@ -300,14 +391,38 @@ class Checker:
             if p.name in seen:
                 self.err("E207", f"parameter `{p.name}` appears twice", p.span)
             seen.add(p.name)
-            t = self.resolve_type(p.type)
-            if t is None and p.default is not None:
-                t = self._literal_type(p.default)
-            params.append((p.name, t or ANY, p.default is not None))
+            params.append(self._param(p))
         ret = self.resolve_type(d.returns)
         if ret is None:
             ret = ANY if _has_return(d.body) else NONE
         return DefSig(d.name, params, ret, d, module)
+
+    def _param(self, p: n.ParamDecl) -> Param:
+        """A def parameter as a Param: its type with the limits written on it (`number in 0..1`,
+        `int in 3..`, `"a"|"b"`), checked like a builtin's."""
+        ref, integer = p.type, False
+        if ref is not None and ref.name == "int" and ref.arg is None:
+            t: Type | None = NUMBER  # `int`: a whole number, for def parameters
+            integer = True
+        else:
+            t = self.resolve_type(ref)
+        if t is None and p.default is not None:
+            t = self._literal_type(p.default)
+        lo, hi, choices = (ref.min, ref.max, ref.choices) if ref is not None else (None, None, ())
+        if (lo is not None or hi is not None) and t not in (NUMBER, list_of(NUMBER)):
+            self.err(
+                "E212", f"only numbers have a range; `{p.name}` is {t}", ref.span if ref else p.span, "remove `in ..`"
+            )
+            lo = hi = None
+        if lo is not None and hi is not None and lo > hi:
+            self.err(
+                "E212",
+                f"the range of `{p.name}` is empty: {lo:g} > {hi:g}",
+                ref.span if ref else p.span,
+                f"write the smaller end first: {hi:g}..{lo:g}",
+            )
+        default = REQUIRED if p.default is None else p.default
+        return Param(p.name, t or ANY, default, p.doc, choices, lo, hi, integer, p.doc)
 
     @staticmethod
     def _literal_type(e: n.Expr) -> Type | None:
@@ -329,11 +444,12 @@ class Checker:
             sig = self._def_signature(d, "")
         self._owner_counter += 1
         scope = _Scope(outer, self._owner_counter)
-        for (pname, ptype, _), decl in zip(sig.params, d.params):
+        for p, decl in zip(sig.params, d.params):
             if decl.default is not None:  # a default may use the parameters before it
                 dt = self.expr(decl.default, scope)
-                self._expect(dt, ptype, decl.default, f"default of `{pname}`")
-            scope.vars[pname] = _Var(ptype, True, self._owner_counter)
+                self._expect(dt, p.type, decl.default, f"default of `{p.name}`")
+                self._check_constraints(d.name, p, decl.default)
+            scope.vars[p.name] = _Var(p.type, True, self._owner_counter)
         self._fn_stack.append(sig)
         self._returns[id(sig)] = []
         self.block(d.body, scope)
@@ -419,6 +535,9 @@ class Checker:
                 self._returns[id(sig)].append(t)
         elif isinstance(st, n.Def):
             self.err("E214", "`def` is only allowed at the top level", st.span, "move the definition out of the block")
+            if st.name not in self.defs:  # still checked, and callable: its calls are not a second error
+                self.defs[st.name] = self._def_signature(st, st.span.file)
+                self._check_def_body(st, scope)
         elif isinstance(st, n.Use):
             self.err("E214", "`use` is only allowed at the top level", st.span)
 
@@ -513,6 +632,7 @@ class Checker:
                 hint = f"vdsl calls it `{s}`: {TABLE[s].short_signature()}"
             if c.name in STATE_CALLS and not as_value:
                 hint = f"vdsl has no drawing state: {STATE_CALLS[c.name]}"
+            hint = use_hint(c.name) or CALL_HINTS.get(c.name) or hint
             self.err("E201", f"unknown function `{c.name}`", c.name_span, hint)
             return ANY
         return self._call_builtin(c, b, scope, block, as_value)
@@ -593,6 +713,8 @@ class Checker:
             return self._result(c, b.result_type({}), block, b.block, as_value)
         names = b.param_names
         bound, refused = self._bind_args(c, names, b.positional, scope, f"`{c.name}`", b.short_signature())
+        if c.name in ("rgb", "rgba"):
+            self._fractional_rgb(c, bound)
         suggested = self._suggested_for_unknown(c, names)
         types: dict[str, Type] = {}
         for p in b.params:
@@ -600,22 +722,69 @@ class Checker:
                 t, a = bound[p.name]
                 types[p.name] = t
                 if not assignable(t, p.type):  # (the message is only built for a mismatch)
-                    self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
-                if p.choices and isinstance(a.value, n.String) and a.value.value not in p.choices:
-                    s = did_you_mean(a.value.value, p.choices, CHOICE_ALIASES)
-                    self.err(
-                        "E217",
-                        f'`{p.name}` must be one of {", ".join(p.choices)}; got "{a.value.value}"',
-                        a.value.span,
-                        f'did you mean "{s}"?' if s else None,
-                    )
-                if isinstance(a.value, _RANGE_CHECKED):
-                    self._check_literal_range(c, p, a.value)
+                    if c.name == "canvas" and p.name == "background" and assignable(t, PAINT):
+                        self.err(
+                            "E205",
+                            f"the canvas background must be a color, got {t}",
+                            a.value.span,
+                            "for a gradient or pattern background, draw a full-canvas rect first: "
+                            "rect(x=0, y=0, w=width, h=height, fill=linear(...))",
+                        )
+                    else:
+                        self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                self._check_constraints(c.name, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
+        if c.name == "text" and "text" in bound and isinstance(bound["text"][1].value, n.String):
+            self._check_glyphs(bound["text"][1].value)
         return self._result(c, b.result_type(types), block, b.block, as_value)
 
-    def _check_literal_range(self, c: n.Call, p, e: n.Expr) -> None:
+    def _check_glyphs(self, lit: n.String) -> None:
+        """W505 for characters of a constant text that no bundled font has (they would draw as boxes)."""
+        from . import fonts
+
+        missing = fonts.missing_chars(lit.value)
+        if missing:
+            self.err("W505", fonts.missing_message(missing), lit.span, fonts.missing_hint(missing))
+
+    def _fractional_rgb(self, c: n.Call, bound: dict[str, tuple[Type, n.Arg]]) -> None:
+        """rgb(0.5, 0.2, 0.1): channels written 0-1 where vdsl reads 0-255 (an almost black colour)."""
+        vals = [bound[k][1].value for k in "rgb" if k in bound]
+        if len(vals) == 3 and all(isinstance(v, n.Number) for v in vals):
+            nums = [v.value for v in vals]  # type: ignore[attr-defined]
+            if all(0 <= x <= 1 for x in nums) and any(0 < x < 1 for x in nums):
+                fix = ", ".join(str(round(x * 255)) for x in nums)
+                self.err(
+                    "W502",
+                    "rgb channels are 0-255: these 0-1 values make an almost black colour",
+                    c.span,
+                    f"write rgb({fix}), or use hsl() or a colour name",
+                )
+
+    def _check_constraints(self, fname: str, p: Param, e: n.Expr) -> None:
+        """A literal argument outside its parameter's choices or range is reported now (as at run time)."""
+        if (p.name in _ANGLE_PARAMS or (fname in _TRIG and p.name == "x")) and _radians_in(e):
+            self.err(
+                "W504",
+                f"`{p.name}` of `{fname}` is in degrees, but this uses `pi` (radians)",
+                e.span,
+                "vdsl angles are degrees: sin(90) is 1, a half turn is 180",
+            )
+        if p.choices and isinstance(e, n.String) and e.value not in p.choices:
+            self.err(
+                "E217",
+                f'`{p.name}` must be one of {", ".join(p.choices)}; got "{e.value}"',
+                e.span,
+                choice_hint(p, e.value),
+            )
+        if isinstance(e, _RANGE_CHECKED):
+            self._check_literal_range(fname, p, e)
+        elif isinstance(e, n.ListLit) and (p.min is not None or p.max is not None):  # dash=[-1, 5]
+            for item in e.items:
+                if isinstance(item, _RANGE_CHECKED):
+                    self._check_literal_range(fname, p, item)
+
+    def _check_literal_range(self, fname: str, p, e: n.Expr) -> None:
         """A literal number outside a parameter's range is reported now (as it would be at run time)."""
         if isinstance(e, n.Unary) and e.op == "-":
             neg, lit = True, e.operand
@@ -625,9 +794,9 @@ class Checker:
             return
         v = -lit.value if neg else lit.value
         if not p.in_range(v):
-            self.err("E301", range_message(p, c.name, f"{v:g}"), e.span, range_hint(p))
-        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (c.name in ("rgb", "rgba") and p.name in "rgb")):
-            scale = "0-255" if c.name in ("rgb", "rgba") else "pixels"
+            self.err("E301", range_message(p, fname, f"{v:g}"), e.span, range_hint(p))
+        if isinstance(lit, n.Percent) and (p.name in _PIXEL_PARAMS or (fname in ("rgb", "rgba") and p.name in "rgb")):
+            scale = "0-255" if fname in ("rgb", "rgba") else "pixels"
             self.err(
                 "W502",
                 f"{lit.raw} is the number {v:g}, not a share of the canvas or of 255",
@@ -649,7 +818,7 @@ class Checker:
         }
 
     def _call_def(self, c: n.Call, sig: DefSig, scope: _Scope, block, as_value: bool) -> Type:
-        names = [p[0] for p in sig.params]
+        names = [p.name for p in sig.params]
         # Every def call may carry `label=` (its drawing is labelled with the def's name otherwise).
         extra_label = "label" not in names
         bound, refused = self._bind_args(
@@ -659,13 +828,14 @@ class Checker:
             t, a = bound.pop("label")
             self._expect(t, STRING, a.value, f"`label` of `{c.name}`")
         suggested = self._suggested_for_unknown(c, names)
-        for pname, ptype, has_default in sig.params:
-            if pname in bound:
-                t, a = bound[pname]
-                if not assignable(t, ptype):
-                    self._expect(t, ptype, a.value, f"argument `{pname}` of `{c.name}`")
-            elif not has_default and pname not in suggested and not refused:
-                self.err("E203", f"`{c.name}` needs argument `{pname}` ({ptype})", c.span, sig.signature())
+        for p in sig.params:
+            if p.name in bound:
+                t, a = bound[p.name]
+                if not assignable(t, p.type):
+                    self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                self._check_constraints(c.name, p, a.value)
+            elif p.required and p.name not in suggested and not refused:
+                self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, sig.signature())
         return self._result(c, sig.returns, block, False, as_value)
 
     def _result(self, c: n.Call, t: Type, block, takes_block: bool, as_value: bool) -> Type:
@@ -674,7 +844,7 @@ class Checker:
                 "E209",
                 f"`{c.name}` does not take a `{{ ... }}` block",
                 c.span,
-                "only group, clip_rect, clip_circle, clip_path, blur, shadow and glow take blocks",
+                "only " + ", ".join(sorted(k for k, v in TABLE.items() if v.block)) + " take blocks",
             )
         if block is None and takes_block and not as_value:
             self.err(
@@ -892,6 +1062,7 @@ class Checker:
             c = suggest_color(e.name)
             if c:
                 hint = f"did you mean the colour `{c}`?"
+        hint = use_hint(e.name) or hint
         self.err("E200", f"unknown name `{e.name}`", e.span, hint)
         return ANY
 

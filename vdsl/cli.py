@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .commands import concepts, core, dataset, llm, main, train
+from .commands import batch, concepts, core, dataset, llm, main, train
 
-for _module in (core, llm, concepts, dataset, train):
+for _module in (core, llm, batch, concepts, dataset, train):
     for _cmd in _module.COMMANDS:
         main.add_command(_cmd)
 

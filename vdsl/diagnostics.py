@@ -80,6 +80,8 @@ CODES: dict[str, tuple[str, str]] = {
     "W500": ("backend-approximation", "the output format cannot express an effect exactly"),
     "W501": ("unused-param", "a param that is never used"),
     "W502": ("percent-as-pixels", "a percentage (a fraction: 50% = 0.5) where pixels or 0-255 are expected"),
+    "W504": ("radians-as-degrees", "`pi` in an angle: vdsl angles are degrees"),
+    "W505": ("missing-glyph", "text with a character no bundled font has: it draws as a box"),
 }
 
 
@@ -118,18 +120,30 @@ def range_message(param, fname: str, shown: str) -> str:
     """The message for a number outside a parameter's range (checker and evaluator say the same)."""
     lo = "-inf" if param.min is None else f"{param.min:g}"
     hi = "inf" if param.max is None else f"{param.max:g}"
-    return f"`{param.name}` of `{fname}` must be in {lo}..{hi}, got {shown}"
+    whole = "a whole number " if getattr(param, "integer", False) else ""
+    if whole and param.min is None and param.max is None:
+        return f"`{param.name}` of `{fname}` must be a whole number, got {shown}"
+    return f"`{param.name}` of `{fname}` must be {whole}in {lo}..{hi}, got {shown}"
 
 
 def range_hint(param) -> str:
     """The hint for a number outside a parameter's range (checker and evaluator say the same)."""
+    unit = f" ({param.unit})" if getattr(param, "unit", "") else ""
+    if getattr(param, "integer", False):
+        lo = "" if param.min is None else f", at least {param.min:g}"
+        hi = "" if param.max is None else f", at most {param.max:g}"
+        return f"`{param.name}` is a whole number{lo}{hi}"
+    if param.min is None and param.max is None:
+        return f"`{param.name}` must be a finite number"
     if (param.min, param.max) == (0, 1):
+        if unit:
+            return f"`{param.name}` goes from 0 to 1{unit}: half is 0.5 (or 50%)"
         return f"`{param.name}` goes from 0 to 1: half is 0.5 (or 50%)"
     if param.max is None:
-        return f"`{param.name}` cannot be less than {param.min:g}"
+        return f"`{param.name}` cannot be less than {param.min:g}{unit}"
     if param.min is None:
-        return f"`{param.name}` cannot be more than {param.max:g}"
-    return f"use a value from {param.min:g} to {param.max:g}"
+        return f"`{param.name}` cannot be more than {param.max:g}{unit}"
+    return f"use a value from {param.min:g} to {param.max:g}{unit}"
 
 
 def has_errors(diags: Iterable[Diagnostic]) -> bool:
@@ -181,3 +195,10 @@ def format_json(diags: Iterable[Diagnostic]) -> str:
 
 def format_compact(diags: Iterable[Diagnostic]) -> str:
     return "\n".join(d.compact() for d in diags)
+
+
+def new_only(diags: list[Diagnostic], seen: list[Diagnostic]) -> list[Diagnostic]:
+    """diags without those that repeat (same code and message) one in `seen`: a render's warning that
+    the checker already gave, with its span, for a constant."""
+    known = {(d.code, d.message) for d in seen}
+    return [d for d in diags if (d.code, d.message) not in known]

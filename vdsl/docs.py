@@ -10,7 +10,7 @@ from .diagnostics import CODES
 from .syntax import GRAMMAR_TEXT
 from .values import show
 
-LANGUAGE_OVERVIEW = """\
+_OVERVIEW = """\
 vdsl is a small drawing language. A program is a list of statements; drawing calls add shapes
 to the canvas in order (later shapes on top). Canvas units are pixels, origin top-left, y down,
 angles in degrees, clockwise (the SVG conventions).
@@ -20,13 +20,13 @@ canvas(width=512, height=512, background=#cfe8c8)   // optional; 512x512 white b
 use nature                                          // a stdlib module
 param hue = rand(0, 40)                             // a knob; each seed draws a new value
 let red = hsl(hue, 85%, 50%)                        // names are immutable unless reassigned
-def petal(at: point, angle: number, tint: color = red) {   // components with typed params
+def petal(at: point, angle: number, tint: color = red) {{   // components with typed params
   ellipse(center=at, rx=28, ry=9, rotate=angle, fill=tint)
-}
-for i in range(8) { petal(at=polar((256, 256), 40, i * 45), angle=i * 45) }
-if chance(0.5) { circle(center=(256, 256), r=20, fill=gold) } else { circle(center=(256, 256), r=14) }
-group(translate=(100, 100), rotate=-10, opacity=0.8) { rect(x=0, y=0, w=50, h=30) }
-glow(radius=18, color=#fff6a0) { circle(center=(440, 70), r=35, fill=#ffe066) }
+}}
+for i in range(8) {{ petal(at=polar((256, 256), 40, i * 45), angle=i * 45) }}
+if chance(0.5) {{ circle(center=(256, 256), r=20, fill=gold) }} else {{ circle(center=(256, 256), r=14) }}
+group(translate=(100, 100), rotate=-10, opacity=0.8) {{ rect(x=0, y=0, w=50, h=30) }}
+glow(radius=18, color=#fff6a0) {{ circle(center=(440, 70), r=35, fill=#ffe066) }}
 ```
 
 - Comments: `// line` and `/* block */`. Statements may end with `;` (optional).
@@ -36,19 +36,71 @@ glow(radius=18, color=#fff6a0) { circle(center=(440, 70), r=35, fill=#ffe066) }
 - Operators: `+ - * / % **`, comparisons `== != < <= > >=`, `and or not` (also `&& || !`),
   `cond ? a : b`. Points add/subtract and scale: `(1, 2) + (3, 4)`, `2 * p`, `p / 2`; `p.x`, `p.y`.
   Strings and lists join with `+`. `xs[i]` indexes (negative from the end).
-- Keyword arguments everywhere: `circle(center=(0, 0), r=5)`; positional only where a signature
-  shows a `*` after them (e.g. `rgb(255, 0, 0)`, `text("hi", at=(0, 0))`).
+- Arguments: drawing calls take keyword arguments: `circle(center=(0, 0), r=5)` (so do
+  {keyword_only}). Every other builtin, and every `def`, also takes
+  them in order: `rgb(255, 0, 0)`, `polar(c, 40, 90)`; a `*` in a signature ends the positional
+  ones (`text("hi", at=(0, 0))`).
+- Angles are degrees everywhere: `sin(90)` is 1 (not `sin(pi / 2)`).
+  Take degrees: {degree_in}, and every `rotate`, `angle`, `start`, `end`.
+  Return degrees: {degree_out}.
+- Limits: `number in 0..1` is a range (`0..` no upper end), `int` a whole number, `"a"|"b"` the
+  allowed strings; a value outside is an error. Your own `def` parameters may use them too:
+  `def gem(sides: int in 3.. = 6, cut: "flat"|"round" = "flat", r: number in 0.. "px" = 20)`.
+- Mirror a drawing left-right with `group(scale=(-1, 1), origin=(x, y)) {{ ... }}` (flips about x).
+- Also accepted: `else if`, 'single-quoted' strings, trailing commas; `use` lines may come
+  anywhere at the top level (put them first).
 - A colour may also be written as a string literal: `fill="red"`, `fill="#ff0000"`.
 - Types: number, bool, string, color, point, paint (colour, gradient, pattern or noise), list[T].
   `def` parameters and `let` may be annotated (`let n: number = 3`); unannotated ones are inferred.
 - `def` components are called like builtins; a `def` with `return` (optionally `-> type`) is a
   function. Whatever a `def` draws is labelled with its name in the scene (masks, boxes).
-- `for x in list { }`, `for i, x in list { }` (index and item); loops are bounded by budgets.
+- `for x in list {{ }}`, `for i, x in list {{ }}` (index and item); loops are bounded by budgets.
 - Reassign a `let` or a `def` parameter with `=`, `+=`, `-=`, `*=`, `/=` (not a `param`, a loop
   variable or a name from outside the `def`).
 - `width` and `height` hold the canvas size.
 - Randomness (`rand`, `gauss`, `choice`, ...) is seeded: the same seed gives the same picture.
+- Clips and holes: `clip() {{ clip_shape() {{ circle(...) rect(...) }} ...drawing... }}` draws only inside
+  the clip shapes (any drawing calls, text too; with `invert=true`, only outside them);
+  `cutout() {{ circle(...) }}` erases that area from what its block drew before it; a `polygon` with
+  `holes=[[...]]`, and `fill_rule="evenodd"` on `path` or `polygon`, leave holes.
+- Text: symbols such as ♥ ★ → ✓ and CJK draw from bundled Noto fonts; a character none has (chess
+  pieces ♔ ♚, for one) warns (W505) and draws as a box: draw such things from shapes.
 """
+
+
+def keyword_only_builtins() -> list[str]:
+    """Builtins that take no positional argument (drawing calls, canvas, groups, patterns)."""
+    return [b.name for b in TABLE.values() if b.aliases_of is None and b.variadic is None and b.positional == 0]
+
+
+def degree_builtins() -> tuple[list[str], list[str]]:
+    """(value functions taking an angle in degrees, those returning one), from the table's docs."""
+    takes, gives = [], []
+    for b in TABLE.values():
+        if b.aliases_of is None and b.positional and b.category not in ("shapes", "groups and effects", "canvas"):
+            doc = b.doc.lower()
+            if "of an angle" in doc or any(
+                "degree" in p.doc.lower() or p.name in ("angle", "degrees") for p in b.params
+            ):
+                takes.append(b.name)
+            elif "degree" in doc:
+                gives.append(b.name)
+    return takes, gives
+
+
+def _overview() -> str:
+    kw = keyword_only_builtins()
+    drawing = [k for k in kw if str(TABLE[k].returns) == "none"]
+    others = [k for k in kw if k not in drawing]
+    takes, gives = degree_builtins()
+    return _OVERVIEW.format(
+        keyword_only=", ".join(f"`{k}`" for k in others),
+        degree_in=", ".join(f"`{k}`" for k in takes),
+        degree_out=", ".join(f"`{k}`" for k in gives),
+    )
+
+
+LANGUAGE_OVERVIEW = _overview()
 
 
 def _default(b: Builtin, p) -> str:
@@ -68,7 +120,7 @@ def builtin_markdown(b: Builtin) -> str:
     if b.params:
         out += ["| parameter | type | default | meaning |", "|---|---|---|---|"]
         for p in b.params:
-            t = " \\| ".join(f'"{c}"' for c in p.choices) if p.choices else str(p.type).replace("|", "\\|")
+            t = p.type_text().replace("|", " \\| " if p.choices else "\\|")
             out.append(f"| `{p.name}` | {t} | {_default(b, p)} | {p.doc} |")
         out.append("")
     if b.example:
@@ -95,7 +147,7 @@ def stdlib_markdown() -> str:
             out.append("(this module has errors)\n")
             continue
         for _dname, sig in info.defs.items():
-            out.append(f"- `{sig.signature()}`" + (f" — {sig.node.doc}" if sig.node.doc else ""))
+            out.append(f"- `{sig.signature(defaults=True)}`" + (f" — {sig.node.doc}" if sig.node.doc else ""))
         out.append("")
     return "\n".join(out)
 
@@ -138,7 +190,7 @@ def reference_markdown() -> str:
             from .builtins.shapes import STYLE
 
             for p in STYLE:
-                t = " \\| ".join(f'"{c}"' for c in p.choices) if p.choices else str(p.type)
+                t = p.type_text().replace("|", " \\| " if p.choices else "\\|")
                 d = (
                     "none"
                     if p.default is None

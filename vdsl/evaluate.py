@@ -18,6 +18,7 @@ from .builtins.colors import parse_hex, require_color
 from .check import Checked, DefSig
 from .deadline import Deadline
 from .diagnostics import Diagnostic, Span, range_hint, range_message
+from .hints import choice_hint
 from .types import COLOR, NUMBER, PAINT, POINT, STRING, Type
 from .values import (
     PAINT_CLASSES,
@@ -38,7 +39,7 @@ from .values import (
 
 _isfinite = math.isfinite
 # How a prepared argument's value is checked before falling back to Evaluator._convert.
-_ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG = 0, 1, 2, 3, 4, 5
+_ANY_ARG, _NUM_ARG, _COLOR_ARG, _POINT_ARG, _STR_ARG, _PAINT_ARG, _INT_ARG = 0, 1, 2, 3, 4, 5, 6
 _PAINT_TYPES = frozenset((Color,) + PAINT_CLASSES)
 # The evaluator polls the deadline each time this much fuel has been used (see Context.checkpoint).
 CHECK_EVERY = 4096
@@ -53,7 +54,8 @@ class Plan:
     of a ready literal (0, None when it is not one), check kind, lo, hi, Param or None, type). A ready
     literal is one whose value always passes its parameter unconverted (see _passes), so evaluating it
     is just charging its fuel. `defaults` is what a builtin call starts from; `params` (defs) is, per
-    parameter in order, (name, type, check kind or None for `any`, default expression or None).
+    parameter in order, (name, type, check kind or None for `any`, default expression or None, lo, hi,
+    Param).
     `missing`: a required parameter no argument binds (E203, raised after the arguments are evaluated);
     `error`: an argument that binds nothing (code, message), raised before. The plain path
     (Evaluator(fast=False)) evaluates every argument and converts it with Evaluator._convert; the fast
@@ -66,31 +68,23 @@ class Plan:
         self.error: tuple[str, str] | None = None
         self.label = False  # a def call's `label=` that names its group (not one of its parameters)
         slots: list[tuple[str, Type, int | None, float, float, Param | None]]
-        self.params: tuple[tuple[str, Type, int | None, n.Expr | None], ...] = ()
+        self.params: tuple[tuple[str, Type, int | None, n.Expr | None, float, float, Param], ...] = ()
         if b is not None:
             self.b = b
-            slots = [
-                (
-                    p.name,
-                    p.type,
-                    _arg_kind(p.type),
-                    -math.inf if p.min is None else p.min,
-                    math.inf if p.max is None else p.max,
-                    p,
-                )
-                for p in b.params
-            ]
+            slots = [_slot(p) for p in b.params]
             self.defaults = b.defaults
             required = [p.name for p in b.params if p.required]
         else:
             assert sig is not None
             slots = [
-                (pname, ptype, _arg_kind(ptype) if ptype.name != "any" else None, -math.inf, math.inf, None)
-                for pname, ptype, _ in sig.params
+                _slot(p) if p.type.name != "any" else (p.name, p.type, None, -math.inf, math.inf, p) for p in sig.params
             ]
             self.defaults = {}
-            self.params = tuple((slot[0], slot[1], slot[2], decl.default) for slot, decl in zip(slots, sig.node.params))
-            required = [pname for pname, _, has_default in sig.params if not has_default]
+            self.params = tuple(
+                (name, t, kind, decl.default, lo, hi, param)
+                for (name, t, kind, lo, hi, _), decl, param in zip(slots, sig.node.params, sig.params)
+            )
+            required = [p.name for p in sig.params if p.required]
         by_name = {slot[0]: slot for slot in slots}
         args: list[tuple[Any, ...]] = []  # unpacked in the hot loops: see the docstring for the fields
         pi = 0
@@ -152,6 +146,12 @@ def _literal(e) -> tuple[int, object]:
     return 0, None
 
 
+def _slot(p: Param) -> tuple:
+    """(name, type, check kind, lo, hi, Param): how a parameter's argument is checked."""
+    kind = _INT_ARG if p.integer else _arg_kind(p.type)
+    return (p.name, p.type, kind, -math.inf if p.min is None else p.min, math.inf if p.max is None else p.max, p)
+
+
 def _arg_kind(t: Type) -> int:
     return (
         _NUM_ARG
@@ -173,6 +173,8 @@ def _passes(kind: int, v, choices, lo=-math.inf, hi=math.inf) -> bool:
     range, or for a def's parameter with none): its common cases, without the general checks."""
     if kind == _NUM_ARG:
         return type(v) is float and lo <= v <= hi and v - v == 0.0
+    if kind == _INT_ARG:
+        return type(v) is float and lo <= v <= hi and v.is_integer()
     if kind == _COLOR_ARG:
         return type(v) is Color and not choices
     if kind == _POINT_ARG:
@@ -725,7 +727,8 @@ class Evaluator:
             raise RuntimeFault("E205", f"{what} must be {t}, got {got}", span=span)
         if p is not None:
             if p.choices and v not in p.choices:
-                raise RuntimeFault("E217", f'`{p.name}` must be one of {", ".join(p.choices)}; got "{v}"', span=span)
+                msg = f'`{p.name}` must be one of {", ".join(p.choices)}; got "{v}"'
+                raise RuntimeFault("E217", msg, choice_hint(p, v) if isinstance(v, str) else None, span)
             if isinstance(v, float):
                 if not math.isfinite(v):
                     raise RuntimeFault("E305", f"`{p.name}` is {v}, not a finite number", span=span)
@@ -733,6 +736,10 @@ class Evaluator:
                     raise RuntimeFault("E301", range_message(p, fname, show(v)), range_hint(p), span)
             elif isinstance(v, Point) and not (math.isfinite(v.x) and math.isfinite(v.y)):
                 raise RuntimeFault("E305", f"`{p.name}` is not a finite point", span=span)
+            elif isinstance(v, list) and (p.min is not None or p.max is not None):  # ranges hold for every item
+                for x in v:
+                    if isinstance(x, float) and not p.in_range(x):
+                        raise RuntimeFault("E301", range_message(p, fname, show(x)), range_hint(p), span)
         return v
 
     def _call_def(self, c: n.Call, sig: DefSig, env: _Env, as_value: bool = True):
@@ -764,15 +771,15 @@ class Evaluator:
             label = given.pop("label", sig.name) if plan.label else sig.name
             self.current = sig.module  # the body (and defaults) run in the def's own module
             self.defs = self.scopes[sig.module][0]
-            for pname, ptype, kind, default in plan.params:
+            for pname, ptype, kind, default, lo, hi, p in plan.params:
                 if pname in given:
                     v = given[pname]
                 elif default is not None:  # defaults may use the parameters before them
                     v = self.expr(default, local)
                 else:  # pragma: no cover - the checker rejects this
                     raise plan.fault(c)
-                if kind is not None and not (fast and _passes(kind, v, ())):
-                    v = self._convert(v, ptype, None, c.name, c.span)
+                if kind is not None and not (fast and _passes(kind, v, p.choices, lo, hi)):
+                    v = self._convert(v, ptype, p, c.name, c.span)
                 local.vars[pname] = v
             ctx.stack.append([])
             try:

@@ -529,6 +529,7 @@ _LINEAR_FORMS = [
     # a long digit run with no `%` after it fails PERCENT: backtracking tried every split of the
     # run between `\d+` and `\d*` (quadratic: 5 s for 20k digits)
     (r"\d+\.?\d*", r"\d++\.?+\d*+"),
+    (r"\d+(\.(?!\.)\d*)?", r"\d++(?:\.(?!\.)\d*+)?+"),  # NUMBER: `0..1` is 0, `..`, 1
     # a string: one alternation per character, unwound one by one when the string is unclosed;
     # unrolled (runs of plain characters, then escapes) it is 6x faster, and flat in its length
     *((f"(?:[^{q}\\\\\n]|\\\\.)*", f"[^{q}\\\\\n]*+(?:\\\\.[^{q}\\\\\n]*+)*+") for q in "\"'"),

@@ -99,7 +99,16 @@ def call(c: n.Call, indent: str = "") -> str:
 def _type(t: n.TypeRef | None) -> str:
     if t is None:
         return ""
-    return t.name + (f"[{_type(t.arg)}]" if t.arg is not None else "")
+    if t.choices:
+        return "|".join(quote(c) for c in t.choices)
+    out = t.name + (f"[{_type(t.arg)}]" if t.arg is not None else "")
+    if t.min is not None or t.max is not None:
+        out += " in " + ("" if t.min is None else _bound(t.min)) + ".." + ("" if t.max is None else _bound(t.max))
+    return out
+
+
+def _bound(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(v)
 
 
 class _Printer:
@@ -170,6 +179,7 @@ class _Printer:
             params = ", ".join(
                 p.name
                 + (f": {_type(p.type)}" if p.type else "")
+                + (f" {quote(p.doc)}" if p.doc else "")
                 + (f" = {expr(p.default)}" if p.default is not None else "")
                 for p in st.params
             )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ class Cell:
     image: np.ndarray | None = None  # size x size x 4 uint8, None when it failed
     code: str = ""
     message: str = ""
+    boxes: list = field(default_factory=list)  # (x, y, w, h, label) of labelled objects, with boxes=True
 
     @property
     def ok(self) -> bool:
@@ -54,9 +56,36 @@ def _font_px(size: int) -> int:
     return max(9, round(size * 0.085))
 
 
-def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed: int = 0) -> list[Cell]:
+BOX_COLORS = ((230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240))
+
+
+def draw_boxes(draw, boxes, x0: float, y0: float, scale: float, font) -> None:
+    """Outline each (x, y, w, h, label) box, scaled by scale and moved to (x0, y0), with its label;
+    a label keeps its colour everywhere."""
+    for bx, by, bw, bh, label in boxes:
+        col = BOX_COLORS[zlib.crc32(str(label).encode()) % len(BOX_COLORS)]
+        l, t = x0 + bx * scale, y0 + by * scale
+        r, b = l + max(1.0, bw * scale) - 1, t + max(1.0, bh * scale) - 1
+        draw.rectangle([l, t, r, b], outline=col)
+        draw.text((l + 1, t), str(label), font=font, fill=col)
+
+
+def label_boxes(scene) -> list:
+    """(x, y, w, h, label) of every labelled object of a scene ([] when it holds IR labels cannot read)."""
+    from .backends.labels import LabelError, label_scene
+
+    try:
+        return [(*i.bbox, i.label) for i in label_scene(scene).instances]
+    except LabelError:
+        return []
+
+
+def render_cells(
+    paths: list[Path], seeds: int = 3, size: int = 128, first_seed: int = 0, boxes: bool = False
+) -> list[Cell]:
     """Render each program at seeds first_seed.. first_seed+seeds-1. Never raises for a bad
-    program: a compile error, run-time error or budget overrun becomes a failed Cell with its code."""
+    program: a compile error, run-time error or budget overrun becomes a failed Cell with its code.
+    boxes: also find the boxes of the labelled objects (backends.labels)."""
     from .api import compile_file
     from .errors import DiagnosticsError
 
@@ -73,6 +102,8 @@ def render_cells(paths: list[Path], seeds: int = 3, size: int = 128, first_seed:
             else:
                 try:
                     cell.image = prog.render(s, size=(size, size))
+                    if boxes:
+                        cell.boxes = label_boxes(prog.scene(s, size=(size, size)))
                 except DiagnosticsError as e:
                     err = [d for d in e.diagnostics if d.is_error] or e.diagnostics
                     cell.code = err[0].code if err else "E300"
@@ -101,6 +132,7 @@ def contact_sheet(cells: list[Cell], size: int = 128, columns: int = 8) -> Image
             tile = Image.new("RGBA", img.size, (255, 255, 255, 255))
             tile.alpha_composite(img)
             sheet.paste(tile.convert("RGB"), (x, y))
+            draw_boxes(draw, cell.boxes, x, y, 1.0, f_small)
             sub, sub_fill = f"seed {cell.seed}", (90, 90, 90)
         else:
             draw.rectangle([x, y, x + size - 1, y + size - 1], fill=FAIL_FILL)
@@ -125,9 +157,15 @@ def find_programs(folder: str | Path) -> list[Path]:
 
 
 def gallery(
-    folder: str | Path, output: str | Path, seeds: int = 3, size: int = 128, columns: int | None = None
+    folder: str | Path,
+    output: str | Path,
+    seeds: int = 3,
+    size: int = 128,
+    columns: int | None = None,
+    boxes: bool = False,
 ) -> list[Cell]:
-    """Render every .vd in `folder` at `seeds` seeds into a contact sheet saved at `output`."""
+    """Render every .vd in `folder` at `seeds` seeds into a contact sheet saved at `output`
+    (boxes: outline every labelled object)."""
     if seeds < 1 or size < 16 or size > 2048:
         raise ValueError("need seeds >= 1 and size in 16..2048")
     paths = find_programs(folder)
@@ -135,7 +173,7 @@ def gallery(
         raise ValueError(f"no .vd files in {folder}")
     if len(paths) * seeds > MAX_CELLS:
         raise ValueError(f"{len(paths)} files x {seeds} seeds is over {MAX_CELLS} cells")
-    cells = render_cells(paths, seeds, size)
+    cells = render_cells(paths, seeds, size, boxes=boxes)
     sheet = contact_sheet(cells, size, columns or default_columns(seeds))
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -185,8 +185,14 @@ FUNCTION_ALIASES = {
     "make_point": "pt",
     "g": "group",
     "layer": "group",
-    "clip": "clip_rect",
-    "mask": "clip_path",
+    "mask": "clip",
+    "clipPath": "clip",
+    "clip_to": "clip",
+    "beginClip": "clip",
+    "hole": "cutout",
+    "erase": "cutout",
+    "subtract": "cutout",
+    "knockout": "cutout",
     "gaussian_blur": "blur",
     "drop_shadow": "shadow",
     "dropshadow": "shadow",
@@ -270,6 +276,13 @@ ARG_HINTS = {
     "style": "pass the style as arguments: fill=..., stroke=..., stroke_width=...",
     "closed": "use polygon(points=...) for a closed shape and polyline(points=...) for an open one",
     "close": "use polygon(points=...) for a closed shape and polyline(points=...) for an open one",
+    "clip": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "clip_path": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "clipPath": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "mask": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "shape": "clip to drawn shapes with clip() { clip_shape() { circle(...) } ...what to clip... }",
+    "hole": "cut a hole with cutout() { circle(...) } after drawing the shape, or polygon(points=..., holes=[[...]])",
+    "holes": "cut holes with cutout() { circle(...) } after drawing the shape, or polygon(points=..., holes=[[...]])",
 }
 
 # p5.js / Processing / canvas calls that set drawing state; vdsl passes style to each shape.
@@ -356,3 +369,19 @@ def did_you_mean(word: str, candidates: Iterable[str], aliases: dict | None = No
         return m[0]
     m = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=cutoff)
     return lower[m[0]] if m else None
+
+
+# Calls from other languages whose fix is not another function: the hint says what to write.
+CALL_HINTS = {
+    "radians": "vdsl angles are degrees already: pass the degrees themselves, e.g. sin(45), rotate=45",
+    "deg2rad": "vdsl angles are degrees already: pass the degrees themselves, e.g. sin(45), rotate=45",
+    "degrees": "vdsl angles are degrees already: asin, acos, atan, atan2 and angle_to return degrees",
+    "rad2deg": "vdsl angles are degrees already: asin, acos, atan, atan2 and angle_to return degrees",
+    "pow": "write powers with `**`: a ** b",
+}
+
+
+def choice_hint(param, value: str) -> str:
+    """The hint for a string that is not one of a parameter's choices (checker and evaluator say the same)."""
+    s = did_you_mean(value, param.choices, CHOICE_ALIASES)
+    return f'did you mean "{s}"?' if s else f"`{param.name}`: " + "|".join(f'"{c}"' for c in param.choices)

@@ -181,7 +181,12 @@ class Group:
     transform: Matrix | None = None
     opacity: float = 1.0
     blend: str = "normal"
-    clip: PathGeom | None = None  # in the group's own (transformed) coordinates
+    # The one clip form: a path in the group's own (transformed) coordinates; content outside it is not
+    # drawn. clip_rect/clip_circle/clip_path give it directly; a `clip` block's clip_shape shapes (their
+    # united fill outlines, inverted for clip(invert=true)) and a `cutout` (what came before it in its
+    # block, wrapped in a group clipped to everything outside the hole) are turned into it while the
+    # program runs (vdsl/outline.py), so readers of the IR (backends, masks) handle only this.
+    clip: PathGeom | None = None
     effects: tuple[Effect, ...] = ()
     label: str | None = None
     node: str = "group"

@@ -17,6 +17,10 @@ class Node:
 class TypeRef(Node):
     name: str
     arg: "TypeRef" | None = None
+    # limits a def parameter's type may carry: `number in 0..1` (min, max; None = open), `"a"|"b"`
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- expressions
@@ -155,6 +159,7 @@ class ParamDecl(Node):
     name: str
     type: TypeRef | None
     default: Expr | None
+    doc: str = ""  # the string after the type: its unit or meaning, e.g. "fraction of w"
 
 
 @dataclass(eq=False)

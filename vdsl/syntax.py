@@ -117,8 +117,29 @@ class _Builder:
     def param_decls(self, meta, *decls):
         return _Seq(decls, meta)
 
-    def param_decl(self, meta, name, typ, default):
-        return self._deep1(n.ParamDecl(meta, name.value, typ, default), default)
+    def param_decl(self, meta, name, typ, doc, default):
+        node = n.ParamDecl(meta, name.value, typ, default, "" if doc is None else _unescape(doc.value))
+        return self._deep1(node, default)
+
+    def param_type(self, meta, typ, bounds):
+        if bounds is not None:  # a _Seq of two Numbers (or None for an open end)
+            typ.min, typ.max = (None if b is None else b.value for b in bounds)
+            typ.span = meta
+        return typ
+
+    def choice_type(self, meta, *options):
+        return n.TypeRef(meta, "string", None, choices=tuple(_unescape(o.value) for o in options))
+
+    def bound_range(self, meta, lo, hi):
+        return _Seq([lo, hi], meta)
+
+    def upper_bound(self, meta, hi):
+        return _Seq([None, hi], meta)
+
+    def bound(self, meta, sign, num):
+        v = float(num.value)
+        neg = sign is not None and sign.value == "-"
+        return n.Number(meta, -v if neg else v, ("-" if neg else "") + num.value)
 
     def for_stmt(self, meta, a, b, iterable, body):
         node = n.For(meta, a.value, None if b is None else b.value, iterable, body)

@@ -183,6 +183,11 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
             "vdsl cannot assign to a field or an item",
             f"values do not change in place: build a new one, e.g. `{prev_word} = ...`",
         )
+    if tok.type == "LBRACE" and prev_word and before.rstrip().endswith(prev_word) and "LPAR" in expected:
+        return (
+            f"`{prev_word} {{`: a call needs its parentheses, even with no arguments",
+            f"write `{prev_word}() {{ ... }}`",
+        )
     if tok.type == "LBRACE" and "NAME" in expected and not before.rstrip().endswith("("):
         return "vdsl has no objects or dictionaries", "use separate `let`s, or a list [a, b, c]"
     if tok.type == "IF" and "NAME" in expected:
@@ -198,8 +203,18 @@ def _specific(e: UnexpectedToken, source: str) -> tuple[str, str | None] | None:
         return f"`{num}{val}`: numbers have no units", f"lengths are pixels and angles degrees: write just `{num}`"
     if tok.type == "NAME" and prev_char == "0" and re.fullmatch(r"[xX][0-9a-fA-F]+", val):
         return f"`0{val}` is not a vdsl number", f"write colours as #{val[1:]} and numbers in decimal"
-    if tok.type == "NUMBER" and val.startswith(".") and prev_char == ".":
-        return "vdsl has no `a..b` ranges", "write range(a, b)"
+    if (tok.type == "NUMBER" and val.startswith(".") and prev_char == ".") or val == "..":
+        return (
+            "vdsl has no `a..b` ranges",
+            "write range(a, b) (`..` only writes a def parameter's limits: `n: int in 1..10`)",
+        )
+    if val == "in" and re.search(r"\b(let|param)\s+\w+\s*:\s*\w+\s*$", code_before):
+        return (
+            "limits (`in lo..hi`) are only for def parameters",
+            "write `let x: number = ...` (limits go on a def's parameters)",
+        )
+    if val == "|":
+        return "`|` is not an operator", 'use `or` (or ||); `|` only separates a def parameter\'s choices: "a"|"b"'
     if tok.type == "STRING" and prev_word in ("f", "r", "b", "rf", "fr") and before.endswith(prev_word):
         return f"vdsl has no {prev_word}-strings", 'join text with +: "n = " + str(n)'
     if tok.type == "CMP_OP" and val == "<" and not code_before.strip() and re.match(r"<\s*/?\s*[A-Za-z!?]", after):

@@ -60,7 +60,8 @@ def color(draw, vars=()) -> str:
     if kind == 0:
         return draw(st.sampled_from(COLORS))
     if kind == 1:
-        return f"rgb({draw(number(vars))}, {draw(number(vars))}, {draw(number(vars))})"
+        # channels are 0-255 (outside is an error): any number is brought into range
+        return "rgb(" + ", ".join(f"clamp({draw(number(vars))}, 0, 255)" for _ in range(3)) + ")"
     if kind == 2:
         return f"hsl({draw(number(vars))}, {draw(st.integers(0, 100))}%, {draw(st.integers(0, 100))}%)"
     return f"mix({draw(st.sampled_from(COLORS[:5]))}, {draw(st.sampled_from(COLORS[:5]))}, 0.5)"

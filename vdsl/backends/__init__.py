@@ -8,8 +8,9 @@ from pathlib import Path
 from ..atomic import atomic_write
 from ..budgets import DEFAULT, Budgets
 from ..deadline import Deadline
+from .. import fonts
 from ..diagnostics import Diagnostic
-from ..ir import Scene
+from ..ir import Scene, TextGeom
 from .canvas import draw_scene
 from .cost import Estimate, check_canvas, check_work, estimate, faults_as_errors
 from .encode import RASTER_FORMATS, encode_image
@@ -25,6 +26,7 @@ __all__ = [
     "check_canvas",
     "check_work",
     "draw_scene",
+    "glyph_warnings",
     "encode_image",
     "estimate",
     "render_array",
@@ -43,16 +45,29 @@ def render_bytes(
     fmt = fmt.lower().lstrip(".")
     if fmt == "svg":
         text, diags = render_svg(scene, budgets=budgets, deadline=deadline)
-        return text.encode("utf-8"), diags
+        return text.encode("utf-8"), glyph_warnings(scene) + diags
     if fmt == "pdf":
-        return render_pdf(scene, budgets=budgets, deadline=deadline)
+        data, diags = render_pdf(scene, budgets=budgets, deadline=deadline)
+        return data, glyph_warnings(scene) + diags
     if fmt in RASTER_FORMATS:
         rgba = render_array(scene, scale, budgets=budgets, deadline=deadline, encoding=fmt)
         if deadline is not None:
             with faults_as_errors():
                 deadline.check("encoding")
-        return encode_image(rgba, fmt), []
+        return encode_image(rgba, fmt), glyph_warnings(scene)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def glyph_warnings(scene: Scene) -> list[Diagnostic]:
+    """One W505 for the characters of the scene's texts that no bundled font has (drawn as boxes):
+    the render-time twin of the checker's warning, which sees only constant texts."""
+    missing: list[str] = []
+    for s, _ in scene.iter_shapes():
+        if isinstance(s.geom, TextGeom):
+            missing.extend(c for c in fonts.missing_chars(s.geom.text) if c not in missing)
+    if not missing:
+        return []
+    return [Diagnostic("W505", fonts.missing_message(missing), hint=fonts.missing_hint(missing))]
 
 
 def save(

@@ -55,7 +55,7 @@ def shape_box(s: Shape) -> Box | None:
             return None
         b = pb
     elif isinstance(g, TextGeom):
-        w = g.size * 0.75 * len(g.text)
+        w = g.size * (0.75 if g.text.isascii() else 1.1) * len(g.text)  # CJK and symbols are ~1 em wide
         x0 = {"start": g.x, "middle": g.x - w / 2, "end": g.x - w}.get(g.anchor, g.x)
         b = (x0 - g.size, g.y - 1.2 * g.size, x0 + w + g.size, g.y + 0.5 * g.size)
     else:

@@ -9,67 +9,14 @@ from .bounds import content_box, effect_margin, grow
 from .. import fonts
 from ..deadline import Deadline
 from ..ir import EllipseGeom, Group, Matrix, PathGeom, RectGeom, Scene, Shape, TextGeom
+from ..outline import build_path, norm_rect, rect_radii, sk_matrix  # shared with clip regions and SVG
+
+__all__ = ["build_path", "draw_scene", "norm_rect", "rect_radii", "sk_matrix"]
 from . import skia_paint as sp
-
-
-def sk_matrix(m: Matrix) -> skia.Matrix:
-    """IR (a, b, c, d, e, f), SVG convention, as a skia Matrix."""
-    a, b, c, d, e, f = (float(v) for v in m)
-    return skia.Matrix.MakeAll(a, c, e, b, d, f, 0.0, 0.0, 1.0)
 
 
 def is_identity(m: Matrix | None) -> bool:
     return m is None or tuple(m) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-
-
-def build_path(geom: PathGeom) -> skia.Path:
-    """A skia Path from absolute, normalised IR segments."""
-    p = skia.Path()
-    for seg in geom.segments:
-        op = seg[0]
-        if op == "M":
-            p.moveTo(seg[1], seg[2])
-        elif op == "L":
-            p.lineTo(seg[1], seg[2])
-        elif op == "C":
-            p.cubicTo(seg[1], seg[2], seg[3], seg[4], seg[5], seg[6])
-        elif op == "Q":
-            p.quadTo(seg[1], seg[2], seg[3], seg[4])
-        elif op == "A":
-            rx, ry, rot, large, sweep, x, y = seg[1:8]
-            p.arcTo(
-                abs(rx),
-                abs(ry),
-                rot,
-                skia.Path.ArcSize.kLarge_ArcSize if large else skia.Path.ArcSize.kSmall_ArcSize,
-                skia.PathDirection.kCW if sweep else skia.PathDirection.kCCW,
-                x,
-                y,
-            )
-        elif op == "Z":
-            p.close()
-    p.setFillType(skia.PathFillType.kEvenOdd if geom.fill_rule == "evenodd" else skia.PathFillType.kWinding)
-    return p
-
-
-def rect_radii(g: RectGeom) -> tuple[float, float]:
-    """SVG rules: a missing (zero) radius copies the other; both clamp to half the side."""
-    rx, ry = max(0.0, float(g.rx)), max(0.0, float(g.ry))
-    if rx == 0:
-        rx = ry
-    if ry == 0:
-        ry = rx
-    return min(rx, abs(g.w) / 2), min(ry, abs(g.h) / 2)
-
-
-def norm_rect(g: RectGeom) -> tuple[float, float, float, float]:
-    """x, y, w, h with a negative width/height flipped to extend left/up."""
-    x, y, w, h = float(g.x), float(g.y), float(g.w), float(g.h)
-    if w < 0:
-        x, w = x + w, -w
-    if h < 0:
-        y, h = y + h, -h
-    return x, y, w, h
 
 
 def _draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint) -> None:
@@ -88,10 +35,10 @@ def _draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint) -> None:
     elif isinstance(geom, PathGeom):
         canvas.drawPath(build_path(geom), paint)
     elif isinstance(geom, TextGeom):
-        font = fonts.make_font(geom.size, geom.weight, geom.italic)
-        _, _, adv = fonts.layout(geom.text, font)
+        parts, adv = fonts.layout_runs(geom.text, geom.size, geom.weight, geom.italic)
         x0 = fonts.text_start_x(geom.x, adv, geom.anchor)
-        canvas.drawString(geom.text, x0, float(geom.y), font, paint)
+        for run in parts:  # one run per font of the fallback chain
+            canvas.drawString(run.text, x0 + run.x, float(geom.y), run.font, paint)
 
 
 def drawable(geom) -> bool:

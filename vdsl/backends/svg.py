@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import skia
 
-from .. import fonts
 from ..budgets import DEFAULT, Budgets
 from ..deadline import Deadline
 from ..diagnostics import Diagnostic, sort_diagnostics
@@ -32,6 +31,7 @@ from ..ir import (
     multiply,
 )
 from . import skia_paint as sp
+from ..outline import text_path
 from .canvas import Poll, drawable, is_identity, norm_rect, rect_radii
 from .cost import check_work, faults_as_errors
 
@@ -128,15 +128,8 @@ def skpath_d(path: skia.Path) -> str:
 
 
 def text_d(g: TextGeom) -> str:
-    """The text's glyph outlines from the bundled Roboto, laid out exactly as the raster backend."""
-    font = fonts.make_font(g.size, g.weight, g.italic)
-    glyphs, pos, adv = fonts.layout(g.text, font)
-    x0 = fonts.text_start_x(float(g.x), adv, g.anchor)
-    whole = skia.Path()
-    for gp, (px, py) in zip(font.getPaths(glyphs), pos):
-        if gp is not None and not gp.isEmpty():
-            whole.addPath(gp, x0 + px, float(g.y) + py)
-    return skpath_d(whole)
+    """The text's glyph outlines from the bundled fonts (Roboto and its fallbacks), laid out exactly as the raster backend."""
+    return skpath_d(text_path(g))
 
 
 def _invert(m: Matrix) -> Matrix | None:

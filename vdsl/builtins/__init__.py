@@ -21,13 +21,38 @@ class Param:
     choices: tuple[str, ...] = ()  # allowed strings, for enum-like parameters
     min: float | None = None  # inclusive range checked at run time
     max: float | None = None
+    integer: bool = False  # a whole number (a count, a number of sides): shown as type `int`
+    unit: str = ""  # what the number is in, shown after its range: "fraction of w", "degrees"
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
     def in_range(self, v: float) -> bool:
-        return (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
+        return (
+            (self.min is None or v >= self.min)
+            and (self.max is None or v <= self.max)
+            and (not self.integer or float(v).is_integer())
+        )
+
+    def type_text(self) -> str:
+        """The parameter's type as a def header writes it: `number in 0..1`, `int in 3..`, `"a"|"b"`."""
+        if self.choices:
+            return "|".join(f'"{c}"' for c in self.choices)
+        t = "int" if self.integer and self.type.name == "number" else str(self.type)
+        if self.min is not None or self.max is not None:
+            lo = "" if self.min is None else f"{self.min:g}"
+            hi = "" if self.max is None else f"{self.max:g}"
+            t += f" in {lo}..{hi}"
+        return t
+
+    def text(self, default: str | None = None, doc: bool = True) -> str:
+        """`name: type in lo..hi "doc" = default`: one parameter as signatures show it (default=None:
+        the default is not shown)."""
+        s = f"{self.name}: {self.type_text()}"
+        if doc and self.unit:
+            s += f' "{self.unit}"'
+        return s + ("" if default is None else f" = {default}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +124,21 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
             return self.signature()
         own = tuple(p for p in self.params if p.name not in STYLE_NAMES)
         s = replace(self, params=own).signature()
-        return s + (" + style (fill, stroke, ...)" if len(own) < len(self.params) else "")
+        if len(own) == len(self.params):
+            return s
+        # style defaults of this shape that differ from the shared ones (a line is stroked black, unfilled)
+        from .shapes import STYLE
+        from ..values import show
+
+        shared = {p.name: p.default for p in STYLE}
+        own_defaults = [
+            f"{p.name}={'none' if p.default is None else show(p.default)}"
+            for p in self.params
+            if p.name in shared and p.default != shared[p.name]
+        ]
+        return s + (
+            f" + style (defaults here: {', '.join(own_defaults)})" if own_defaults else " + style (fill, stroke, ...)"
+        )
 
     def signature(self) -> str:
         """`name(a: number, b: color = red) -> color`, as docs and the prompt show it."""
@@ -110,15 +149,13 @@ class Builtin:  # noqa: PLR0902 - a signature has many parts
         else:
             parts = []
             for i, p in enumerate(self.params):
-                s = f"{p.name}: {p.type}"
-                if p.choices:
-                    s = f"{p.name}: " + "|".join(f'"{c}"' for c in p.choices)
-                if not p.required:
-                    s += " = " + (
-                        "none"
-                        if p.default is None
-                        else (f'"{p.default}"' if isinstance(p.default, str) else show(p.default))
-                    )
+                s = p.text(
+                    None
+                    if p.required
+                    else "none"
+                    if p.default is None
+                    else (f'"{p.default}"' if isinstance(p.default, str) else show(p.default)),
+                )
                 parts.append(s)
                 if self.positional and i == self.positional - 1 and i < len(self.params) - 1:
                     parts.append("*")

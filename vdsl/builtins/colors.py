@@ -211,10 +211,10 @@ def _unit(v: float, scale: float) -> float:
 @builtin(
     "rgb",
     [
-        Param("r", NUMBER, doc="red, 0-255"),
-        Param("g", NUMBER, doc="green, 0-255"),
-        Param("b", NUMBER, doc="blue, 0-255"),
-        Param("a", NUMBER, 1.0, "alpha, 0-1"),
+        Param("r", NUMBER, doc="red, 0-255", min=0, max=255),
+        Param("g", NUMBER, doc="green, 0-255", min=0, max=255),
+        Param("b", NUMBER, doc="blue, 0-255", min=0, max=255),
+        Param("a", NUMBER, 1.0, "alpha, 0-1", min=0, max=1),
     ],
     COLOR,
     "A colour from red, green and blue channels (0-255) and alpha (0-1).",
@@ -233,9 +233,9 @@ def rgb(ctx, r, g, b, a):
     "hsl",
     [
         Param("h", NUMBER, doc="hue in degrees"),
-        Param("s", NUMBER, doc="saturation, 0-100% "),
-        Param("l", NUMBER, doc="lightness, 0-100%"),
-        Param("a", NUMBER, 1.0, "alpha, 0-1"),
+        Param("s", NUMBER, doc="saturation, 0-100%", min=0, max=100),
+        Param("l", NUMBER, doc="lightness, 0-100%", min=0, max=100),
+        Param("a", NUMBER, 1.0, "alpha, 0-1", min=0, max=1),
     ],
     COLOR,
     "A colour from hue (degrees), saturation and lightness (percentages such as 80%, "
@@ -252,7 +252,10 @@ def hsl(ctx, h, s, l, a):
 
 @builtin(
     "gray",
-    [Param("v", NUMBER, doc="brightness, 0 (black) to 1 (white)"), Param("a", NUMBER, 1.0)],
+    [
+        Param("v", NUMBER, doc="brightness, 0 (black) to 1 (white)", min=0, max=255),
+        Param("a", NUMBER, 1.0, min=0, max=1),
+    ],
     COLOR,
     "A gray with brightness 0-1 (values above 1 are read as 0-255).",
     "colors",
@@ -267,7 +270,7 @@ def gray(ctx, v, a):
 
 @builtin(
     "with_alpha",
-    [Param("color", COLOR), Param("a", NUMBER, doc="alpha, 0-1")],
+    [Param("color", COLOR), Param("a", NUMBER, doc="alpha, 0-1", min=0, max=1)],
     COLOR,
     "The colour with its alpha replaced.",
     "colors",
@@ -281,7 +284,7 @@ def with_alpha(ctx, color, a):
 
 @builtin(
     "mix",
-    [Param("a", COLOR), Param("b", COLOR), Param("t", NUMBER, 0.5, "0 gives a, 1 gives b")],
+    [Param("a", COLOR), Param("b", COLOR), Param("t", NUMBER, 0.5, "0 gives a, 1 gives b", min=0, max=1)],
     COLOR,
     "Linear blend of two colours.",
     "colors",
@@ -301,7 +304,7 @@ def _shift_lightness(c: Color, amount: float) -> Color:
 
 @builtin(
     "lighten",
-    [Param("color", COLOR), Param("amount", NUMBER, 0.2, "0-1 of lightness")],
+    [Param("color", COLOR), Param("amount", NUMBER, 0.2, "0-1 of lightness", min=0, max=1)],
     COLOR,
     "The colour made lighter (HSL lightness + amount).",
     "colors",
@@ -314,7 +317,7 @@ def lighten(ctx, color, amount):
 
 @builtin(
     "darken",
-    [Param("color", COLOR), Param("amount", NUMBER, 0.2, "0-1 of lightness")],
+    [Param("color", COLOR), Param("amount", NUMBER, 0.2, "0-1 of lightness", min=0, max=1)],
     COLOR,
     "The colour made darker (HSL lightness - amount).",
     "colors",

@@ -44,7 +44,7 @@ def randint(ctx, lo, hi):
 
 @builtin(
     "gauss",
-    [Param("mean", NUMBER, 0.0), Param("sd", NUMBER, 1.0, "standard deviation")],
+    [Param("mean", NUMBER, 0.0), Param("sd", NUMBER, 1.0, "standard deviation", min=0)],
     NUMBER,
     "A normally distributed random number.",
     "random",
@@ -76,7 +76,7 @@ def choice(ctx, xs):
 
 @builtin(
     "chance",
-    [Param("p", NUMBER, 0.5, "probability of true")],
+    [Param("p", NUMBER, 0.5, "probability of true", min=0, max=1)],
     BOOL,
     "true with probability p.",
     "random",
@@ -107,7 +107,7 @@ def shuffle(ctx, xs):
 
 @builtin(
     "rand_color",
-    [Param("saturation", NUMBER, 0.7), Param("lightness", NUMBER, 0.55)],
+    [Param("saturation", NUMBER, 0.7, min=0, max=1), Param("lightness", NUMBER, 0.55, min=0, max=1)],
     COLOR,
     "A colour of random hue with the given saturation and lightness (0-1).",
     "random",

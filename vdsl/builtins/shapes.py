@@ -19,7 +19,7 @@ STYLE = [
     Param("fill", PAINT, BLACK, "fill paint: a colour, gradient or pattern; `none` for no fill"),
     Param("stroke", PAINT, None, "outline paint; none by default"),
     Param("stroke_width", NUMBER, 1.0, "outline width in pixels", min=0, max=10_000),
-    Param("dash", list_of(NUMBER), [], "dash pattern, e.g. [8, 4]"),
+    Param("dash", list_of(NUMBER), [], "dash pattern, e.g. [8, 4]", min=0),
     Param("cap", STRING, "butt", "line ends", choices=CAPS),
     Param("join", STRING, "miter", "outline corners", choices=JOINS),
     Param("opacity", NUMBER, 1.0, "0 (invisible) to 1", min=0, max=1),
@@ -167,15 +167,59 @@ def polyline(ctx, points, **style):
 
 @builtin(
     "polygon",
-    [Param("points", list_of(POINT))] + STYLE,
+    [
+        Param("points", list_of(POINT)),
+        Param("holes", list_of(list_of(POINT)), [], "point lists of rings cut out of it (1 fuel per point)"),
+        Param(
+            "fill_rule",
+            STRING,
+            "nonzero",
+            "evenodd: where the outline crosses itself is a hole",
+            choices=("nonzero", "evenodd"),
+        ),
+    ]
+    + STYLE,
     NONE,
-    "A closed, filled shape through the points.",
+    "A closed, filled shape through the points; `holes` cuts rings out of it (a frame, a window, a donut).",
     "shapes",
     example="polygon(points=[(256, 100), (356, 300), (156, 300)], fill=orange)",
     cost=per_item("points"),
 )
-def polygon(ctx, points, **style):
-    _poly(ctx, list(points), True, style)
+def polygon(ctx, points, holes, fill_rule, **style):
+    if holes:  # the holes' points, like the outline's, cost 1 fuel each (charged before the work)
+        ctx.charge(sum(len(h) for h in holes))
+    rings = [list(points)] + [list(h) for h in holes]
+    for ring in rings:
+        if len(ring) < 2:
+            raise RuntimeFault("E301", f"needs at least 2 points, got {len(ring)}")
+    ctx.use_segments(sum(len(r) + 1 for r in rings))
+    geoms = [
+        ir.PathGeom(tuple([("M", r[0].x, r[0].y)] + [("L", p.x, p.y) for p in r[1:]] + [("Z",)]), fill_rule)
+        for r in rings
+    ]
+    geom = geoms[0] if not holes else _cut_holes(geoms)
+    xs = [p.x for p in points]
+    ys = [p.y for p in points]
+    emit(ctx, geom, ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), style)
+
+
+def _cut_holes(geoms: list[ir.PathGeom]) -> ir.PathGeom:
+    """The first ring minus the others (each must overlap it: a hole outside the shape is a mistake)."""
+    import skia
+
+    from ..outline import build_path, path_geom
+
+    outer = shape = build_path(geoms[0])
+    for i, g in enumerate(geoms[1:], 1):
+        hole = build_path(g)
+        if (skia.Op(outer, hole, skia.PathOp.kIntersect_PathOp) or skia.Path()).isEmpty():
+            raise RuntimeFault(
+                "E301",
+                f"hole {i} lies outside the polygon: it would cut nothing",
+                "give hole points inside `points`",
+            )
+        shape = skia.Op(shape, hole, skia.PathOp.kDifference_PathOp) or skia.Path()
+    return path_geom(shape)
 
 
 @builtin(
@@ -312,7 +356,8 @@ WEIGHTS = ("regular", "bold", "light", "medium", "black", "thin")
     ]
     + STYLE,
     NONE,
-    "Text in the bundled Roboto font; `at` is on the baseline; `rotate` turns it around `at`.",
+    "Text in the bundled Roboto font (symbols, arrows and CJK from bundled Noto fonts); `at` is on the "
+    "baseline; `rotate` turns it around `at`.",
     "shapes",
     positional=1,
     example='text("Hello", at=(256, 256), size=48, anchor="middle")',

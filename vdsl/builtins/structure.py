@@ -6,7 +6,7 @@ import math
 
 from .. import ir
 from ..pathdata import PathBudgetExceeded, PathDataError, parse_path_data
-from ..types import COLOR, NONE, NUMBER, POINT, STRING, union
+from ..types import BOOL, COLOR, NONE, NUMBER, POINT, STRING, union
 from ..values import Color, Point, RuntimeFault
 from . import Param, builtin, per_char
 
@@ -92,7 +92,7 @@ def _radius(ctx, r: float, what: str) -> float:
 
 @builtin(
     "blur",
-    [Param("radius", NUMBER, 4.0, "blur radius in pixels")],
+    [Param("radius", NUMBER, 4.0, "blur radius in pixels", min=0)],
     NONE,
     "Gaussian-blurs its block (soft shadows, mist, depth of field).",
     "groups and effects",
@@ -108,7 +108,7 @@ def blur(ctx, children, radius):
     [
         Param("dx", NUMBER, 4.0),
         Param("dy", NUMBER, 6.0),
-        Param("blur", NUMBER, 8.0, "softness radius"),
+        Param("blur", NUMBER, 8.0, "softness radius", min=0),
         Param("color", COLOR, Color(0.0, 0.0, 0.0, 0.45)),
     ],
     NONE,
@@ -124,7 +124,10 @@ def shadow(ctx, children, dx, dy, blur, color):
 
 @builtin(
     "glow",
-    [Param("radius", NUMBER, 16.0, "how far the glow spreads"), Param("color", COLOR, Color(1.0, 0.96, 0.63, 1.0))],
+    [
+        Param("radius", NUMBER, 16.0, "how far the glow spreads", min=0),
+        Param("color", COLOR, Color(1.0, 0.96, 0.63, 1.0)),
+    ],
     NONE,
     "Draws its block with a coloured glow around it (light bulbs, neon, the sun).",
     "groups and effects",
@@ -209,3 +212,119 @@ def clip_path(ctx, children, d):
         raise RuntimeFault("E304", f"bad path data at character {e.offset + 1}: {e.message}") from None
     ctx.use_segments(len(segs))
     _clip_group(ctx, children, segs)
+
+
+# ---------------------------------------------------------------- clips and cutouts made of drawn shapes
+# `clip { clip_shape { shapes } content }` and `cutout { shapes }` turn the outlines of drawn shapes into
+# an ordinary clip path (ir.Group.clip, a PathGeom) while the program runs, so every backend, the cost
+# model and anything reading the IR sees only the one clip representation it already knows.
+
+
+class ClipRegion:
+    """What `clip_shape` leaves in its `clip`'s block for the clip to take: the region, as path data.
+    Never reaches the IR (the checker puts clip_shape only directly inside a clip)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: list):
+        self.nodes = nodes
+
+
+def _region_geom(ctx, nodes: list, invert: bool) -> ir.PathGeom:
+    """The union of the nodes' fill outlines (inverted: everything outside it) as clip path data, within
+    the path budget (E405); fuel is charged per outline segment before the union is computed."""
+    from ..outline import path_geom, region
+
+    ctx.charge(sum(_segment_count(n) for n in nodes))
+    geom = path_geom(region(nodes, invert))
+    if len(geom.segments) > ctx.segments_left():
+        raise RuntimeFault(
+            "E405", "the clip outline has more segments than the path budget allows", "clip to fewer or simpler shapes"
+        )
+    ctx.use_segments(len(geom.segments))
+    return geom
+
+
+def _segment_count(node) -> int:
+    if isinstance(node, ir.Group):
+        return sum(_segment_count(c) for c in node.children) + 1
+    g = node.geom
+    if isinstance(g, ir.PathGeom):
+        return len(g.segments)
+    if isinstance(g, ir.TextGeom):
+        return 16 * len(g.text)  # a glyph outline is a few dozen segments
+    return 4
+
+
+@builtin(
+    "clip",
+    [Param("invert", BOOL, False, "keep what lies outside the clip shapes instead (cuts holes)")],
+    NONE,
+    "Draws only the part of its block inside the shapes of its `clip_shape() { ... }` block (any drawing "
+    "calls, text too: their fill areas, united); with invert=true only the part outside them.",
+    "groups and effects",
+    block=True,
+    example="clip() { clip_shape() { circle(center=(200, 256), r=120) circle(center=(320, 256), r=120) } "
+    "rect(x=0, y=0, w=512, h=512, fill=stripes()) }",
+)
+def clip(ctx, children, invert):
+    regions = [c for c in children if isinstance(c, ClipRegion)]
+    content = tuple(c for c in children if not isinstance(c, ClipRegion))
+    shapes = [n for r in regions for n in r.nodes]
+    if not content:
+        return
+    ctx.emit_group(ir.Group(content, clip=_region_geom(ctx, shapes, invert)))
+
+
+@builtin(
+    "clip_shape",
+    [],
+    NONE,
+    "Inside a `clip` block: the shapes to clip to. They are not drawn; only their outlines count "
+    "(fill areas, not strokes, colours or effects).",
+    "groups and effects",
+    block=True,
+    example='clip() { clip_shape() { text("SALE", at=(256, 300), size=160, anchor="middle", weight="black") } '
+    "rect(x=0, y=0, w=512, h=512, fill=linear(start=(0, 150), end=(0, 300), colors=[red, orange])) }",
+)
+def clip_shape(ctx, children):
+    ctx.stack[-1].append(ClipRegion(list(children)))
+
+
+MAX_CUTOUT_DEPTH = 64  # cutouts in one drawing block: each nests what came before it one group deeper
+
+
+@builtin(
+    "cutout",
+    [],
+    NONE,
+    "Cuts holes: erases the area its block's shapes cover from everything drawn before it in the same "
+    "drawing block (group, clip, def, or the whole picture, where the canvas background shows through). "
+    "The shapes themselves are not drawn.",
+    "groups and effects",
+    block=True,
+    example="circle(center=(256, 256), r=150, fill=orange) cutout() { circle(center=(256, 256), r=60) }",
+)
+def cutout(ctx, children):
+    frame = ctx.stack[-1]
+    drawn = [c for c in frame if not isinstance(c, ClipRegion)]
+    if not drawn or not children:
+        return
+    if _cutout_depth(drawn[0]) >= MAX_CUTOUT_DEPTH:
+        raise RuntimeFault(
+            "E301",
+            f"more than {MAX_CUTOUT_DEPTH} cutouts in one block",
+            "put all the holes in one `cutout() { ... }` block, e.g. around the loop that draws them",
+        )
+    hole = _region_geom(ctx, list(children), invert=True)
+    kept = [c for c in frame if isinstance(c, ClipRegion)]
+    frame[:] = kept + [ir.Group(tuple(drawn), clip=hole)]
+
+
+def _cutout_depth(node) -> int:
+    """How many cutout groups nest at the start of a block (each wraps what the block drew before it)."""
+    depth = 0
+    while isinstance(node, ir.Group) and node.clip is not None and node.transform is None and node.children:
+        depth += 1
+        node = node.children[0]
+    return depth

@@ -94,7 +94,8 @@ def concepts_cmd(tier, n, seed, gen, fmt):
     "--columns", type=int, default=None, help="Cells per row (default: whole programs per row, about 8 cells)."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell failed.")
-def gallery_cmd(folder, output, seeds, size, columns, strict):
+@click.option("--boxes", is_flag=True, help="Outline every labelled object with its label.")
+def gallery_cmd(folder, output, seeds, size, columns, strict, boxes):
     """Render every .vd in FOLDER at several seeds into one labelled contact sheet.
 
     Each cell is labelled with the file's `// concept:` header (or its name) and the seed;
@@ -102,13 +103,14 @@ def gallery_cmd(folder, output, seeds, size, columns, strict):
 
     \b
     vdsl gallery examples -o sheet.png --seeds 3 --size 128
+    vdsl gallery examples -o boxes.png --boxes
     """
     from ..gallery import gallery
 
     if columns is not None and columns < 1:
         raise click.BadParameter("must be >= 1", param_hint="--columns")
     try:
-        cells = gallery(folder, output, seeds=seeds, size=size, columns=columns)
+        cells = gallery(folder, output, seeds=seeds, size=size, columns=columns, boxes=boxes)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     failed = [c for c in cells if not c.ok]

@@ -52,17 +52,30 @@ def _read_program(path: str, budgets, allow_files: bool):
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a `param`.")
 @click.option("--allow-files", is_flag=True, help='Allow `use "file.vd"` under the program\'s folder.')
 @click.option("--json-ir", is_flag=True, help="Write the scene IR as JSON instead of an image.")
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Also write NAME.coco.json (COCO boxes and RLE masks of every labelled object) and "
+    "NAME.instances.png (16-bit instance ids) beside each image. Needs pycocotools (the `labels` extra).",
+)
 @budget_option
-def render(files, output, size, seed, variants, scale, fmt, params, allow_files, json_ir, budgets):
+def render(files, output, size, seed, variants, scale, fmt, params, allow_files, json_ir, labels, budgets):
     """Render vdsl programs to images.
 
     \b
     vdsl render examples/parrot.vd -o parrot.png
     vdsl render examples/*.vd -o out/ --size 256x256
     vdsl render scene.vd --variants 8 -o variants/
+    vdsl render scene.vd --labels            # scene.png, scene.coco.json, scene.instances.png
     """
     from ..batch import Outputs, render_seeds
 
+    after = None
+    if labels:
+        from ..dataset import coco
+
+        coco.require()
+        after = coco.write_image_labels
     b, sz, pv = budgets_from(budgets), size_from(size), params_from(params)
     outputs = Outputs.plan(output, len(files) > 1 or variants > 1, fmt, json_ir)
     failed = False
@@ -86,6 +99,7 @@ def render(files, output, size, seed, variants, scale, fmt, params, allow_files,
             params=pv,
             budgets=b,
             json_ir=json_ir,
+            after=after,
         ):
             print_diags(r.diagnostics, prog.source)
             if r.ok:

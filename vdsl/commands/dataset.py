@@ -60,6 +60,8 @@ def _command(params: dict) -> str:
         parts += ["--shard", params["shard"]]
     if params["fmt"] != "files":
         parts += ["--format", params["fmt"], "--shard-size", str(params["shard_size"])]
+    if params.get("labels"):
+        parts += ["--labels"]
     parts += ["-o", params["out"]]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -123,6 +125,17 @@ def _command(params: dict) -> str:
     type=click.FloatRange(0.01),
     metavar="SECONDS",
     help="With --concepts: stop generating after this many seconds (every request and wait); rerun to continue.",
+)
+@click.option(
+    "--llm-batch",
+    type=click.Path(file_okay=False),
+    help="With --concepts: send the requests through the endpoint's Batch API, one batch per round or repair "
+    "step, state kept in this folder (see `vdsl batch`).",
+)
+@click.option(
+    "--llm-batch-export",
+    is_flag=True,
+    help="With --llm-batch: only write each pass's requests (Batch API JSONL, e.g. for `vllm run-batch`) and stop.",
 )
 @click.option("--no-cache", is_flag=True, help="With --concepts: neither read nor write the response cache.")
 @click.option(
@@ -205,6 +218,23 @@ def _command(params: dict) -> str:
     metavar="NAME=VALUE",
     help="Override a budget for every program (see `vdsl doc`), e.g. --budget fuel=5000000.",
 )
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Also write each image's labelled objects as COCO (boxes, RLE masks) beside it, and "
+    "annotations.coco.json for the dataset. Needs pycocotools (the `labels` extra).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="What renders: local worker processes, or Ray tasks (a local Ray instance, or the cluster at "
+    "--ray-address). The outputs are the same. Ray needs the `ray` extra.",
+)
+@click.option(
+    "--ray-address", metavar="ADDR", help="With --engine ray: the cluster to join (e.g. ray://head:10001, auto)."
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (on a terminal).")
 def build_cmd(**kw):
     """Render programs x seeds into images/<concept>/<program>_<seed>.png, with metadata.jsonl.
@@ -216,6 +246,8 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
     vdsl dataset build --programs examples/ --format webdataset --shard-size 1000 -o data/wds
+    vdsl dataset build --programs examples/ --labels -o data/labelled   # + COCO boxes and masks
+    vdsl dataset build --programs examples/ --engine ray --ray-address auto -o data/drawings
     """
     from ..dataset.build import BuildOptions, build
     from ..dataset.filters import DEFAULT_MIN_STD
@@ -229,6 +261,8 @@ def build_cmd(**kw):
         raise click.BadParameter(str(e), param_hint="--shard") from None
     if not kw["programs"] and not kw["concepts"]:
         raise UsageError("nothing to build: give --programs DIR and/or --concepts TIER_OR_FILE")
+    if kw["ray_address"] and kw["engine"] != "ray":
+        raise UsageError("--ray-address is for --engine ray")
     budgets = budgets_from(kw["budgets"])
     llm = {
         "model": kw["model"],
@@ -236,7 +270,11 @@ def build_cmd(**kw):
         "no_cache": kw["no_cache"],
         "cache_dir": kw["cache_dir"],
         "deadline": kw["llm_deadline"],
+        "batch": kw["llm_batch"],
+        "batch_export": kw["llm_batch_export"],
     }
+    if kw["llm_batch_export"] and not kw["llm_batch"]:
+        raise UsageError("--llm-batch-export goes with --llm-batch DIR")
     opts = BuildOptions(
         out=Path(kw["out"]),
         programs=tuple(Path(p) for p in kw["programs"]),
@@ -257,6 +295,9 @@ def build_cmd(**kw):
         shard=shard,
         retry_failed=kw["retry_failed"],
         progress=kw["progress"],
+        labels=kw["labels"],
+        engine=kw["engine"],
+        ray_address=kw["ray_address"],
         command=_command(kw),
         format=kw["fmt"],
         shard_size=kw["shard_size"],
@@ -394,7 +435,8 @@ def _print_tables(root: Path, st: dict, counts: dict, top: int) -> None:
 @click.option("--cell", type=click.IntRange(32, 1024), default=128, show_default=True, help="Tile size in pixels.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which random samples.")
 @click.option("--concept", help="Only images of this concept (name or id).")
-def preview_cmd(directory, output, count, cols, cell, seed, concept):
+@click.option("--boxes", is_flag=True, help="Outline each labelled object (a dataset built with --labels).")
+def preview_cmd(directory, output, count, cols, cell, seed, concept, boxes):
     """A labelled grid of random samples of a dataset.
 
     \b
@@ -404,7 +446,7 @@ def preview_cmd(directory, output, count, cols, cell, seed, concept):
     from ..dataset.preview import preview
 
     try:
-        n = preview(directory, output, count, cols, cell, seed, concept)
+        n = preview(directory, output, count, cols, cell, seed, concept, boxes)
     except (FileNotFoundError, ValueError) as e:
         raise UsageError(str(e)) from None
     _echo(f"{output}: {n} samples")

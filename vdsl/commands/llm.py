@@ -31,6 +31,22 @@ from ..llm.report import TRANSCRIPT
 from . import fail
 
 
+def parse_price(price: str | None) -> tuple[float, float] | None:
+    """--price IN,OUT (per 1M tokens) as two numbers; a usage error otherwise."""
+    if not price:
+        return None
+    try:
+        prices = tuple(float(x) for x in price.split(","))
+        assert len(prices) == 2 and min(prices) >= 0
+    except (ValueError, AssertionError):
+        raise click.UsageError(f"--price wants IN,OUT (per 1M tokens, e.g. 0.15,0.60), not {price!r}") from None
+    return prices[0], prices[1]
+
+
+class _PassStopped(Exception):
+    """A refine pass ended other than ok: its outcome is reported below, no further batch pass."""
+
+
 def llm_options(f):
     """--model, sampling, retry, concurrency and cache options."""
     opts = [
@@ -166,6 +182,22 @@ def prompt_cmd(token_target, stats):
     metavar="IN,OUT",
     help="Price per 1M prompt,completion tokens, e.g. 0.15,0.60: the report gives the cost.",
 )
+@click.option(
+    "--batch",
+    "batch_dir",
+    type=click.Path(file_okay=False),
+    help="Batch form: send the requests through the endpoint's Batch API (files + batches), one batch per "
+    "round or repair step, keeping state in this folder (resumable at every step).",
+)
+@click.option(
+    "--batch-export",
+    is_flag=True,
+    help="With --batch: only write each pass's requests as Batch API JSONL (for `vllm run-batch` or another "
+    "account) and stop; `vdsl batch ingest` the results, then rerun with --resume.",
+)
+@click.option(
+    "--poll", type=click.FloatRange(0.01), default=30.0, show_default=True, help="With --batch: seconds between polls."
+)
 @llm_options
 def refine_cmd(
     concept,
@@ -184,6 +216,9 @@ def refine_cmd(
     deadline,
     allow_changed_settings,
     price,
+    batch_dir,
+    batch_export,
+    poll,
     **kw,
 ):
     """Ask a model to draw a concept, repair it from the diagnostics, then improve it round after round.
@@ -194,6 +229,7 @@ def refine_cmd(
     vdsl refine --concept "a lighthouse" --feedback vision
     vdsl refine --out runs/parrot --resume
     vdsl refine --concepts concepts.txt --limit 20 --out runs/batch
+    vdsl refine --concepts objects --out runs/b --batch runs/b/batches
 
     Writes round_K.vd / round_K.png per round (round_K.failed.vd for a round that never compiled),
     transcript.jsonl, strip.png and index.html. Exit 0 when some round produced a working program,
@@ -209,13 +245,9 @@ def refine_cmd(
         if ctx.get_parameter_source(k)
         in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
     }
-    prices = None
-    if price:
-        try:
-            prices = tuple(float(x) for x in price.split(","))
-            assert len(prices) == 2 and min(prices) >= 0
-        except (ValueError, AssertionError):
-            raise click.UsageError(f"--price wants IN,OUT (per 1M tokens, e.g. 0.15,0.60), not {price!r}") from None
+    prices = parse_price(price)
+    if batch_export and not batch_dir:
+        raise click.UsageError("--batch-export goes with --batch DIR")
     run_kw = {"deadline": run_deadline, "explicit": explicit, "allow_changed": allow_changed_settings, "price": prices}
 
     def started_model(folders) -> None:  # --resume without --model: the run's own model
@@ -256,21 +288,40 @@ def refine_cmd(
         started_model(out_root / f for f, _ in items)
         cfg = config_from_options(**llm)
         client = make_client(cfg)
-        try:
-            out_root.mkdir(parents=True, exist_ok=True)
-            rows, outcome, why = refine_many(
-                client,
+        done: dict = {}
+
+        def one_pass(c, first: bool) -> None:
+            done["rows"], done["outcome"], done["why"] = refine_many(
+                c,
                 items,
                 out_root,
                 settings,
-                resume=resume,
+                resume=resume or not first,
                 jobs=jobs or cfg.concurrency,
                 overrides=overrides,
                 progress=progress,
                 **run_kw,
             )
+            if done["outcome"] != "ok":
+                raise _PassStopped()
+
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            if batch_dir:
+                from ..llm.batches import run_batched
+
+                run_batched(client, batch_dir, one_pass, export_only=batch_export, poll_s=poll)
+            else:
+                one_pass(client, True)
+        except _PassStopped:
+            pass
+        except IncompleteRun:
+            if "rows" in done:
+                write_summary(out_root, done["rows"])
+            raise
         finally:
             client.close()
+        rows, outcome, why = done["rows"], done["outcome"], done["why"]
         write_summary(out_root, rows)
         print_summary(rows)
         click.echo(f"summary: {out_root / 'summary.md'}, {out_root / 'summary.csv'}", err=True)
@@ -287,6 +338,8 @@ def refine_cmd(
         if any(r["status"] != "complete" for r in rows):
             fail(1)
         return
+    if batch_dir:
+        raise click.UsageError("--batch goes with --concepts (a one-line file or a tier is fine)")
     if not concept and not (resume and out_dir and (Path(out_dir) / TRANSCRIPT).exists()):
         raise click.UsageError("give --concept (or --concepts FILE_OR_TIER, or --resume with --out)")
     out = Path(out_dir or Path("refine") / slugify(concept, 60))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -18,6 +19,7 @@ from ..modules import read_regular_file
 from ..version import __version__
 from . import manifest as mf
 from .card import render_card
+from .coco import labels_file
 from .filters import DEFAULT_MIN_STD, dedupe, order_key
 from .sources import ProgramSpec, SourceError, scan_folder, shard_of, unique_names
 from .stats import compute
@@ -59,6 +61,9 @@ class BuildOptions:
     retry_failed: bool = False
     progress: bool = True
     chunk: int = 16  # most seeds in one unit of work
+    labels: bool = False  # COCO boxes and masks per image and annotations.coco.json for the dataset
+    engine: str = "local"  # local (process pool) | ray (Ray tasks); the outputs are the same
+    ray_address: str | None = None  # --engine ray: a cluster's address (None: a local Ray instance)
     command: str = "vdsl dataset build"
     format: str = "files"  # files | webdataset | parquet (writers.FORMATS)
     shard_size: int = DEFAULT_SHARD_SIZE  # images per shard (shard formats)
@@ -66,13 +71,17 @@ class BuildOptions:
 
 def render_config(o: BuildOptions) -> dict:
     """What decides the bytes of every image: a folder built with other values cannot be resumed."""
-    return {
-        "size": list(o.size),
-        "budgets": asdict(o.budgets),
-        "min_std": o.min_std,
-        "vdsl": __version__,
-        "shard": list(o.shard),
-    } | _format_config(o)
+    return (
+        {
+            "size": list(o.size),
+            "budgets": asdict(o.budgets),
+            "min_std": o.min_std,
+            "vdsl": __version__,
+            "shard": list(o.shard),
+        }
+        | _format_config(o)
+        | ({"labels": True} if o.labels else {})
+    )
 
 
 def _format_config(o) -> dict:
@@ -103,6 +112,15 @@ def build(o: BuildOptions, echo: Callable[[str], None] | None = None) -> dict:
     state = out / mf.STATE_DIR
     if o.format not in FORMATS:
         raise DatasetUsageError(f"unknown format {o.format!r}; one of {', '.join(FORMATS)}")
+    if o.labels:
+        if o.format != "files":
+            raise DatasetUsageError(
+                "--labels writes COCO files beside the images: use it with --format files "
+                "(labels inside WebDataset/Parquet shards are not supported yet)"
+            )
+        from .coco import require
+
+        require()
     _check_folder(out, state)
     state.mkdir(parents=True, exist_ok=True)
     lock = mf.BuildLock(state / mf.LOCK)
@@ -202,6 +220,12 @@ def _index(records: list[dict], retry_failed: bool):
     return done, compile_err
 
 
+def _complete(out: Path, key: str, seed: int, labels: bool) -> bool:
+    """The image file (and its labels file, when labelling) are on disk."""
+    f = image_file(key, seed)
+    return os.path.exists(out / f) and (not labels or os.path.exists(out / labels_file(f)))
+
+
 def _plan(
     out: Path, specs: list[ProgramSpec], seeds: list[int], done: dict, compile_err: dict, o: BuildOptions
 ) -> tuple[list[Unit], int]:
@@ -229,7 +253,11 @@ def _plan(
                 need.append(seed)
             elif (
                 r[0] == OK
-                and not os.path.exists(stage / f"{s.key}_{seed}.png")
+                and not (
+                    _complete(out, s.key, seed, o.labels)
+                    if o.format == "files"
+                    else os.path.exists(stage / f"{s.key}_{seed}.png")
+                )
                 and first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed)
             ):
                 del done[(s.key, s.hash, seed)]
@@ -270,14 +298,17 @@ def _render(
     echo,
     inherited: tuple = (),
 ) -> None:
-    from .pool import WorkerPool
+    from .engine import make_engine
     from .progress import BuildProgress
 
-    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit)
-    workers = min(o.workers or usable_cores(), len(units))
+    settings = RenderSettings(tuple(o.size), o.budgets, o.min_std, o.memory_limit, o.labels)
+    workers = min(o.workers or usable_cores(), len(units)) if o.engine == "local" or not o.ray_address else o.workers
     # workers close the lock and journal they inherit: the lock dies with this process alone
-    pool = WorkerPool(workers, settings, o.timeout, close_fds=tuple(x for x in inherited if x is not None))
-    bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)})")
+    close = tuple(x for x in inherited if x is not None)
+    pool = make_engine(o.engine, workers, settings, o.timeout, close, o.ray_address)
+    workers = pool.workers
+    where = "" if o.engine == "local" else " on Ray"
+    bar = BuildProgress(total, enabled=o.progress, label=f"rendering ({workers} worker{'s' * (workers != 1)}{where})")
     counts = {"ok": 0}
 
     def on_result(unit: Unit, err: str | None, results: list) -> None:
@@ -316,7 +347,7 @@ def _render(
     dt = time.perf_counter() - t0
     echo(
         f"rendered {total} images in {dt:.1f}s ({total / dt if dt > 0 else 0:.0f} images/s, "
-        f"{workers} worker{'s' * (workers != 1)})"
+        f"{workers} worker{'s' * (workers != 1)}{where})"
     )
 
 
@@ -359,7 +390,7 @@ def finalize(
             if r is None:
                 raise BuildIncomplete(f"{s.key} seed {seed} was not rendered; rerun the same command to finish")
             if r[0] == OK:
-                candidates.append(metadata_row(s, seed, w, h, r[1], o.format))
+                candidates.append(metadata_row(s, seed, w, h, r[1], o.labels, o.format))
             else:
                 fails.append(
                     {
@@ -384,7 +415,7 @@ def finalize(
     return write_dataset(out, programs, candidates, fails, [], stats_extra, o.format, o.shard_size, source)
 
 
-def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, fmt: str = "files") -> dict:
+def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, labels: bool = False, fmt: str = "files") -> dict:
     """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder;
     shard formats: the member name, with the sample's key and shard added when it is written)."""
     return {
@@ -401,24 +432,28 @@ def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, fmt: str =
         "width": w,
         "height": h,
         "image_sha256": sha,
-    }
+    } | ({"labels_file": labels_file(image_file(s.key, seed))} if labels else {})
 
 
 def build_config(o: BuildOptions) -> dict:
-    return {
-        "size": list(o.size),
-        "variants": o.variants,
-        "seed_start": o.seed_start,
-        "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
-        "min_std": o.min_std,
-        "timeout": o.timeout,
-        "memory_limit": o.memory_limit,
-        "programs": [Path(p).as_posix() for p in o.programs],
-        "concepts": o.concepts,
-        "programs_per_concept": o.programs_per_concept if o.concepts else None,
-        "refine_rounds": o.refine_rounds if o.concepts else None,
-        "vdsl": __version__,
-    } | _format_config(o)
+    return (
+        {
+            "size": list(o.size),
+            "variants": o.variants,
+            "seed_start": o.seed_start,
+            "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
+            "min_std": o.min_std,
+            "timeout": o.timeout,
+            "memory_limit": o.memory_limit,
+            "programs": [Path(p).as_posix() for p in o.programs],
+            "concepts": o.concepts,
+            "programs_per_concept": o.programs_per_concept if o.concepts else None,
+            "refine_rounds": o.refine_rounds if o.concepts else None,
+            "vdsl": __version__,
+        }
+        | _format_config(o)
+        | ({"labels": True} if o.labels else {})
+    )
 
 
 def failure_key(f: dict) -> tuple:
@@ -466,7 +501,7 @@ def write_dataset(
         rows.append(p)
     kept.sort(key=order_key)
     if fmt == "files":
-        keep_files = {m["file_name"] for m in kept}
+        keep_files = {m["file_name"] for m in kept} | {m["labels_file"] for m in kept if m.get("labels_file")}
         if source is not None or extra is not None:
             files = make_writer(fmt, out)
             for m in kept:
@@ -493,6 +528,17 @@ def write_dataset(
     atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
     atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))
     atomic_write(out / mf.PROGRAMS, mf.jsonl_text(rows))
+    if any(m.get("labels_file") for m in kept):
+        from .coco import dumps, merge_documents
+
+        doc = merge_documents(out, [m for m in kept if m.get("labels_file")])
+        atomic_write(out / mf.COCO, dumps(doc))
+        stats_extra = stats_extra | {
+            "labels": {"file": mf.COCO, "annotations": len(doc["annotations"]), "categories": len(doc["categories"])}
+        }
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out / mf.COCO)
     stats = {"format": FORMAT, "complete": True, **stats_extra, "counts": compute(kept, failures, rows, out)}
     atomic_write(out / mf.CARD, render_card(stats))
     atomic_write(out / mf.STATS, mf.dumps_pretty(stats))

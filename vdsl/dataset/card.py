@@ -73,6 +73,23 @@ def render_card(stats: dict) -> str:
         "",
         *_layout(cfg.get("format", "files"), cfg.get("shard_size")),
     ]
+    lab = stats.get("labels")
+    if lab:
+        lines += [
+            "## Object labels",
+            "",
+            f"`{lab['file']}` holds {lab['annotations']} instance annotations in {lab['categories']} categories "
+            "(COCO: a category per `label` of the programs, `bbox`, `area`, `segmentation` as RLE, "
+            "`iscrowd` 0; vdsl adds `label_path` and `parent_id` for objects inside objects). Each image's "
+            "own annotations are beside it (`<program>_<seed>.coco.json`, the `labels_file` column). A mask "
+            "holds the pixels where the object shows: later shapes hide it where they are over half opaque.",
+            "",
+            "```python",
+            "from pycocotools.coco import COCO",
+            f'coco = COCO("{lab["file"]}")',
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 

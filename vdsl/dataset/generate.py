@@ -11,6 +11,10 @@ from ..errors import IncompleteRun, UsageError
 from .sources import ProgramSpec, SourceError, program_hash, shard_of
 
 
+class _Stopped(Exception):
+    """A generation pass stopped the run (endpoint refused or down): no further batch pass."""
+
+
 class GenerationAborted(IncompleteRun):
     """The endpoint failed for good. What was generated is kept; a rerun continues."""
 
@@ -76,6 +80,7 @@ def generate(
     or llm["deadline"] (seconds for the whole generation) passing stops all (GenerationAborted, resumable)."""
     llm = dict(llm)
     seconds = llm.pop("deadline", None)
+    batch_dir, batch_export = llm.pop("batch", None), llm.pop("batch_export", False)
     run_deadline = time.monotonic() + seconds if seconds else None
     items = plan(entries, k, shard)
     rounds = refine_rounds + 1
@@ -94,7 +99,9 @@ def generate(
         if echo:
             echo(f"generating {len(todo)} programs with {config.model} ({len(items) - len(todo)} already generated)")
 
-        def one(e, j):
+        from ..llm.batches import Deferred
+
+        def one(client, e, j):
             if stop.is_set():
                 return
             st = RefineSettings(concept=e.name, rounds=rounds, max_repairs=max_repairs, sample=j)
@@ -119,15 +126,29 @@ def generate(
             except RefineAborted as ex:
                 errors.append(str(ex))
                 stop.set()
+            except Deferred:  # a batch pass: goes on once its request is ingested
+                pass
             except Exception as ex:
                 crashed[(str(e.id), j)] = f"{type(ex).__name__}: {ex}"
 
         crashed: dict = {}
 
-        try:
+        def one_pass(c, first: bool) -> None:
             with ThreadPoolExecutor(max_workers=max(1, config.concurrency)) as pool:
-                for f in [pool.submit(one, e, j) for e, j in todo]:
+                for f in [pool.submit(one, c, e, j) for e, j in todo]:
                     f.result()
+            if fatal or errors:
+                raise _Stopped()
+
+        try:
+            if batch_dir:
+                from ..llm.batches import run_batched
+
+                run_batched(client, batch_dir, one_pass, export_only=batch_export)
+            else:
+                one_pass(client, True)
+        except _Stopped:
+            pass
         except KeyboardInterrupt:
             stop.set()
             raise

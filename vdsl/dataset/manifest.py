@@ -20,6 +20,7 @@ FAILURES = "failures.jsonl"  # every dropped program and image, with the reason
 PROGRAMS = "programs.jsonl"  # every program: concept, tier, hash, status, images kept
 STATS = "stats.json"  # counts, config and the command that built it
 CARD = "README.md"  # the dataset card
+COCO = "annotations.coco.json"  # with --labels: every kept image's instances (COCO, RLE masks)
 IMAGES = "images"
 PROGRAM_DIR = "programs"
 

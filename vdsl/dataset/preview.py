@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..fonts import fit_text, pil_font
+from ..gallery import draw_boxes
 from . import manifest as mf
 from .filters import order_key
 
@@ -33,6 +34,13 @@ def _images(root: Path, rows: list[dict]):
     return read
 
 
+def _boxes(path: Path) -> list:
+    """(x, y, w, h, label) of every annotation of a per-image COCO file ([] when it cannot be read)."""
+    doc = mf.read_json(path) or {}
+    names = {c.get("id"): c.get("name") for c in doc.get("categories", [])}
+    return [(*a["bbox"], names.get(a.get("category_id"), "?")) for a in doc.get("annotations", []) if "bbox" in a]
+
+
 def preview(
     root: str | os.PathLike,
     output: str | os.PathLike,
@@ -41,9 +49,11 @@ def preview(
     cell: int = 128,
     seed: int = 0,
     concept: str | None = None,
+    boxes: bool = False,
 ) -> int:
     """Write a grid of n random images of the dataset at root, each labelled with its concept and
-    program_seed, to output (.png, .jpg or .webp). Returns the number of images shown."""
+    program_seed, to output (.png, .jpg or .webp); boxes: outline each image's labelled objects (a
+    dataset built with --labels). Returns the number of images shown."""
     from PIL import Image, ImageDraw
 
     root = Path(root)
@@ -55,6 +65,8 @@ def preview(
         raise FileNotFoundError(
             f"{root}: no images" + (f" of concept {concept!r}" if concept else "") + f" listed in {mf.METADATA}"
         )
+    if boxes and not any(r.get("labels_file") for r in rows):
+        raise ValueError(f"{root}: built without --labels, so there are no boxes to show")
     picks = sorted(random.Random(seed).sample(rows, min(max(1, n), len(rows))), key=order_key)
     k = len(picks)
     cols = max(1, min(cols or math.ceil(math.sqrt(k)), k))
@@ -71,13 +83,19 @@ def preview(
     for i, r in enumerate(picks):
         x = PAD + (i % cols) * (cell + PAD)
         y = PAD + (i // cols) * (cell + label_h + PAD)
+        ox = oy = None
         try:
             with Image.open(image_of(r)) as im:
                 im = im.convert("RGBA")
                 im.thumbnail((cell, cell), Image.LANCZOS)
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
                 bg.alpha_composite(im)
-                sheet.paste(bg.convert("RGB"), (x + (cell - im.width) // 2, y + (cell - im.height) // 2))
+                ox, oy = x + (cell - im.width) // 2, y + (cell - im.height) // 2
+                sheet.paste(bg.convert("RGB"), (ox, oy))
+            if boxes and r.get("labels_file") and ox is not None:
+                draw_boxes(
+                    draw, _boxes(root / r["labels_file"]), ox, oy, im.width / max(1, r.get("width") or 1), f_small
+                )
         except OSError:
             draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(200, 0, 0))
         draw.rectangle([x - 1, y - 1, x + cell, y + cell], outline=(210, 210, 210))

@@ -136,6 +136,8 @@ def merge(
     if fmt == "files":
         for m in kept:
             _place(where[m["file_name"]] / m["file_name"], out / m["file_name"], link, m.get("image_sha256"))
+            if m.get("labels_file"):
+                _place(where[m["file_name"]] / m["labels_file"], out / m["labels_file"], link)
     else:
         source = _shard_source(dirs)
     for p in programs:

@@ -32,6 +32,7 @@ class RenderSettings:
     budgets: Budgets
     min_std: float
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # address space per worker above its own (None: no cap)
+    labels: bool = False  # also write <name>_<seed>.coco.json (instance boxes and masks) beside each image
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
         if blank:
             return (seed, BLANK, None, 0, f"blank or nearly uniform (channel std {std:.2f} < {settings.min_std:g})")
         data = encode_image(rgba, "png")
+        label_doc = None
+        if settings.labels:
+            from ..backends.labels import LabelError, label_scene
+            from .coco import dumps, image_document
+
+            try:
+                label_doc = dumps(image_document(f"{unit.name}_{seed}.png", label_scene(scene))).encode("utf-8")
+            except LabelError as e:
+                return (seed, ERROR, None, 0, f"labels: {e}")
     except DiagnosticsError as e:
         status, detail = _first_error(e.diagnostics)
         return (seed, status, None, 0, detail)
@@ -116,8 +126,20 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
         return (seed, ERROR, None, 0, f"{type(e).__name__}: {e}")
     sha = hashlib.sha256(data).hexdigest()
     name = f"{unit.name}_{seed}.png"
-    path = os.path.join(unit.out_dir, name)
-    tmp = os.path.join(unit.out_dir, f".{name}.{os.getpid()}.tmp")
+    # the labels first: an image file on disk always has its labels beside it
+    files = ([(f"{unit.name}_{seed}.coco.json", label_doc)] if label_doc is not None else []) + [(name, data)]
+    for fname, payload in files:
+        path = os.path.join(unit.out_dir, fname)
+        err = _write_file(path, payload, parent)
+        if err is not None:
+            return (seed, IO_ERROR, None, 0, f"cannot write {path}: {err}")
+    return (seed, OK, sha, len(data), None)
+
+
+def _write_file(path: str, data: bytes, parent: int | None) -> str | None:
+    """Write data to path atomically (a temp file, then rename); the OS error's text, or None."""
+    d, name = os.path.split(path)
+    tmp = os.path.join(d, f".{name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
@@ -133,8 +155,8 @@ def render_one(prog, unit: Unit, seed: int, settings: RenderSettings, parent: in
     except OSError as e:  # disk full, permissions: the build's problem, not the program's
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        return (seed, IO_ERROR, None, 0, f"cannot write {path}: {e.strerror or e}")
-    return (seed, OK, sha, len(data), None)
+        return str(e.strerror or e)
+    return None
 
 
 def warm_up(settings: RenderSettings) -> None:

@@ -70,6 +70,17 @@ class Completion:
         return asdict(self)
 
 
+def cache_record(comp: Completion) -> dict:
+    """What the response cache keeps of a reply."""
+    return {
+        "text": comp.text,
+        "model": comp.model,
+        "finish_reason": comp.finish_reason,
+        "usage": comp.usage,
+        "latency_s": comp.latency_s,
+    }
+
+
 @dataclass
 class Stats:
     """Running totals for one client (thread-safe through the client's lock)."""
@@ -258,39 +269,57 @@ class LLMClient:
         k-th program for a concept, a refine round and step); it goes into the cache key, not to the server.
         `deadline` (time.monotonic() value) is the run's end: no request or wait goes past it."""
         req = self.request(messages, sample=sample, temperature=temperature, max_tokens=max_tokens, model=model)
-        # The same model name on another endpoint is another model: the endpoint is part of the key.
-        key = request_key({**req, "endpoint": self.config.describe()["base_url"]})
+        key = self.key(req)
         with self._lock:
             self.stats.calls += 1
-        if use_cache and self.cache is not None:
-            hit = self.cache.get(key)
+        if use_cache:
+            hit = self.lookup(key, req)
             if hit is not None:
-                with self._lock:
-                    self.stats.cache_hits += 1
-                return Completion(
-                    hit["text"],
-                    hit.get("model", req["model"]),
-                    hit.get("finish_reason"),
-                    hit.get("usage", {}),
-                    hit.get("latency_s", 0.0),
-                    0,
-                    True,
-                    key,
-                )
+                return hit
         comp = self._send(req, key, deadline)
-        if self.cache is not None:
-            self.cache.put(
-                key,
-                req["model"],
-                {
-                    "text": comp.text,
-                    "model": comp.model,
-                    "finish_reason": comp.finish_reason,
-                    "usage": comp.usage,
-                    "latency_s": comp.latency_s,
-                },
-            )
+        self.store(key, req["model"], comp)
         return comp
+
+    def key(self, req: dict) -> str:
+        """The cache key of a request: the same model name on another endpoint is another model."""
+        return request_key({**req, "endpoint": self.config.describe()["base_url"]})
+
+    def lookup(self, key: str, req: dict) -> Completion | None:
+        """The cached reply for this key (counted as a cache hit), or None."""
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is None:
+            return None
+        with self._lock:
+            self.stats.cache_hits += 1
+        return Completion(
+            hit["text"],
+            hit.get("model", req["model"]),
+            hit.get("finish_reason"),
+            hit.get("usage", {}),
+            hit.get("latency_s", 0.0),
+            0,
+            True,
+            key,
+        )
+
+    def store(self, key: str, model: str, comp: Completion) -> None:
+        """Keep a reply in the cache (no-op without one)."""
+        if self.cache is not None:
+            self.cache.put(key, model, cache_record(comp))
+
+    def body(self, req: dict) -> dict:
+        """The chat-completions request body as sent (the cache key's request less `sample`)."""
+        body = {k: v for k, v in req.items() if k != "sample"}
+        body[self._token_param] = body.pop("max_tokens")
+        return body
+
+    @staticmethod
+    def parse(data: Any, req: dict, key: str, latency: float = 0.0, attempt: int = 0) -> Completion:
+        """A Completion from a chat.completion JSON object; raises ValueError when it has no reply."""
+        try:
+            return LLMClient._parse(data, req, key, latency, attempt)
+        except _Retryable as e:
+            raise ValueError(e.reason) from None
 
     def close(self) -> None:
         try:
@@ -423,13 +452,14 @@ class LLMClient:
 
         end = time.monotonic() + budget
         timeout = httpx2.Timeout(budget, connect=min(budget, 30.0))
-        kw = {self._token_param: req["max_tokens"]}
+        body = self.body(req)
+        model, messages = body.pop("model"), body.pop("messages")
         watch = _Watch(budget)
         self._local.watch = watch
         chunks = []
         try:
             with self._openai.chat.completions.with_streaming_response.create(
-                model=req["model"], messages=req["messages"], temperature=req["temperature"], timeout=timeout, **kw
+                model=model, messages=messages, timeout=timeout, extra_body=body
             ) as raw:
                 for chunk in raw.http_response.iter_bytes():
                     chunks.append(chunk)

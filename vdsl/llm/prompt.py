@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -28,9 +29,9 @@ def _builtins_section(docs: bool) -> str:
 
     out = [
         "## Builtins",
-        "Signatures read `name(param: type = default)`; parameters without a default are required. "
-        "Arguments before a `*` may also be positional; `{ ... }` means the call takes a block of "
-        "drawing statements.",
+        "Signatures read `name(param: type = default)`; parameters without a default are required; "
+        '`in lo..hi`, `int` and `"a"|"b"` are limits (see Limits). `{ ... }` means the call takes a block '
+        "of drawing statements.",
     ]
     for cat in CATEGORIES:
         items = [b for b in TABLE.values() if b.category == cat and b.aliases_of is None]
@@ -75,17 +76,23 @@ def _constants_section(all_colors: bool = True) -> str:
 
 
 def _def_signature(sig, defaults: bool | None = True) -> str:
-    """`name(p: type = default)`; defaults=False writes `p?: type` for optional ones, None names only."""
+    """`name(p: type = default)`; defaults=False writes `p?: type` for optional ones, None names only
+    (but a parameter's limits, `int`, choices and unit stay at every level: the checker enforces them)."""
     from ..format import expr
 
     parts = []
-    for p in sig.node.params:
+    for p, decl in zip(sig.params, sig.node.params):
+        if _plain_size(p):  # `number in 0..` on a size: the section's one sentence says it
+            p = replace(p, min=None)
+        limited = bool(p.choices) or p.integer or p.min is not None or p.max is not None
         if defaults is None:
-            parts.append(p.name + ("?" if p.default is not None else ""))
+            shown = f": {p.type_text()}" + (f' "{p.unit}"' if p.unit else "") if limited else ""
+            parts.append(p.name + ("?" if not p.required else "") + shown)
             continue
-        opt = "?" if p.default is not None and not defaults else ""
-        s = p.name + opt + (f": {_typeref(p.type)}" if p.type is not None else "")
-        if p.default is not None and defaults:
+        opt = "?" if not p.required and not defaults else ""
+        s = p.name + opt + (f": {p.type_text()}" if decl.type is not None else "")
+        s += f' "{p.unit}"' if p.unit else ""
+        if not p.required and defaults:
             try:
                 s += f" = {expr(p.default)}"
             except Exception:  # an expression form the formatter does not know: show the checker's view
@@ -95,15 +102,17 @@ def _def_signature(sig, defaults: bool | None = True) -> str:
     return f"{sig.name}({', '.join(parts)}){ret}"
 
 
-def _typeref(t) -> str:
-    for attr in ("text", "raw", "name"):
-        v = getattr(t, attr, None)
-        if isinstance(v, str):
-            args = getattr(t, "args", None) or getattr(t, "params", None)
-            if attr == "name" and args:
-                return f"{v}[{', '.join(_typeref(a) for a in args)}]"
-            return v
-    return str(t)
+# Parameters that measure something (sizes, lengths, radii, widths, counts): never negative. The
+# stdlib section says so once instead of `in 0..` on each (see _plain_size).
+SIZE_NAMES = frozenset(
+    ("size", "w", "h", "r", "rx", "ry", "length", "spacing", "stroke_width", "head", "depth", "thickness", "gap")
+)
+SIZES_RULE = "Sizes, lengths, radii and widths (`size`, `w`, `h`, `r`, `stroke_width`, ...) are never negative."
+
+
+def _plain_size(p) -> bool:
+    """Whether a parameter's only limit is the one SIZES_RULE states (a non-negative size)."""
+    return p.name in SIZE_NAMES and p.min == 0 and p.max is None and not p.integer and not p.choices
 
 
 def _stdlib_modules() -> list[tuple[str, str, list]]:
@@ -131,7 +140,10 @@ def _stdlib_section(modules: list, docs: bool, defaults: bool | None = True) -> 
     out = [
         "## Standard library",
         "`use NAME` at the top of the program, then call its components "
-        "like builtins (keyword arguments)." + (" `p?` marks an optional parameter." if defaults is not True else ""),
+        "like builtins (by keyword, or in order)."
+        + (" `p?` marks an optional parameter." if defaults is not True else "")
+        + " "
+        + SIZES_RULE,
     ]
     for name, head, defs in modules:
         out.append(f"\n### use {name}" + (f" — {head}" if head and docs else ""))

@@ -22,6 +22,7 @@ from .extract import extract_program
 from ..atomic import atomic_write
 from .files import Transcript, read_jsonl
 from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
+from .batches import Deferred
 from .report import TRANSCRIPT, rounds_of, summarize, write_report
 
 MAX_SIDE = 1024  # round_K.png is the program's canvas, scaled down to fit this if larger
@@ -302,6 +303,7 @@ def refine(
                         "attempts": comp.attempts,
                         "retries": comp.retries,
                         "cached": comp.cached,
+                        "key": comp.key,
                         "extracted": result.how,
                         "program": result.program,
                         "ok": result.ok,
@@ -351,7 +353,7 @@ def refine(
             if on_progress:
                 on_progress(1)
         emit({"event": "end", "time": _now(), "summary": summarize(events)})
-    except (RefineAborted, EndpointFatal):
+    except (RefineAborted, EndpointFatal, Deferred):
         _safe_report(out, events)
         raise
     except BaseException as e:  # Ctrl-C, SIGTERM (the CLI raises it as a BaseException), Interrupted
@@ -498,6 +500,8 @@ def refine_many(
             s, status = None, "endpoint refused"
         except SettingsChanged as e:
             s, status = None, f"not resumed: {e}"
+        except Deferred:  # a batch pass: this concept goes on once its request is ingested
+            s, status = None, "waiting for batch"
         except RefineAborted as e:
             with lock:
                 outcome["aborted"] = outcome["aborted"] or str(e)

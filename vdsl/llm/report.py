@@ -56,7 +56,11 @@ def summarize(events: list[dict]) -> dict:
     first = next((e for e in events if e.get("event") == "start"), {})
     planned = starts[-1].get("rounds", first.get("rounds", 0)) if starts else 0
     rounds = rounds_of(events)
-    calls = [e for e in events if e.get("event") == "call"]
+    calls, seen = [], set()
+    for e in events:  # a step replayed from the cache after a resume or a batch pass counts once
+        if e.get("event") == "call" and (e.get("key") is None or e["key"] not in seen):
+            calls.append(e)
+            seen.add(e.get("key"))
     fresh = [c for c in calls if not c.get("cached")]
     ok = [k for k, r in rounds.items() if r.get("status") == "ok"]
     r0 = rounds.get(0)
