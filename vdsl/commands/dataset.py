@@ -58,6 +58,8 @@ def _command(params: dict) -> str:
         parts += ["--budget", b]
     if params["shard"]:
         parts += ["--shard", params["shard"]]
+    if params["fmt"] != "files":
+        parts += ["--format", params["fmt"], "--shard-size", str(params["shard_size"])]
     if params.get("labels"):
         parts += ["--labels"]
     if params.get("stdlib", "all") != "all":
@@ -196,6 +198,21 @@ def _command(params: dict) -> str:
 )
 @click.option("--shard", metavar="i/N", help="Build only part i of N (0-based); join the parts with `merge`.")
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["files", "webdataset", "parquet"]),
+    default="files",
+    show_default=True,
+    help="Output: an image folder, WebDataset .tar shards or Parquet shards (shards/shard-NNNNNN.*).",
+)
+@click.option(
+    "--shard-size",
+    type=click.IntRange(1, 10_000_000),
+    default=1000,
+    show_default=True,
+    help="Images per shard (--format webdataset|parquet).",
+)
+@click.option(
     "--retry-failed", is_flag=True, help="Render again images recorded as timeouts, over the memory cap, or crashes."
 )
 @click.option(
@@ -233,6 +250,7 @@ def build_cmd(**kw):
     vdsl dataset build --programs examples/ --variants 8 --size 128 -o data/drawings
     vdsl dataset build --programs examples/ --shard 0/4 -o data/part0      # on machine 0 of 4
     vdsl dataset merge data/part0 data/part1 data/part2 data/part3 -o data/drawings
+    vdsl dataset build --programs examples/ --format webdataset --shard-size 1000 -o data/wds
     vdsl dataset build --programs examples/ --labels -o data/labelled   # + COCO boxes and masks
     vdsl dataset build --programs examples/ --engine ray --ray-address auto -o data/drawings
     """
@@ -289,6 +307,8 @@ def build_cmd(**kw):
         ray_address=kw["ray_address"],
         command=_command(kw),
         stdlib=kw["stdlib"],
+        format=kw["fmt"],
+        shard_size=kw["shard_size"],
     )
     stats = build(opts, echo=_echo)
     for line in summary_lines(stats["counts"]):

@@ -132,6 +132,7 @@ def train_cmd(
     \b
     vdsl train data/drawings --method moco --image-size 64 --epochs 100 -o out/runs/moco
     vdsl train --live examples/ --images-per-epoch 20000 --method simclr -o out/runs/live
+    vdsl train data/wds --method moco -o out/runs/wds      # WebDataset or Parquet shards
     vdsl train -o out/runs/moco --resume                  # after Ctrl-C or a crash
     torchrun --nproc_per_node 4 -m vdsl.cli train data/drawings -o out/runs/ddp
 

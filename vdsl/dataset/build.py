@@ -25,6 +25,7 @@ from .sources import ProgramSpec, SourceError, scan_folder, shard_of, unique_nam
 from .stats import compute
 from ..sandbox import DEFAULT_MEMORY_LIMIT
 from .worker import CRASH, IO_ERROR, MEMORY, OK, SKIPPED, TIMEOUT, RenderSettings, Unit
+from .writers import DEFAULT_SHARD_SIZE, FORMATS, make_writer, shard_key, write_index
 
 FORMAT = "vdsl-dataset/1"
 RETRYABLE = (TIMEOUT, MEMORY, CRASH, SKIPPED)
@@ -65,6 +66,8 @@ class BuildOptions:
     ray_address: str | None = None  # --engine ray: a cluster's address (None: a local Ray instance)
     command: str = "vdsl dataset build"
     stdlib: str = "all"  # what programs may `use` (all, shapes, none); a program using more is a failure (E219)
+    format: str = "files"  # files | webdataset | parquet (writers.FORMATS)
+    shard_size: int = DEFAULT_SHARD_SIZE  # images per shard (shard formats)
 
 
 def render_config(o: BuildOptions) -> dict:
@@ -77,13 +80,30 @@ def render_config(o: BuildOptions) -> dict:
             "vdsl": __version__,
             "shard": list(o.shard),
         }
+        | _format_config(o)
         | ({"labels": True} if o.labels else {})
         | ({"stdlib": o.stdlib} if o.stdlib != "all" else {})
     )  # absent for defaults: older folders still resume
 
 
+def _format_config(o) -> dict:
+    """The output format, when it is not the image folder (so folders built before formats existed still resume)."""
+    return {} if o.format == "files" else {"format": o.format, "shard_size": o.shard_size}
+
+
 def image_file(key: str, seed: int) -> str:
     return f"{mf.IMAGES}/{key}_{seed}.png"
+
+
+def stage_dir(out: Path, fmt: str) -> Path:
+    """Where workers write PNGs: images/ itself for the files format; for shard formats a staging
+    folder inside the build state, packed into shards when the build ends (and kept for resume)."""
+    return out / mf.IMAGES if fmt == "files" else out / mf.STATE_DIR / mf.IMAGES
+
+
+def file_name(fmt: str, folder: str, name: str, seed: int) -> str:
+    """A row's file_name: relative to the dataset folder (files) or the member name in its shard."""
+    return f"{mf.IMAGES}/{folder}/{name}_{seed}.png" if fmt == "files" else f"{shard_key(folder, name, seed)}.png"
 
 
 # ----------------------------------------------------------------------------- the build
@@ -92,7 +112,14 @@ def build(o: BuildOptions, echo: Callable[[str], None] | None = None) -> dict:
     echo = echo or (lambda s: print(s, file=sys.stderr))
     out = Path(o.out)
     state = out / mf.STATE_DIR
+    if o.format not in FORMATS:
+        raise DatasetUsageError(f"unknown format {o.format!r}; one of {', '.join(FORMATS)}")
     if o.labels:
+        if o.format != "files":
+            raise DatasetUsageError(
+                "--labels writes COCO files beside the images: use it with --format files "
+                "(labels inside WebDataset/Parquet shards are not supported yet)"
+            )
         from .coco import require
 
         require()
@@ -226,6 +253,7 @@ def _plan(
                     first[k] = ok
     per_program: list[tuple[ProgramSpec, list[int]]] = []
     total = 0
+    stage = stage_dir(out, o.format)
     for s in specs:
         if (s.key, s.hash) in compile_err:
             continue
@@ -236,7 +264,11 @@ def _plan(
                 need.append(seed)
             elif (
                 r[0] == OK
-                and not _complete(out, s.key, seed, o.labels)
+                and not (
+                    _complete(out, s.key, seed, o.labels)
+                    if o.format == "files"
+                    else os.path.exists(stage / f"{s.key}_{seed}.png")
+                )
                 and first.get((s.concept_id, r[1])) == (s.concept_id, s.name, seed)
             ):
                 del done[(s.key, s.hash, seed)]
@@ -249,7 +281,7 @@ def _plan(
     chunk = max(1, min(o.chunk, math.ceil(total / max(1, 4 * workers))))
     units = []
     for s, need in per_program:
-        (out / mf.IMAGES / s.folder).mkdir(parents=True, exist_ok=True)
+        (stage / s.folder).mkdir(parents=True, exist_ok=True)
         for a in range(0, len(need), chunk):
             units.append(
                 Unit(
@@ -258,7 +290,7 @@ def _plan(
                     s.hash,
                     s.data,
                     s.origin,
-                    str((out / mf.IMAGES / s.folder).resolve()),
+                    str((stage / s.folder).resolve()),
                     s.name,
                     tuple(need[a : a + chunk]),
                 )
@@ -369,7 +401,7 @@ def finalize(
             if r is None:
                 raise BuildIncomplete(f"{s.key} seed {seed} was not rendered; rerun the same command to finish")
             if r[0] == OK:
-                candidates.append(metadata_row(s, seed, w, h, r[1], o.labels))
+                candidates.append(metadata_row(s, seed, w, h, r[1], o.labels, o.format))
             else:
                 fails.append(
                     {
@@ -378,19 +410,27 @@ def finalize(
                         "tier": s.tier,
                         "program": s.name,
                         "seed": seed,
-                        "file_name": image_file(s.key, seed),
+                        "file_name": file_name(o.format, s.folder, s.name, seed),
                         "reason": r[0],
                         "detail": r[2],
                     }
                 )
     stats_extra = {"kind": "build", "shard": list(o.shard), "command": o.command, "config": build_config(o)}
-    return write_dataset(out, programs, candidates, fails, [], stats_extra)
+    source = None
+    if o.format != "files":  # the files format's images are in place already
+        stage = stage_dir(out, o.format)
+        staged = {
+            file_name(o.format, s.folder, s.name, seed): stage / f"{s.key}_{seed}.png" for s in specs for seed in seeds
+        }
+        source = lambda row: staged[row["file_name"]]
+    return write_dataset(out, programs, candidates, fails, [], stats_extra, o.format, o.shard_size, source)
 
 
-def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, labels: bool = False) -> dict:
-    """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder)."""
+def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, labels: bool = False, fmt: str = "files") -> dict:
+    """One metadata.jsonl line (Hugging Face imagefolder: file_name relative to the dataset folder;
+    shard formats: the member name, with the sample's key and shard added when it is written)."""
     return {
-        "file_name": image_file(s.key, seed),
+        "file_name": file_name(fmt, s.folder, s.name, seed),
         "concept": s.concept,
         "concept_id": s.concept_id,
         "tier": s.tier,
@@ -407,20 +447,24 @@ def metadata_row(s: ProgramSpec, seed: int, w: int, h: int, sha: str, labels: bo
 
 
 def build_config(o: BuildOptions) -> dict:
-    return {
-        "size": list(o.size),
-        "variants": o.variants,
-        "seed_start": o.seed_start,
-        "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
-        "min_std": o.min_std,
-        "timeout": o.timeout,
-        "memory_limit": o.memory_limit,
-        "programs": [Path(p).as_posix() for p in o.programs],
-        "concepts": o.concepts,
-        "programs_per_concept": o.programs_per_concept if o.concepts else None,
-        "refine_rounds": o.refine_rounds if o.concepts else None,
-        "vdsl": __version__,
-    } | ({"labels": True} if o.labels else {})
+    return (
+        {
+            "size": list(o.size),
+            "variants": o.variants,
+            "seed_start": o.seed_start,
+            "budgets": {k: v for k, v in asdict(o.budgets).items() if getattr(DEFAULT, k) != v},
+            "min_std": o.min_std,
+            "timeout": o.timeout,
+            "memory_limit": o.memory_limit,
+            "programs": [Path(p).as_posix() for p in o.programs],
+            "concepts": o.concepts,
+            "programs_per_concept": o.programs_per_concept if o.concepts else None,
+            "refine_rounds": o.refine_rounds if o.concepts else None,
+            "vdsl": __version__,
+        }
+        | _format_config(o)
+        | ({"labels": True} if o.labels else {})
+    )
 
 
 def failure_key(f: dict) -> tuple:
@@ -443,8 +487,15 @@ def write_dataset(
     failures: list[dict],
     old_dups: list[dict],
     stats_extra: dict,
+    fmt: str = "files",
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    source: Callable[[dict], Path | bytes] | None = None,
+    extra: Callable[[dict], dict[str, bytes]] | None = None,
 ) -> dict:
-    """The shared last step of build and merge: de-duplicate, count, write every output file."""
+    """The shared last step of build and merge: de-duplicate, count, write every output file.
+    source(row) gives a kept image's PNG (bytes or a file) for the format's writer (the files
+    format's build renders in place, so source may be left out there); extra(row) gives files
+    stored with the image (suffix -> bytes: beside it, or as members of its sample)."""
     kept, dups = dedupe(candidates, old_dups)
     failures = sorted(failures + dups, key=failure_key)
     per_prog: dict[tuple, int] = {}
@@ -460,8 +511,30 @@ def write_dataset(
         p["images"] = n
         rows.append(p)
     kept.sort(key=order_key)
-    keep_files = {m["file_name"] for m in kept} | {m["labels_file"] for m in kept if m.get("labels_file")}
-    mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
+    if fmt == "files":
+        keep_files = {m["file_name"] for m in kept} | {m["labels_file"] for m in kept if m.get("labels_file")}
+        if source is not None or extra is not None:
+            files = make_writer(fmt, out)
+            for m in kept:
+                src = source(m) if source is not None else out / m["file_name"]
+                more = extra(m) if extra is not None else None
+                files.add(m["file_name"][: -len(".png")], src, m, more)
+                keep_files |= {f"{m['file_name'][: -len('.png')]}.{x}" for x in more or {}}
+        mf.remove_stray_files(out / mf.IMAGES, keep_files, out)
+    else:
+        assert source is not None, "shard formats need the images' source"
+        writer = make_writer(fmt, out, shard_size)
+        writer.open()
+        keep_staged = set()
+        packed = []
+        for m in kept:
+            src = source(m)
+            if isinstance(src, Path):
+                keep_staged.add(src.relative_to(out).as_posix() if src.is_relative_to(out) else "")
+            packed.append(writer.add(m["file_name"][: -len(".png")], src, m, extra(m) if extra is not None else None))
+        write_index(out, fmt, shard_size, writer.close())
+        kept = packed
+        mf.remove_stray_files(stage_dir(out, fmt), keep_staged, out)
     mf.remove_stray_files(out / mf.PROGRAM_DIR, {p["program_file"] for p in rows}, out)
     atomic_write(out / mf.METADATA, mf.jsonl_text(kept))
     atomic_write(out / mf.FAILURES, mf.jsonl_text(failures))

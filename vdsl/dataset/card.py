@@ -71,32 +71,7 @@ def render_card(stats: dict) -> str:
         "",
         markdown_tables(counts, max_concepts=500).rstrip("\n"),
         "",
-        "## Layout",
-        "",
-        "```",
-        "images/<concept>/<program>_<seed>.png   one folder per concept (torchvision ImageFolder)",
-        "programs/<concept>/<program>.vd         the program behind each image",
-        "metadata.jsonl                          one line per image (Hugging Face imagefolder)",
-        "failures.jsonl                          every dropped program and image, with the reason",
-        "programs.jsonl                          every program, its status and images kept",
-        "stats.json                              these counts, the settings and the command",
-        "```",
-        "",
-        "`metadata.jsonl` columns: `file_name` (relative to this folder), `concept`, `concept_id`, "
-        "`tier`, `program`, `program_hash` (sha256 of the source, 16 hex digits), `program_file`, "
-        "`seed`, `model` and `refine_round` (for LLM-written programs), `width`, `height`, "
-        "`image_sha256`. Lines are sorted by concept id, program and seed.",
-        "",
-        "## Loading",
-        "",
-        "```python",
-        "from torchvision.datasets import ImageFolder",
-        'ds = ImageFolder("images")                      # classes = concept folders',
-        "",
-        "from datasets import load_dataset",
-        'ds = load_dataset("imagefolder", data_dir=".")  # columns from metadata.jsonl',
-        "```",
-        "",
+        *_layout(cfg.get("format", "files"), cfg.get("shard_size")),
     ]
     lab = stats.get("labels")
     if lab:
@@ -116,3 +91,101 @@ def render_card(stats: dict) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+COLUMNS = (
+    "`concept`, `concept_id`, `tier`, `program`, `program_hash` (sha256 of the source, 16 hex digits), "
+    "`program_file`, `seed`, `model` and `refine_round` (for LLM-written programs), `width`, `height`, "
+    "`image_sha256`"
+)
+COMMON_FILES = [
+    "programs/<concept>/<program>.vd         the program behind each image",
+    "failures.jsonl                          every dropped program and image, with the reason",
+    "programs.jsonl                          every program, its status and images kept",
+    "stats.json                              these counts, the settings and the command",
+]
+
+STATE_LINE = (
+    ".vdsl-build/                            build state: journal and the rendered PNGs the shards are "
+    "packed from (a rerun resumes from them; safe to delete once final, a rerun then renders again)"
+)
+
+
+def _layout(fmt: str, shard_size) -> list[str]:
+    """The card's Layout and Loading sections for the output format."""
+    if fmt == "webdataset":
+        return [
+            "## Layout",
+            "",
+            "```",
+            f"shards/shard-NNNNNN.tar                 WebDataset shards of {shard_size} images: "
+            "<concept>/<program>_<seed>.png + .json",
+            "shards.json                             every shard: images, bytes, sha256, first and last key",
+            "metadata.jsonl                          one line per image, with its `key` and `shard`",
+            *COMMON_FILES,
+            STATE_LINE,
+            "```",
+            "",
+            f"Each sample's `.json` holds its metadata row: `file_name` (its member name), {COLUMNS}, `key`. "
+            "Samples are in concept id, program and seed order.",
+            "",
+            "## Loading",
+            "",
+            "```python",
+            "import glob, webdataset as wds",
+            'ds = wds.WebDataset(sorted(glob.glob("shards/*.tar")), shardshuffle=False).decode("pil")',
+            'for sample in ds: sample["png"], sample["json"]["concept"]',
+            "```",
+            "",
+            "or train on it directly: `vdsl train <this folder>`.",
+            "",
+        ]
+    if fmt == "parquet":
+        return [
+            "## Layout",
+            "",
+            "```",
+            f"shards/shard-NNNNNN.parquet             Parquet shards of {shard_size} images (one row group each)",
+            "shards.json                             every shard: images, bytes, sha256, first and last key",
+            "metadata.jsonl                          one line per image, with its `key` and `shard`",
+            *COMMON_FILES,
+            STATE_LINE,
+            "```",
+            "",
+            f"Columns: `image` (PNG bytes, a Hugging Face `Image`), `key`, {COLUMNS}. "
+            "Rows are in concept id, program and seed order.",
+            "",
+            "## Loading",
+            "",
+            "```python",
+            "from datasets import load_dataset",
+            'ds = load_dataset("parquet", data_files="shards/*.parquet", split="train")',
+            "```",
+            "",
+            "or train on it directly: `vdsl train <this folder>`.",
+            "",
+        ]
+    return [
+        "## Layout",
+        "",
+        "```",
+        "images/<concept>/<program>_<seed>.png   one folder per concept (torchvision ImageFolder)",
+        COMMON_FILES[0],
+        "metadata.jsonl                          one line per image (Hugging Face imagefolder)",
+        *COMMON_FILES[1:],
+        "```",
+        "",
+        f"`metadata.jsonl` columns: `file_name` (relative to this folder), {COLUMNS}. "
+        "Lines are sorted by concept id, program and seed.",
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "from torchvision.datasets import ImageFolder",
+        'ds = ImageFolder("images")                      # classes = concept folders',
+        "",
+        "from datasets import load_dataset",
+        'ds = load_dataset("imagefolder", data_dir=".")  # columns from metadata.jsonl',
+        "```",
+        "",
+    ]

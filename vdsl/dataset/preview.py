@@ -17,6 +17,23 @@ from .filters import order_key
 PAD = 6
 
 
+def _images(root: Path, rows: list[dict]):
+    """row -> what Image.open takes: the file (files format) or the PNG bytes read from its shard."""
+    if not any(r.get("shard") for r in rows):
+        return lambda r: root / r["file_name"]
+    from .readers import ShardSet
+
+    shards = ShardSet(root)
+    by_key = {s.key: s for s in shards.samples}
+
+    def read(r: dict):
+        if r.get("key") not in by_key:
+            raise OSError(f"{r.get('key')} is in none of the shards")
+        return io.BytesIO(shards.image_bytes(by_key[r["key"]]))
+
+    return read
+
+
 def _boxes(path: Path) -> list:
     """(x, y, w, h, label) of every annotation of a per-image COCO file ([] when it cannot be read)."""
     doc = mf.read_json(path) or {}
@@ -62,12 +79,13 @@ def preview(
     sheet = Image.new("RGB", (W, H), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     f_big, f_small = pil_font(big), pil_font(small)
+    image_of = _images(root, picks)
     for i, r in enumerate(picks):
         x = PAD + (i % cols) * (cell + PAD)
         y = PAD + (i // cols) * (cell + label_h + PAD)
         ox = oy = None
         try:
-            with Image.open(root / r["file_name"]) as im:
+            with Image.open(image_of(r)) as im:
                 im = im.convert("RGBA")
                 im.thumbnail((cell, cell), Image.LANCZOS)
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))

@@ -11,6 +11,7 @@ from ..atomic import atomic_write
 from . import manifest as mf
 from .build import DatasetUsageError, write_dataset
 from .filters import dedupe
+from .writers import DEFAULT_SHARD_SIZE
 import contextlib
 
 # settings that may differ between shards (machine-local); everything else in the config must agree
@@ -129,11 +130,16 @@ def merge(
         for f in mf.read_jsonl(d / mf.FAILURES):
             (old_dups if f.get("reason") == "duplicate" else failures).append(f)
     kept, _ = dedupe(candidates)
+    fmt = base.get("format", "files")
     echo(f"merging {len(dirs)} shards: {len(kept)} images, {len(programs)} programs")
-    for m in kept:
-        _place(where[m["file_name"]] / m["file_name"], out / m["file_name"], link, m.get("image_sha256"))
-        if m.get("labels_file"):
-            _place(where[m["file_name"]] / m["labels_file"], out / m["labels_file"], link)
+    source = None
+    if fmt == "files":
+        for m in kept:
+            _place(where[m["file_name"]] / m["file_name"], out / m["file_name"], link, m.get("image_sha256"))
+            if m.get("labels_file"):
+                _place(where[m["file_name"]] / m["labels_file"], out / m["labels_file"], link)
+    else:
+        source = _shard_source(dirs)
     for p in programs:
         _place(where[p["program_file"]] / p["program_file"], out / p["program_file"], link)
     first = infos[order[0]]
@@ -145,4 +151,33 @@ def merge(
         "merged_from": [d.as_posix() for d in dirs],
         "config": first["config"],
     }
-    return write_dataset(out, programs, candidates, failures, old_dups, extra)
+    return write_dataset(
+        out, programs, candidates, failures, old_dups, extra, fmt, base.get("shard_size", DEFAULT_SHARD_SIZE), source
+    )
+
+
+def _shard_source(dirs: list[Path]) -> Callable[[dict], bytes]:
+    """PNG bytes of a row of a shard-format build, read from the shard it names in its folder
+    (checked against the row's sha256, so a damaged shard stops the merge instead of spreading)."""
+    from .readers import ShardError, ShardSet
+
+    sets: dict[Path, tuple[ShardSet, dict]] = {}
+    owner: dict[str, Path] = {}
+    for d in dirs:
+        ss = ShardSet(d)
+        sets[d] = (ss, {s.key: s for s in ss.samples})
+        for m in mf.read_jsonl(d / mf.METADATA):
+            owner[m["key"]] = d
+
+    def read(row: dict) -> bytes:
+        d = owner[row["key"]]
+        ss, by_key = sets[d]
+        sample = by_key.get(row["key"])
+        if sample is None:
+            raise ShardError(f"{d}: {row['key']} is listed in {mf.METADATA} but in none of its shards; rebuild it")
+        data = ss.image_bytes(sample)
+        if row.get("image_sha256") and hashlib.sha256(data).hexdigest() != row["image_sha256"]:
+            raise ShardError(f"{d}: the image of {row['key']} does not match its sha256; rebuild that shard")
+        return data
+
+    return read

@@ -39,7 +39,8 @@ UNTIERED = "(none)"
 def compute(
     metadata: list[dict], failures: list[dict], programs: list[dict], root: str | os.PathLike | None = None
 ) -> dict:
-    """Counts from the three record lists. With root, also the bytes of the kept images on disk."""
+    """Counts from the three record lists. With root, also the bytes of the kept images on disk
+    (of their shards, for the shard formats)."""
     per: dict[str, dict] = {}
 
     def entry(cid: str, concept, tier) -> dict:
@@ -95,9 +96,10 @@ def compute(
     }
     if root is not None:
         total = 0
-        for m in metadata:
+        shards = {m["shard"] for m in metadata if m.get("shard")}
+        for name in sorted(shards) if shards else (m["file_name"] for m in metadata):
             with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(root, m["file_name"])).st_size
+                total += os.stat(os.path.join(root, name)).st_size
         out["bytes"] = total
     return out
 

@@ -240,6 +240,14 @@ class _Progress:
 def build_data(cfg: TrainConfig):
     if cfg.live:
         return LiveRenders(cfg.live, cfg.image_size, cfg.images_per_epoch, cfg.seed)
+    from ..dataset.readers import shard_files
+
+    if cfg.data is not None and shard_files(cfg.data) is not None:
+        from .shards import ShardImages
+
+        if cfg.max_images is not None:
+            raise ValueError("--max-images takes a subset of an image folder; shard datasets are read whole")
+        return ShardImages(cfg.data, cfg.seed)
     return FolderImages(cfg.data, limit=cfg.max_images)
 
 
@@ -301,7 +309,8 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
         cfg.workers = 0 if getattr(base, "cache", None) is not None else default_loader_workers()
     method_module = build_method(asdict(cfg), len(base.classes))
     images = Squares(base, cfg.image_size)
-    steps_per_epoch = len(images) // world // per_batch
+    sharded = hasattr(base, "batches")  # shards: each process reads its own shards
+    steps_per_epoch = base.steps_per_epoch(per_batch, world) if sharded else len(images) // world // per_batch
     if steps_per_epoch == 0:
         raise ValueError(f"{len(images)} images are fewer than one batch of {cfg.batch_size}")
     total_steps = cfg.epochs * steps_per_epoch
@@ -399,7 +408,10 @@ def train(cfg: TrainConfig | dict, resume: bool | str = False, raise_on_signal: 
             model.train()
             while epoch < cfg.epochs and not stopped:
                 images.set_epoch(epoch)
-                batches = epoch_batches(len(images), per_batch, cfg.seed, epoch, rank, world)
+                if sharded:
+                    batches = base.batches(per_batch, epoch, rank, world)
+                else:
+                    batches = epoch_batches(len(images), per_batch, cfg.seed, epoch, rank, world)
                 loader = torch.utils.data.DataLoader(
                     images,
                     batch_sampler=batches[step_in_epoch:],
