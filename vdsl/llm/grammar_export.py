@@ -371,10 +371,45 @@ def _gbnf_cls(ranges, neg: bool) -> str:
     return f"[{'^' if neg else ''}{body}]"
 
 
+def _items(node: tuple) -> list:
+    return list(node[1]) if node[0] == "seq" else [node]
+
+
+def left_factor(node: tuple) -> tuple:
+    """A | A b c  ->  A (b c)?  and  "(" e ")" | "(" e "," e ")"  ->  "(" e (")" | "," e ")"), everywhere.
+
+    The same language, but llama.cpp's grammar sampler keeps one parse stack per live alternative: unfactored,
+    every nesting level of an expression doubles them (ternary, compare, power all start like their
+    operand), and a few levels of nesting made it crawl."""
+    kind = node[0]
+    if kind == "rep":
+        return ("rep", left_factor(node[1]), node[2])
+    if kind == "seq":
+        return _seq([left_factor(i) for i in node[1]])
+    if kind != "alt":
+        return node
+    groups: dict = {}
+    for a in node[1]:
+        items = _items(left_factor(a))
+        groups.setdefault(repr(items[0]) if items else "", []).append(items)
+    out = []
+    for members in groups.values():
+        if len(members) == 1 or not members[0]:
+            out.extend(_seq(m) for m in members)
+            continue
+        rests = [_seq(m[1:]) for m in members]
+        empty = any(r == ("seq", []) for r in rests)
+        rest = left_factor(_alt([r for r in rests if r != ("seq", [])]))
+        out.append(_seq([members[0][0], ("rep", rest, "?") if empty else rest]))
+    return _alt(out)
+
+
 class _Emitter:
     def __init__(self, ex: Exported):
         self.ex = ex
-        self.rules = {k: (_strip_left_recursion(k[1], v) if k[0] == "rule" else v) for k, v in ex.rules.items()}
+        self.rules = {
+            k: left_factor(_strip_left_recursion(k[1], v) if k[0] == "rule" else v) for k, v in ex.rules.items()
+        }
         self.words = _Words(self.rules)
 
     def always(self, info: tuple[set, set, bool], which: int) -> bool:
