@@ -34,7 +34,7 @@ def grammar_section(python: Path, model: Path, limit: int | None) -> tuple[list[
     from vdsl.llm.prompt import estimate_tokens, fit_prompt
 
     g = export("gbnf")
-    examples = sorted((ROOT / "examples").glob("*.vd"))[:limit]
+    examples = sorted((ROOT / "examples").glob("*.vd"), key=lambda p: (p.stat().st_size, p.name))[:limit]
     texts = {p.name: "```vdsl\n" + p.read_text(encoding="utf-8").rstrip() + "\n```" for p in examples}
     wrong = {
         "java (what SmolLM2 wrote unconstrained)": "```vdsl\npublic class Main { public static void main(String[] a) {} }\n```",
@@ -68,7 +68,9 @@ def grammar_section(python: Path, model: Path, limit: int | None) -> tuple[list[
         "|---|---|",
         *[f"| {k} | {'yes' if v else 'no'} |" for k, v in res["grammars_parsed"].items()],
         "",
-        f"Example programs accepted: **{len(ok)}/{len(texts)}**" + (f" (rejected: {', '.join(bad)})" if bad else ""),
+        f"Example programs accepted (the {len(texts)} smallest of examples/, up to "
+        f"{max((len(t) for t in texts.values()), default=0)} characters): **{len(ok)}/{len(texts)}**"
+        + (f" (rejected: {', '.join(bad)})" if bad else ""),
         "",
         "| not vdsl | accepted |",
         "|---|---|",
@@ -179,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-repairs", type=int, default=2)
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--examples", type=int, help="check only the first N examples against llama.cpp")
+    ap.add_argument("--examples", type=int, help="check only the N smallest examples against llama.cpp")
     ap.add_argument("--skip-live", action="store_true", help="only the grammar and token checks")
+    ap.add_argument("--skip-grammar", action="store_true", help="only the live runs")
+    ap.add_argument("--only", choices=("free", "constrained"), help="run this condition; the other is read from --work")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vdsl-bench-constrain"))
     ap.add_argument("-o", "--out", type=Path, default=ROOT / "bench" / "results" / "constrain.md")
     args = ap.parse_args(argv)
@@ -191,17 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         f"`python bench/bench_constrain.py {' '.join(argv if argv is not None else sys.argv[1:])}`".replace(" `", "`"),
         "",
     ]
-    glines, _ = grammar_section(args.python, args.gguf, args.examples)
-    lines += glines
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not args.skip_grammar:
+        glines, _ = grammar_section(args.python, args.gguf, args.examples)
+        lines += glines
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if not args.skip_live:
         import shutil
 
         rows = {}
         for constrain in (False, True):  # the same concepts, one sample each, fresh requests (no cache)
             out = args.work / ("constrained" if constrain else "free")
-            shutil.rmtree(out, ignore_errors=True)
-            secs = refine_batch(out, args.concepts, args.limit, args, constrain)
+            if args.only and args.only != out.name and (out / "wall_seconds").is_file():
+                secs = float((out / "wall_seconds").read_text())  # the other condition, from an earlier run
+            else:
+                shutil.rmtree(out, ignore_errors=True)
+                secs = refine_batch(out, args.concepts, args.limit, args, constrain)
+                (out / "wall_seconds").write_text(str(secs))
             rows[constrain] = {**analyse(out), "wall_seconds": round(secs)}
             print(json.dumps(rows[constrain]), file=sys.stderr)
         lines += [

@@ -6,6 +6,7 @@ import ctypes
 import json
 import math
 import sys
+import time
 
 
 def main() -> int:
@@ -44,7 +45,12 @@ def main() -> int:
 
     out: dict = {"llama_cpp_version": llama_cpp.__version__}
     out["grammars_parsed"] = {name: sampler(g) is not None for name, g in job.get("grammars", {}).items()}
-    out["accepts"] = {name: accepts(job["gbnf"], t) for name, t in job.get("texts", {}).items()}
+    out["accepts"], out["seconds"] = {}, {}
+    for name, t in job.get("texts", {}).items():
+        t0 = time.monotonic()
+        out["accepts"][name] = accepts(job["gbnf"], t)
+        out["seconds"][name] = round(time.monotonic() - t0, 2)
+        print(f"{name}: {out['accepts'][name]} in {out['seconds'][name]} s", file=sys.stderr, flush=True)
     out["tokens"] = {
         name: len(llm.tokenize(t.encode("utf-8"), add_bos=False, special=False))
         for name, t in job.get("count", {}).items()

@@ -86,6 +86,7 @@ def test_gbnf_accepts_example_programs_and_every_construct(accepts):
         "circle(center=(1, 2), r=3",  # unclosed
         "let x 3",
         "letx y = 1",  # a keyword glued to a name is a name: two names in a row
+        "const = canvas().begin(ctx)",  # what SmolLM2 wrote: `.b` then `egin(ctx)` as a statement; Lark sees `begin`
         "/* never closed",
         'let s = "no end',
     ],
@@ -101,6 +102,7 @@ def test_gbnf_constrains_the_whole_reply_to_one_fence(accepts):
     assert accepts(fence("// only a comment\n"))
     assert accepts(FENCE_OPEN + "// a last comment\n```") and accepts(FENCE_OPEN + "x = 1 // c\n\n```")
     assert not accepts(FENCE_OPEN + "x = 1```")  # the closing fence starts a line
+    assert accepts(fence("x = 1;y = 2;")) and accepts(fence("g(){f()}")) and not accepts(fence("let a = 1let b = 2"))
 
 
 def test_lark_form_parses_every_example():
