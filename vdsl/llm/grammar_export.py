@@ -371,11 +371,47 @@ def _gbnf_cls(ranges, neg: bool) -> str:
     return f"[{'^' if neg else ''}{body}]"
 
 
+def _items(node: tuple) -> list:
+    return list(node[1]) if node[0] == "seq" else [node]
+
+
+def left_factor(node: tuple) -> tuple:
+    """A | A b c  ->  A (b c)?  and  "(" e ")" | "(" e "," e ")"  ->  "(" e (")" | "," e ")"), everywhere.
+
+    The same language, but llama.cpp's grammar sampler keeps one parse stack per live alternative: unfactored,
+    every nesting level of an expression doubles them (ternary, compare, power all start like their
+    operand), and a few levels of nesting made it crawl."""
+    kind = node[0]
+    if kind == "rep":
+        return ("rep", left_factor(node[1]), node[2])
+    if kind == "seq":
+        return _seq([left_factor(i) for i in node[1]])
+    if kind != "alt":
+        return node
+    groups: dict = {}
+    for a in node[1]:
+        items = _items(left_factor(a))
+        groups.setdefault(repr(items[0]) if items else "", []).append(items)
+    out = []
+    for members in groups.values():
+        if len(members) == 1 or not members[0]:
+            out.extend(_seq(m) for m in members)
+            continue
+        rests = [_seq(m[1:]) for m in members]
+        empty = any(r == ("seq", []) for r in rests)
+        rest = left_factor(_alt([r for r in rests if r != ("seq", [])]))
+        out.append(_seq([members[0][0], ("rep", rest, "?") if empty else rest]))
+    return _alt(out)
+
+
 class _Emitter:
     def __init__(self, ex: Exported):
         self.ex = ex
-        self.rules = {k: (_strip_left_recursion(k[1], v) if k[0] == "rule" else v) for k, v in ex.rules.items()}
+        self.rules = {
+            k: left_factor(_strip_left_recursion(k[1], v) if k[0] == "rule" else v) for k, v in ex.rules.items()
+        }
         self.words = _Words(self.rules)
+        self.extra: dict = {}  # helper rules made while emitting (name -> IR)
 
     def always(self, info: tuple[set, set, bool], which: int) -> bool:
         return info[which] == {"w"} and not info[2]
@@ -393,6 +429,9 @@ class _Emitter:
         if kind == "rule":
             return _gname(node[1], False)
         if kind == "rep":
+            sep = self._separated(node)
+            if sep is not None:
+                return sep
             inner = self.emit(node[1], True)
             simple = node[1][0] in ("chars", "cls", "rule")  # a single symbol needs no brackets
             return (inner if simple else f"({inner})") + node[2]
@@ -414,6 +453,28 @@ class _Emitter:
             return s if top or len(items) <= 1 else f"({s})"
         raise AssertionError(kind)
 
+    def _separated(self, node: tuple) -> str | None:
+        """`stmt*` where one statement may end with a word character and the next start with one: GBNF has
+        no longest match, so `let a = bc` could end at `b` and `c...` start the next statement, which Lark
+        would lex as one name. Such a list becomes `(X (ws1 | ws ";") X ...)?` with X the statement without
+        its own optional `;` (kept once at the end): statements are separated by whitespace, a comment or
+        a `;`, as every example writes them (Lark also takes `f()g()`, which this refuses)."""
+        item = node[1]
+        if node[2] not in ("*", "+") or item[0] != "rule":
+            return None
+        first, last, _ = self.words.info(item)
+        body = self.rules.get(item)
+        if "w" not in first or "w" not in last or body is None or body[0] != "seq":
+            return None
+        *core, tail = body[1]
+        if tail[0] != "rep" or tail[2] != "?" or "w" in self.words.info(tail[1])[0]:
+            return None
+        name = _gname(item[1], False) + "-core"
+        self.extra[name] = _seq(core)
+        t = self.emit(tail[1], True)
+        many = f"{name} ((ws1 | {t}) {name})* ({t})?"
+        return f"({many})?" if node[2] == "*" else f"({many})"
+
     def gbnf(self) -> str:
         # the closing fence starts a line: the whitespace before it ends with a newline, or with a line comment
         # (which ends at its newline)
@@ -428,6 +489,8 @@ class _Emitter:
         ]
         for (kind, name), node in self.rules.items():
             lines.append(f"{_gname(name, kind == 'term')} ::= {self.emit(node)}")
+        for name, node in list(self.extra.items()):
+            lines.append(f"{name} ::= {self.emit(node)}")
         ign = " | ".join(self.emit(n, True) for n in self.ex.ignore)
         lines.append(f"ws ::= ({ign})*")
         lines.append(f"ws1 ::= ({ign})+")

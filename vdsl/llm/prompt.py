@@ -8,15 +8,15 @@ from pathlib import Path
 
 
 DEFAULT_FEEDBACK = "Can you make it better?"
-TOKEN_TARGET = 7000  # the full prompt is shrunk (fewer details) until its estimate fits
+TOKEN_TARGET = 7600  # the full prompt is shrunk (fewer details) until its estimate fits
 
 
-CHARS_PER_TOKEN = 3.0  # SmolLM2's tokenizer on these prompts (bench/results/prompt_fit.md); GPT-class ones need fewer
+CHARS_PER_TOKEN = 2.75  # SmolLM2's tokenizer on these prompts: 2.78-3.03 (bench/results/constrain.md); GPT-4's ~4
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: 3 characters a token, what SmolLM2-135M's tokenizer measures on the
-    generated prompts (pessimistic for larger vocabularies such as GPT-4's, which run near 4)."""
+    """A tokenizer-free estimate: 2.75 characters a token, below what SmolLM2-135M's tokenizer measures
+    on the generated prompts (so pessimistic for it, and more so for larger vocabularies such as GPT-4's)."""
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
@@ -290,6 +290,7 @@ PROMPT_VARIANTS = {
     "minimal": "the syntax sample and the core shapes only, for small local models (under 1k tokens)",
 }
 
+VARIANT_TOKENS = {"full": TOKEN_TARGET, "compact": 2000, "minimal": 1000}  # each variant's own size
 COMPACT_LEVELS = ("first", "names", "none")  # how the stdlib is shown; dropped in this order
 MINIMAL_LEVELS = ("shapes", "core")
 
@@ -324,7 +325,7 @@ def fit_prompt(tokens: int | None = None, variant: str | None = None, stdlib: st
     Raises PromptTooLarge when nothing fits: a budget is honoured or refused, never silently missed."""
     if tokens is None:
         v = variant or "full"
-        return system_prompt(TOKEN_TARGET, v, stdlib) if v == "full" else system_prompt(10**9, v, stdlib), v
+        return system_prompt(VARIANT_TOKENS[v], v, stdlib), v
     for v in [variant] if variant else list(PROMPT_VARIANTS):
         text = system_prompt(tokens, v, stdlib)
         if estimate_tokens(text) <= tokens:
@@ -414,7 +415,7 @@ def _compact_stdlib(how: str, stdlib: str = "all") -> str:
         groups: dict[str, list[str]] = {}
         for sig in defs:  # the first parameters (where the part goes, its size) are what a drawing needs most
             ps = [p.name + ("?" if p.default is not None else "") for p in sig.node.params]
-            groups.setdefault(f"({', '.join(ps[:3] + (['…'] if len(ps) > 3 else []))})", []).append(sig.name)
+            groups.setdefault(f"({', '.join(ps[:2] + (['…'] if len(ps) > 2 else []))})", []).append(sig.name)
         out.append(f"use {name}: " + "  ".join("/".join(names) + rest for rest, names in groups.items()))
     return "\n".join(out)
 
@@ -432,7 +433,7 @@ def _compact(how: str, stdlib: str = "all") -> str:
 
 def _minimal(level: str) -> str:
     code = _overview_code()
-    cats = ("canvas", "shapes", "groups and effects", "paint", "colors") if level == "shapes" else ("shapes",)
+    cats = ("canvas", "shapes", "groups and effects", "colors") if level == "shapes" else ("shapes",)
     parts = [
         INTRO_SHORT,
         RULES_SHORT,

@@ -21,7 +21,7 @@ from ..version import __version__
 from .extract import extract_program
 from ..atomic import atomic_write
 from .files import Transcript, read_jsonl
-from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, improve_messages, repair_messages, system_prompt
+from .prompt import DEFAULT_FEEDBACK, draw_messages, estimate_tokens, fit_prompt, improve_messages, repair_messages
 from .batches import Deferred
 from .report import TRANSCRIPT, rounds_of, summarize, write_report
 
@@ -188,7 +188,7 @@ def refine(
             )
     tr = Transcript(tpath)
     if start is None:
-        system = system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
+        system = fit_prompt(None, settings.prompt, settings.stdlib)[0]
         start = {
             "event": "start",
             "time": _now(),
@@ -223,7 +223,7 @@ def refine(
         kept.update(overrides or {})
         settings = RefineSettings(**kept)
         # the same prompt: same requests, cache hits
-        system = start.get("system_prompt") or system_prompt(variant=settings.prompt, stdlib=settings.stdlib)
+        system = start.get("system_prompt") or fit_prompt(None, settings.prompt, settings.stdlib)[0]
         ev = {
             "event": "resume",
             "time": _now(),
