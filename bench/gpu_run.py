@@ -4,7 +4,9 @@ Renders the training images on the machine's CPU cores from the vdsl programs (t
 baseline programs), pre-trains MoCo-v2 on a ResNet-50 at 64 px for each source (vdsl corpus, dead
 leaves, FractalDB-style fractals, real photos without labels) over 3 seeds, probes those and random
 init on cifar10-large and imagenette-large (linear probe and k-NN, the protocol's probe settings),
-and writes the table with paired 95% CIs and Holm over every comparison.
+and writes the table with paired 95% CIs and Holm over every comparison. The settings below are fixed
+in this committed file before the run (its commit is recorded in the results, as bench/protocol.md's
+is for the CPU run); the probe settings are the ones cross-validation chose for the CPU protocol.
 
     python bench/gpu_run.py                                    # on the GPU machine: bench/results/gpu-run.md
     python bench/gpu_run.py --tiny --real PATH --out DIR       # a CPU smoke run of the same code (CI)
@@ -76,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     report = a.report or (None if a.tiny else str(REPO / "bench" / "results" / "gpu-run.md"))
     if report:
         args += ["--report", report]
-    protocol = REPO / "bench" / "protocol.md"
-    if not a.tiny and protocol.is_file():
-        args += ["--protocol", str(protocol)]
+    if not a.tiny:  # this script, committed, is the GPU run's pre-registration: its commit is recorded
+        args += ["--protocol", str(Path(__file__).resolve())]
     if a.minutes > 0:  # the experiment turns SIGTERM into a clean, resumable stop
         timer = threading.Timer(a.minutes * 60, lambda: os.kill(os.getpid(), signal.SIGTERM))
         timer.daemon = True
