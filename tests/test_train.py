@@ -224,14 +224,128 @@ def test_recipes_crop_flip_and_colour_as_their_papers_say():
     assert (hue == 0).sum() > 0 and (hue != 0).sum() > 0
 
 
-def test_dead_leaves_program():
-    from vdsl.train.experiment import DEAD_LEAVES
+def _dead_leaves(name: str, background: str = "colour()") -> str:
+    from vdsl.train.sources import BASELINES
 
-    prog = compile_file(DEAD_LEAVES)
+    src = (BASELINES / f"dead_leaves_{name}.vd").read_text()
+    return src.replace(
+        "rect(x=0, y=0, w=side, h=side, fill=colour())", f"rect(x=0, y=0, w=side, h=side, fill={background})"
+    )
+
+
+def test_dead_leaves_programs_render_the_published_variants():
+    from vdsl import compile as vcompile
+    from vdsl.train.sources import baseline_files
+
+    assert [p.stem for p in baseline_files("dead_leaves")] == [
+        "dead_leaves_mixed",
+        "dead_leaves_oriented",
+        "dead_leaves_squares",
+        "dead_leaves_textures",
+    ]
+    for f in baseline_files("dead_leaves"):
+        prog = compile_file(f)
+        assert prog.ok, prog.diagnostics
+        a, b = prog.render(0, size=(SIZE, SIZE)), prog.render(1, size=(SIZE, SIZE))
+        assert a.shape == (SIZE, SIZE, 4) and not np.array_equal(a, b)
+        assert len(np.unique(a[..., :3].reshape(-1, 3), axis=0)) > 20  # many coloured leaves
+    # painted until the canvas is covered: with a black background (and leaves never pure black),
+    # under 0.2% of the pixels stay uncovered
+    for name in ("squares", "mixed"):
+        prog = vcompile(_dead_leaves(name, "#000000").replace("rand(0, 255)", "rand(1, 255)"), "dl.vd")
+        uncovered = [float((prog.render(s, size=(64, 64))[..., :3].max(-1) == 0).mean()) for s in range(3)]
+        assert max(uncovered) < 0.002, (name, uncovered)
+
+
+def test_dead_leaves_radii_follow_the_power_law():
+    """Axis-aligned squares have side r * sqrt(2): the radii of 3 images follow p(r) ~ r^-3 - rmax^-3
+    on [0.03, 1] x 256 (the published sigma = 3), within sampling error."""
+    from vdsl import compile as vcompile
+
+    prog = vcompile(_dead_leaves("squares"), "dl.vd")
+    radii = []
+    for seed in range(3):
+        scene, diags = prog.evaluate(seed=seed)
+        assert not diags
+        stack = list(scene.root.children)
+        while stack:
+            node = stack.pop()
+            stack.extend(getattr(node, "children", ()))
+            if getattr(getattr(node, "geom", None), "kind", None) == "rect" and node.geom.w < 256:
+                radii.append(node.geom.w / math.sqrt(2))
+    r = np.array(radii)
+    rmin, rmax = 0.03 * 256, 256.0
+    assert len(r) >= 3 * 700 - 3 and r.min() >= rmin - 1e-6 and r.max() <= rmax + 1e-6
+
+    def tail(x):  # P(R > x) under the published density, integrated exactly
+        f = lambda t: -0.5 * t**-2 - t / rmax**3
+        return (f(rmax) - f(x)) / (f(rmax) - f(rmin))
+
+    for x in (1.5 * rmin, 2 * rmin, 4 * rmin, 10 * rmin):
+        p = tail(x)
+        assert abs((r > x).mean() - p) < 4 * math.sqrt(p * (1 - p) / len(r)) + 1e-3, (x, (r > x).mean(), p)
+
+
+def test_fractal_program_within_the_default_budget_and_a_quarter_of_its_fuel():
+    from vdsl import compile as vcompile
+    from vdsl.budgets import Budgets
+    from vdsl.train.sources import BASELINES
+
+    src = (BASELINES / "fractal_ifs.vd").read_text()
+    prog = vcompile(src, "fractal_ifs.vd", budgets=Budgets().with_overrides(fuel=300_000))
     assert prog.ok, prog.diagnostics
-    a, b = prog.render(0, size=(SIZE, SIZE)), prog.render(1, size=(SIZE, SIZE))
-    assert a.shape == (SIZE, SIZE, 4) and not np.array_equal(a, b)
-    assert len(np.unique(a[..., :3].reshape(-1, 3), axis=0)) > 20  # many coloured leaves
+    imgs = [prog.render(s, size=(SIZE, SIZE))[..., :3] for s in range(4)]  # fits in 30% of the default fuel
+    for a in imgs:
+        grey = a[(a > 0).any(-1)]
+        assert 0.02 < (a > 0).any(-1).mean() < 0.95  # a figure on black, not an empty or a full canvas
+        assert (grey.max(-1) - grey.min(-1)).max() <= 2  # grey points, as the paper's patch_gray
+    assert not np.array_equal(imgs[0], imgs[1])
+
+
+def test_corpus_sources_select_programs():
+    from vdsl.train.sources import CORPUS_SOURCES, corpus_programs, held_out, select_programs
+
+    assert held_out("a fishing boat in a harbour") and held_out("English springer") and held_out("parrot")
+    assert held_out("a street with a traffic light and cars") and held_out("French horn")
+    assert not held_out("a red double-decker bus on a city street") and not held_out("cathedral-like arch")
+    assert not held_out("a herd of sheep on a hill") and not held_out("horseshoe")
+    progs = corpus_programs(Path(__file__).resolve().parents[1] / "examples")
+    sel = {s: select_programs(s, progs, 25, seed=0) for s in CORPUS_SOURCES}
+    assert len(sel["corpus"]) == len(progs) and len(sel["corpus_25"]) == 25
+    assert (
+        sel["corpus_25"]
+        == select_programs("corpus_25", progs, 25, seed=0)
+        != select_programs("corpus_25", progs, 25, 1)
+    )
+    tiers = {p["name"]: p["tier"] for p in progs}
+    for source, tier in (("tier_shapes", "shapes"), ("tier_objects", "objects"), ("tier_scenes", "scenes")):
+        assert sel[source] and all(tiers[n] == tier for n in sel[source])
+    concepts = {p["name"]: p["concept"] for p in progs}
+    kept = sel["corpus_heldout"]
+    assert "objects_cat" not in kept and "objects_airplane" not in kept and 50 < len(kept) < len(progs)
+    assert not any(held_out(concepts[n]) for n in kept)
+
+
+def test_select_images_takes_the_budget_evenly(folder, tmp_path):
+    from vdsl.train.sources import select_images
+
+    info = select_images(folder, ["circle", "square"], 11, tmp_path / "sel")
+    files = sorted((tmp_path / "sel" / "images").rglob("*.png"))
+    assert len(files) == 11 and info["images_per_program"] == {"circle": 6, "square": 5}
+    assert all(f.is_symlink() and f.resolve().is_file() for f in files)
+    assert len(D.FolderImages(tmp_path / "sel")) == 11
+    with pytest.raises(ValueError, match="only 32 images"):
+        select_images(folder, ["circle", "square"], 40, tmp_path / "more")
+
+
+def test_real_anchor_photos(separable, tmp_path):
+    from vdsl.train.sources import real_images
+
+    info = real_images([str(separable)], 12, SIZE, tmp_path / "real")
+    ds = D.FolderImages(tmp_path / "real")
+    assert info["photos"] == 12 and len(ds) == 12 and ds.targets.count(0) == 4  # balanced over classes
+    assert all(tuple(ds[i][0].shape) == (3, SIZE, SIZE) for i in range(12))
+    assert {c.split("__")[1] for c in ds.classes} == {"blue", "green", "red"}
 
 
 # ------------------------------------------------------------------------------------- models
@@ -555,13 +669,15 @@ def test_experiment_command_defaults_are_the_config_defaults():
             got = (
                 [int(x) for x in default.split(",")]
                 if field == "seeds"
+                else default.split(",")
+                if field == "sources"
                 else (list(default) if isinstance(default, tuple) else default)
             )
             if not isinstance(got, (int, float, str, list)):  # click's "no default"
                 got = None
             assert got == want, (field, got, want)
             checked += 1
-    assert checked >= 12
+    assert checked >= 15
 
 
 def test_paired_differences_confidence_intervals_and_holm():
@@ -624,6 +740,7 @@ def tiny_experiment(out, programs, real, **kw):
         batch_size=8,
         seeds=[0, 1],
         real=[str(real)],
+        sources=["corpus", "dead_leaves"],
         workers=0,
         render_workers=1,
         device="cpu",
@@ -638,7 +755,7 @@ def tiny_run(programs, separable, tmp_path_factory):
     """A finished tiny experiment (its config, result): every test below shares its data settings."""
     from vdsl.train.experiment import run
 
-    c = tiny_experiment(tmp_path_factory.mktemp("tiny") / "exp", programs, separable)
+    c = tiny_experiment(tmp_path_factory.mktemp("tiny") / "exp", programs, separable, supervised=True)
     return c, run(c)
 
 
@@ -665,18 +782,57 @@ def test_experiment_end_to_end_tiny(tiny_run, tmp_path):
         assert 0 <= lin <= 1 and sd >= 0
         assert len(result["per_seed"][name]["rgb"]) == 2
     assert len(result["comparisons"]) == 4 and all(r["n"] == 2 for r in result["comparisons"])
-    for name in ("results.md", "results.json", "results.png"):
+    for name in ("results.md", "results.json", "results-main.png"):
         assert (Path(c.out) / name).is_file()
     md = (Path(c.out) / "results.md").read_text()
     assert "dead leaves" in md and "random init" in md and "hardware" in md and "95% CI" in md and "Holm" in md
-    # both sources trained on exactly the same number of images, from datasets the builder made
+    # both sources trained on exactly the same number of images, from renders the builder made
     runs = {(st.name, st.seed): st for st in plan(c) if st.kind == "train"}
+    pool = next(st for st in plan(c) if st.kind == "pool")
+    assert json.loads((pool.path / "stats.json").read_text())["command"] == "vdsl experiment"
     for name in ("corpus", "dead_leaves"):
         conf = json.loads((runs[(name, 0)].path / "config.json").read_text())
         assert conf["resolved"]["images"] == 8 and conf["method"] == "moco"
-        assert json.loads((Path(conf["data"]) / "stats.json").read_text())["command"] == "vdsl experiment"
+    linked = list(Path(conf["data"]).parent.glob("corpus-*/images/*/*.png"))  # the corpus: links into the pool
+    assert len(linked) == 8 and all(f.resolve().parent.parent.parent == pool.path for f in linked)
     again = run(c)  # a rerun reuses every step and reports the same numbers
     assert again["per_seed"] == result["per_seed"] and again["steps"]["computed"] == []
+
+
+def test_experiment_every_source_and_question_tiny(separable, tmp_path):
+    """All sources on a 3-program corpus (one per tier, one an evaluation class): each question gets its
+    comparisons and its chart, Holm runs over all of them, the protocol is recorded."""
+    from vdsl.train.experiment import run
+    from vdsl.train.sources import TRAINED
+
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    (progs / "circle.vd").write_text(CIRCLE)
+    (progs / "cat.vd").write_text(
+        SQUARE.replace("concept: square", "concept: cat").replace("tier: shapes", "tier: objects")
+    )
+    (progs / "room.vd").write_text(
+        CIRCLE.replace("concept: circle", "concept: a room").replace("tier: shapes", "tier: scenes")
+    )
+    c = tiny_experiment(tmp_path / "exp", progs, separable, sources=list(TRAINED), subset_programs=2, linear_wd=0.01)
+    r = run(c, protocol={"file": "bench/protocol.md", "commit": "abc123"})
+    assert set(r["summary"]) == {*TRAINED, "random"}
+    assert r["programs"]["corpus_heldout"] == ["circle", "room"] and r["programs"]["tier_objects"] == ["cat"]
+    assert len(r["programs"]["corpus_25"]) == 2
+    questions = [x["question"] for x in r["comparisons"]]
+    assert questions.count("main") == 8 and questions.count("programs") == 2
+    assert questions.count("classes") == 2 and questions.count("tiers") == 6
+    from vdsl.train.statistics import holm
+
+    assert [x["p_holm"] for x in r["comparisons"]] == pytest.approx(holm([x["p"] for x in r["comparisons"]]))
+    for q in ("main", "programs", "classes", "tiers"):
+        assert (tmp_path / "exp" / f"results-{q}.png").is_file()
+    md = (tmp_path / "exp" / "results.md").read_text()
+    assert "fixed at commit `abc123`" in md and "FractalDB-style fractals" in md and "Surviving the correction" in md
+    evals = [json.loads(f.read_text())["result"] for f in (tmp_path / "exp" / "evals").glob("*.json")]
+    assert {e["linear_probe"]["weight_decay"] for e in evals} == {0.01} and all(
+        not e["linear_probe"]["holdout"] for e in evals
+    )
 
 
 def test_experiment_cache_is_keyed_by_settings(tiny_run, programs, separable, tmp_path, monkeypatch):
@@ -777,6 +933,8 @@ def test_experiment_stops_on_a_signal_and_resumes_the_same_run(
         "--seeds",
         "0",
         "--no-supervised",
+        "--sources",
+        "corpus,dead_leaves",
         "--workers",
         "0",
         "--render-workers",
@@ -819,3 +977,25 @@ def test_experiment_stops_on_a_signal_and_resumes_the_same_run(
     monkeypatch.setattr(X, "train", lambda tc, resume, **kw: seen.append((tc.out, resume)))
     X.train_model(first, c, {st.key: st for st in plan(c)})
     assert seen == [(str(first.path), True)]
+
+
+def test_gpu_run_script_tiny(separable, tmp_path):
+    """bench/gpu_run.py, the one-command GPU run, at its CPU smoke size: every source trained and
+    probed, the table written."""
+    import os
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "gpu"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo)}
+    cmd = [sys.executable, str(repo / "bench" / "gpu_run.py"), "--tiny", "--real", str(separable), "--out", str(out)]
+    p = subprocess.run([*cmd, "--minutes", "0"], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    assert set(result["summary"]) == {"corpus", "dead_leaves", "fractals", "real", "random"}
+    assert result["config"]["method"] == "moco" and len(result["comparisons"]) == 8
+    assert (out / "results-main.png").is_file() and "FractalDB-style fractals" in (out / "results.md").read_text()
+    if not torch.cuda.is_available():  # the full size refuses to start without a GPU
+        p = subprocess.run(
+            cmd[:2] + ["--out", str(tmp_path / "full")], cwd=repo, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert p.returncode == 2 and "no CUDA device" in p.stderr

@@ -34,8 +34,9 @@ def _ints(text: str) -> list[int]:
 
 
 _METHODS = ["moco", "simclr", "supervised"]
-_ARCHS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+_ARCHS = ["resnet10-half", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 _STEMS = ["auto", "imagenet", "small"]
+REAL_SETS = ("cifar10-large", "imagenette-large")  # = vdsl.train.data.REAL_SETS (torch is imported lazily)
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -194,9 +195,10 @@ def train_cmd(
     "--data",
     "datas",
     multiple=True,
-    default=("cifar10", "imagenette"),
+    default=REAL_SETS,
     show_default=True,
-    help="ImageFolder with train/ and test/ (repeatable); a bare name means ../shared/data/NAME.",
+    help="ImageFolder with train/ and test/ (repeatable); a bare name means ../shared/data/NAME "
+    "(the small sets `cifar10` and `imagenette` are for tests).",
 )
 @click.option(
     "--zero-shot",
@@ -221,6 +223,11 @@ def train_cmd(
     help="N > 1: score by N-fold cross-validation within the train photos, never reading the "
     "test photos (for choosing settings); 0: fit on train, score on test.",
 )
+@click.option(
+    "--wd",
+    type=float,
+    help="A fixed L2 weight for the linear probe (default: chosen on a 20% hold-out of the train photos).",
+)
 @click.option("--device", default="auto", show_default=True)
 @click.option(
     "-o",
@@ -228,11 +235,11 @@ def train_cmd(
     type=click.Path(dir_okay=False),
     help="JSON file for the results (default: eval.json beside the checkpoint, or eval-random.json here).",
 )
-def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, seed, k, cv, device, out):
+def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, seed, k, cv, wd, device, out):
     """Evaluate frozen features on real photos: linear probe and k-NN accuracy.
 
     \b
-    vdsl eval --checkpoint out/runs/moco/checkpoint.pt --data cifar10 --data imagenette
+    vdsl eval --checkpoint out/runs/moco/checkpoint.pt       # cifar10-large and imagenette-large
     vdsl eval --checkpoint random --arch resnet18 --image-size 64
     vdsl eval --checkpoint out/runs/moco/checkpoint.pt --cv 5      # validation: train photos only
     vdsl eval --checkpoint out/runs/sup/checkpoint.pt --zero-shot
@@ -242,7 +249,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     from rich.console import Console
     from rich.table import Table
 
-    from ..train.evaluate import load_encoder, probe, save_json
+    from ..train.evaluate import WDS, load_encoder, probe, save_json
     from ..train.evaluate import zero_shot as zero_shot_eval
 
     if cv == 1:
@@ -261,7 +268,7 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
         else:
             net, info = load_encoder(checkpoint, arch, image_size or 64, stem, seed)
             for d in datas:
-                results.append({**info, **probe(net, d, info["image_size"], dev, k, cv)})
+                results.append({**info, **probe(net, d, info["image_size"], dev, k, cv, (wd,) if wd else WDS)})
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
     table = Table(title=f"{checkpoint}" + (" — zero real photos" if zero_shot else " — frozen features"))
@@ -295,6 +302,48 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     click.echo(f"saved {out}", err=True)
 
 
+SOURCE_NAMES = (  # = vdsl.train.sources.TRAINED
+    "corpus",
+    "dead_leaves",
+    "fractals",
+    "real",
+    "corpus_25",
+    "corpus_heldout",
+    "tier_shapes",
+    "tier_objects",
+    "tier_scenes",
+)
+
+
+def _protocol(path: str | None) -> dict | None:
+    """The protocol file and the last commit that changed it (recorded in the results)."""
+    if not path:
+        return None
+    import subprocess
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"no protocol file {path}")
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", p.name],
+            cwd=p.parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", p.name], cwd=p.parent, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    if not commit or dirty:
+        raise UsageError(
+            f"{path} must be committed (unchanged since its last commit) before the test photos are scored"
+        )
+    return {"file": str(path), "commit": commit}
+
+
 @click.command("experiment", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-o",
@@ -311,9 +360,16 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     type=click.Path(exists=True),
     help="The corpus of .vd programs.",
 )
-@click.option("--images", type=int, default=2000, show_default=True, help="Image budget per source.")
+@click.option(
+    "--sources",
+    default=",".join(SOURCE_NAMES),
+    show_default=True,
+    help="Pre-training sources (comma-separated; random init is always probed).",
+)
+@click.option("--images", type=int, default=512, show_default=True, help="Image budget per source.")
+@click.option("--subset-programs", type=int, default=25, show_default=True, help="Programs of corpus_25.")
 @click.option("--image-size", type=int, default=32, show_default=True)
-@click.option("--arch", type=click.Choice(_ARCHS), default="resnet18", show_default=True)
+@click.option("--arch", type=click.Choice(_ARCHS), default="resnet10-half", show_default=True)
 @click.option(
     "--stem",
     type=click.Choice(_STEMS),
@@ -322,40 +378,54 @@ def eval_cmd(checkpoint, datas, zero_shot, class_map, arch, image_size, stem, se
     help="imagenet: torchvision's stem (cheap at 32 px); small: the CIFAR stem; auto: by size.",
 )
 @click.option("--method", type=click.Choice(["moco", "simclr"]), default="simclr", show_default=True)
-@click.option("--epochs", type=int, default=60, show_default=True)
-@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--lr", type=float)
-@click.option("--seeds", default="0,1,2", show_default=True, help="Training seeds (comma-separated).")
+@click.option("--seeds", default="0,1,2,3,4", show_default=True, help="Training seeds (comma-separated).")
 @click.option(
     "--real",
     "reals",
     multiple=True,
-    default=("cifar10", "imagenette"),
+    default=REAL_SETS,
     show_default=True,
     help="Real-photo sets (repeatable).",
 )
 @click.option("--data-seed", type=int, default=0, show_default=True)
-@click.option("--knn-k", type=int, default=20, show_default=True, help="Neighbours for the k-NN probe.")
+@click.option("--knn-k", type=int, default=50, show_default=True, help="Neighbours for the k-NN probe.")
+@click.option(
+    "--linear-wd",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="A fixed L2 weight for the linear probe; 0: chosen on a hold-out of the train photos instead.",
+)
 @click.option("--workers", type=int)
 @click.option("--render-workers", type=int, default=0, show_default=True, help="0: one per core.")
 @click.option("--device", default="auto", show_default=True)
 @click.option(
     "--supervised/--no-supervised",
-    default=True,
+    default=False,
     show_default=True,
     help="Also train supervised on the corpus concepts (reported apart): probe, and classify "
     "real photos with the concept classifier (zero real photos in training).",
 )
 @click.option(
+    "--protocol",
+    type=click.Path(dir_okay=False),
+    help="The pre-registered protocol file: it must be committed; its file and commit are recorded in the results.",
+)
+@click.option(
     "--report",
     type=click.Path(dir_okay=False),
-    help="Also copy results.md here (and results.png and results.json beside it, as NAME.png and NAME.json).",
+    help="Also copy results.md here (and results.json and the charts beside it, as NAME.json and NAME-QUESTION.png).",
 )
 @click.option("--quiet", is_flag=True)
 def experiment_cmd(
     out,
     programs,
+    sources,
     images,
+    subset_programs,
     image_size,
     arch,
     stem,
@@ -367,24 +437,29 @@ def experiment_cmd(
     reals,
     data_seed,
     knn_k,
+    linear_wd,
     workers,
     render_workers,
     device,
     supervised,
+    protocol,
     report,
     quiet,
 ):
-    """Pre-train on the vdsl corpus vs the dead-leaves program vs nothing; probe on real photos.
+    """Pre-train on the vdsl corpus, its subsets, procedural baselines and real photos; probe on real photos.
 
-    Same architecture, schedule and image budget for every source; 3 seeds; linear probe and k-NN on
-    cifar10 and imagenette. The defaults run in under 30 minutes on a 2-core CPU. Data, checkpoints
-    and evaluations are kept under OUT in folders named by the hash of the settings they depend on:
-    a rerun reuses exactly those whose settings did not change. Ctrl-C (or SIGTERM) saves the current
-    run and stops; the same command resumes. Writes OUT/results.{md,json,png}.
+    Same architecture, schedule and image budget for every source; 5 seeds; linear probe and k-NN on
+    cifar10-large and imagenette-large. Sources: the corpus; dead leaves and FractalDB-style fractals
+    (vdsl programs in vdsl/train/baselines); real train photos without labels (the upper anchor);
+    and, for the ablations, 25 programs of the corpus, the corpus without the evaluation classes, and
+    each tier. Data, checkpoints and evaluations are kept under OUT in folders named by the hash of
+    the settings they depend on: a rerun reuses exactly those whose settings did not change.
+    Ctrl-C (or SIGTERM) saves the current run and stops; the same command resumes.
+    Writes OUT/results.md, results.json and results-QUESTION.png.
 
     \b
-    vdsl experiment                                             # CPU default
-    vdsl experiment --images 50000 --epochs 100 --image-size 64 --stem small --method moco --batch-size 256
+    vdsl experiment --protocol bench/protocol.md           # the pre-registered CPU protocol
+    vdsl experiment --sources corpus,dead_leaves --seeds 0,1,2 --real cifar10
     """
     _need_torch("scipy")
     from ..dataset.build import BuildIncomplete
@@ -393,7 +468,9 @@ def experiment_cmd(
     cfg = ExperimentConfig(
         out=out,
         programs=programs,
+        sources=[s for s in sources.replace(" ", "").split(",") if s],
         images=images,
+        subset_programs=subset_programs,
         image_size=image_size,
         arch=arch,
         stem=stem,
@@ -405,6 +482,7 @@ def experiment_cmd(
         real=list(reals),
         data_seed=data_seed,
         knn_k=knn_k,
+        linear_wd=linear_wd or None,
         workers=workers,
         render_workers=render_workers,
         device=device,
@@ -413,7 +491,7 @@ def experiment_cmd(
     )
     command = shlex.join(["vdsl", *sys.argv[1:]])
     try:
-        result = run(cfg, command=command)
+        result = run(cfg, command=command, protocol=_protocol(protocol))
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e)) from None
     except BuildIncomplete as e:
@@ -431,8 +509,9 @@ def experiment_cmd(
         report = Path(report)
         report.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(out) / "results.md", report)
-        for ext in (".png", ".json"):
-            shutil.copyfile(Path(out) / f"results{ext}", report.with_suffix(ext))
+        shutil.copyfile(Path(out) / "results.json", report.with_suffix(".json"))
+        for png in Path(out).glob("results-*.png"):
+            shutil.copyfile(png, report.with_name(report.stem + png.name[len("results") :]))
     click.echo((Path(out) / "results.md").read_text())
     return result
 

@@ -15,7 +15,10 @@ from PIL import Image
 from ..concepts import slugify
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-PRELOAD_LIMIT = 50_000  # folders up to this many images are decoded once into memory
+PRELOAD_LIMIT = 50_000
+# The real-photo sets `vdsl eval` and `vdsl experiment` score on by default (in ../shared/data; the
+# small `cifar10` and `imagenette` sets, 100 test photos per class, are for tests).
+REAL_SETS = ("cifar10-large", "imagenette-large")  # folders up to this many images are decoded once into memory
 
 
 def derive(*parts: int) -> int:
@@ -63,7 +66,7 @@ def find_shared() -> Path | None:
 
 
 def resolve_real(name: str) -> Path:
-    """A real-photo set by path, or by name (`cifar10`, `imagenette`) under ../shared/data."""
+    """A real-photo set by path, or by name (`cifar10-large`, `imagenette`, ...) under ../shared/data."""
     p = Path(name)
     if p.is_dir():
         return p

@@ -115,31 +115,37 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
     return [((t.double() - mu) / sd) for t in (train, *others)]
 
 
+WDS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the linear probe's L2 weights to choose from
+KS = (10, 20, 50, 100)  # k-NN neighbour counts reported by cross-validation
+
+
 def linear_probe(
     xtr: torch.Tensor,
     ytr: torch.Tensor,
     xte: torch.Tensor,
     yte: torch.Tensor,
-    wds: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    wds: tuple[float, ...] = WDS,
     seed: int = 0,
 ) -> dict:
-    """Multinomial logistic regression on standardised frozen features (L-BFGS). The L2 weight is
-    chosen on a stratified 20% hold-out of the train split, then refit on all of it; the test split
+    """Multinomial logistic regression on standardised frozen features (L-BFGS). With several L2
+    weights, the weight is chosen on a stratified 20% hold-out of the train split, then refit on all
+    of it; with one, that weight is used (fixed beforehand, e.g. by `vdsl eval --cv`). The test split
     is used once."""
     classes = int(max(ytr.max(), yte.max())) + 1
-    g = torch.Generator().manual_seed(seed)
-    hold = torch.zeros(len(ytr), dtype=torch.bool)
-    for c in range(classes):
-        idx = (ytr == c).nonzero().flatten()
-        idx = idx[torch.randperm(len(idx), generator=g)]
-        hold[idx[: max(1, len(idx) // 5)] if len(idx) > 1 else idx[:0]] = True
     scores = {}
-    a, b = _standardise(xtr[~hold], xtr[hold])
-    for wd in wds:
-        lin = _fit_logreg(a, ytr[~hold], classes, wd)
-        with torch.no_grad():
-            scores[wd] = (lin(b).argmax(1) == ytr[hold]).double().mean().item()
-    best = max(wds, key=lambda w: (scores[w], w))  # ties → the stronger regulariser
+    if len(wds) > 1:
+        g = torch.Generator().manual_seed(seed)
+        hold = torch.zeros(len(ytr), dtype=torch.bool)
+        for c in range(classes):
+            idx = (ytr == c).nonzero().flatten()
+            idx = idx[torch.randperm(len(idx), generator=g)]
+            hold[idx[: max(1, len(idx) // 5)] if len(idx) > 1 else idx[:0]] = True
+        a, b = _standardise(xtr[~hold], xtr[hold])
+        for wd in wds:
+            lin = _fit_logreg(a, ytr[~hold], classes, wd)
+            with torch.no_grad():
+                scores[wd] = (lin(b).argmax(1) == ytr[hold]).double().mean().item()
+    best = max(wds, key=lambda w: (scores.get(w, 0.0), w))  # ties → the stronger regulariser
     a, b = _standardise(xtr, xte)
     lin = _fit_logreg(a, ytr, classes, best)
     with torch.no_grad():
@@ -200,21 +206,41 @@ def stratified_folds(y: torch.Tensor, folds: int, seed: int = 0) -> torch.Tensor
 
 def cross_validate(f: torch.Tensor, y: torch.Tensor, folds: int = 5, k: int = 20) -> dict:
     """Linear probe and k-NN scored by stratified k-fold cross-validation within one split: for
-    choosing settings without looking at the test photos. Accuracies are means over the folds."""
+    choosing settings without looking at the test photos. Every L2 weight of WDS and every k of KS
+    (and `k`) is scored on the same folds; `accuracy` is the best one's mean over the folds (optimistic
+    by that choice), `by_weight_decay` and `by_k` hold them all."""
     fold = stratified_folds(y, folds)
-    lin, nn_ = [], []
+    ks = sorted({*KS, k})
+    lin: dict[float, list[float]] = {w: [] for w in WDS}
+    nn_: dict[int, list[float]] = {kk: [] for kk in ks}
     for i in range(folds):
         tr, te = fold != i, fold == i
-        lin.append(linear_probe(f[tr], y[tr], f[te], y[te])["accuracy"])
-        nn_.append(knn(f[tr], y[tr], f[te], y[te], k)["accuracy"])
+        for w in WDS:
+            lin[w].append(linear_probe(f[tr], y[tr], f[te], y[te], wds=(w,))["accuracy"])
+        for kk in ks:
+            nn_[kk].append(knn(f[tr], y[tr], f[te], y[te], kk)["accuracy"])
+    by_wd = {w: sum(v) / folds for w, v in lin.items()}
+    by_k = {kk: sum(v) / folds for kk, v in nn_.items()}
+    best_wd = max(WDS, key=lambda w: (by_wd[w], w))
     return {
-        "linear_probe": {"accuracy": sum(lin) / folds, "folds": lin},
-        "knn": {"accuracy": sum(nn_) / folds, "folds": nn_, "k": k},
+        "linear_probe": {
+            "accuracy": by_wd[best_wd],
+            "weight_decay": best_wd,
+            "folds": lin[best_wd],
+            "by_weight_decay": {str(w): v for w, v in by_wd.items()},
+        },
+        "knn": {"accuracy": by_k[k], "folds": nn_[k], "k": k, "by_k": {str(kk): v for kk, v in by_k.items()}},
     }
 
 
 def probe(
-    net: torch.nn.Module, data: str | Path, image_size: int, device: str = "cpu", k: int = 20, cv: int = 0
+    net: torch.nn.Module,
+    data: str | Path,
+    image_size: int,
+    device: str = "cpu",
+    k: int = 20,
+    cv: int = 0,
+    wds: tuple[float, ...] = WDS,
 ) -> dict:
     """Linear-probe and k-NN accuracy of frozen features: fit on data/train, score on data/test;
     with `cv` folds, cross-validated within data/train instead (the test photos are not read)."""
@@ -243,7 +269,7 @@ def probe(
         **head,
         "protocol": "train -> test",
         "n_test": len(yte),
-        "linear_probe": linear_probe(ftr, ytr, fte, yte),
+        "linear_probe": linear_probe(ftr, ytr, fte, yte, wds),
         "knn": knn(ftr, ytr, fte, yte, k),
     }
 

@@ -19,12 +19,14 @@ import torch
 from ..dataset import BuildIncomplete, BuildOptions, build
 from . import report, statistics
 from .data import FolderImages, find_shared, program_files, resolve_real
-from .evaluate import load_encoder, probe, zero_shot
+from .evaluate import WDS, load_encoder, probe, zero_shot
 from .loop import CHECKPOINT, Interrupted, TrainConfig, train
-from .plan import DEAD_LEAVES, SOURCES, STEP_FILE, ExperimentConfig, Step, plan, source_folders
+from .plan import DATA_KINDS, SOURCES, STEP_FILE, ExperimentConfig, Step, plan, source_folders
+from .sources import PROGRAM_SOURCES, baseline_files, real_images, select_images
 
-__all__ = ["DEAD_LEAVES", "ExperimentConfig", "Interrupted", "hardware", "run"]
-PHASE = {"data": "data_s", "train": "train_s", "eval": "eval_s", "zero_shot": "eval_s"}
+__all__ = ["ExperimentConfig", "Interrupted", "hardware", "run"]
+PHASE = {"pool": "data_s", "select": "data_s", "build": "data_s", "photos": "data_s"}
+PHASE.update(train="train_s", eval="eval_s", zero_shot="eval_s")
 
 
 def hardware() -> dict:
@@ -73,18 +75,8 @@ def _device(cfg: ExperimentConfig) -> str:
 # ------------------------------------------------------------------ steps: each returns whether it ran
 
 
-def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
-    """Render at least cfg.images images of the source with the dataset builder (`vdsl dataset build`);
-    training then takes exactly cfg.images of them."""
-    if (step.path / STEP_FILE).is_file():
-        return False
-    programs = source_folders(cfg)[step.name]
-    n_programs = len(program_files(programs))
-    if n_programs == 0:
-        raise ValueError(f"no .vd programs in {programs}")
-    _say(f"rendering {cfg.images} images of {SOURCES[step.name]} ({programs}) at {cfg.image_size} px")
-    # A little over budget per program: the builder drops blank and duplicate renders.
-    variants = math.ceil(cfg.images * 1.2 / n_programs) + 1
+def _render(step: Step, cfg: ExperimentConfig, programs: Path, variants: int) -> int:
+    """Render `variants` seeds of every program in `programs` with the dataset builder (`vdsl dataset build`)."""
     build(
         BuildOptions(
             out=step.path,
@@ -98,10 +90,39 @@ def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool
         ),
         echo=lambda s: None,
     )
-    have = len(FolderImages(step.path, preload=False))
-    if have < cfg.images:
-        raise ValueError(f"{step.name}: only {have} usable images for a budget of {cfg.images}")
-    _write_json({"settings": step.settings, "images_available": have}, step.path / STEP_FILE)
+    return len(FolderImages(step.path, preload=False))
+
+
+def make_data(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bool:
+    """A source's training images: the corpus render pool, a corpus source's exact selection from it,
+    renders of a baseline's programs, or the real-photo anchor's train photos."""
+    if (step.path / STEP_FILE).is_file():
+        return False
+    info: dict = {}
+    if step.kind == "pool":
+        programs = Path(cfg.programs)
+        _say(f"rendering the corpus pool: {step.settings['variants']} seeds of each program in {programs}")
+        info["images_available"] = _render(step, cfg, programs, step.settings["variants"])
+    elif step.kind == "select":
+        if step.path.exists():  # an unfinished selection: start it again
+            shutil.rmtree(step.path)
+        info = select_images(steps[step.needs].path, step.settings["programs"], cfg.images, step.path)
+        info["images_available"] = cfg.images
+    elif step.kind == "build":
+        programs = source_folders(cfg)[step.name]
+        n = len(program_files(programs))
+        if n == 0:
+            raise ValueError(f"no .vd programs in {programs}")
+        _say(f"rendering {cfg.images} images of {SOURCES[step.name]} ({programs}) at {cfg.image_size} px")
+        # A little over budget per program: the builder drops blank and duplicate renders.
+        info["images_available"] = _render(step, cfg, programs, math.ceil(cfg.images * 1.2 / n) + 1)
+    else:
+        _say(f"taking {cfg.images} train photos of {', '.join(cfg.real)} at {cfg.image_size} px (no labels used)")
+        info = real_images(cfg.real, cfg.images, cfg.image_size, step.path, cfg.data_seed)
+        info["images_available"] = info["photos"]
+    if info["images_available"] < cfg.images:
+        raise ValueError(f"{step.name}: only {info['images_available']} usable images for a budget of {cfg.images}")
+    _write_json({"settings": step.settings, **info}, step.path / STEP_FILE)
     return True
 
 
@@ -112,7 +133,7 @@ def train_model(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) -> bo
     s = step.settings
     tc = TrainConfig(
         out=str(step.path),
-        data=str(steps[step.needs].path),
+        data=str(steps[step.needs].path),  # the selection and photo folders hold exactly the budget
         max_images=s["images"],
         method=s["method"],
         arch=s["arch"],
@@ -143,7 +164,8 @@ def evaluate_model(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]) ->
         return False
     _say(f"evaluating {SOURCES[step.name]}, seed {step.seed}, on {step.real}")
     net, info = load_encoder(_checkpoint(step, steps), cfg.arch, cfg.image_size, cfg.stem, step.seed)
-    res = {**info, **probe(net, step.real, cfg.image_size, _device(cfg), k=cfg.knn_k)}
+    wds = (cfg.linear_wd,) if cfg.linear_wd is not None else WDS
+    res = {**info, **probe(net, step.real, cfg.image_size, _device(cfg), k=cfg.knn_k, wds=wds)}
     _write_json({"settings": step.settings, "result": res}, step.path)
     return True
 
@@ -156,7 +178,12 @@ def classify_zero_shot(step: Step, cfg: ExperimentConfig, steps: dict[str, Step]
     return True
 
 
-RUN = {"data": make_data, "train": train_model, "eval": evaluate_model, "zero_shot": classify_zero_shot}
+RUN = {
+    **dict.fromkeys(DATA_KINDS, make_data),
+    "train": train_model,
+    "eval": evaluate_model,
+    "zero_shot": classify_zero_shot,
+}
 
 
 # ------------------------------------------------------------------ signals
@@ -214,7 +241,7 @@ def collect(steps: list[Step]) -> dict:
     zs: dict[str, dict] = {}
     available = {}
     for step in steps:
-        if step.kind == "data":
+        if step.kind in DATA_KINDS:
             available[step.name] = json.loads((step.path / STEP_FILE).read_text())["images_available"]
         if step.kind not in ("eval", "zero_shot"):
             continue
@@ -232,18 +259,20 @@ def collect(steps: list[Step]) -> dict:
     return {"images_available": available, "per_seed": per_seed, "chance": chance, "zero_shot": zs}
 
 
-def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
-    """Build data, train (a) on the corpus and (b) on dead leaves for every seed, evaluate those
-    and (c) random init on every real set; write results.json, results.md and results.png.
-    Steps whose artifact exists for the same settings are reused; Ctrl-C or SIGTERM raises
-    Interrupted after saving the current training run's checkpoint (a rerun resumes it)."""
+def run(cfg: ExperimentConfig, command: str = "vdsl experiment", protocol: dict | None = None) -> dict:
+    """Build every source's data, train each source for every seed, probe those and random init on
+    every real set; write results.json, results.md and one chart per question. Steps whose artifact
+    exists for the same settings are reused; Ctrl-C or SIGTERM raises Interrupted after saving the
+    current training run's checkpoint (a rerun resumes it). `protocol` (file, commit) is recorded."""
     out = Path(cfg.out)
     t0 = time.perf_counter()
     for r in cfg.real:
         resolve_real(r)  # fail early, before any training, if a real set is missing
-    dl = source_folders(cfg)["dead_leaves"]
-    dl.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DEAD_LEAVES, dl / DEAD_LEAVES.name)
+    for source, folder in source_folders(cfg).items():
+        if source in PROGRAM_SOURCES:
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in baseline_files(source):
+                shutil.copyfile(f, folder / f.name)
     steps = plan(cfg)
     timings = {"data_s": 0.0, "train_s": 0.0, "eval_s": 0.0}
     done = _execute(steps, cfg, timings)
@@ -251,12 +280,14 @@ def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     result = {
         "command": command,
         "config": asdict(cfg),
+        "protocol": protocol,
         "hardware": hardware(),
         "timings": timings,
         **collect(steps),
         "steps": done,
         "shared": str(find_shared()),
     }
+    result["programs"] = {st.name: st.settings["programs"] for st in steps if st.kind == "select"}
     result["summary"] = {
         name: {
             real: {m: report.mean_sd([v[m] for v in seeds.values()]) for m in statistics.METRICS}
@@ -267,7 +298,7 @@ def run(cfg: ExperimentConfig, command: str = "vdsl experiment") -> dict:
     result["comparisons"] = statistics.compare(result["per_seed"])
     _write_json(result, out / "results.json")
     (out / "results.md").write_text(report.markdown(result))
-    report.chart(result, out / "results.png")
+    report.charts(result, out / "results")
     _say(
         f"done in {timings['total_s'] / 60:.1f} min ({len(done['computed'])} steps computed, "
         f"{len(done['reused'])} reused): {out / 'results.md'}"

@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass
 
 from scipy import stats
 
+from .sources import QUESTIONS
+
 ALPHA = 0.05
 LEVEL = 0.95
-# The comparisons the experiment makes, per real set and metric: (a, b) tests a - b.
-PAIRS = (("corpus", "dead_leaves"), ("corpus", "random"))
+# The comparisons the experiment makes, per real set and metric: (question, a, b) tests a - b.
+PAIRS = tuple((q, a, b) for q, spec in QUESTIONS.items() for a, b in spec["pairs"])
 METRICS = ("linear_probe", "knn")
 
 
@@ -53,9 +55,11 @@ def holm(pvalues: list[float | None]) -> list[float | None]:
 
 def compare(per_seed: dict, pairs=PAIRS, metrics=METRICS, alpha: float = ALPHA) -> list[dict]:
     """Every comparison (a vs b, real set, metric) of per_seed[name][real][seed][metric], with its
-    paired test, Holm–Bonferroni adjusted over all of them, and whether it is significant at `alpha`."""
+    paired test, Holm–Bonferroni adjusted over all of them (every question together), and whether it
+    is significant at `alpha`. `pairs`: (question, a, b) or (a, b); pairs missing a source are skipped."""
     rows = []
-    for a, b in pairs:
+    for pair in pairs:
+        q, a, b = pair if len(pair) == 3 else (None, *pair)
         if a not in per_seed or b not in per_seed:
             continue
         for real in per_seed[a]:
@@ -64,7 +68,7 @@ def compare(per_seed: dict, pairs=PAIRS, metrics=METRICS, alpha: float = ALPHA) 
                     {s: v[m] for s, v in per_seed[a][real].items()},
                     {s: v[m] for s, v in per_seed[b].get(real, {}).items()},
                 )
-                rows.append({"a": a, "b": b, "real": real, "metric": m, **asdict(r)})
+                rows.append({"question": q, "a": a, "b": b, "real": real, "metric": m, **asdict(r)})
     for row, p in zip(rows, holm([r["p"] for r in rows])):
         row["p_holm"] = p
         row["significant"] = p is not None and p < alpha
