@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 DEFAULT_FEEDBACK = "Can you make it better?"
-TOKEN_TARGET = 7600  # the full prompt is shrunk (fewer details) until its estimate fits
+TOKEN_TARGET = 8000  # the full prompt is shrunk (fewer details) until its estimate fits
 
 
 CHARS_PER_TOKEN = 2.75  # SmolLM2's tokenizer on these prompts: 2.78-3.03 (bench/results/constrain.md); GPT-4's ~4
@@ -85,11 +85,13 @@ def _def_signature(sig, defaults: bool | None = True) -> str:
 
     parts = []
     for p, decl in zip(sig.params, sig.node.params):
-        if _plain_size(p):  # `number in 0..` on a size: the section's one sentence says it
+        size = _plain_size(p)
+        if size:  # `number in 0..` on a size: the section's one sentence says it
             p = replace(p, min=None)
         limited = bool(p.choices) or p.integer or p.min is not None or p.max is not None
-        if defaults is None:
-            shown = f": {p.type_text()}" + (f' "{p.unit}"' if p.unit else "") if limited else ""
+        if defaults is None:  # names only, but a type the name does not make plain is shown
+            plain = limited or p.unit or OBVIOUS.get(p.name) == str(p.type) or size
+            shown = f": {p.type_text()}" + (f' "{p.unit}"' if p.unit else "") if limited or not plain else ""
             parts.append(p.name + ("?" if not p.required else "") + shown)
             continue
         opt = "?" if not p.required and not defaults else ""
@@ -110,7 +112,23 @@ def _def_signature(sig, defaults: bool | None = True) -> str:
 SIZE_NAMES = frozenset(
     ("size", "w", "h", "r", "rx", "ry", "length", "spacing", "stroke_width", "head", "depth", "thickness", "gap")
 )
-SIZES_RULE = "Sizes, lengths, radii and widths (`size`, `w`, `h`, `r`, `stroke_width`, ...) are never negative."
+SIZES_RULE = (
+    "Sizes, lengths, radii and widths (`size`, `w`, `h`, `r`, `stroke_width`, ...) are pixels and never negative; "
+    "a parameter shown without a type has the one its name says (`center`/`at`/`from`/`to`: point, `fill`/`stroke`:"
+    " paint, `color`: color, `rotate`/`angle`: degrees)."
+)
+# parameter names whose type a model reads off the name (the names-only stdlib listing omits these types)
+OBVIOUS = {
+    "center": "point",
+    "at": "point",
+    "from": "point",
+    "to": "point",
+    "fill": "paint",
+    "stroke": "paint",
+    "color": "color",
+    "rotate": "number",
+    "angle": "number",
+}
 
 
 def _plain_size(p) -> bool:
