@@ -51,6 +51,7 @@ class _Terminated(BaseException):
 
 
 def _terminated(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean stop
     raise _Terminated()
 
 
