@@ -21,6 +21,7 @@ class VdslGroup(click.Group):
         previous = signal.getsignal(signal.SIGTERM)
         ours = previous in (signal.SIG_DFL, None) and threading.current_thread() is threading.main_thread()
         if ours:  # SIGTERM (timeout, Slurm, docker stop) stops like Ctrl-C
+            _STOPPING.clear()
             signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)
@@ -50,9 +51,14 @@ class _Terminated(BaseException):
     """SIGTERM, raised where the program is, so `finally` blocks run as for Ctrl-C."""
 
 
+_STOPPING = threading.Event()  # set by the first SIGTERM of a command
+
+
 def _terminated(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean stop
-    raise _Terminated()
+    # A second SIGTERM must not interrupt the clean stop (not SIG_IGN: child processes would inherit it).
+    if not _STOPPING.is_set():
+        _STOPPING.set()
+        raise _Terminated()
 
 
 @click.group(cls=VdslGroup, context_settings={"help_option_names": ["-h", "--help"]})
