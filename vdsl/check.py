@@ -756,7 +756,7 @@ class Checker:
                             "rect(x=0, y=0, w=width, h=height, fill=linear(...))",
                         )
                     else:
-                        self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`")
+                        self._expect(t, p.type, a.value, f"argument `{p.name}` of `{c.name}`", p)
                 self._check_constraints(c.name, p, a.value)
             elif p.default is REQUIRED and p.name not in suggested and not refused:
                 self.err("E203", f"`{c.name}` needs argument `{p.name}` ({p.type})", c.span, b.short_signature())
@@ -882,7 +882,7 @@ class Checker:
             self.err("E214", f"`{c.name}` draws a block; it cannot be used as a value", c.span)
         return t
 
-    def _expect(self, t: Type, want: Type, e: n.Expr, what: str) -> None:
+    def _expect(self, t: Type, want: Type, e: n.Expr, what: str, param: Param | None = None) -> None:
         if assignable(t, want):
             return
         if (
@@ -934,6 +934,12 @@ class Checker:
             hint = "use p.x or p.y for one coordinate"
         elif t == NONE:
             hint = "this call draws and returns no value"
+        if hint is None and param is not None:  # say what the parameter takes (smooth=true -> a number in 0..2)
+            from .values import show
+
+            default = "" if param.required or param.default is None else f" (default {show(param.default)})"
+            flag = ", not true/false" if t == BOOL else ""
+            hint = f"`{param.name}` takes a {param.type_text()}{flag}{default}"
         self.err("E205", f"{what} must be {want}, got {t}", e.span, hint)
 
     def _too_large(self, e: n.Number | n.Percent) -> None:

@@ -359,10 +359,10 @@ def fit_prompt(tokens: int | None = None, variant: str | None = None, stdlib: st
 INTRO_SHORT = """You write programs in vdsl, a small drawing language (SVG conventions, Python-like expressions, braces for blocks); they are type-checked against the signatures below.
 Reply with ONE complete vdsl program in a single ```vdsl code block; to fix errors or improve, reply with the whole new program."""
 
-RULES_SHORT = """- Call with keyword arguments: `circle(center=(256, 256), r=40, fill=red)`; positional only before a `*` in a signature.
+RULES_SHORT = """- Drawing calls take keyword arguments: `circle(center=(256, 256), r=40, fill=red)`; value functions (`rgb`, `polar`) also positionally.
 - Canvas 512x512 by default, pixels, origin top-left, y down, angles in degrees. Points `(x, y)`, lists `[a, b]`.
 - Colours: `#rrggbb`, CSS names (`steelblue`), `rgb(...)`, `hsl(...)`, `none`. Percentages `50%` = 0.5.
-- `p?` marks an optional parameter; `{ ... }` after a call holds the shapes it groups or clips."""
+- `p?` marks an optional parameter (`:bool` true/false, `:0..2` range); `{ ... }` after a call holds the shapes it groups or clips."""
 
 
 def _overview_code() -> str:
@@ -373,6 +373,15 @@ def _overview_code() -> str:
 
     m = re.search(r"```[a-z]*\n(.*?)\n```", LANGUAGE_OVERVIEW, re.S)
     return m.group(1).rstrip() if m else ""
+
+
+def _compact_type(p) -> str:
+    """The part of a parameter's type a model cannot guess from its name, tersely: `:bool`, `:0..2`."""
+    if str(p.type) == "bool":
+        return ":bool"
+    if p.type.name == "number" and p.max is not None and p.max <= 10:  # fractions and small scales only
+        return f":{'' if p.min is None else f'{p.min:g}'}..{p.max:g}"
+    return ""
 
 
 def compact_signature(b) -> str:
@@ -391,7 +400,7 @@ def compact_signature(b) -> str:
             else b.params
         )
         for i, p in enumerate(own):
-            parts.append(p.name + ("" if p.required else "?"))
+            parts.append(p.name + ("" if p.required else "?") + _compact_type(p))
             if b.positional and i == b.positional - 1 and i < len(own) - 1:
                 parts.append("*")
         ps = ", ".join(parts)
