@@ -130,3 +130,12 @@ def test_engine_usage_errors(tmp_path, monkeypatch):
         ["dataset", "build", "--programs", str(src), "--engine", "ray", "--no-progress", "-o", str(tmp_path / "y")],
     )
     assert r.exit_code == 2 and "pip install 'vdsl[ray]'" in r.output
+
+
+@pytest.mark.parametrize("fmt", ["webdataset", "parquet"])
+def test_ray_build_writes_the_same_shards_as_the_local_build(ray_instance, tmp_path, fmt):
+    pytest.importorskip("pyarrow")
+    src = write(tmp_path / "src", GOOD)
+    local, remote = both(tmp_path, src, variants=3, size=(32, 32), format=fmt, shard_size=4)
+    a, b = tree(local), tree(remote)
+    assert [f for f in a if f.startswith("shards/shard-")] and a == b
