@@ -9,7 +9,7 @@ from .bounds import content_box, effect_margin, grow
 from .. import fonts
 from ..deadline import Deadline
 from ..ir import EllipseGeom, Group, Matrix, PathGeom, RectGeom, Scene, Shape, TextGeom
-from ..outline import build_path, norm_rect, rect_radii, sk_matrix  # shared with clip regions and SVG
+from ..outline import build_path, norm_rect, rect_radii, sk_matrix, text_path  # shared with clip regions and SVG
 
 __all__ = ["build_path", "draw_scene", "norm_rect", "rect_radii", "sk_matrix"]
 from . import skia_paint as sp
@@ -19,7 +19,8 @@ def is_identity(m: Matrix | None) -> bool:
     return m is None or tuple(m) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
-def _draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint) -> None:
+def draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint, text_as_path: bool = False) -> None:
+    """Draw one shape's geometry with `paint` (text as glyph outlines when text_as_path: exact, aliased masks)."""
     if isinstance(geom, RectGeom):
         x, y, w, h = norm_rect(geom)
         rx, ry = rect_radii(geom)
@@ -34,6 +35,8 @@ def _draw_geom(canvas: skia.Canvas, geom, paint: skia.Paint) -> None:
         )
     elif isinstance(geom, PathGeom):
         canvas.drawPath(build_path(geom), paint)
+    elif isinstance(geom, TextGeom) and text_as_path:
+        canvas.drawPath(text_path(geom), paint)
     elif isinstance(geom, TextGeom):
         parts, adv = fonts.layout_runs(geom.text, geom.size, geom.weight, geom.italic)
         x0 = fonts.text_start_x(geom.x, adv, geom.anchor)
@@ -76,9 +79,9 @@ def draw_shape(canvas: skia.Canvas, s: Shape) -> None:
         lp.setBlendMode(sp.blend_mode(s.blend))
         canvas.saveLayer(None, lp)
     if fill is not None:
-        _draw_geom(canvas, s.geom, fill)
+        draw_geom(canvas, s.geom, fill)
     if stroke is not None:
-        _draw_geom(canvas, s.geom, stroke)
+        draw_geom(canvas, s.geom, stroke)
     if count is not None:
         canvas.restoreToCount(count)
 

@@ -26,12 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import skia
 
-from .. import outline
 from ..deadline import Deadline
 from ..ir import EllipseGeom, Group, LinearGradient, Noise, Pattern, PathGeom, RadialGradient, RectGeom, Scene, Shape
 from ..ir import Solid, SweepGradient, TextGeom
 from . import skia_paint as sp
-from .canvas import Poll, build_path, drawable, is_identity, norm_rect, rect_radii, sk_matrix
+from .canvas import Poll, build_path, draw_geom, drawable, is_identity, sk_matrix
 from .raster import output_size
 
 OPAQUE = 0.5  # a shape hides what is under it only where its effective alpha is over this
@@ -236,21 +235,7 @@ def _draw(c: skia.Canvas, s: Shape, paint: skia.Paint) -> None:
         c.save()
         assert s.transform is not None
         c.concat(sk_matrix(s.transform))
-    g = s.geom
-    if isinstance(g, RectGeom):
-        x, y, w, h = norm_rect(g)
-        rx, ry = rect_radii(g)
-        r = skia.Rect.MakeXYWH(x, y, w, h)
-        if rx > 0 and ry > 0:
-            c.drawRRect(skia.RRect.MakeRectXY(r, rx, ry), paint)
-        else:
-            c.drawRect(r, paint)
-    elif isinstance(g, EllipseGeom):
-        c.drawOval(skia.Rect.MakeLTRB(g.cx - g.rx, g.cy - g.ry, g.cx + g.rx, g.cy + g.ry), paint)
-    elif isinstance(g, PathGeom):
-        c.drawPath(build_path(g), paint)
-    elif isinstance(g, TextGeom):  # the glyph outlines the raster draws, fallback fonts included
-        c.drawPath(outline.text_path(g), paint)
+    draw_geom(c, s.geom, paint, text_as_path=True)  # the glyph outlines the raster draws, fallbacks included
     if moved:
         c.restore()
 
