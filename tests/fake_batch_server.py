@@ -8,7 +8,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fake_openai_server import LocalServer
 
 
 def completion(body: dict, text: str, prompt_tokens: int = 100, completion_tokens: int = 50) -> dict:
@@ -22,7 +24,7 @@ def completion(body: dict, text: str, prompt_tokens: int = 100, completion_token
     }
 
 
-class FakeBatchAPI:
+class FakeBatchAPI(LocalServer):
     """POST /v1/files, POST /v1/batches, GET /v1/batches/ID, GET /v1/files/ID/content. Each request line of a
     batch is answered by `answer(body)`: a reply text, or (status_code, message) for a refused request. A batch
     reports `in_progress` for `polls` retrievals, then completes with its output lines shuffled; `drop` (a set
@@ -37,7 +39,6 @@ class FakeBatchAPI:
         self.drop: set[int] = set()
         self.calls: list[str] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> "FakeBatchAPI":
         fake = self
@@ -62,31 +63,7 @@ class FakeBatchAPI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
-
-    def env(self, model: str = "fake-model", **extra) -> dict:
-        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": "test-key", "VDSL_MODEL": model, **extra}
+        return self.serve(Handler)
 
     def _route(self, h, method: str) -> None:
         n = int(h.headers.get("content-length") or 0)

@@ -51,7 +51,44 @@ def fenced(program: str, before: str = "Here is the program:", after: str = "It 
     return f"{before}\n\n```vdsl\n{program.rstrip()}\n```\n\n{after}"
 
 
-class FakeOpenAI:
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 with a free port, and the OpenAI environment that points at it."""
+
+    _server: ThreadingHTTPServer | None = None
+
+    def serve(self, handler):
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self._server = Server(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def env(self, model: str = "fake-model", **extra) -> dict:
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": "test-key", "VDSL_MODEL": model, **extra}
+
+
+class FakeOpenAI(LocalServer):
     """POST /v1/chat/completions answered from a script (a queue of actions); when the script runs out,
     `default` (an action, or a function of the request body) answers, else 500.
 
@@ -98,32 +135,11 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
+        return self.serve(Handler)
 
     def stop(self) -> None:
         self._closing.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
-
-    def env(self, model: str = "fake-model", **extra) -> dict:
-        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": "test-key", "VDSL_MODEL": model, **extra}
+        super().stop()
 
     def push(self, *actions) -> None:
         with self._lock:
