@@ -57,6 +57,10 @@ def _builtins_section(docs: bool) -> str:
                 for p in STYLE
             )
             out.append(f"- style (every shape and `group`): {style}")
+            out.append(
+                "- a shape's `rotate` turns it about its own centre (text: about `at`); `group`'s `rotate`, "
+                "`scale` and `skew` turn about its `origin` (a point in the group's own coordinates, which `translate` moves)"
+            )
             choices = "; ".join(f"{p.name}: " + "|".join(p.choices) for p in STYLE if p.choices)
             if choices:
                 out.append(f"- style choices: {choices}")
