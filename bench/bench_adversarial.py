@@ -37,6 +37,8 @@ import contextlib
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # this tree's vdsl, not whichever one is installed
     sys.path.insert(0, str(ROOT))
+from vdsl.cores import cpu_model
+
 ADV_DIR = ROOT / "bench" / "adversarial"
 RESULTS = ROOT / "bench" / "results" / "adversarial.md"
 GIB = 1 << 30
@@ -377,14 +379,7 @@ def _has(cmd: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------------------
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )

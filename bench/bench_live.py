@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
+from vdsl.cores import cpu_model, usable_cores
 from vdsl.train.augment import views as augmented_views
 from vdsl.train.data import FolderImages, LiveRenders, Squares, collate, derive, program_files
 
@@ -52,23 +53,6 @@ SOURCE_NAMES = {"live": "live render", "png": "folder, PNG decode", "ram": "fold
 VIEWS = {"moco": 2, "simclr": 2, "supervised": 1}
 GPU_RATE_224 = 3000.0  # assumed, not measured: resnet18 @224 px, AMP, one H100 (images/s)
 CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def n_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def proc_cpu(pid: int) -> float:
@@ -278,7 +262,7 @@ def run(argv: list[str] | None = None) -> str:
         first = {src: med((s, aug, w, src), "first_ms") for src in SOURCES}
         rows.append((s, aug, w, ips, core, first))
 
-    cores = n_cores()
+    cores = usable_cores()
     cmd = "python " + " ".join(
         shlex.quote(x)
         for x in ([os.path.relpath(__file__, ROOT)] if Path(__file__).is_relative_to(ROOT) else [__file__])

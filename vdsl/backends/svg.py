@@ -31,7 +31,7 @@ from ..ir import (
     multiply,
 )
 from . import skia_paint as sp
-from ..outline import text_path
+from ..outline import path_geom, text_path
 from .canvas import Poll, drawable, is_identity, norm_rect, rect_radii
 from .cost import check_work, faults_as_errors
 
@@ -104,27 +104,7 @@ def segments_d(segments) -> str:
 
 def skpath_d(path: skia.Path) -> str:
     """SVG path data for a skia Path (conics become quads)."""
-    out = []
-    it = skia.Path.Iter(path, False)
-    while True:
-        verb, pts = it.next()
-        if verb == skia.Path.kDone_Verb:
-            break
-        if verb == skia.Path.kMove_Verb:
-            out.append(f"M{num(pts[0].x())} {num(pts[0].y())}")
-        elif verb == skia.Path.kLine_Verb:
-            out.append(f"L{num(pts[1].x())} {num(pts[1].y())}")
-        elif verb == skia.Path.kQuad_Verb:
-            out.append("Q" + " ".join(f"{num(p.x())} {num(p.y())}" for p in pts[1:3]))
-        elif verb == skia.Path.kCubic_Verb:
-            out.append("C" + " ".join(f"{num(p.x())} {num(p.y())}" for p in pts[1:4]))
-        elif verb == skia.Path.kConic_Verb:
-            q = skia.Path.ConvertConicToQuads(pts[0], pts[1], pts[2], it.conicWeight(), 2)
-            for i in range(1, len(q) - 1, 2):
-                out.append(f"Q{num(q[i].x())} {num(q[i].y())} {num(q[i + 1].x())} {num(q[i + 1].y())}")
-        elif verb == skia.Path.kClose_Verb:
-            out.append("Z")
-    return "".join(out)
+    return segments_d(path_geom(path).segments)
 
 
 def text_d(g: TextGeom) -> str:

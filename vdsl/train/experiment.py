@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..cores import cpu_model, usable_cores
 from ..dataset import BuildIncomplete, BuildOptions, build
 from . import report, statistics
 from .data import FolderImages, find_shared, program_files, resolve_real
@@ -31,18 +32,7 @@ PHASE.update(train="train_s", eval="eval_s", zero_shot="eval_s")
 
 def hardware() -> dict:
     """What the numbers were measured on."""
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        nproc = os.cpu_count()
+    cpu, nproc = cpu_model(), usable_cores()
     hw = {
         "nproc": nproc,
         "cpu": cpu,
