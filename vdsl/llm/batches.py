@@ -103,8 +103,7 @@ class CollectingClient:
         c = self.client
         req = c.request(messages, sample=sample, temperature=temperature, max_tokens=max_tokens, model=model)
         key = c.key(req)
-        with c._lock:
-            c.stats.calls += 1
+        c.count_call()
         hit = c.lookup(key, req)
         if hit is not None:
             return hit

@@ -294,8 +294,7 @@ class LLMClient:
         `deadline` (time.monotonic() value) is the run's end: no request or wait goes past it."""
         req = self.request(messages, sample=sample, temperature=temperature, max_tokens=max_tokens, model=model)
         key = self.key(req)
-        with self._lock:
-            self.stats.calls += 1
+        self.count_call()
         if use_cache:
             hit = self.lookup(key, req)
             if hit is not None:
@@ -303,6 +302,11 @@ class LLMClient:
         comp = self._send(req, key, deadline)
         self.store(key, req["model"], comp)
         return comp
+
+    def count_call(self) -> None:
+        """One more complete() call in the stats (answered from the cache or not)."""
+        with self._lock:
+            self.stats.calls += 1
 
     def key(self, req: dict) -> str:
         """The cache key of a request: the same model name on another endpoint is another model."""
